@@ -1,0 +1,47 @@
+// Package threadctx carries a context.Context on a Starlark thread, so that
+// builtins doing I/O (LXD requests, waits, sleeps) stop when the host cancels.
+package threadctx
+
+import (
+	"context"
+
+	"go.starlark.net/starlark"
+)
+
+const key = "lxdstar.context"
+
+// Set attaches ctx to thread. A host calls it once before running a script.
+func Set(thread *starlark.Thread, ctx context.Context) {
+	thread.SetLocal(key, ctx)
+}
+
+// From returns the context attached to thread, or context.Background when the
+// host attached none (e.g. a test calling a builtin directly).
+func From(thread *starlark.Thread) context.Context {
+	if thread != nil {
+		if ctx, ok := thread.Local(key).(context.Context); ok && ctx != nil {
+			return ctx
+		}
+	}
+	return context.Background()
+}
+
+const sessionKey = "lxdstar.session"
+
+// SetSession attaches the context that bounds background work started on a
+// script's behalf (e.g. watchers of operations started with wait=False). A
+// REPL sets it once for the session while each statement gets its own
+// context through Set; a script host need not set it.
+func SetSession(thread *starlark.Thread, ctx context.Context) {
+	thread.SetLocal(sessionKey, ctx)
+}
+
+// Session returns the session context, or From(thread) when none was set.
+func Session(thread *starlark.Thread) context.Context {
+	if thread != nil {
+		if ctx, ok := thread.Local(sessionKey).(context.Context); ok && ctx != nil {
+			return ctx
+		}
+	}
+	return From(thread)
+}

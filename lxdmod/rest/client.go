@@ -1,0 +1,429 @@
+// Package rest is a small client for LXD's REST API: connection set-up (unix
+// socket or HTTPS), the response envelope, error kinds, ETags and operation
+// waits. It knows nothing of Starlark.
+package rest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config says how to reach one LXD server.
+type Config struct {
+	// Endpoint is a unix socket path, "unix:///path", or "https://host:port".
+	// Empty means: discover the local socket (see DiscoverSocket).
+	Endpoint string
+	// CertFile and KeyFile are the client certificate for HTTPS.
+	CertFile, KeyFile string
+	// Insecure skips verification of the server certificate.
+	Insecure bool
+	// ServerCertFile pins the server certificate (PEM): only that exact
+	// certificate is accepted.
+	ServerCertFile string
+	// Timeout bounds each HTTP request (not operation waits). Zero: none.
+	Timeout time.Duration
+	// Project is sent as ?project= on every request when non-empty.
+	Project string
+	// Trace, when set, receives one line per HTTP request.
+	Trace io.Writer
+	// Getenv looks up environment variables for socket discovery; nil means
+	// os.Getenv. Tests and embedders use it to avoid the process environment.
+	Getenv func(string) string
+}
+
+// Client talks to one LXD server. It is safe for concurrent use; all its
+// requests share one keep-alive connection pool.
+type Client struct {
+	http     *http.Client
+	base     string // URL prefix requests are built on
+	endpoint string // what was dialled, for error messages
+	unix     bool
+	project  string
+	timeout  time.Duration
+	trace    io.Writer
+	tls      *tls.Config // nil for unix sockets; websocket dialers reuse it
+	dial     func(ctx context.Context) (net.Conn, error)
+}
+
+// New prepares a client. It does no I/O: call Server to check the connection.
+func New(cfg Config) (*Client, error) {
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	ep := strings.TrimSpace(cfg.Endpoint)
+	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace}
+	switch {
+	case ep == "" || strings.HasPrefix(ep, "unix://") || strings.HasPrefix(ep, "/") || isSocket(ep):
+		path := strings.TrimPrefix(ep, "unix://")
+		if path == "" {
+			var err error
+			if path, err = DiscoverSocket(getenv); err != nil {
+				return nil, err
+			}
+		}
+		c.unix, c.endpoint, c.base = true, path, "http://unix.socket"
+		c.dial = func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}
+	case strings.HasPrefix(ep, "https://"):
+		u, err := url.Parse(strings.TrimRight(ep, "/"))
+		if err != nil || u.Host == "" {
+			return nil, &Error{Kind: KindConnection, Message: fmt.Sprintf("invalid endpoint %q", ep), Err: err}
+		}
+		host := u.Host
+		if u.Port() == "" {
+			host = net.JoinHostPort(u.Hostname(), "8443")
+		}
+		tc, err := tlsConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		c.tls, c.endpoint, c.base = tc, "https://"+host, "https://"+host
+		c.dial = func(ctx context.Context) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", host)
+		}
+	default:
+		return nil, &Error{Kind: KindConnection, Message: fmt.Sprintf(
+			"invalid endpoint %q: want a unix socket path, unix:///path or https://host:port", ep)}
+	}
+	tr := &http.Transport{
+		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) },
+		TLSClientConfig:     c.tls,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   false,
+	}
+	c.http = &http.Client{Transport: tr}
+	return c, nil
+}
+
+func isSocket(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode()&os.ModeSocket != 0
+}
+
+// DiscoverSocket finds the local LXD socket in the order API.md gives:
+// $LXD_SOCKET, $LXD_DIR/unix.socket, the snap path, /var/lib/lxd.
+func DiscoverSocket(getenv func(string) string) (string, error) {
+	var tried []string
+	candidates := []string{}
+	if s := getenv("LXD_SOCKET"); s != "" {
+		candidates = append(candidates, s)
+	}
+	if d := getenv("LXD_DIR"); d != "" {
+		candidates = append(candidates, filepath.Join(d, "unix.socket"))
+	}
+	candidates = append(candidates, "/var/snap/lxd/common/lxd/unix.socket", "/var/lib/lxd/unix.socket")
+	for _, p := range candidates {
+		if isSocket(p) {
+			return p, nil
+		}
+		tried = append(tried, p)
+	}
+	return "", &Error{Kind: KindConnection, Message: "no LXD unix socket found (tried " + strings.Join(tried, ", ") + ")"}
+}
+
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			// Name the files, never their content.
+			return nil, &Error{Kind: KindConnection, Message: fmt.Sprintf("cannot load client certificate %s / key %s", cfg.CertFile, cfg.KeyFile), Err: err}
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	switch {
+	case cfg.ServerCertFile != "":
+		data, err := os.ReadFile(cfg.ServerCertFile)
+		if err != nil {
+			return nil, &Error{Kind: KindConnection, Message: "cannot read server certificate " + cfg.ServerCertFile, Err: err}
+		}
+		block, _ := pem.Decode(data)
+		if block == nil {
+			return nil, &Error{Kind: KindConnection, Message: "no PEM certificate in " + cfg.ServerCertFile}
+		}
+		pinned := block.Bytes
+		// A pinned certificate replaces chain and name checks: LXD's
+		// certificates are self-signed, often for no matching host name.
+		tc.InsecureSkipVerify = true
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, pinned) {
+				return fmt.Errorf("server certificate does not match the pinned certificate %s", cfg.ServerCertFile)
+			}
+			return nil
+		}
+	case cfg.Insecure:
+		tc.InsecureSkipVerify = true
+	}
+	return tc, nil
+}
+
+// Endpoint names the socket or URL the client talks to.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// IsUnix reports whether the client uses a unix socket.
+func (c *Client) IsUnix() bool { return c.unix }
+
+// Project returns the project requests run in ("" = the server default).
+func (c *Client) Project() string { return c.project }
+
+// WithProject returns a client for another project sharing the connections.
+func (c *Client) WithProject(project string) *Client {
+	cp := *c
+	cp.project = project
+	return &cp
+}
+
+// TLSConfig returns the TLS settings (nil for unix sockets), for websockets.
+func (c *Client) TLSConfig() *tls.Config { return c.tls }
+
+// Dial opens a raw connection to the server, for websockets.
+func (c *Client) Dial(ctx context.Context) (net.Conn, error) { return c.dial(ctx) }
+
+// URL returns the absolute URL of path (which may hold a query).
+func (c *Client) URL(path string) string { return c.base + path }
+
+// Path joins segments under /1.0, escaping each one: names like
+// "ubuntu/22.04" stay one segment.
+func Path(segments ...string) string {
+	var b strings.Builder
+	b.WriteString("/1.0")
+	for _, s := range segments {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// Request describes one HTTP request.
+type Request struct {
+	Method string
+	Path   string     // e.g. Path("instances", name); may already hold a query
+	Query  url.Values // merged with project
+	Body   any        // JSON-encoded unless it is an io.Reader or []byte
+	Header http.Header
+	// NoProject leaves out ?project= (server-wide endpoints).
+	NoProject bool
+	// NoTimeout exempts the request from Config.Timeout (long polls, streams).
+	NoTimeout bool
+}
+
+// Response is LXD's standard envelope, plus what the HTTP layer said.
+type Response struct {
+	Type       string          `json:"type"` // sync, async or error
+	Status     string          `json:"status"`
+	StatusCode int             `json:"status_code"`
+	Operation  string          `json:"operation"`
+	ErrorCode  int             `json:"error_code"`
+	Error      string          `json:"error"`
+	Metadata   json.RawMessage `json:"metadata"`
+
+	HTTPStatus int
+	Header     http.Header
+	ETag       string
+}
+
+// Decode unmarshals the metadata into v.
+func (r *Response) Decode(v any) error {
+	if len(r.Metadata) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(r.Metadata, v); err != nil {
+		return &Error{Kind: KindConnection, Message: "invalid metadata in response", Err: err}
+	}
+	return nil
+}
+
+func (c *Client) url(req *Request) string {
+	q := url.Values{}
+	path := req.Path
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		q, _ = url.ParseQuery(path[i+1:])
+		path = path[:i]
+	}
+	for k, vs := range req.Query {
+		q[k] = vs
+	}
+	if c.project != "" && !req.NoProject && q.Get("project") == "" {
+		q.Set("project", c.project)
+	}
+	if len(q) == 0 {
+		return c.base + path
+	}
+	return c.base + path + "?" + q.Encode()
+}
+
+// Raw sends a request and returns the HTTP response unparsed; the caller
+// closes its body. Transport failures come back as ClientConnectionFailed,
+// Timeout or Cancelled. The returned cancel func must be called once the
+// body is consumed (it releases the request's timeout).
+func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context.CancelFunc, error) {
+	cancel := context.CancelFunc(func() {})
+	if c.timeout > 0 && !req.NoTimeout {
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+	}
+	var body io.Reader
+	contentType := ""
+	switch b := req.Body.(type) {
+	case nil:
+	case io.Reader:
+		body = b
+		contentType = "application/octet-stream"
+	case []byte:
+		body = bytes.NewReader(b)
+		contentType = "application/octet-stream"
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			cancel()
+			return nil, nil, fmt.Errorf("encoding request body for %s %s: %w", req.Method, req.Path, err)
+		}
+		body = bytes.NewReader(data)
+		contentType = "application/json"
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, c.url(req), body)
+	if err != nil {
+		cancel()
+		return nil, nil, &Error{Kind: KindConnection, Message: "invalid request " + req.Path, Err: err}
+	}
+	if contentType != "" {
+		hr.Header.Set("Content-Type", contentType)
+	}
+	for k, vs := range req.Header {
+		hr.Header[k] = vs
+	}
+	hr.Header.Set("User-Agent", "lxdstar")
+	start := time.Now()
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		c.traceLine(hr, 0, start)
+		cancel()
+		return nil, nil, c.transportError(ctx, err)
+	}
+	c.traceLine(hr, resp.StatusCode, start)
+	return resp, cancel, nil
+}
+
+func (c *Client) traceLine(hr *http.Request, status int, start time.Time) {
+	if c.trace == nil {
+		return
+	}
+	// Only method, path and query: never headers, bodies or credentials.
+	target := hr.URL.EscapedPath()
+	if hr.URL.RawQuery != "" {
+		target += "?" + redactQuery(hr.URL.Query())
+	}
+	st := "ERR"
+	if status != 0 {
+		st = fmt.Sprint(status)
+	}
+	fmt.Fprintf(c.trace, "lxdstar: %s %s %s %s\n", hr.Method, target, st, time.Since(start).Round(10*time.Microsecond))
+}
+
+// redactQuery hides websocket secrets and similar tokens from trace output.
+func redactQuery(q url.Values) string {
+	for k := range q {
+		if k == "secret" || k == "password" || k == "token" {
+			q.Set(k, "REDACTED")
+		}
+	}
+	return q.Encode()
+}
+
+func (c *Client) transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ContextError(ctx, "request to "+c.endpoint)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Kind: KindTimeout, Message: "request to " + c.endpoint + " timed out", Err: err}
+	}
+	return &Error{Kind: KindConnection, Message: "cannot talk to LXD at " + c.endpoint, Err: err}
+}
+
+// maxEnvelope bounds how much of a non-streamed response is read.
+const maxEnvelope = 256 << 20
+
+// Do sends a request and parses LXD's envelope. An error response comes back
+// as *Error with the LXD kind; the Response is returned as well when one was
+// parsed.
+func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	resp, cancel, err := c.Raw(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxEnvelope))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ContextError(ctx, "request to "+c.endpoint)
+		}
+		return nil, &Error{Kind: KindConnection, Message: fmt.Sprintf("reading response to %s %s from %s", req.Method, req.Path, c.endpoint), Err: err}
+	}
+	return ParseResponse(resp.StatusCode, resp.Header, data)
+}
+
+// ParseResponse decodes one envelope. It never panics on bad input.
+func ParseResponse(status int, header http.Header, data []byte) (*Response, error) {
+	r := &Response{HTTPStatus: status, Header: header}
+	if header != nil {
+		r.ETag = header.Get("ETag")
+	}
+	if err := json.Unmarshal(data, r); err != nil || r.Type == "" {
+		if status >= 400 {
+			return nil, &Error{Kind: KindForStatus(status), StatusCode: status,
+				Message: fmt.Sprintf("HTTP %d with a non-LXD body: %s", status, snippet(data))}
+		}
+		detail := "not an LXD response"
+		if err != nil {
+			detail = "invalid JSON"
+		}
+		return nil, &Error{Kind: KindConnection, StatusCode: status, Message: fmt.Sprintf("%s (HTTP %d): %s", detail, status, snippet(data)), Err: err}
+	}
+	if r.Type == "error" || status >= 400 {
+		code := r.ErrorCode
+		if code == 0 {
+			code = status
+		}
+		msg := r.Error
+		if msg == "" {
+			msg = http.StatusText(code)
+		}
+		return r, APIError(code, msg)
+	}
+	return r, nil
+}
+
+func snippet(data []byte) string {
+	s := strings.Join(strings.Fields(string(data)), " ")
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	if s == "" {
+		return "(empty body)"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// Server is GET /1.0: the server's description.
+func (c *Client) Server(ctx context.Context) (*Response, error) {
+	return c.Do(ctx, &Request{Method: "GET", Path: "/1.0"})
+}

@@ -1,0 +1,198 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Operation is an LXD background operation as GET /1.0/operations/<id> shows it.
+type Operation struct {
+	ID          string              `json:"id"`
+	Class       string              `json:"class"`
+	Description string              `json:"description"`
+	CreatedAt   string              `json:"created_at"`
+	UpdatedAt   string              `json:"updated_at"`
+	Status      string              `json:"status"`
+	StatusCode  int                 `json:"status_code"`
+	Resources   map[string][]string `json:"resources"`
+	Metadata    map[string]any      `json:"metadata"`
+	MayCancel   bool                `json:"may_cancel"`
+	Err         string              `json:"err"`
+	Location    string              `json:"location"`
+}
+
+// Final reports whether the operation has ended (success, failure or cancel).
+func (o *Operation) Final() bool { return o.StatusCode >= 200 }
+
+// Failed returns the error of a failed or cancelled operation, else nil.
+func (o *Operation) Failed() error {
+	if o.StatusCode < 400 {
+		return nil
+	}
+	msg := o.Err
+	if msg == "" {
+		msg = o.Status
+	}
+	return &Error{Kind: KindAPI, StatusCode: o.StatusCode, Message: msg}
+}
+
+// AsyncOperation decodes the operation of an async response.
+func AsyncOperation(r *Response) (*Operation, error) {
+	if r.Type != "async" {
+		return nil, &Error{Kind: KindConnection, Message: fmt.Sprintf("expected an async response, got %q", r.Type)}
+	}
+	op := &Operation{}
+	if err := r.Decode(op); err != nil {
+		return nil, err
+	}
+	if op.ID == "" {
+		op.ID = strings.TrimPrefix(r.Operation, "/1.0/operations/")
+	}
+	return op, nil
+}
+
+// GetOperation reads an operation's current state.
+func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error) {
+	r, err := c.Do(ctx, &Request{Method: "GET", Path: Path("operations", id), NoProject: true})
+	if err != nil {
+		return nil, err
+	}
+	op := &Operation{}
+	return op, r.Decode(op)
+}
+
+// longPoll bounds one /wait request, so a dead server is noticed and the
+// loop re-checks its context between polls.
+const longPoll = 30 * time.Second
+
+// WaitOperation long-polls until the operation ends, ctx is done, or timeout
+// (when > 0) passes. It returns the final operation; a failed operation comes
+// back with its error. An operation that is already final is returned without
+// a request. Operations LXD already forgot (it deletes them 5 s after they
+// end) are reported as NotFound naming the operation: callers that need the
+// result later use Watch, which never loses it.
+func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.Duration) (*Operation, error) {
+	if op.Final() {
+		return op, op.Failed()
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		poll := longPoll
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return op, &Error{Kind: KindTimeout, Message: fmt.Sprintf("operation %s (%s) still running after %s", op.ID, op.Description, timeout)}
+			}
+			if left < poll {
+				poll = left
+			}
+		}
+		secs := int((poll + time.Second - 1) / time.Second)
+		r, err := c.Do(ctx, &Request{
+			Method: "GET", Path: Path("operations", op.ID, "wait"),
+			Query: url.Values{"timeout": {fmt.Sprint(secs)}}, NoProject: true, NoTimeout: true,
+		})
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Kind == KindNotFound {
+				return op, &Error{Kind: KindNotFound, StatusCode: 404, Message: fmt.Sprintf("operation %s no longer exists on the server (finished more than 5 s ago?)", op.ID)}
+			}
+			return op, err
+		}
+		next := &Operation{}
+		if err := r.Decode(next); err != nil {
+			return op, err
+		}
+		op = next
+		if op.Final() {
+			return op, op.Failed()
+		}
+	}
+}
+
+// Pending follows one operation in the background from the moment it was
+// started, so its outcome is known even when the script waits for it long
+// after LXD has forgotten it.
+type Pending struct {
+	c    *Client
+	done chan struct{}
+
+	mu   sync.Mutex
+	op   *Operation // latest state seen
+	err  error      // final error, valid once done is closed
+	stop context.CancelFunc
+}
+
+// Watch starts following op. The watcher lives until the operation ends or
+// ctx is done; Wait keeps working after that by polling itself.
+func (c *Client) Watch(ctx context.Context, op *Operation) *Pending {
+	p := &Pending{c: c, done: make(chan struct{}), op: op}
+	if op.Final() {
+		p.err = op.Failed()
+		close(p.done)
+		return p
+	}
+	ctx, p.stop = context.WithCancel(ctx)
+	go func() {
+		defer p.stop()
+		final, err := c.WaitOperation(ctx, op, 0)
+		p.mu.Lock()
+		p.op, p.err = final, err
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	return p
+}
+
+// Operation returns the latest known state.
+func (p *Pending) Operation() *Operation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.op
+}
+
+// Done is closed once the watcher has stopped.
+func (p *Pending) Done() <-chan struct{} { return p.done }
+
+// Stop ends the background watcher (the operation itself goes on).
+func (p *Pending) Stop() {
+	if p.stop != nil {
+		p.stop()
+	}
+}
+
+// Wait blocks until the operation ends, ctx is done or timeout (> 0) passes.
+func (p *Pending) Wait(ctx context.Context, timeout time.Duration) (*Operation, error) {
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return p.Operation(), ContextError(ctx, "waiting for operation "+p.op.ID)
+	case <-timer:
+		op := p.Operation()
+		return op, &Error{Kind: KindTimeout, Message: fmt.Sprintf("operation %s (%s) still running after %s", op.ID, op.Description, timeout)}
+	}
+	p.mu.Lock()
+	op, err := p.op, p.err
+	p.mu.Unlock()
+	// The watcher was stopped (its context ended) before the operation did:
+	// carry on in the caller's context.
+	var e *Error
+	if errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
+		return p.c.WaitOperation(ctx, op, timeout)
+	}
+	return op, err
+}
