@@ -1,0 +1,365 @@
+package lxdmod
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/threadctx"
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// Client is the Starlark lxd.Client: one connection to one LXD server, in
+// one project, and the managers hanging off it.
+type Client struct {
+	rest *rest.Client
+	// life bounds background work started on the script's behalf (watchers
+	// of operations started with wait=False).
+	life     context.Context
+	info     *starlark.Dict // GET /1.0 metadata, frozen
+	auth     string
+	exts     map[string]bool
+	cluster  bool
+	managers map[string]starlark.Value
+}
+
+var _ starlark.HasAttrs = (*Client)(nil)
+
+func (c *Client) String() string {
+	if p := c.rest.Project(); p != "" {
+		return fmt.Sprintf("<Client %s project=%s>", c.rest.Endpoint(), p)
+	}
+	return fmt.Sprintf("<Client %s>", c.rest.Endpoint())
+}
+func (c *Client) Type() string          { return "Client" }
+func (c *Client) Freeze()               {}
+func (c *Client) Truth() starlark.Bool  { return true }
+func (c *Client) Hash() (uint32, error) { return starlark.String(c.String()).Hash() }
+
+// Rest returns the underlying REST client (for Go hosts).
+func (c *Client) Rest() *rest.Client { return c.rest }
+
+// connect builds a Client and checks the server with GET /1.0.
+func connect(ctx, life context.Context, cfg rest.Config) (*Client, error) {
+	rc, err := rest.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return wrapClient(ctx, life, rc)
+}
+
+func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
+	resp, err := rc.Server(ctx)
+	if err != nil {
+		if e, ok := err.(*rest.Error); ok && e.Kind == rest.KindConnection {
+			return nil, err
+		}
+		return nil, fmt.Errorf("connecting to %s: %w", rc.Endpoint(), err)
+	}
+	var meta struct {
+		Auth          string   `json:"auth"`
+		APIExtensions []string `json:"api_extensions"`
+		Environment   struct {
+			ServerClustered bool `json:"server_clustered"`
+		} `json:"environment"`
+	}
+	if err := resp.Decode(&meta); err != nil {
+		return nil, err
+	}
+	info, err := fromJSON(resp.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	infoDict, ok := info.(*starlark.Dict)
+	if !ok {
+		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET /1.0 from " + rc.Endpoint() + " did not return an object"}
+	}
+	infoDict.Freeze()
+	c := &Client{rest: rc, life: life, info: infoDict, auth: meta.Auth, cluster: meta.Environment.ServerClustered,
+		exts: map[string]bool{}, managers: map[string]starlark.Value{}}
+	for _, e := range meta.APIExtensions {
+		c.exts[e] = true
+	}
+	for name, mk := range clientManagers {
+		if m := mk(c); m != nil {
+			c.managers[name] = m
+		}
+	}
+	return c, nil
+}
+
+// newClientBuiltin implements lxd.Client(...), taking defaults from cfg.
+func newClientBuiltin(cfg Config) *starlark.Builtin {
+	return starlark.NewBuiltin("Client", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var (
+			endpoint, project, remote starlark.Value = starlark.None, starlark.None, starlark.None
+			cert, timeout             starlark.Value = starlark.None, starlark.None
+			verify                    starlark.Value = starlark.True
+			version                                  = "1.0"
+		)
+		if err := starlark.UnpackArgs("lxd.Client", args, kwargs,
+			"endpoint?", &endpoint, "version?", &version, "cert?", &cert, "verify?", &verify,
+			"timeout?", &timeout, "project?", &project, "remote?", &remote); err != nil {
+			return nil, err
+		}
+		if len(args) > 6 {
+			return nil, fmt.Errorf("lxd.Client: remote is keyword-only")
+		}
+		if version != "1.0" {
+			return nil, fmt.Errorf("lxd.Client: for parameter version: only \"1.0\" is supported, got %q", version)
+		}
+		rc, err := restConfig(cfg, endpoint, cert, verify, timeout, project, remote, hasKw(kwargs, "verify"))
+		if err != nil {
+			return nil, err
+		}
+		ctx := threadctx.From(thread)
+		return connect(ctx, threadctx.Session(thread), rc)
+	})
+}
+
+func hasKw(kwargs []starlark.Tuple, name string) bool {
+	for _, kv := range kwargs {
+		if s, _ := starlark.AsString(kv[0]); s == name {
+			return true
+		}
+	}
+	return false
+}
+
+func optString(v starlark.Value, fn, param string) (string, error) {
+	if v == starlark.None {
+		return "", nil
+	}
+	s, ok := v.(starlark.String)
+	if !ok {
+		return "", fmt.Errorf("%s: for parameter %s: got %s, want string or None", fn, param, v.Type())
+	}
+	return string(s), nil
+}
+
+// restConfig merges lxd.Client's arguments with the host's defaults.
+func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote starlark.Value, verifyGiven bool) (rest.Config, error) {
+	const fn = "lxd.Client"
+	out := rest.Config{Endpoint: cfg.Endpoint, Project: cfg.Project, Timeout: cfg.Timeout, Trace: cfg.Trace,
+		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, Insecure: cfg.Insecure}
+	r, err := optString(remote, fn, "remote")
+	if err != nil {
+		return out, err
+	}
+	if r == "" && endpoint == starlark.None {
+		r = cfg.Remote
+	}
+	if r != "" {
+		return out, fmt.Errorf("%s: for parameter remote: reading lxc remotes is not supported yet (pass endpoint=, cert= and verify= instead)", fn)
+	}
+	if endpoint != starlark.None {
+		if out.Endpoint, err = optString(endpoint, fn, "endpoint"); err != nil {
+			return out, err
+		}
+		out.Endpoint = strings.TrimRight(out.Endpoint, "/")
+	}
+	if project != starlark.None {
+		if out.Project, err = optString(project, fn, "project"); err != nil {
+			return out, err
+		}
+	}
+	switch t := timeout.(type) {
+	case starlark.NoneType:
+	case starlark.Int, starlark.Float:
+		f, _ := starlark.AsFloat(t)
+		if f <= 0 {
+			return out, fmt.Errorf("%s: for parameter timeout: must be positive, got %v", fn, t)
+		}
+		out.Timeout = time.Duration(f * float64(time.Second))
+	default:
+		return out, fmt.Errorf("%s: for parameter timeout: got %s, want number or None", fn, timeout.Type())
+	}
+	switch v := verify.(type) {
+	case starlark.Bool:
+		if verifyGiven {
+			out.Insecure = !bool(v)
+		}
+	case starlark.String:
+		out.ServerCertFile, out.Insecure = string(v), false
+	default:
+		return out, fmt.Errorf("%s: for parameter verify: got %s, want bool or path string", fn, verify.Type())
+	}
+	if cert != starlark.None {
+		pair, ok := cert.(starlark.Indexable)
+		if !ok || pair.Len() != 2 {
+			return out, fmt.Errorf("%s: for parameter cert: want a (cert_path, key_path) pair, got %s", fn, cert.Type())
+		}
+		crt, ok1 := starlark.AsString(pair.Index(0))
+		key, ok2 := starlark.AsString(pair.Index(1))
+		if !ok1 || !ok2 {
+			return out, fmt.Errorf("%s: for parameter cert: want two path strings", fn)
+		}
+		out.CertFile, out.KeyFile = crt, key
+	}
+	if strings.HasPrefix(out.Endpoint, "https://") && out.CertFile == "" {
+		out.CertFile, out.KeyFile = defaultClientCert()
+	}
+	return out, nil
+}
+
+// defaultClientCert finds the lxc CLI's client certificate, as lxc does.
+func defaultClientCert() (string, string) {
+	var dirs []string
+	if d := os.Getenv("LXD_CONF"); d != "" {
+		dirs = append(dirs, d)
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, ".config", "lxc"), filepath.Join(home, "snap", "lxd", "common", "config"))
+	}
+	for _, d := range dirs {
+		crt, key := filepath.Join(d, "client.crt"), filepath.Join(d, "client.key")
+		if fileExists(crt) && fileExists(key) {
+			return crt, key
+		}
+	}
+	return "", ""
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
+}
+
+// clientManagers builds the managers hanging off every Client. A
+// constructor returning nil leaves its manager out.
+var clientManagers = map[string]func(c *Client) starlark.Value{
+	"instances":        func(c *Client) starlark.Value { return newInstanceManager(c, "instances", "") },
+	"containers":       func(c *Client) starlark.Value { return newInstanceManager(c, "containers", "container") },
+	"virtual_machines": func(c *Client) starlark.Value { return newInstanceManager(c, "virtual_machines", "virtual-machine") },
+	"images":           newImageManager,
+	"profiles":         newProfileManager,
+	"projects":         newProjectManager,
+	"networks":         newNetworkManager,
+	"storage_pools":    newStoragePoolManager,
+	"operations":       newOperationManager,
+	"certificates":     newCertificateManager,
+}
+
+var clientMethods = map[string]methodFn{
+	"authenticate":             clientAuthenticate,
+	"events":                   clientEvents,
+	"has_api_extension":        clientHasExtension,
+	"assert_has_api_extension": clientAssertExtension,
+}
+
+func (c *Client) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "api":
+		return &apiNode{c: c, path: "/1.0"}, nil
+	case "host_info":
+		return c.info, nil
+	case "trusted":
+		return starlark.Bool(c.auth == "trusted"), nil
+	case "server_clustered":
+		return starlark.Bool(c.cluster), nil
+	case "project":
+		if p := c.rest.Project(); p != "" {
+			return starlark.String(p), nil
+		}
+		return starlark.None, nil
+	case "resources":
+		// Documented to make a request on every read.
+		data, _, err := c.getObject(c.life, rest.Path("resources"))
+		if err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
+	if m, ok := c.managers[name]; ok {
+		return m, nil
+	}
+	if fn, ok := clientMethods[name]; ok {
+		return bind("Client", name, fn, c), nil
+	}
+	return nil, nil
+}
+
+func (c *Client) AttrNames() []string {
+	names := []string{"api", "host_info", "trusted", "server_clustered", "project", "resources"}
+	for n := range c.managers {
+		names = append(names, n)
+	}
+	for n := range clientMethods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func clientHasExtension(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	return starlark.Bool(b.Receiver().(*Client).exts[name]), nil
+}
+
+func clientAssertExtension(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	if err := b.Receiver().(*Client).requireExtension(name); err != nil {
+		return nil, err
+	}
+	return starlark.None, nil
+}
+
+func (c *Client) requireExtension(name string) error {
+	if c.exts[name] {
+		return nil
+	}
+	return &rest.Error{Kind: rest.KindExtension, Message: fmt.Sprintf("the server at %s lacks the API extension %q", c.rest.Endpoint(), name)}
+}
+
+// getObject GETs a path and returns its metadata as a Starlark dict.
+func (c *Client) getObject(ctx context.Context, path string) (*starlark.Dict, string, error) {
+	resp, err := c.rest.Do(ctx, &rest.Request{Method: "GET", Path: path})
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := fromJSON(resp.Metadata)
+	if err != nil {
+		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": " + err.Error()}
+	}
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": expected an object, got " + v.Type()}
+	}
+	return d, resp.ETag, nil
+}
+
+// getList GETs a recursion=1 collection and returns its objects.
+func (c *Client) getList(ctx context.Context, req *rest.Request) ([]*starlark.Dict, error) {
+	resp, err := c.rest.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var raw []json.RawMessage
+	if err := resp.Decode(&raw); err != nil {
+		return nil, err
+	}
+	out := make([]*starlark.Dict, 0, len(raw))
+	for _, r := range raw {
+		v, err := fromJSON(r)
+		if err != nil {
+			return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + req.Path + ": " + err.Error()}
+		}
+		if d, ok := v.(*starlark.Dict); ok {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,102 @@
+package lxdmod
+
+import (
+	"context"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/threadctx"
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// ctxOf is the context of the thread's current call: cancelled when the host
+// interrupts the script.
+func ctxOf(thread *starlark.Thread) context.Context { return threadctx.From(thread) }
+
+// commonMethods are the lifecycle methods every model shares.
+var commonMethods = map[string]methodFn{
+	"save":     modelSave,
+	"sync":     modelSync,
+	"rollback": modelRollback,
+	"delete":   modelDelete,
+	"to_dict":  modelToDict,
+}
+
+func receiver(b *starlark.Builtin) *Model { return b.Receiver().(*Model) }
+
+// qualified names a builtin "Type.method" for error messages.
+func qualified(_ *Model, b *starlark.Builtin) string { return b.Name() }
+
+func modelSave(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	var wait bool
+	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	return m.save(thread, wait)
+}
+
+func modelSync(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs); err != nil {
+		return nil, err
+	}
+	return starlark.None, m.refresh(ctxOf(thread), true)
+}
+
+func modelRollback(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs); err != nil {
+		return nil, err
+	}
+	if err := m.checkMutable(qualified(m, b)); err != nil {
+		return nil, err
+	}
+	return starlark.None, m.refresh(ctxOf(thread), false)
+}
+
+func modelDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	var wait bool
+	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	return m.c.async(thread, &rest.Request{Method: "DELETE", Path: m.path()}, wait, nil)
+}
+
+func modelToDict(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs); err != nil {
+		return nil, err
+	}
+	return m.toDict(), nil
+}
+
+// checkMutable refuses local edits of a frozen model with a clear message.
+func (m *Model) checkMutable(what string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.frozen {
+		return errFrozen(what, m)
+	}
+	return nil
+}
+
+func errFrozen(what string, m *Model) error {
+	return &frozenError{what: what, obj: m.String()}
+}
+
+type frozenError struct{ what, obj string }
+
+func (e *frozenError) Error() string {
+	return e.what + ": " + e.obj + " is frozen (a global of a module that finished loading): local changes are refused, server actions still work"
+}
+
+// methodFn is the shape of every method in the per-type tables.
+type methodFn = func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
+
+// bind makes a method value named "prefix.name", so that argument errors and
+// backtraces read "instances.create: ..." or "Instance.start: ...".
+func bind(prefix, name string, fn methodFn, recv starlark.Value) *starlark.Builtin {
+	return starlark.NewBuiltin(prefix+"."+name, fn).BindReceiver(recv)
+}

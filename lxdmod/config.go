@@ -1,0 +1,21 @@
+package lxdmod
+
+import (
+	"io"
+	"time"
+)
+
+// Config holds the defaults that lxd.Client() uses for arguments the script
+// leaves out. The CLI fills it from its connection flags; an embedding host
+// from its own settings. The zero Config means "local unix socket".
+type Config struct {
+	Endpoint string        // unix socket path, unix:///path or https://host:port
+	Remote   string        // lxc CLI remote name
+	Project  string        // LXD project for every request
+	CertFile string        // client certificate (PEM)
+	KeyFile  string        // client key (PEM)
+	Insecure bool          // skip server certificate verification
+	Timeout  time.Duration // bound on single HTTP requests; 0 = none
+	Trace    io.Writer     // when set, one line per HTTP request
+	Progress io.Writer     // when set, progress lines of long operations
+}

@@ -1,0 +1,179 @@
+package lxdmod
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// manager is the generic collection behind client.instances, client.images
+// and every other manager: a per-kind method table bound to a receiver that
+// knows the client, the model type and (for sub-collections) the parent.
+type manager struct {
+	c       *Client
+	name    string // "instances", "containers", ...: prefixes error messages
+	t       *modelType
+	methods map[string]methodFn
+	itype   string // instance managers: "container", "virtual-machine" or ""
+	parent  *Model // sub-collections (instance.snapshots, ...)
+}
+
+var _ starlark.HasAttrs = (*manager)(nil)
+
+func (g *manager) String() string        { return fmt.Sprintf("<%s manager>", g.name) }
+func (g *manager) Type() string          { return "Manager" }
+func (g *manager) Freeze()               {}
+func (g *manager) Truth() starlark.Bool  { return true }
+func (g *manager) Hash() (uint32, error) { return starlark.String(g.name).Hash() }
+
+func (g *manager) Attr(name string) (starlark.Value, error) {
+	if fn, ok := g.methods[name]; ok {
+		return bind(g.name, name, fn, g), nil
+	}
+	return nil, nil
+}
+
+func (g *manager) AttrNames() []string {
+	names := make([]string, 0, len(g.methods))
+	for n := range g.methods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func mgr(b *starlark.Builtin) *manager { return b.Receiver().(*manager) }
+
+// fn names a manager method for error messages: "containers.create".
+func (g *manager) fn(b *starlark.Builtin) string { return b.Name() }
+
+// model builds a clean object of the manager's type from server data.
+func (g *manager) model(data *starlark.Dict, etag string) *Model {
+	parent := ""
+	if g.parent != nil {
+		parent = g.parent.key()
+	}
+	m := newModel(g.t, g.c, parent)
+	m.load(data, etag)
+	return m
+}
+
+// fetch GETs one object of the manager's type at path.
+func (g *manager) fetch(thread *starlark.Thread, path string) (*Model, error) {
+	data, etag, err := g.c.getObject(ctxOf(thread), path)
+	if err != nil {
+		return nil, err
+	}
+	return g.model(data, etag), nil
+}
+
+// exists turns NotFound into False; other errors still fail.
+func exists(thread *starlark.Thread, c *Client, path string) (starlark.Value, error) {
+	_, err := c.rest.Do(ctxOf(thread), &rest.Request{Method: "GET", Path: path})
+	if err == nil {
+		return starlark.True, nil
+	}
+	if e, ok := err.(*rest.Error); ok && e.Kind == rest.KindNotFound {
+		return starlark.False, nil
+	}
+	return nil, err
+}
+
+// newManager builds a manager for objects of type t; parent is the owning
+// object for sub-collections (nil otherwise).
+func newManager(c *Client, name string, t *modelType, parent *Model, tables ...map[string]methodFn) *manager {
+	return &manager{c: c, name: name, t: t, parent: parent, methods: mergeMethods(tables...)}
+}
+
+// mergeMethods combines method tables; later tables win.
+func mergeMethods(tables ...map[string]methodFn) map[string]methodFn {
+	out := map[string]methodFn{}
+	for _, t := range tables {
+		for k, v := range t {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// collectionMethods serve every manager whose objects live at
+// collection/key: all() in one recursion=1 request, get(key), exists(key).
+var collectionMethods = map[string]methodFn{
+	"all":    collectionAll,
+	"get":    collectionGet,
+	"exists": collectionExists,
+}
+
+func (g *manager) parentKey() string {
+	if g.parent == nil {
+		return ""
+	}
+	return g.parent.key()
+}
+
+// itemPath is the URL path of the object named key in this collection.
+func (g *manager) itemPath(key string) string {
+	return g.t.collection(g.parentKey()) + "/" + url.PathEscape(key)
+}
+
+// getModel fetches one object by key, refusing empty keys up front.
+func (g *manager) getModel(thread *starlark.Thread, fn, key string) (*Model, error) {
+	if key == "" {
+		return nil, fmt.Errorf("%s: empty %s", fn, g.t.key)
+	}
+	return g.fetch(thread, g.itemPath(key))
+}
+
+// listModels fetches the whole collection in one request.
+func (g *manager) listModels(thread *starlark.Thread, q url.Values) ([]starlark.Value, error) {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("recursion", "1")
+	items, err := g.c.getList(ctxOf(thread), &rest.Request{Method: "GET", Path: g.t.collection(g.parentKey()), Query: q})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]starlark.Value, len(items))
+	for i, d := range items {
+		out[i] = g.model(d, "")
+	}
+	return out, nil
+}
+
+func collectionAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs); err != nil {
+		return nil, err
+	}
+	objs, err := g.listModels(thread, nil)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.NewList(objs), nil
+}
+
+func collectionGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	var key string
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, g.t.key, &key); err != nil {
+		return nil, err
+	}
+	return g.getModel(thread, g.fn(b), key)
+}
+
+func collectionExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	var key string
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, g.t.key, &key); err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return nil, fmt.Errorf("%s: empty %s", g.fn(b), g.t.key)
+	}
+	return exists(thread, g.c, g.itemPath(key))
+}
