@@ -7,5 +7,6 @@ require (
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	go.starlark.net v0.0.0-20260908191801-89a6a09411d5 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.42.0 // indirect
 )

@@ -70,6 +70,9 @@ func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error
 // loop re-checks its context between polls.
 const longPoll = 30 * time.Second
 
+// pollGrace is how much longer than its own timeout a long poll may take.
+const pollGrace = 10 * time.Second
+
 // WaitOperation long-polls until the operation ends, ctx is done, or timeout
 // (when > 0) passes. It returns the final operation; a failed operation comes
 // back with its error. An operation that is already final is returned without
@@ -80,30 +83,37 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 	if op.Final() {
 		return op, op.Failed()
 	}
-	var deadline time.Time
+	parent := ctx
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
 	for {
 		poll := longPoll
-		if !deadline.IsZero() {
-			left := time.Until(deadline)
-			if left <= 0 {
-				return op, &Error{Kind: KindTimeout, Message: fmt.Sprintf("operation %s (%s) still running after %s", op.ID, op.Description, timeout)}
-			}
-			if left < poll {
-				poll = left
-			}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < poll {
+			poll = time.Until(dl)
 		}
 		secs := int((poll + time.Second - 1) / time.Second)
-		r, err := c.Do(ctx, &Request{
+		// The server answers by the poll's end; the guard notices a server
+		// that silently went away.
+		pctx, cancel := context.WithTimeout(ctx, poll+pollGrace)
+		r, err := c.Do(pctx, &Request{
 			Method: "GET", Path: Path("operations", op.ID, "wait"),
 			Query: url.Values{"timeout": {fmt.Sprint(secs)}}, NoProject: true, NoTimeout: true,
 		})
+		cancel()
 		if err != nil {
 			var e *Error
-			if errors.As(err, &e) && e.Kind == KindNotFound {
+			switch {
+			case parent.Err() != nil:
+				return op, ContextError(parent, "waiting for operation "+op.ID)
+			case ctx.Err() != nil:
+				return op, &Error{Kind: KindTimeout, Message: fmt.Sprintf("operation %s (%s) still running after %s", op.ID, op.Description, timeout)}
+			case errors.As(err, &e) && e.Kind == KindNotFound:
 				return op, &Error{Kind: KindNotFound, StatusCode: 404, Message: fmt.Sprintf("operation %s no longer exists on the server (finished more than 5 s ago?)", op.ID)}
+			case errors.As(err, &e) && e.Kind == KindTimeout:
+				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD at %s did not answer a wait for operation %s within %s", c.endpoint, op.ID, poll+pollGrace), Err: err}
 			}
 			return op, err
 		}

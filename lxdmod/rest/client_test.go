@@ -1,0 +1,279 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeLXD serves handler on a unix socket and returns a client for it.
+func fakeLXD(t *testing.T, handler http.HandlerFunc, cfg Config) *Client {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "fake.socket")
+	ln, err := net.Listen("unix", sock)
+	require.NoError(t, err)
+	srv := &http.Server{Handler: handler}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	cfg.Endpoint = sock
+	c, err := New(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+func reply(body string, status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+func kindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
+}
+
+func TestParseEnvelopeFaults(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		kind   Kind
+		msg    string
+	}{
+		{"garbage JSON", 200, `{"type": "sync", "metadata": {`, KindConnection, "invalid JSON"},
+		{"not an envelope", 200, `[1,2,3]`, KindConnection, "invalid JSON"},
+		{"empty object", 200, `{}`, KindConnection, "not an LXD response"},
+		{"HTML 502", 502, `<html><body><h1>502 Bad Gateway</h1></body></html>`, KindAPI, "HTTP 502 with a non-LXD body"},
+		{"empty 500", 500, ``, KindAPI, "(empty body)"},
+		{"error 404", 404, `{"type":"error","error":"Instance not found","error_code":404}`, KindNotFound, "Instance not found"},
+		{"error 409", 409, `{"type":"error","error":"already exists","error_code":409}`, KindConflict, "already exists"},
+		{"etag 412", 412, `{"type":"error","error":"ETag doesn't match","error_code":412}`, KindConflict, "ETag"},
+		{"error 403", 403, `{"type":"error","error":"not authorized","error_code":403}`, KindAPI, "not authorized"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakeLXD(t, reply(tc.body, tc.status), Config{})
+			_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0"})
+			require.Error(t, err)
+			assert.Equal(t, tc.kind, kindOf(err), "kind of %v", err)
+			assert.Contains(t, err.Error(), tc.msg)
+			assert.True(t, strings.HasPrefix(err.Error(), tc.kind.String()+": "), "message starts with kind: %q", err)
+		})
+	}
+}
+
+func TestErrorKindsHierarchy(t *testing.T) {
+	err := APIError(404, "x")
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.ErrorIs(t, err, ErrAPI)
+	assert.NotErrorIs(t, err, ErrConflict)
+	assert.Equal(t, []string{"NotFound", "LXDAPIException"}, err.Kinds())
+	wrapped := errors.Join(errors.New("context"), APIError(412, "etag"))
+	assert.ErrorIs(t, wrapped, ErrConflict)
+	assert.NotErrorIs(t, &Error{Kind: KindTimeout}, ErrAPI)
+}
+
+func TestConnectionClosedMidBody(t *testing.T) {
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"type\":\"sync\",\"metadata\":{")
+		_ = buf.Flush()
+		_ = conn.Close()
+	}, Config{})
+	_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0"})
+	require.Error(t, err)
+	assert.Equal(t, KindConnection, kindOf(err), "%v", err)
+	assert.Contains(t, err.Error(), "reading response")
+}
+
+func TestStallHitsRequestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}, Config{Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0"})
+	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestCancelledContext(t *testing.T) {
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := c.Do(ctx, &Request{Method: "GET", Path: "/1.0"})
+	assert.Equal(t, KindCancelled, kindOf(err), "%v", err)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestNoSocket(t *testing.T) {
+	c, err := New(Config{Endpoint: "unix://" + filepath.Join(t.TempDir(), "missing.socket")})
+	require.NoError(t, err)
+	_, err = c.Server(context.Background())
+	assert.Equal(t, KindConnection, kindOf(err))
+	assert.Contains(t, err.Error(), "missing.socket", "the error names the socket tried")
+}
+
+func TestDiscoverSocketOrder(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(p string) {
+		ln, err := net.Listen("unix", p)
+		require.NoError(t, err)
+		t.Cleanup(func() { ln.Close() })
+	}
+	explicit := filepath.Join(dir, "explicit.socket")
+	lxdDir := filepath.Join(dir, "lxddir")
+	require.NoError(t, os.MkdirAll(lxdDir, 0o755))
+	mk(explicit)
+	mk(filepath.Join(lxdDir, "unix.socket"))
+	env := map[string]string{"LXD_SOCKET": explicit, "LXD_DIR": lxdDir}
+	got, err := DiscoverSocket(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, explicit, got)
+	delete(env, "LXD_SOCKET")
+	got, err = DiscoverSocket(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(lxdDir, "unix.socket"), got)
+}
+
+func TestPathEscapingProjectAndETag(t *testing.T) {
+	var mu sync.Mutex
+	var seen []*http.Request
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Clone(context.Background()))
+		mu.Unlock()
+		w.Header().Set("ETag", `"abc"`)
+		_, _ = w.Write([]byte(`{"type":"sync","status":"Success","status_code":200,"metadata":{"name":"x"}}`))
+	}, Config{Project: "p1"})
+	resp, err := c.Do(context.Background(), &Request{Method: "GET", Path: Path("images", "aliases", "ubuntu/22.04")})
+	require.NoError(t, err)
+	assert.Equal(t, `"abc"`, resp.ETag)
+	_, err = c.Do(context.Background(), &Request{Method: "PUT", Path: Path("instances", "a b"), Body: map[string]any{}, Header: http.Header{"If-Match": {resp.ETag}}})
+	require.NoError(t, err)
+	require.Len(t, seen, 2)
+	assert.Equal(t, "/1.0/images/aliases/ubuntu%2F22.04", seen[0].URL.EscapedPath())
+	assert.Equal(t, "p1", seen[0].URL.Query().Get("project"))
+	assert.Equal(t, "/1.0/instances/a%20b", seen[1].URL.EscapedPath())
+	assert.Equal(t, `"abc"`, seen[1].Header.Get("If-Match"))
+}
+
+func TestTraceLineHasNoSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	c := fakeLXD(t, reply(`{"type":"sync","metadata":{}}`, 200), Config{Trace: &buf})
+	_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0/operations/x/websocket?secret=hunter2", Header: http.Header{"X-Password": {"s3cret"}}})
+	require.NoError(t, err)
+	line := buf.String()
+	assert.Regexp(t, `^lxdstar: GET /1.0/operations/x/websocket\?secret=REDACTED 200 \S+\n$`, line)
+	assert.NotContains(t, line, "hunter2")
+	assert.NotContains(t, line, "s3cret")
+}
+
+func TestWaitOperationFinalNeedsNoRequest(t *testing.T) {
+	calls := 0
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) { calls++ }, Config{})
+	op, err := c.WaitOperation(context.Background(), &Operation{ID: "x", StatusCode: 200, Status: "Success"}, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "Success", op.Status)
+	_, err = c.WaitOperation(context.Background(), &Operation{ID: "y", StatusCode: 400, Status: "Failure", Err: "boom"}, 0)
+	assert.Equal(t, KindAPI, kindOf(err))
+	assert.Contains(t, err.Error(), "boom")
+	assert.Zero(t, calls)
+}
+
+func TestWaitOperationLongPolls(t *testing.T) {
+	var mu sync.Mutex
+	polls := 0
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		polls++
+		n := polls
+		mu.Unlock()
+		assert.Equal(t, "/1.0/operations/op1/wait", r.URL.Path)
+		assert.NotEmpty(t, r.URL.Query().Get("timeout"))
+		if n < 3 {
+			_, _ = w.Write([]byte(`{"type":"sync","metadata":{"id":"op1","status":"Running","status_code":103}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"type":"sync","metadata":{"id":"op1","status":"Success","status_code":200,"metadata":{"return":0}}}`))
+	}, Config{Timeout: time.Millisecond}) // the request timeout must not bound waits
+	op, err := c.WaitOperation(context.Background(), &Operation{ID: "op1", StatusCode: 103}, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, polls)
+	assert.Equal(t, float64(0), op.Metadata["return"])
+}
+
+func TestWaitOperationVanished(t *testing.T) {
+	c := fakeLXD(t, reply(`{"type":"error","error":"not found","error_code":404}`, 404), Config{})
+	_, err := c.WaitOperation(context.Background(), &Operation{ID: "gone", StatusCode: 103}, 0)
+	assert.Equal(t, KindNotFound, kindOf(err))
+	assert.Contains(t, err.Error(), "operation gone no longer exists")
+}
+
+func TestPendingKeepsResultAfterServerForgets(t *testing.T) {
+	var mu sync.Mutex
+	done := false
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done { // the server forgot the operation
+			w.WriteHeader(404)
+			_, _ = w.Write([]byte(`{"type":"error","error":"not found","error_code":404}`))
+			return
+		}
+		done = true
+		_, _ = w.Write([]byte(`{"type":"sync","metadata":{"id":"op","status":"Success","status_code":200}}`))
+	}, Config{})
+	p := c.Watch(context.Background(), &Operation{ID: "op", StatusCode: 103})
+	<-p.Done()
+	op, err := p.Wait(context.Background(), 0)
+	require.NoError(t, err)
+	assert.Equal(t, "Success", op.Status)
+}
+
+func TestWaitTimeout(t *testing.T) {
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}, Config{})
+	start := time.Now()
+	_, err := c.WaitOperation(context.Background(), &Operation{ID: "slow", StatusCode: 103}, 300*time.Millisecond)
+	assert.Less(t, time.Since(start), 3*time.Second)
+	require.Error(t, err)
+}
+
+func TestInvalidEndpoint(t *testing.T) {
+	_, err := New(Config{Endpoint: "ftp://host"})
+	assert.Equal(t, KindConnection, kindOf(err))
+	assert.Contains(t, err.Error(), "ftp://host")
+}
+
+func TestBadClientCertNamesFilesOnly(t *testing.T) {
+	_, err := New(Config{Endpoint: "https://127.0.0.1:1", CertFile: "/nonexistent/c.crt", KeyFile: "/nonexistent/c.key"})
+	assert.Equal(t, KindConnection, kindOf(err))
+	assert.Contains(t, err.Error(), "/nonexistent/c.crt")
+}

@@ -1,0 +1,231 @@
+package lxdstar
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/builtins"
+	"github.com/lxdstar/lxdstar/internal/threadctx"
+	"github.com/lxdstar/lxdstar/lxdmod"
+)
+
+// Runtime runs lxdstar scripts with a fixed configuration. It is not changed
+// by running scripts, so one Runtime may run many scripts, concurrently too;
+// each run has its own thread, module cache and lxd module.
+type Runtime struct {
+	predeclared starlark.StringDict
+	print       func(msg string)
+	lxd         lxdmod.Config
+	args        []string
+	env         map[string]string // nil: the process environment
+	readFile    func(path string) ([]byte, error)
+	maxSteps    uint64
+}
+
+// An Option configures a Runtime.
+type Option func(*Runtime)
+
+// New returns a Runtime configured by opts. Without options, scripts print
+// to os.Stdout, see the process environment in sys.env, read script and
+// loaded files from the host file system, and lxd.Client() connects to the
+// local LXD.
+func New(opts ...Option) *Runtime {
+	r := &Runtime{
+		print:    func(msg string) { fmt.Fprintln(os.Stdout, msg) },
+		readFile: os.ReadFile,
+	}
+	for _, opt := range opts {
+		opt(r)
+	}
+	return r
+}
+
+// WithPredeclared adds names to the scripts' predeclared environment. They
+// take precedence over the built-in names of the same name.
+func WithPredeclared(d starlark.StringDict) Option {
+	return func(r *Runtime) {
+		if r.predeclared == nil {
+			r.predeclared = make(starlark.StringDict, len(d))
+		}
+		maps.Copy(r.predeclared, d)
+	}
+}
+
+// WithPrint sends the output of print to fn, one call per print without the
+// trailing newline.
+func WithPrint(fn func(msg string)) Option {
+	return func(r *Runtime) { r.print = fn }
+}
+
+// WithStdout sends the output of print to w, one line per print.
+func WithStdout(w io.Writer) Option {
+	return WithPrint(func(msg string) { fmt.Fprintln(w, msg) })
+}
+
+// WithLXD sets the connection defaults of lxd.Client() (endpoint, project,
+// certificates, timeouts, trace and progress output).
+func WithLXD(cfg lxdmod.Config) Option {
+	return func(r *Runtime) { r.lxd = cfg }
+}
+
+// WithArgs sets the script's arguments: sys.argv is the script's file name
+// followed by args.
+func WithArgs(args []string) Option {
+	return func(r *Runtime) { r.args = append([]string(nil), args...) }
+}
+
+// WithEnv sets sys.env. By default it is the process environment at the
+// start of each run.
+func WithEnv(env map[string]string) Option {
+	return func(r *Runtime) { r.env = maps.Clone(env) }
+}
+
+// WithReadFile makes the runtime read script files (RunFile) and loaded
+// modules with fn instead of os.ReadFile.
+func WithReadFile(fn func(path string) ([]byte, error)) Option {
+	return func(r *Runtime) { r.readFile = fn }
+}
+
+// WithFS makes the runtime read script files (RunFile) and loaded modules
+// from fsys; paths are then slash-separated and relative to its root.
+func WithFS(fsys fs.FS) Option {
+	return WithReadFile(builtins.ReadFS(fsys))
+}
+
+// WithMaxSteps bounds the Starlark computation steps of each run, loaded
+// modules included; a run exceeding it fails with an error matching
+// ErrMaxSteps. Zero means no limit. Time spent in builtins (LXD requests,
+// time.sleep) is not counted: bound it with the context.
+func WithMaxSteps(n uint64) Option {
+	return func(r *Runtime) { r.maxSteps = n }
+}
+
+// Module returns the lxd module alone, with cfg as the defaults of
+// lxd.Client(), for hosts that run Starlark with their own environment.
+func Module(cfg lxdmod.Config) starlark.Value {
+	return lxdmod.New(cfg)
+}
+
+// RunFile reads the script at path (through WithReadFile or WithFS, if
+// given) and runs it as Run does. An unreadable file is reported with the
+// read error itself, not an *Error.
+func (r *Runtime) RunFile(ctx context.Context, path string) (starlark.StringDict, error) {
+	src, err := r.readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return r.Run(ctx, path, src)
+}
+
+// Run runs src as a script named filename (the name used in backtraces, in
+// sys.argv[0] and to resolve relative loads) and returns its globals, frozen
+// as Starlark's rules require. On failure the error is an *Error and the
+// globals are those set before the failure (nil for a syntax error).
+//
+// Cancelling ctx stops the script promptly, with an error for which
+// errors.Is(err, context.Canceled) (or context.DeadlineExceeded) holds.
+func (r *Runtime) Run(ctx context.Context, filename string, src []byte) (starlark.StringDict, error) {
+	var globals starlark.StringDict
+	err := r.do(ctx, filename, func(thread *starlark.Thread, predeclared starlark.StringDict) error {
+		var err error
+		globals, err = starlark.ExecFileOptions(builtins.FileOptions(), thread, filename, src, predeclared)
+		return err
+	})
+	return globals, err
+}
+
+// Eval evaluates a single expression (or, like Starlark's Eval, a file
+// ending in an expression) in the scripts' environment and returns its
+// value. Errors are as for Run.
+func (r *Runtime) Eval(ctx context.Context, expr string) (starlark.Value, error) {
+	const filename = "<expr>"
+	var v starlark.Value
+	err := r.do(ctx, filename, func(thread *starlark.Thread, predeclared starlark.StringDict) error {
+		var err error
+		v, err = starlark.EvalOptions(builtins.FileOptions(), thread, filename, expr, predeclared)
+		return err
+	})
+	return v, err
+}
+
+// do prepares a thread for one run of filename and calls body with it and
+// the run's predeclared names, turning its error into an *Error.
+func (r *Runtime) do(ctx context.Context, filename string, body func(*starlark.Thread, starlark.StringDict) error) error {
+	// The run's own context ends with the run, so whatever a builtin tied
+	// to it (event streams, watchers) is released when the script ends.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	predeclared := r.predeclaredFor(filename)
+	thread := &starlark.Thread{
+		Name:  filename,
+		Print: func(_ *starlark.Thread, msg string) { r.print(msg) },
+		Load:  builtins.NewLoader(predeclared, r.readFile).Load,
+	}
+	threadctx.Set(thread, runCtx)
+
+	stepsExceeded := false
+	if r.maxSteps > 0 {
+		thread.SetMaxExecutionSteps(r.maxSteps)
+		thread.OnMaxSteps = func(th *starlark.Thread) {
+			stepsExceeded = true // read below, on this same goroutine
+			th.Cancel(fmt.Sprintf("too many steps (limit %d)", r.maxSteps))
+		}
+	}
+
+	// The interpreter checks for cancellation between steps; builtins
+	// blocked in I/O watch runCtx, which ctx cancels too.
+	interrupt := func() { thread.Cancel(context.Cause(ctx).Error()) }
+	if ctx.Err() != nil {
+		interrupt()
+	}
+	stop := context.AfterFunc(ctx, interrupt)
+	defer stop()
+
+	err := body(thread, predeclared)
+	if err == nil {
+		return nil
+	}
+	e := &Error{err: err}
+	if stepsExceeded {
+		e.extra = append(e.extra, ErrMaxSteps)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		e.extra = append(e.extra, ctxErr)
+		if cause := context.Cause(ctx); cause != ctxErr {
+			e.extra = append(e.extra, cause)
+		}
+	}
+	return e
+}
+
+// predeclaredFor returns the predeclared names of a run of filename.
+func (r *Runtime) predeclaredFor(filename string) starlark.StringDict {
+	env := r.env
+	if env == nil {
+		env = environ()
+	}
+	argv := append([]string{filename}, r.args...)
+	d := builtins.Predeclared(argv, env)
+	d["lxd"] = lxdmod.New(r.lxd)
+	maps.Copy(d, r.predeclared)
+	return d
+}
+
+// environ returns the process environment as a map.
+func environ() map[string]string {
+	env := make(map[string]string)
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}

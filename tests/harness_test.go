@@ -1,0 +1,285 @@
+// Package tests holds the integration tests: every one runs against the real
+// LXD daemons of the test bed (tests/testbed/testbed.sh, started by make test).
+package tests
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/lxdmod"
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// The test bed's layout (shared/TESTBED.md).
+const (
+	mainSocket   = "/var/lib/lxd/unix.socket"
+	mainHTTPS    = "https://127.0.0.1:8443"
+	secondSocket = "/var/lib/lxd2/unix.socket"
+	node1Socket  = "/var/lib/lxd3/unix.socket"
+	node2Socket  = "/var/lib/lxd4/unix.socket"
+	imageAlias   = "busybox"
+)
+
+func trustPassword() string {
+	if p := os.Getenv("LXDSTAR_TRUST_PASSWORD"); p != "" {
+		return p
+	}
+	return "s3cret"
+}
+
+// needSocket fails the test when a test-bed daemon is missing: make test
+// starts them, so absence is a broken set-up, not a reason to skip.
+func needSocket(t testing.TB, path string) {
+	t.Helper()
+	if fi, err := os.Stat(path); err != nil || fi.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("no LXD socket at %s: start the test bed with `make testbed-up`", path)
+	}
+}
+
+// uniqueName returns a fresh, valid LXD name starting with "t-<prefix>-".
+func uniqueName(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "t-" + prefix + "-" + hex.EncodeToString(b)
+}
+
+// restClient talks to a daemon directly, for checks that do not trust the
+// Starlark layer under test.
+func restClient(t testing.TB, socket string) *rest.Client {
+	t.Helper()
+	needSocket(t, socket)
+	c, err := rest.New(rest.Config{Endpoint: socket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// serverObject reads one object's metadata through the REST client.
+func serverObject(t testing.TB, c *rest.Client, path string) map[string]any {
+	t.Helper()
+	resp, err := c.Do(context.Background(), &rest.Request{Method: "GET", Path: path})
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	var m map[string]any
+	if err := resp.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// serverExists reports whether path exists on the server.
+func serverExists(t testing.TB, c *rest.Client, path string) bool {
+	t.Helper()
+	_, err := c.Do(context.Background(), &rest.Request{Method: "GET", Path: path})
+	if errors.Is(err, rest.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return true
+}
+
+// cleanupInstance force-deletes an instance when the test ends, whatever
+// state it is in (a missing instance is fine).
+func cleanupInstance(t testing.TB, socket, name string) {
+	t.Helper()
+	c := restClient(t, socket)
+	t.Cleanup(func() { deleteInstance(c, name) })
+}
+
+func deleteInstance(c *rest.Client, name string) {
+	ctx := context.Background()
+	path := rest.Path("instances", name)
+	if r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: path + "/state", Body: map[string]any{"action": "stop", "force": true, "timeout": -1}}); err == nil && r.Type == "async" {
+		if op, err := rest.AsyncOperation(r); err == nil {
+			_, _ = c.WaitOperation(ctx, op, 30*time.Second)
+		}
+	}
+	if r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: path}); err == nil && r.Type == "async" {
+		if op, err := rest.AsyncOperation(r); err == nil {
+			_, _ = c.WaitOperation(ctx, op, 30*time.Second)
+		}
+	}
+}
+
+// createInstance makes a stopped (or started) busybox container through the
+// REST client and schedules its deletion.
+func createInstance(t testing.TB, socket, name string, start bool) {
+	t.Helper()
+	c := restClient(t, socket)
+	t.Cleanup(func() { deleteInstance(c, name) })
+	ctx := context.Background()
+	body := map[string]any{"name": name, "source": map[string]any{"type": "image", "alias": imageAlias}}
+	r, err := c.Do(ctx, &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body})
+	if err == nil {
+		var op *rest.Operation
+		if op, err = rest.AsyncOperation(r); err == nil {
+			_, err = c.WaitOperation(ctx, op, time.Minute)
+		}
+	}
+	if err != nil {
+		t.Fatalf("creating %s: %v", name, err)
+	}
+	if start {
+		r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"), Body: map[string]any{"action": "start", "timeout": 30}})
+		if err == nil {
+			var op *rest.Operation
+			if op, err = rest.AsyncOperation(r); err == nil {
+				_, err = c.WaitOperation(ctx, op, time.Minute)
+			}
+		}
+		if err != nil {
+			t.Fatalf("starting %s: %v", name, err)
+		}
+	}
+}
+
+// script runs Starlark source with the lxd module against the test bed.
+type script struct {
+	t       testing.TB
+	cfg     lxdmod.Config
+	args    []string
+	globals starlark.StringDict
+	ctx     context.Context
+	extra   starlark.StringDict
+}
+
+// newScript prepares a run against endpoint (a socket path or URL; "" =
+// the main daemon's socket).
+func newScript(t testing.TB, endpoint string) *script {
+	if endpoint == "" {
+		needSocket(t, mainSocket)
+		endpoint = mainSocket
+	}
+	return &script{t: t, cfg: lxdmod.Config{Endpoint: endpoint}, ctx: context.Background()}
+}
+
+// with adds predeclared names (e.g. the unique names a test uses).
+func (s *script) with(name string, v starlark.Value) *script {
+	if s.extra == nil {
+		s.extra = starlark.StringDict{}
+	}
+	s.extra[name] = v
+	return s
+}
+
+// run executes src and returns what it printed and its error.
+func (s *script) run(src string) (string, error) {
+	var out bytes.Buffer
+	var mu sync.Mutex
+	opts := []lxdstar.Option{
+		lxdstar.WithLXD(s.cfg),
+		lxdstar.WithPrint(func(msg string) { mu.Lock(); out.WriteString(msg + "\n"); mu.Unlock() }),
+		lxdstar.WithArgs(s.args),
+	}
+	if s.extra != nil {
+		opts = append(opts, lxdstar.WithPredeclared(s.extra))
+	}
+	g, err := lxdstar.New(opts...).Run(s.ctx, s.t.Name()+".star", []byte(src))
+	s.globals = g
+	return out.String(), err
+}
+
+// mustRun executes src and fails the test on error, showing the backtrace.
+func (s *script) mustRun(src string) string {
+	s.t.Helper()
+	out, err := s.run(src)
+	if err != nil {
+		var e *lxdstar.Error
+		if errors.As(err, &e) {
+			s.t.Fatalf("script failed:\n%s\noutput so far:\n%s", e.Backtrace(), out)
+		}
+		s.t.Fatalf("script failed: %v\noutput so far:\n%s", err, out)
+	}
+	return out
+}
+
+// global returns a global the last run defined, as a Go string/bool/int
+// when it is one of those, else its Starlark value.
+func (s *script) global(name string) starlark.Value {
+	s.t.Helper()
+	v, ok := s.globals[name]
+	if !ok {
+		s.t.Fatalf("script defined no global %q", name)
+	}
+	return v
+}
+
+// countingProxy is a unix-socket HTTP proxy in front of a daemon's socket
+// that counts requests, so tests can assert how many a call made.
+type countingProxy struct {
+	Socket string
+	n      atomic.Int64
+	mu     sync.Mutex
+	reqs   []string
+}
+
+func newCountingProxy(t testing.TB, upstream string) *countingProxy {
+	t.Helper()
+	needSocket(t, upstream)
+	p := &countingProxy{Socket: filepath.Join(t.TempDir(), "proxy.socket")}
+	ln, err := net.Listen("unix", p.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(&url.URL{Scheme: "http", Host: "lxd"})
+			r.Out.Host = "lxd"
+		},
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", upstream)
+		}},
+		FlushInterval: -1,
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.n.Add(1)
+		p.mu.Lock()
+		p.reqs = append(p.reqs, r.Method+" "+r.URL.RequestURI())
+		p.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return p
+}
+
+// Count returns the number of requests seen so far.
+func (p *countingProxy) Count() int { return int(p.n.Load()) }
+
+// Requests returns "METHOD /path?query" for every request seen so far.
+func (p *countingProxy) Requests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.reqs...)
+}
+
+// requestsSince formats the requests after the first n, for failure messages.
+func (p *countingProxy) requestsSince(n int) string {
+	r := p.Requests()
+	if n > len(r) {
+		n = len(r)
+	}
+	return strings.Join(r[n:], "\n")
+}
