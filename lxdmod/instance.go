@@ -23,6 +23,12 @@ var instanceType = &modelType{
 	collection: func(string) string { return rest.Path("instances") },
 	rewrite:    map[string]string{"state": "full_state", "snapshots": "full_snapshots", "backups": "full_backups"},
 	describe:   func(m *Model) string { return m.str("status") },
+	afterLoad: func(m *Model) {
+		// recursion=2 sends "snapshots": null for an instance without any.
+		if v, ok := m.fields["full_snapshots"]; ok && v == starlark.None {
+			m.setServerField("full_snapshots", starlark.NewList(nil))
+		}
+	},
 	methods: map[string]methodFn{
 		"start":    instanceAction("start"),
 		"stop":     instanceAction("stop"),

@@ -38,7 +38,22 @@ func (o *Operation) Failed() error {
 	if msg == "" {
 		msg = o.Status
 	}
-	return &Error{Kind: KindAPI, StatusCode: o.StatusCode, Message: msg}
+	return &Error{Kind: operationErrorKind(msg), StatusCode: o.StatusCode, Message: msg}
+}
+
+// operationErrorKind recovers the kind of a failed operation. LXD reports
+// operation failures without the HTTP status its handlers used, so a create
+// whose name is taken would otherwise not be a Conflict. Its wording for
+// those two cases is stable ("... already exists", "... not found").
+func operationErrorKind(msg string) Kind {
+	lower := strings.ToLower(msg)
+	switch {
+	case strings.Contains(lower, "already exists"):
+		return KindConflict
+	case strings.HasSuffix(lower, "not found"):
+		return KindNotFound
+	}
+	return KindAPI
 }
 
 // AsyncOperation decodes the operation of an async response.
