@@ -1,0 +1,76 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	binDir    string
+)
+
+// lxdstarBinary builds cmd/lxdstar once per test run.
+func lxdstarBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "lxdstar-bin-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "lxdstar")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/lxdstar").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			binPath = string(out)
+		}
+	})
+	require.NoError(t, buildErr, binPath)
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func TestQuickstartExample(t *testing.T) {
+	t.Parallel()
+	needSocket(t, mainSocket)
+	name := uniqueName("quick")
+	cleanupInstance(t, mainSocket, name)
+	cmd := exec.Command(lxdstarBinary(t), "../scripts/examples/quickstart.star", name)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	got := string(out)
+	for _, want := range []string{
+		"connected to LXD",
+		"created <Instance \"" + name + "\" Stopped>",
+		"started " + name + ": status=Running",
+		"dirty before edit: False",
+		"dirty after edit:  True",
+		"dirty after save:  False",
+		"server says user.greeting = hello from lxdstar",
+		"stopped: Stopped",
+		"deleted " + name + ": exists=False",
+	} {
+		assert.Contains(t, got, want)
+	}
+	assert.False(t, serverExists(t, restClient(t, mainSocket), rest.Path("instances", name)))
+}
