@@ -245,6 +245,7 @@ var clientManagers = map[string]func(c *Client) starlark.Value{
 	"storage_pools":    newStoragePoolManager,
 	"operations":       newOperationManager,
 	"certificates":     newCertificateManager,
+	"cluster":          newClusterManager,
 }
 
 var clientMethods = map[string]methodFn{

@@ -44,6 +44,8 @@ var instanceType = &modelType{
 		"publish":          instancePublish,
 		"restore_snapshot": instanceRestoreSnapshot,
 		"copy":             instanceCopy,
+		// migrate.go
+		"migrate": instanceMigrate,
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
 		"snapshots": instanceSnapshots, // snapshots.go

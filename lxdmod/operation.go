@@ -22,6 +22,7 @@ type Operation struct {
 	c       *Client
 	pending *rest.Pending
 	finish  finisher
+	abort   func() // undoes side work if the operation fails (may be nil)
 
 	mu     sync.Mutex
 	state  *rest.Operation // latest state known
@@ -169,6 +170,9 @@ func (o *Operation) conclude(thread *starlark.Thread, final *rest.Operation, err
 			return nil, err // the operation goes on; a later wait may succeed
 		}
 		o.waited, o.err = true, err
+		if o.abort != nil {
+			o.abort()
+		}
 		return nil, err
 	}
 	o.result = starlark.None
@@ -272,6 +276,12 @@ func (c *Client) async(thread *starlark.Thread, req *rest.Request, wait bool, fi
 // asyncObject is async for methods that return an object whose identity is
 // known up front: with wait=False the object comes back with .operation set.
 func (c *Client) asyncObject(thread *starlark.Thread, req *rest.Request, wait bool, m *Model, finish finisher) (starlark.Value, error) {
+	return c.asyncObjectAbort(thread, req, wait, m, finish, nil)
+}
+
+// asyncObjectAbort is asyncObject with abort run when the operation fails
+// after wait=False returned (with wait=True the caller sees the error).
+func (c *Client) asyncObjectAbort(thread *starlark.Thread, req *rest.Request, wait bool, m *Model, finish finisher, abort func()) (starlark.Value, error) {
 	op, err := c.start(thread, req)
 	if err != nil {
 		return nil, err
@@ -287,8 +297,10 @@ func (c *Client) asyncObject(thread *starlark.Thread, req *rest.Request, wait bo
 	if op == nil || wait {
 		return c.waitInline(thread, op, wrapped)
 	}
+	o := newOperation(c, op, wrapped)
+	o.abort = abort
 	m.mu.Lock()
-	m.op = newOperation(c, op, wrapped)
+	m.op = o
 	m.mu.Unlock()
 	return m, nil
 }

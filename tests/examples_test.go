@@ -74,3 +74,21 @@ func TestQuickstartExample(t *testing.T) {
 	}
 	assert.False(t, serverExists(t, restClient(t, mainSocket), rest.Path("instances", name)))
 }
+
+func TestFanoutExample(t *testing.T) {
+	t.Parallel()
+	needSocket(t, mainSocket)
+	needSocket(t, secondSocket)
+	cmd := exec.Command(lxdstarBinary(t), "../scripts/examples/fanout.star", mainSocket, secondSocket)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	require.Len(t, lines, 5, "%s", out)
+	assert.Regexp(t, `^server\s+name\s+version\s+instance\s+status\s+procs\s+left behind$`, lines[0])
+	for i, sock := range []string{mainSocket, secondSocket} {
+		assert.Regexp(t, `^`+sock+`\s+\S+\s+5\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[2+i])
+	}
+	assert.Regexp(t, `^2 server\(s\) in `, lines[4])
+}

@@ -1,0 +1,284 @@
+package lxdmod
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// Moving instances between servers uses LXD's pull mode: the source starts a
+// migration operation whose websocket secrets the target uses to pull the
+// instance over HTTPS. pylxd's version lost the type, ephemeral flag and
+// profiles, copied volatile.* keys, deleted the source before the target had
+// succeeded and failed inside clusters; each of those is handled here.
+
+// transfer describes one copy or migration.
+type transfer struct {
+	src          *Model
+	dst          *Client // where the instance lands (may be src.c)
+	name         string  // name on the target
+	target       string  // cluster member on the destination, or ""
+	live         bool
+	instanceOnly bool
+	move         bool // delete the source once the target has it
+}
+
+// sameCluster reports whether a and b are members of one LXD cluster (or the
+// same server): cluster members share the cluster certificate.
+func sameCluster(a, b *Client) bool {
+	if a == b {
+		return true
+	}
+	if !a.cluster || !b.cluster {
+		return a.rest.Endpoint() == b.rest.Endpoint()
+	}
+	return a.environment("certificate") == b.environment("certificate") && a.environment("certificate") != ""
+}
+
+// environment reads a string from host_info["environment"].
+func (c *Client) environment(key string) string {
+	env, found, _ := c.info.Get(starlark.String("environment"))
+	if !found {
+		return ""
+	}
+	d, ok := env.(*starlark.Dict)
+	if !ok {
+		return ""
+	}
+	v, _, _ := d.Get(starlark.String(key))
+	s, _ := starlark.AsString(v)
+	return s
+}
+
+// httpsAddress is where other servers reach c, from the addresses it
+// advertises; a unix-socket client works as long as the server listens on HTTPS.
+func (c *Client) httpsAddress() (string, error) {
+	env, _, _ := c.info.Get(starlark.String("environment"))
+	if d, ok := env.(*starlark.Dict); ok {
+		if v, _, _ := d.Get(starlark.String("addresses")); v != nil {
+			if l, ok := v.(*starlark.List); ok && l.Len() > 0 {
+				if s, ok := starlark.AsString(l.Index(0)); ok && s != "" {
+					return "https://" + s, nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("the server at %s does not listen on HTTPS (set core.https_address): other servers cannot pull from it", c.rest.Endpoint())
+}
+
+// run performs the transfer. wait=False returns the new Instance with its
+// .operation pending; the source is deleted (for a move) only once the
+// target's operation has succeeded.
+func (tr *transfer) run(thread *starlark.Thread, wait bool) (starlark.Value, error) {
+	if sameCluster(tr.src.c, tr.dst) {
+		return tr.runInCluster(thread, wait)
+	}
+	return tr.runPull(thread, wait)
+}
+
+// runInCluster moves or copies within one server or cluster: LXD does the
+// work itself when given ?target=.
+func (tr *transfer) runInCluster(thread *starlark.Thread, wait bool) (starlark.Value, error) {
+	q := url.Values{}
+	if tr.target != "" {
+		q.Set("target", tr.target)
+	}
+	if tr.move {
+		if tr.target == "" {
+			return nil, fmt.Errorf("Instance.migrate: new_client is the same server or cluster: give target=<cluster member> to move the instance")
+		}
+		m := tr.src
+		req := &rest.Request{Method: "POST", Path: m.path(), Query: q,
+			Body: map[string]any{"name": m.key(), "migration": true, "live": tr.live}}
+		return m.c.asyncObject(thread, req, wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
+			return starlark.None, m.refresh(ctxOf(thread), true)
+		})
+	}
+	body, err := tr.targetBody(map[string]any{"type": "copy", "source": tr.src.key(), "instance_only": tr.instanceOnly})
+	if err != nil {
+		return nil, err
+	}
+	return tr.createOnTarget(thread, body, q, wait, nil, nil)
+}
+
+// runPull starts the migration source on the source server and has the
+// destination pull from it.
+func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value, error) {
+	m := tr.src
+	if m.str("status") == "Running" && !tr.live && tr.move {
+		return nil, &rest.Error{Kind: rest.KindAPI, Message: fmt.Sprintf(
+			"cannot migrate running instance %q without live=True (live migration needs CRIU on both servers); stop it first", m.key())}
+	}
+	addr, err := m.c.httpsAddress()
+	if err != nil {
+		return nil, err
+	}
+	// Refuse a taken name up front: nothing is started, nothing to undo.
+	if ok, err := exists(thread, tr.dst, rest.Path("instances", tr.name)); err != nil {
+		return nil, err
+	} else if ok == starlark.True {
+		return nil, &rest.Error{Kind: rest.KindConflict, StatusCode: 409, Message: fmt.Sprintf("instance %q already exists on %s", tr.name, tr.dst.rest.Endpoint())}
+	}
+	ctx := ctxOf(thread)
+	resp, err := m.c.rest.Do(ctx, &rest.Request{Method: "POST", Path: m.path(),
+		Body: map[string]any{"migration": true, "live": tr.live, "instance_only": tr.instanceOnly}})
+	if err != nil {
+		return nil, err
+	}
+	srcOp, err := rest.AsyncOperation(resp)
+	if err != nil {
+		return nil, err
+	}
+	secrets := map[string]any{}
+	for k, v := range srcOp.Metadata {
+		if s, ok := v.(string); ok {
+			secrets[k] = s
+		}
+	}
+	body, err := tr.targetBody(map[string]any{
+		"type": "migration", "mode": "pull",
+		"operation":     addr + rest.Path("operations", srcOp.ID),
+		"certificate":   m.c.environment("certificate"),
+		"secrets":       secrets,
+		"live":          tr.live,
+		"instance_only": tr.instanceOnly,
+	})
+	if err != nil {
+		cancelOperation(m.c, srcOp.ID)
+		return nil, err
+	}
+	q := url.Values{}
+	if tr.target != "" {
+		q.Set("target", tr.target)
+	}
+	var after finisher
+	if tr.move {
+		after = func(thread *starlark.Thread) (starlark.Value, error) {
+			_, err := m.c.async(thread, &rest.Request{Method: "DELETE", Path: m.path()}, true, nil)
+			if err != nil {
+				return nil, fmt.Errorf("the instance reached %s but deleting the source failed: %w", tr.dst.rest.Endpoint(), err)
+			}
+			return starlark.None, nil
+		}
+	}
+	return tr.createOnTarget(thread, body, q, wait, after, func() { cancelOperation(m.c, srcOp.ID) })
+}
+
+// targetBody is the InstancesPost body: the source's definition without
+// volatile.* keys, with the given source.
+func (tr *transfer) targetBody(source map[string]any) (map[string]any, error) {
+	m := tr.src
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	body := map[string]any{"name": tr.name, "source": source}
+	for _, f := range []string{"architecture", "devices", "ephemeral", "profiles", "type", "description", "stateful"} {
+		if v, ok := m.server[f]; ok && v != "null" {
+			g, err := toGo(m.fields[f], "Instance."+f)
+			if err != nil {
+				return nil, err
+			}
+			body[f] = g
+		}
+	}
+	cfg := map[string]any{}
+	if d, ok := m.fields["config"].(*starlark.Dict); ok {
+		for _, kv := range d.Items() {
+			k, _ := starlark.AsString(kv[0])
+			if strings.HasPrefix(k, "volatile.") {
+				continue
+			}
+			v, _ := starlark.AsString(kv[1])
+			cfg[k] = v
+		}
+	}
+	body["config"] = cfg
+	return body, nil
+}
+
+// createOnTarget POSTs the new instance on the destination and returns it.
+// after runs once the target exists (e.g. delete the source); abort runs if
+// creating it failed (e.g. cancel the source's migration operation).
+func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, q url.Values, wait bool, after finisher, abort func()) (starlark.Value, error) {
+	seed := starlark.NewDict(4)
+	_ = seed.SetKey(starlark.String("name"), starlark.String(tr.name))
+	_ = seed.SetKey(starlark.String("type"), tr.src.field("type"))
+	_ = seed.SetKey(starlark.String("status"), starlark.String("Creating"))
+	// The source's type table, not instanceType: referring to that table
+	// from one of its own methods would be an initialisation cycle.
+	dst := newModel(tr.src.t, tr.dst, "")
+	dst.load(seed, "")
+	finish := func(thread *starlark.Thread) (starlark.Value, error) {
+		if err := dst.refresh(ctxOf(thread), false); err != nil {
+			return nil, err
+		}
+		if after != nil {
+			return after(thread)
+		}
+		return starlark.None, nil
+	}
+	v, err := tr.dst.asyncObjectAbort(thread, &rest.Request{Method: "POST", Path: rest.Path("instances"), Query: q, Body: body}, wait, dst, finish, abort)
+	if err != nil && abort != nil {
+		abort()
+	}
+	return v, err
+}
+
+// cancelOperation gives up a migration source that will never be pulled, so
+// the source instance is not left busy. Best effort: LXD also times it out.
+func cancelOperation(c *Client, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = c.rest.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("operations", id), NoProject: true})
+}
+
+func instanceMigrate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	var (
+		newClient starlark.Value = starlark.None
+		live      bool
+		wait      bool
+		target    string
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "new_client?", &newClient, "live?", &live, "wait?", &wait, "target?", &target); err != nil {
+		return nil, err
+	}
+	if len(args) > 3 {
+		return nil, fmt.Errorf("%s: target is keyword-only", b.Name())
+	}
+	dst, err := destination(b.Name(), m, newClient)
+	if err != nil {
+		return nil, err
+	}
+	if dst == m.c && target == "" {
+		return nil, fmt.Errorf("%s: give new_client (another server) or target (a cluster member)", b.Name())
+	}
+	tr := &transfer{src: m, dst: dst, name: m.key(), target: target, live: live, move: true}
+	return tr.run(thread, wait)
+}
+
+// copyElsewhere copies m to new_client and/or cluster member target;
+// instance.copy calls it whenever either is given.
+func copyElsewhere(thread *starlark.Thread, fn string, m *Model, name string, newClient starlark.Value, target string, instanceOnly, wait bool) (starlark.Value, error) {
+	dst, err := destination(fn, m, newClient)
+	if err != nil {
+		return nil, err
+	}
+	tr := &transfer{src: m, dst: dst, name: name, target: target, instanceOnly: instanceOnly}
+	return tr.run(thread, wait)
+}
+
+func destination(fn string, m *Model, v starlark.Value) (*Client, error) {
+	switch c := v.(type) {
+	case starlark.NoneType:
+		return m.c, nil
+	case *Client:
+		return c, nil
+	}
+	return nil, fmt.Errorf("%s: for parameter new_client: got %s, want Client or None", fn, v.Type())
+}
