@@ -28,6 +28,7 @@ type Client struct {
 	exts     map[string]bool
 	cluster  bool
 	managers map[string]starlark.Value
+	progress *progressBoard // nil: no progress output
 }
 
 var _ starlark.HasAttrs = (*Client)(nil)
@@ -119,8 +120,14 @@ func newClientBuiltin(cfg Config) *starlark.Builtin {
 		if err != nil {
 			return nil, err
 		}
-		ctx := threadctx.From(thread)
-		return connect(ctx, threadctx.Session(thread), rc)
+		c, err := connect(threadctx.From(thread), threadctx.Session(thread), rc)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Progress != nil {
+			c.progress = newProgressBoard(cfg.Progress, c.rest)
+		}
+		return c, nil
 	})
 }
 
@@ -153,11 +160,16 @@ func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote sta
 	if err != nil {
 		return out, err
 	}
+	if r != "" && endpoint != starlark.None {
+		return out, fmt.Errorf("%s: give endpoint or remote, not both", fn)
+	}
 	if r == "" && endpoint == starlark.None {
 		r = cfg.Remote
 	}
 	if r != "" {
-		return out, fmt.Errorf("%s: for parameter remote: reading lxc remotes is not supported yet (pass endpoint=, cert= and verify= instead)", fn)
+		if err := applyRemote(&out, r); err != nil {
+			return out, err
+		}
 	}
 	if endpoint != starlark.None {
 		if out.Endpoint, err = optString(endpoint, fn, "endpoint"); err != nil {
@@ -185,6 +197,9 @@ func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote sta
 	case starlark.Bool:
 		if verifyGiven {
 			out.Insecure = !bool(v)
+			if out.Insecure {
+				out.ServerCertFile = "" // verify=False beats a remote's pinned certificate
+			}
 		}
 	case starlark.String:
 		out.ServerCertFile, out.Insecure = string(v), false

@@ -75,9 +75,10 @@ func modelToDict(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 // checkMutable refuses local edits of a frozen model with a clear message.
 func (m *Model) checkMutable(what string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.frozen {
-		return errFrozen(what, m)
+	frozen := m.frozen
+	m.mu.Unlock()
+	if frozen {
+		return errFrozen(what, m) // String() takes the lock itself
 	}
 	return nil
 }

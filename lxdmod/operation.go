@@ -140,7 +140,8 @@ func (o *Operation) AttrNames() []string {
 	return names
 }
 
-// Progress extracts LXD's "*_progress" metadata, e.g. "download: 42% (12MB/s)".
+// Progress extracts LXD's "*_progress" metadata, already worded for people
+// ("Image pack: 42% (22.5MB/s)"), or "" when the operation reports none.
 func Progress(op *rest.Operation) string {
 	var parts []string
 	for _, k := range sortedKeys(op.Metadata) {
@@ -148,7 +149,7 @@ func Progress(op *rest.Operation) string {
 			continue
 		}
 		if s, ok := op.Metadata[k].(string); ok && s != "" {
-			parts = append(parts, strings.TrimSuffix(k, "_progress")+": "+s)
+			parts = append(parts, s)
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -204,7 +205,9 @@ func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starla
 		return o.result, o.err
 	}
 	o.mu.Unlock()
+	done := o.c.progress.track(o.snapshot())
 	final, err := o.pending.Wait(ctxOf(thread), timeout)
+	done()
 	return o.conclude(thread, final, err)
 }
 
@@ -320,7 +323,10 @@ func (c *Client) start(thread *starlark.Thread, req *rest.Request) (*rest.Operat
 
 func (c *Client) waitInline(thread *starlark.Thread, op *rest.Operation, finish finisher) (starlark.Value, error) {
 	if op != nil {
-		if _, err := c.rest.WaitOperation(ctxOf(thread), op, 0); err != nil {
+		done := c.progress.track(op)
+		_, err := c.rest.WaitOperation(ctxOf(thread), op, 0)
+		done()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -354,6 +360,7 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	// turn therefore takes as long as the slowest.
 	for _, it := range items {
 		if op := pendingOf(it); op != nil {
+			defer op.c.progress.track(op.snapshot())()
 			select {
 			case <-op.pending.Done():
 			case <-ctx.Done():

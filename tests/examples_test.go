@@ -92,3 +92,21 @@ func TestFanoutExample(t *testing.T) {
 	}
 	assert.Regexp(t, `^2 server\(s\) in `, lines[4])
 }
+
+func TestEmbedExample(t *testing.T) {
+	t.Parallel()
+	needSocket(t, mainSocket)
+	name := uniqueName("embed")
+	cleanupInstance(t, mainSocket, name)
+	bin := filepath.Join(t.TempDir(), "embed")
+	out, err := exec.Command("go", "build", "-o", bin, "../scripts/examples/embed").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	cmd := exec.Command(bin, "-endpoint", mainSocket, name)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	assert.Regexp(t, `^instance `+name+` was Running with \d+ process\(es\)\n$`, string(stdout))
+	assert.Contains(t, stderr.String(), "script: script done with "+name)
+	assert.False(t, serverExists(t, restClient(t, mainSocket), rest.Path("instances", name)))
+}

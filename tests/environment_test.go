@@ -1,0 +1,53 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/lxdmod"
+)
+
+func TestFrozenModelAllowsServerActionsOnly(t *testing.T) {
+	t.Parallel()
+	needSocket(t, mainSocket)
+	name := uniqueName("frozen")
+	createInstance(t, mainSocket, name, false)
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib", "fleet.star"), []byte(`
+web = lxd.Client().instances.get(instance_name)
+`), 0o644))
+	main := filepath.Join(dir, "main.star")
+	require.NoError(t, os.WriteFile(main, []byte(`
+load("lib/fleet.star", "web")
+def edit_config(): web.config["user.x"] = "1"
+def edit_field(): web.description = "x"
+print(catch(edit_config).error.message)
+print(catch(edit_field).error.message)
+print(catch(web.rollback).error.message)
+web.start(wait=True)
+print(web.status, web.dirty)
+web.stop(wait=True, force=True)
+print(web.status)
+`), 0o644))
+	var out []string
+	rt := lxdstar.New(lxdstar.WithLXD(lxdmod.Config{Endpoint: mainSocket}),
+		lxdstar.WithPredeclared(starlark.StringDict{"instance_name": starlark.String(name)}),
+		lxdstar.WithPrint(func(msg string) { out = append(out, msg) }))
+	_, err := rt.RunFile(context.Background(), main)
+	require.NoError(t, err)
+	require.Len(t, out, 5)
+	assert.Contains(t, out[0], "frozen")
+	assert.Equal(t, `cannot set Instance.description: the object is frozen (it is a global of a module that finished loading)`, out[1])
+	assert.Contains(t, out[2], "is frozen")
+	assert.Equal(t, "Running False", out[3])
+	assert.Equal(t, "Stopped", out[4])
+	assert.Equal(t, "Stopped", instanceStatus(t, restClient(t, mainSocket), name))
+}
