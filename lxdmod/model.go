@@ -27,6 +27,8 @@ type modelType struct {
 	path func(m *Model) string
 	// key identifies the object for equality ("name", "fingerprint").
 	key string
+	// shortKey, when > 0, shortens the key in repr (fingerprints).
+	shortKey int
 	// rename is the field that rename() changes; assigning it hints rename().
 	renameHint string
 	// rewrite maps field names LXD sends to the names scripts see.
@@ -124,7 +126,7 @@ func (m *Model) setServerField(name string, v starlark.Value) {
 // path is the object's URL path.
 func (m *Model) path() string {
 	if m.t.path != nil {
-		return m.path()
+		return m.t.path(m)
 	}
 	return m.t.collection(m.parent) + "/" + url.PathEscape(m.key())
 }
@@ -148,7 +150,11 @@ func (m *Model) key() string { return m.str(m.t.key) }
 
 func (m *Model) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "<%s %q", m.t.name, m.key())
+	key := m.key()
+	if m.t.shortKey > 0 && len(key) > m.t.shortKey {
+		key = key[:m.t.shortKey]
+	}
+	fmt.Fprintf(&b, "<%s %q", m.t.name, key)
 	if m.t.describe != nil {
 		if d := m.t.describe(m); d != "" {
 			b.WriteString(" " + d)

@@ -1,0 +1,530 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// execScript prepares a script with `inst` bound to the named instance and
+// a deadline, so a hanging execute fails the test instead of blocking it.
+func execScript(t *testing.T, name string, limit time.Duration) *script {
+	t.Helper()
+	s := newScript(t, "").with("name", starlark.String(name))
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	t.Cleanup(cancel)
+	s.ctx = ctx
+	return s
+}
+
+const execPrelude = "inst = lxd.Client().instances.get(name)\n"
+
+// globalString returns a str or bytes global as a Go string.
+func globalString(t *testing.T, s *script, name string) string {
+	t.Helper()
+	switch v := s.global(name).(type) {
+	case starlark.String:
+		return string(v)
+	case starlark.Bytes:
+		return string(v)
+	default:
+		t.Fatalf("global %s is a %s", name, v.Type())
+		return ""
+	}
+}
+
+func globalInt(t *testing.T, s *script, name string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, starlark.AsInt(s.global(name), &n), "global %s", name)
+	return n
+}
+
+// psHas reports whether a process whose command line contains pattern runs
+// in the instance (checked through the REST client, not the code under test).
+func psHas(t *testing.T, name, pattern string) bool {
+	t.Helper()
+	var out bytes.Buffer
+	_, err := restClient(t, mainSocket).Exec(context.Background(), name, rest.ExecRequest{Command: []string{"ps", "-o", "args"}}, rest.ExecIO{Stdout: &out})
+	require.NoError(t, err)
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, pattern) && !strings.Contains(line, "ps -o") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExec(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("exec")
+	createInstance(t, mainSocket, name, true)
+
+	t.Run("Echo", func(t *testing.T) {
+		t.Parallel()
+		s := execScript(t, name, 30*time.Second)
+		out := s.mustRun(execPrelude + `
+r = inst.execute(["echo", "hello world"])
+code, out, err = r
+print(r.exit_code, repr(r.stdout), repr(r.stderr), code == r.exit_code, out == r.stdout, err == r.stderr, len(r))
+print(r)
+`)
+		assert.Equal(t, "0 \"hello world\\n\" \"\" True True True 3\n"+
+			`ExecResult(exit_code=0, stdout="hello world\n", stderr="")`+"\n", out)
+	})
+
+	t.Run("Large50MB", func(t *testing.T) {
+		t.Parallel()
+		const size = 50 << 20
+		s := execScript(t, name, 120*time.Second)
+		s.mustRun(execPrelude + fmt.Sprintf(`
+r = inst.execute(["sh", "-c", "head -c %d /dev/urandom > /tmp/big && sha256sum /tmp/big >&2 && cat /tmp/big; rc=$?; rm -f /tmp/big; exit $rc"], decode=False)
+code, out, err = r
+`, size))
+		require.Equal(t, 0, globalInt(t, s, "code"), "stderr: %s", globalString(t, s, "err"))
+		out := globalString(t, s, "out")
+		require.Equal(t, size, len(out), "bytes received")
+		sum := sha256.Sum256([]byte(out))
+		assert.Equal(t, hex.EncodeToString(sum[:])+"  /tmp/big\n", globalString(t, s, "err"))
+	})
+
+	t.Run("SlowOutputStreamsToHandler", func(t *testing.T) {
+		t.Parallel()
+		var mu sync.Mutex
+		var stamps []time.Duration
+		start := time.Now()
+		stamp := starlark.NewBuiltin("stamp", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			mu.Lock()
+			stamps = append(stamps, time.Since(start))
+			mu.Unlock()
+			return starlark.None, nil
+		})
+		s := execScript(t, name, 30*time.Second).with("stamp", stamp)
+		s.mustRun(execPrelude + `
+chunks = []
+def handler(c):
+    stamp()
+    chunks.append(c)
+r = inst.execute(["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 1; done; echo done"], stdout_handler=handler)
+joined = "".join(chunks)
+rstdout = r.stdout
+plain = inst.execute(["sh", "-c", "echo a; sleep 1.5; echo b; sleep 1.5; echo c"]).stdout
+`)
+		assert.Equal(t, "tick 1\ntick 2\ntick 3\ndone\n", globalString(t, s, "joined"))
+		assert.Equal(t, "", globalString(t, s, "rstdout"), "a handler takes the output")
+		assert.Equal(t, "a\nb\nc\n", globalString(t, s, "plain"), "output with gaps of 1.5 s is complete")
+		mu.Lock()
+		defer mu.Unlock()
+		require.GreaterOrEqual(t, len(stamps), 3, "chunks are delivered as they arrive")
+		assert.GreaterOrEqual(t, stamps[len(stamps)-1]-stamps[0], 2*time.Second, "the first chunk came before the command ended")
+	})
+
+	t.Run("InterleavedStdoutStderr", func(t *testing.T) {
+		t.Parallel()
+		s := execScript(t, name, 60*time.Second)
+		s.mustRun(execPrelude + `
+code, out, err = inst.execute(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done"])
+`)
+		var wantOut, wantErr strings.Builder
+		for i := range 3000 {
+			fmt.Fprintf(&wantOut, "out%d\n", i)
+			fmt.Fprintf(&wantErr, "err%d\n", i)
+		}
+		assert.Equal(t, 0, globalInt(t, s, "code"))
+		assert.Equal(t, wantOut.String(), globalString(t, s, "out"))
+		assert.Equal(t, wantErr.String(), globalString(t, s, "err"))
+	})
+
+	t.Run("BinaryAndEncodings", func(t *testing.T) {
+		t.Parallel()
+		var format strings.Builder
+		want := make([]byte, 256)
+		for i := range 256 {
+			fmt.Fprintf(&format, `\%03o`, i)
+			want[i] = byte(i)
+		}
+		s := execScript(t, name, 30*time.Second).with("format", starlark.String(format.String()))
+		s.mustRun(execPrelude + `
+raw = inst.execute(["printf", format], decode=False).stdout
+replaced = inst.execute(["printf", "ok\\377\\376!"]).stdout
+latin = inst.execute(["printf", "caf\\351"], encoding="latin-1").stdout
+ascii = inst.execute(["printf", "a\\351b"], encoding="ascii").stdout
+utf8 = inst.execute(["printf", "caf\\303\\251"]).stdout
+`)
+		assert.Equal(t, want, []byte(globalString(t, s, "raw")), "bytes are passed through unchanged")
+		assert.Equal(t, "ok\uFFFD\uFFFD!", globalString(t, s, "replaced"), "invalid UTF-8 becomes U+FFFD")
+		assert.Equal(t, "café", globalString(t, s, "latin"))
+		assert.Equal(t, "a\uFFFDb", globalString(t, s, "ascii"))
+		assert.Equal(t, "café", globalString(t, s, "utf8"))
+	})
+
+	t.Run("Stdin5MB", func(t *testing.T) {
+		t.Parallel()
+		payload := make([]byte, 5<<20)
+		rng := mrand.NewChaCha8([32]byte{4})
+		_, _ = rng.Read(payload)
+		s := execScript(t, name, 60*time.Second).with("payload", starlark.Bytes(payload))
+		s.mustRun(execPrelude + `
+r = inst.execute(["cat"], stdin_payload=payload, decode=False)
+same = r.stdout == payload
+echoed = r.stdout
+count = inst.execute(["wc", "-c"], stdin_payload=payload).stdout.strip()
+text = inst.execute(["cat"], stdin_payload="héllo", decode=False).stdout
+latin = inst.execute(["cat"], stdin_payload="héllo", stdin_encoding="latin-1", decode=False).stdout
+`)
+		assert.Equal(t, starlark.True, s.global("same"))
+		assert.True(t, bytes.Equal(payload, []byte(globalString(t, s, "echoed"))), "cat echoed the payload")
+		assert.Equal(t, fmt.Sprint(len(payload)), globalString(t, s, "count"))
+		assert.Equal(t, "h\xc3\xa9llo", globalString(t, s, "text"))
+		assert.Equal(t, "h\xe9llo", globalString(t, s, "latin"))
+	})
+
+	t.Run("NoStdinPayloadClosesStdin", func(t *testing.T) {
+		t.Parallel()
+		start := time.Now()
+		s := execScript(t, name, 15*time.Second)
+		s.mustRun(execPrelude + `
+r = inst.execute(["cat"])
+n = inst.execute(["wc", "-c"]).stdout.strip()
+`)
+		assert.Equal(t, "0", globalString(t, s, "n"))
+		assert.Less(t, time.Since(start), 10*time.Second)
+	})
+
+	t.Run("HandlersGetEveryChunk", func(t *testing.T) {
+		t.Parallel()
+		s := execScript(t, name, 30*time.Second)
+		s.mustRun(execPrelude + `
+outs, errs = [], []
+r = inst.execute(["sh", "-c", "for i in 1 2 3 4 5; do echo line$i; echo eline$i >&2; sleep 0.1; done; head -c 300000 /dev/zero | tr '\\0' x"],
+                 stdout_handler=outs.append, stderr_handler=errs.append)
+out, err = "".join(outs), "".join(errs)
+rout, rerr, nouts = r.stdout, r.stderr, len(outs)
+braw = []
+rb = inst.execute(["printf", "\\377abc"], decode=False, stdout_handler=braw.append)
+bjoined = b""
+for c in braw:
+    bjoined += c
+types = sorted({type(c): 1 for c in outs + braw}.keys())
+split = []
+inst.execute(["sh", "-c", "printf 'a\\303'; sleep 0.3; printf '\\251b'"], stdout_handler=split.append)
+`)
+		want := "line1\nline2\nline3\nline4\nline5\n" + strings.Repeat("x", 300000)
+		assert.Equal(t, want, globalString(t, s, "out"))
+		assert.Equal(t, "eline1\neline2\neline3\neline4\neline5\n", globalString(t, s, "err"))
+		assert.Equal(t, "", globalString(t, s, "rout"), "the result field is empty when a handler took the output")
+		assert.Equal(t, "", globalString(t, s, "rerr"))
+		assert.Greater(t, globalInt(t, s, "nouts"), 5, "output came in several chunks")
+		assert.Equal(t, "\xffabc", globalString(t, s, "bjoined"))
+		assert.Equal(t, `["bytes", "string"]`, s.global("types").String())
+		assert.Equal(t, `["a", "éb"]`, s.global("split").String(), "a character split between chunks is delivered whole")
+	})
+
+	t.Run("ExitCodes", func(t *testing.T) {
+		t.Parallel()
+		s := execScript(t, name, 30*time.Second)
+		out := s.mustRun(execPrelude + `
+for cmd in [["true"], ["false"], ["sh", "-c", "exit 42"], ["no-such-command"], ["/etc/passwd"], ["sh", "-c", "/etc/passwd"]]:
+    print(inst.execute(cmd).exit_code)
+`)
+		assert.Equal(t, "0\n1\n42\n127\n126\n126\n", out)
+	})
+
+	t.Run("TimeoutKills", func(t *testing.T) {
+		t.Parallel()
+		marker := fmt.Sprintf("sleep %d", 60+mrand.IntN(1000)) // unique among parallel subtests
+		start := time.Now()
+		s := execScript(t, name, 30*time.Second).with("cmd", starlark.String(marker))
+		s.mustRun(execPrelude + `
+r = catch(inst.execute, cmd.split(" "), timeout=1)
+kind, msg = r.error.kind, r.error.message
+`)
+		elapsed := time.Since(start)
+		assert.Equal(t, "Timeout", globalString(t, s, "kind"), globalString(t, s, "msg"))
+		assert.Less(t, elapsed, 3*time.Second)
+		assert.False(t, psHas(t, name, marker), "%q still runs in the container", marker)
+	})
+
+	t.Run("CancelKills", func(t *testing.T) {
+		t.Parallel()
+		marker := fmt.Sprintf("sleep %d", 2000+mrand.IntN(1000))
+		s := newScript(t, "").with("name", starlark.String(name)).with("cmd", starlark.String(marker))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s.ctx = ctx
+		time.AfterFunc(1500*time.Millisecond, cancel)
+		start := time.Now()
+		_, err := s.run(execPrelude + `inst.execute(cmd.split(" "))`)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Less(t, time.Since(start), 4*time.Second)
+		assert.False(t, psHas(t, name, marker), "%q still runs in the container", marker)
+	})
+
+	t.Run("HandlerFailureKills", func(t *testing.T) {
+		t.Parallel()
+		start := time.Now()
+		s := execScript(t, name, 30*time.Second)
+		_, err := s.run(execPrelude + `
+def h(chunk):
+    fail("handler saw " + chunk.strip())
+inst.execute(["sh", "-c", "echo first; exec sleep 3001"], stdout_handler=h)
+`)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "handler saw first")
+		assert.Less(t, time.Since(start), 5*time.Second)
+		assert.False(t, psHas(t, name, "sleep 3001"))
+	})
+
+	t.Run("EnvironmentUserGroupCwd", func(t *testing.T) {
+		t.Parallel()
+		s := execScript(t, name, 30*time.Second)
+		s.mustRun(execPrelude + `
+out = inst.execute(["sh", "-c", "echo $FOO; id -u; id -g; pwd"], environment={"FOO": "bar baz"}, user=1000, group=1001, cwd="/tmp").stdout
+positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, True, None, "utf-8", None, None, None, None, "/etc").stdout
+`)
+		assert.Equal(t, "bar baz\n1000\n1001\n/tmp\n", globalString(t, s, "out"))
+		assert.Equal(t, "x\n/etc\n", globalString(t, s, "positional"))
+	})
+
+	t.Run("BadArguments", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct{ call, want string }{
+			{`inst.execute("echo hi")`, `use ["sh", "-c", "echo hi"]`},
+			{`inst.execute([])`, "empty"},
+			{`inst.execute(["echo", 1])`, "element 1 is int"},
+			{`inst.execute(["true"], encoding="klingon")`, "unsupported encoding"},
+			{`inst.execute(["true"], stdin_payload="é", stdin_encoding="ascii")`, "cannot be encoded"},
+			{`inst.execute(["true"], None, None, True, None, "utf-8", None, None, None, None, None, 5)`, "keyword-only"},
+			{`inst.execute(["true"], stdout_handler=5)`, "stdout_handler"},
+			{`inst.execute(["true"], environment={"A": 1})`, "environment"},
+		} {
+			_, err := execScript(t, name, 30*time.Second).run(execPrelude + tc.call)
+			if assert.Error(t, err, tc.call) {
+				assert.Contains(t, err.Error(), tc.want, tc.call)
+				assert.Contains(t, err.Error(), "execute", "the message names the function")
+			}
+		}
+	})
+}
+
+// TestExecLatency runs 50 sequential execute(["true"]) and reports the mean
+// (pylxd needs about 550 ms per call).
+func TestExecLatency(t *testing.T) {
+	name := uniqueName("exlat")
+	createInstance(t, mainSocket, name, true)
+	var marks []time.Time
+	mark := starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		marks = append(marks, time.Now())
+		return starlark.None, nil
+	})
+	execScript(t, name, 60*time.Second).with("mark", mark).mustRun(execPrelude + `
+inst.execute(["true"])  # warm-up: connections, first exec in the container
+mark()
+for i in range(50):
+    if inst.execute(["true"]).exit_code != 0:
+        fail("true failed")
+mark()
+`)
+	per := marks[1].Sub(marks[0]) / 50
+	t.Logf("execute([\"true\"]): %v per call (50 sequential calls)", per)
+	assert.Less(t, per, 100*time.Millisecond)
+}
+
+// TestExecLeavesNoGoroutines is not parallel: it counts the process's
+// goroutines around 21 executes of every kind (plain, stdin, handlers,
+// timeout).
+func TestExecLeavesNoGoroutines(t *testing.T) {
+	name := uniqueName("exgor")
+	createInstance(t, mainSocket, name, true)
+	var counts []int
+	count := starlark.NewBuiltin("count", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		counts = append(counts, settledGoroutines(counts))
+		return starlark.None, nil
+	})
+	execScript(t, name, 60*time.Second).with("count", count).mustRun(execPrelude + `
+inst.execute(["true"])
+inst.execute(["cat"], stdin_payload="x", stdout_handler=len)
+count()
+for i in range(10):
+    inst.execute(["sh", "-c", "echo out; echo err >&2"])
+    inst.execute(["cat"], stdin_payload="x", stdout_handler=len, stderr_handler=len)
+r = catch(inst.execute, ["sleep", "30"], timeout=0.2)
+count()
+`)
+	require.Len(t, counts, 2)
+	assert.LessOrEqual(t, counts[1], counts[0]+2, "goroutines before %d, after 21 executes %d", counts[0], counts[1])
+}
+
+// settledGoroutines counts goroutines once those that are ending have had a
+// moment to end: the first count after 100 ms, later ones as soon as the
+// count is back to the first (or after 3 s).
+func settledGoroutines(counts []int) int {
+	if len(counts) == 0 {
+		time.Sleep(100 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > counts[0] && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return runtime.NumGoroutine()
+}
+
+func TestExecOverHTTPS(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("exhttps")
+	createInstance(t, mainSocket, name, true)
+	crt, key := trustedClientCert(t)
+	s := execScript(t, name, 60*time.Second).with("crt", starlark.String(crt)).with("key", starlark.String(key))
+	s.mustRun(`
+c = lxd.Client(endpoint="https://127.0.0.1:8443", cert=(crt, key), verify=False)
+inst = c.instances.get(name)
+code, out, err = inst.execute(["sh", "-c", "echo hello; echo oops >&2; exit 3"])
+echoed = inst.execute(["cat"], stdin_payload="x" * 200000).stdout
+`)
+	assert.Equal(t, 3, globalInt(t, s, "code"))
+	assert.Equal(t, "hello\n", globalString(t, s, "out"))
+	assert.Equal(t, "oops\n", globalString(t, s, "err"))
+	assert.Equal(t, strings.Repeat("x", 200000), globalString(t, s, "echoed"))
+}
+
+// trustedClientCert makes a client certificate in t.TempDir(), has the main
+// daemon trust it (with the trust password, over HTTPS with that very
+// certificate) and removes the trust when the test ends.
+func trustedClientCert(t *testing.T) (crtPath, keyPath string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "lxdstar-test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(priv)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	crtPath, keyPath = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	require.NoError(t, os.WriteFile(crtPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+
+	hc, err := rest.New(rest.Config{Endpoint: mainHTTPS, CertFile: crtPath, KeyFile: keyPath, Insecure: true})
+	require.NoError(t, err)
+	_, err = hc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: map[string]any{
+		"type": "client", "password": trustPassword(), "name": "lxdstar-test-" + t.Name(),
+		"certificate": base64.StdEncoding.EncodeToString(der),
+	}})
+	require.NoError(t, err, "trusting the test certificate")
+	sum := sha256.Sum256(der)
+	fingerprint := hex.EncodeToString(sum[:])
+	t.Cleanup(func() {
+		_, err := restClient(t, mainSocket).Do(context.Background(), &rest.Request{Method: "DELETE", Path: rest.Path("certificates", fingerprint)})
+		if err != nil && !errors.Is(err, rest.ErrNotFound) {
+			t.Errorf("removing the test certificate: %v", err)
+		}
+	})
+	return crtPath, keyPath
+}
+
+func TestRawInteractiveExecute(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("exint")
+	createInstance(t, mainSocket, name, true)
+	s := execScript(t, name, 30*time.Second)
+	s.mustRun(execPrelude + `
+d = inst.raw_interactive_execute(["sh"], environment={"PS1": "$ ", "TERM": "dumb"})
+ws, control, dname = d["ws"], d["control"], d["name"]
+keys = sorted(d.keys())
+`)
+	assert.Equal(t, `["control", "name", "ws"]`, s.global("keys").String())
+	assert.Equal(t, name, globalString(t, s, "dname"))
+	wsPath, controlPath := globalString(t, s, "ws"), globalString(t, s, "control")
+	assert.Regexp(t, `^/1\.0/operations/[0-9a-f-]+/websocket\?secret=[0-9a-f]+$`, wsPath)
+	assert.Regexp(t, `^/1\.0/operations/[0-9a-f-]+/websocket\?secret=[0-9a-f]+$`, controlPath)
+
+	// Drive the shell ourselves with gorilla/websocket over the socket.
+	rc := restClient(t, mainSocket)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dialer := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return rc.Dial(ctx) }}
+	dial := func(path string) *websocket.Conn {
+		conn, _, err := dialer.DialContext(ctx, "ws://lxd"+path, nil)
+		require.NoError(t, err, "dialing %s", strings.Split(path, "?")[0])
+		return conn
+	}
+	term, ctl := dial(wsPath), dial(controlPath)
+	defer term.Close()
+	defer ctl.Close()
+	// As rest.DialWebsocket does: answer pings, but never let a failed pong
+	// end the read (LXD pings each socket as it connects).
+	for _, conn := range []*websocket.Conn{term, ctl} {
+		conn.SetPingHandler(func(data string) error {
+			_ = conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+			return nil
+		})
+	}
+	go func() { // keep the control socket read, so pings are answered
+		for {
+			if _, _, err := ctl.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+	// The pause lets LXD forward "hi" before the shell exits: LXD stops
+	// reading the terminal as soon as the shell is gone. ("h''i" keeps the
+	// echoed command line from matching the output line.)
+	require.NoError(t, term.WriteMessage(websocket.BinaryMessage, []byte("echo h''i; sleep 0.3; exit\n")))
+	_ = term.SetReadDeadline(time.Now().Add(15 * time.Second))
+	var got bytes.Buffer
+	for {
+		mt, data, err := term.ReadMessage()
+		if err != nil || (mt == websocket.TextMessage && len(data) == 0) {
+			t.Logf("terminal ended: %v %d %q", err, mt, data)
+			break
+		}
+		got.Write(data)
+	}
+	lines := strings.Split(strings.ReplaceAll(got.String(), "\r", ""), "\n")
+	assert.Contains(t, lines, "hi", "terminal output: %q", got.String())
+
+	// LXD ends the operation once the client has hung up too.
+	for _, conn := range []*websocket.Conn{term, ctl} {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		_ = conn.Close()
+	}
+	opID := strings.Split(strings.TrimPrefix(wsPath, "/1.0/operations/"), "/")[0]
+	op, err := rc.WaitOperation(ctx, &rest.Operation{ID: opID}, 10*time.Second)
+	require.NoError(t, err)
+	assert.EqualValues(t, 0, op.Metadata["return"])
+}
