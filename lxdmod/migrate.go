@@ -100,11 +100,11 @@ func (tr *transfer) runInCluster(thread *starlark.Thread, wait bool) (starlark.V
 			return starlark.None, m.refresh(ctxOf(thread), true)
 		})
 	}
-	body, err := tr.targetBody(map[string]any{"type": "copy", "source": tr.src.key(), "instance_only": tr.instanceOnly})
+	body, seed, err := tr.targetBody(thread, map[string]any{"type": "copy", "source": tr.src.key(), "instance_only": tr.instanceOnly})
 	if err != nil {
 		return nil, err
 	}
-	return tr.createOnTarget(thread, body, q, wait, nil, nil)
+	return tr.createOnTarget(thread, body, seed, q, wait, nil, nil)
 }
 
 // runPull starts the migration source on the source server and has the
@@ -141,7 +141,7 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 			secrets[k] = s
 		}
 	}
-	body, err := tr.targetBody(map[string]any{
+	body, seed, err := tr.targetBody(thread, map[string]any{
 		"type": "migration", "mode": "pull",
 		"operation":     addr + rest.Path("operations", srcOp.ID),
 		"certificate":   m.c.environment("certificate"),
@@ -167,48 +167,53 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 			return starlark.None, nil
 		}
 	}
-	return tr.createOnTarget(thread, body, q, wait, after, func() { cancelOperation(m.c, srcOp.ID) })
+	return tr.createOnTarget(thread, body, seed, q, wait, after, func() { cancelOperation(m.c, srcOp.ID) })
 }
 
-// targetBody is the InstancesPost body: the source's definition without
-// volatile.* keys, with the given source.
-func (tr *transfer) targetBody(source map[string]any) (map[string]any, error) {
-	m := tr.src
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	body := map[string]any{"name": tr.name, "source": source}
-	for _, f := range []string{"architecture", "devices", "ephemeral", "profiles", "type", "description", "stateful"} {
-		if v, ok := m.server[f]; ok && v != "null" {
-			g, err := toGo(m.fields[f], "Instance."+f)
-			if err != nil {
-				return nil, err
-			}
-			body[f] = g
-		}
+// targetBody is the InstancesPost body built from a fresh read of the
+// source (unsaved local edits are not copied): its definition without
+// volatile.* keys, plus the given source. It also returns the seed of the
+// new object.
+func (tr *transfer) targetBody(thread *starlark.Thread, source map[string]any) (map[string]any, *starlark.Dict, error) {
+	src, _, err := tr.src.c.getObject(ctxOf(thread), tr.src.path())
+	if err != nil {
+		return nil, nil, err
 	}
-	cfg := map[string]any{}
-	if d, ok := m.fields["config"].(*starlark.Dict); ok {
-		for _, kv := range d.Items() {
-			k, _ := starlark.AsString(kv[0])
+	body := map[string]any{"name": tr.name}
+	seed := starlark.NewDict(8)
+	_ = seed.SetKey(starlark.String("name"), starlark.String(tr.name))
+	for _, k := range []string{"type", "architecture", "config", "devices", "ephemeral", "profiles", "description"} {
+		v, found, _ := src.Get(starlark.String(k))
+		if !found {
+			continue
+		}
+		g, err := toGo(v, "source "+k)
+		if err != nil {
+			return nil, nil, err
+		}
+		body[k] = g
+		_ = seed.SetKey(starlark.String(k), v)
+	}
+	if cfg, ok := body["config"].(map[string]any); ok {
+		// The base image lets the target reuse an image it already has.
+		if base, ok := cfg["volatile.base_image"].(string); ok {
+			source["base-image"] = base
+		}
+		for k := range cfg {
 			if strings.HasPrefix(k, "volatile.") {
-				continue
+				delete(cfg, k)
 			}
-			v, _ := starlark.AsString(kv[1])
-			cfg[k] = v
 		}
 	}
-	body["config"] = cfg
-	return body, nil
+	body["source"] = source
+	_ = seed.SetKey(starlark.String("status"), starlark.String("Creating"))
+	return body, seed, nil
 }
 
 // createOnTarget POSTs the new instance on the destination and returns it.
 // after runs once the target exists (e.g. delete the source); abort runs if
 // creating it failed (e.g. cancel the source's migration operation).
-func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, q url.Values, wait bool, after finisher, abort func()) (starlark.Value, error) {
-	seed := starlark.NewDict(4)
-	_ = seed.SetKey(starlark.String("name"), starlark.String(tr.name))
-	_ = seed.SetKey(starlark.String("type"), tr.src.field("type"))
-	_ = seed.SetKey(starlark.String("status"), starlark.String("Creating"))
+func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, seed *starlark.Dict, q url.Values, wait bool, after finisher, abort func()) (starlark.Value, error) {
 	// The source's type table, not instanceType: referring to that table
 	// from one of its own methods would be an initialisation cycle.
 	dst := newModel(tr.src.t, tr.dst, "")

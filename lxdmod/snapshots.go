@@ -1,24 +1,205 @@
 package lxdmod
 
-// STUB (issue 3 helper A replaces this file and adds files.go, images.go):
-// instance snapshots, publish, restore_snapshot, copy.
+// Instance snapshots, and the instance methods that make new objects from
+// an instance: publish, restore_snapshot and copy.
 
-import "go.starlark.net/starlark"
+import (
+	"fmt"
+	"strings"
 
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+var snapshotType = &modelType{
+	name:       "Snapshot",
+	writable:   []string{"expires_at"},
+	key:        "name",
+	renameHint: "name",
+	collection: func(inst string) string { return rest.Path("instances", inst, "snapshots") },
+	describe:   func(m *Model) string { return "of " + m.parent },
+	afterLoad:  stripSnapshotPrefix,
+	methods: map[string]methodFn{
+		"rename":  snapshotRename,
+		"publish": snapshotPublish,
+		"restore": snapshotRestore,
+	},
+}
+
+// stripSnapshotPrefix keeps snapshot names bare: some LXD versions return
+// "c1/snap0" where scripts (and the URL path) use "snap0".
+func stripSnapshotPrefix(m *Model) {
+	name, ok := m.fields["name"].(starlark.String)
+	if !ok {
+		return
+	}
+	if bare, found := strings.CutPrefix(string(name), m.parent+"/"); found {
+		m.setServerField("name", starlark.String(bare))
+	}
+}
+
+// instanceSnapshots is instance.snapshots.
+func instanceSnapshots(m *Model) (starlark.Value, error) {
+	return newManager(m.c, "snapshots", snapshotType, m, collectionMethods,
+		map[string]methodFn{"create": snapshotsCreate}), nil
+}
+
+// snapshotName validates a snapshot name argument.
+func snapshotName(fn, param, name string) error {
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("%s: for parameter %s: invalid snapshot name %q", fn, param, name)
+	}
+	return nil
+}
+
+// snapshotsCreate implements snapshots.create(name, stateful=False,
+// wait=False, *, expires_at=None): the Snapshot comes back in both wait
+// modes (with .operation pending when wait=False).
+func snapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var (
+		name           string
+		stateful, wait bool
+		expires        starlark.Value = starlark.None
+	)
+	if err := maxPositional(fn, args, 3); err != nil {
+		return nil, err
+	}
+	if err := starlark.UnpackArgs(fn, args, kwargs, "name", &name, "stateful?", &stateful, "wait?", &wait, "expires_at?", &expires); err != nil {
+		return nil, err
+	}
+	if err := snapshotName(fn, "name", name); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"name": name, "stateful": stateful}
+	seed := starlark.NewDict(3)
+	_ = seed.SetKey(starlark.String("name"), starlark.String(name))
+	_ = seed.SetKey(starlark.String("stateful"), starlark.Bool(stateful))
+	if expires != starlark.None {
+		s, ok := expires.(starlark.String)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter expires_at: got %s, want string (RFC 3339 time) or None", fn, expires.Type())
+		}
+		body["expires_at"] = string(s)
+		_ = seed.SetKey(starlark.String("expires_at"), s)
+	}
+	m := g.model(seed, "")
+	req := &rest.Request{Method: "POST", Path: snapshotType.collection(g.parentKey()), Body: body}
+	return g.c.asyncObject(thread, req, wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
+		return starlark.None, m.refresh(ctxOf(thread), false)
+	})
+}
+
+// snapshotRename is rename(new_name, wait=False): the generic rename under
+// pylxd's parameter name.
+func snapshotRename(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	var name string
+	var wait bool
+	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "new_name", &name, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	if err := snapshotName(qualified(m, b), "new_name", name); err != nil {
+		return nil, err
+	}
+	return modelRename(thread, b, starlark.Tuple{starlark.String(name), starlark.Bool(wait)}, nil)
+}
+
+// snapshotRestore restores the instance to this snapshot.
+func snapshotRestore(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	var wait bool
+	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"restore": m.key(), "stateful": false}
+	return m.c.async(thread, &rest.Request{Method: "PUT", Path: rest.Path("instances", m.parent), Body: body}, wait, nil)
+}
+
+// snapshotPublish makes an image from the snapshot: Image with wait=True,
+// else the pending Operation whose wait() returns the Image.
+func snapshotPublish(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	var public, wait bool
+	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "public?", &public, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	source := map[string]any{"type": "snapshot", "name": m.parent + "/" + m.key()}
+	return publishImage(thread, m.c, map[string]any{"public": public, "source": source}, wait)
+}
+
+// instancePublish is instance.publish(public=False, wait=False, *,
+// alias=None): Image with wait=True, else the pending Operation.
 func instancePublish(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return nil, notYet(b)
+	m := receiver(b)
+	fn := qualified(m, b)
+	var public, wait bool
+	var alias starlark.Value = starlark.None
+	if err := maxPositional(fn, args, 2); err != nil {
+		return nil, err
+	}
+	if err := starlark.UnpackArgs(fn, args, kwargs, "public?", &public, "wait?", &wait, "alias?", &alias); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"public": public, "source": map[string]any{"type": "instance", "name": m.key()}}
+	if alias != starlark.None {
+		a, ok := alias.(starlark.String)
+		if !ok || a == "" {
+			return nil, fmt.Errorf("%s: for parameter alias: want a non-empty string or None, got %s", fn, alias.String())
+		}
+		body["aliases"] = []map[string]any{{"name": string(a)}}
+	}
+	return publishImage(thread, m.c, body, wait)
 }
 
 func instanceRestoreSnapshot(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return nil, notYet(b)
+	m := receiver(b)
+	fn := qualified(m, b)
+	var name string
+	var wait, stateful bool
+	if err := maxPositional(fn, args, 2); err != nil {
+		return nil, err
+	}
+	if err := starlark.UnpackArgs(fn, args, kwargs, "snapshot_name", &name, "wait?", &wait, "stateful?", &stateful); err != nil {
+		return nil, err
+	}
+	if err := snapshotName(fn, "snapshot_name", name); err != nil {
+		return nil, err
+	}
+	req := &rest.Request{Method: "PUT", Path: m.path(), Body: map[string]any{"restore": name, "stateful": stateful}}
+	return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
+		return starlark.None, m.refresh(ctxOf(thread), true)
+	})
 }
 
+// instanceCopy is instance.copy(name, *, new_client=None, target=None,
+// instance_only=False, wait=False): a copy on the same server, returned in
+// both wait modes. Like `lxc copy`, it sends the source's current writable
+// fields (re-read, so unsaved local edits are not copied) without volatile
+// keys; the same server, another server or a cluster member (migrate.go).
 func instanceCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return nil, notYet(b)
+	m := receiver(b)
+	fn := qualified(m, b)
+	var (
+		name               string
+		newClient, target  starlark.Value = starlark.None, starlark.None
+		instanceOnly, wait bool
+	)
+	if err := maxPositional(fn, args, 1); err != nil {
+		return nil, err
+	}
+	if err := starlark.UnpackArgs(fn, args, kwargs, "name", &name, "new_client?", &newClient, "target?", &target,
+		"instance_only?", &instanceOnly, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	if name == "" || strings.Contains(name, "/") {
+		return nil, fmt.Errorf("%s: for parameter name: invalid instance name %q", fn, name)
+	}
+	tgt, ok := target.(starlark.String)
+	if !ok && target != starlark.None {
+		return nil, fmt.Errorf("%s: for parameter target: got %s, want a cluster member name", fn, target.Type())
+	}
+	return copyElsewhere(thread, fn, m, name, newClient, string(tgt), instanceOnly, wait)
 }
-
-func instanceSnapshots(m *Model) (starlark.Value, error) { return nil, nil }
-
-func instanceFiles(m *Model) (starlark.Value, error) { return nil, nil }
-
-func newImageManager(c *Client) starlark.Value { return nil }

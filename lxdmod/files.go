@@ -1,0 +1,372 @@
+package lxdmod
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// instanceFiles is instance.files: a manager whose methods act on paths
+// inside the instance (its parent).
+func instanceFiles(m *Model) (starlark.Value, error) {
+	return newManager(m.c, "files", nil, m, fileMethods), nil
+}
+
+var fileMethods = map[string]methodFn{
+	"put":              filesPut,
+	"mk_dir":           filesMkDir,
+	"get":              filesGet,
+	"stat":             filesStat,
+	"listdir":          filesListdir,
+	"delete_available": filesDeleteAvailable,
+	"delete":           filesDelete,
+	"recursive_put":    filesRecursivePut,
+	"recursive_get":    filesRecursiveGet,
+}
+
+// maxSymlinkHops bounds symlink resolution inside the instance (Linux's
+// own limit is 40).
+const maxSymlinkHops = 40
+
+// maxLinkTarget bounds how much of a symlink's target is read.
+const maxLinkTarget = 4096
+
+// instancePath validates a path inside the instance: it must be absolute.
+func instancePath(fn, param, p string) (string, error) {
+	if !strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("%s: for parameter %s: %q is not an absolute path (paths inside the instance start with /)", fn, param, p)
+	}
+	if strings.ContainsRune(p, 0) {
+		return "", fmt.Errorf("%s: for parameter %s: path contains a NUL byte", fn, param)
+	}
+	return path.Clean(p), nil
+}
+
+// pushAttrs parses the mode, uid and gid arguments shared by put, mk_dir
+// and recursive_put.
+func pushAttrs(fn string, mode, uid, gid starlark.Value) (rest.FilePush, error) {
+	var p rest.FilePush
+	var err error
+	if p.Mode, err = parseFileMode(fn, "mode", mode); err != nil {
+		return p, err
+	}
+	if p.UID, err = parseOwner(fn, "uid", uid); err != nil {
+		return p, err
+	}
+	if p.GID, err = parseOwner(fn, "gid", gid); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// filesInstance is the name of the instance a files manager belongs to,
+// read at call time so a renamed instance is followed.
+func (g *manager) filesInstance() string { return g.parent.key() }
+
+func filesPut(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var (
+		p              string
+		data           starlark.Value
+		mode, uid, gid starlark.Value = starlark.None, starlark.None, starlark.None
+		appendTo       bool
+	)
+	if err := maxPositional(fn, args, 5); err != nil {
+		return nil, err
+	}
+	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p, "data", &data,
+		"mode?", &mode, "uid?", &uid, "gid?", &gid, "append?", &appendTo); err != nil {
+		return nil, err
+	}
+	p, err := instancePath(fn, "filepath", p)
+	if err != nil {
+		return nil, err
+	}
+	push, err := pushAttrs(fn, mode, uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	// strings.NewReader shares the Starlark value's memory: no copy.
+	switch x := data.(type) {
+	case starlark.String:
+		push.Content = strings.NewReader(string(x))
+	case starlark.Bytes:
+		push.Content = strings.NewReader(string(x))
+	default:
+		return nil, fmt.Errorf("%s: for parameter data: got %s, want string or bytes", fn, data.Type())
+	}
+	if appendTo {
+		if err := g.c.requireExtension("file_append"); err != nil {
+			return nil, rest.Annotate(err, "append=True")
+		}
+	}
+	push.Type, push.Append = "file", appendTo
+	return starlark.None, g.c.rest.PushFile(ctxOf(thread), g.filesInstance(), p, push)
+}
+
+func filesMkDir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var p string
+	var mode, uid, gid starlark.Value = starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &p, "mode?", &mode, "uid?", &uid, "gid?", &gid); err != nil {
+		return nil, err
+	}
+	p, err := instancePath(fn, "path", p)
+	if err != nil {
+		return nil, err
+	}
+	push, err := pushAttrs(fn, mode, uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	push.Type = "directory"
+	return starlark.None, g.c.rest.PushFile(ctxOf(thread), g.filesInstance(), p, push)
+}
+
+// openRemote fetches p, following symlinks inside the instance when follow is
+// set (LXD itself never follows the last component). It returns the file
+// and the path it was found at.
+func (g *manager) openRemote(ctx context.Context, p string, follow bool) (*rest.File, string, error) {
+	inst := g.filesInstance()
+	for hops := 0; ; hops++ {
+		f, err := g.c.rest.GetFile(ctx, inst, p)
+		if err != nil || f.Type != "symlink" || !follow {
+			return f, p, err
+		}
+		target, err := readLinkTarget(f)
+		if err != nil {
+			return nil, p, err
+		}
+		if hops == maxSymlinkHops {
+			return nil, p, fmt.Errorf("%s in instance %s: too many levels of symbolic links", p, inst)
+		}
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(p), target)
+		}
+		p = path.Clean(target)
+	}
+}
+
+// readLinkTarget reads (and closes) a symlink answer: its body is the target.
+func readLinkTarget(f *rest.File) (string, error) {
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f.Body, maxLinkTarget+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxLinkTarget {
+		return "", fmt.Errorf("symlink target longer than %d bytes", maxLinkTarget)
+	}
+	return string(data), nil
+}
+
+func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var p string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p); err != nil {
+		return nil, err
+	}
+	p, err := instancePath(fn, "filepath", p)
+	if err != nil {
+		return nil, err
+	}
+	f, found, err := g.openRemote(ctxOf(thread), p, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if f.Type == "directory" {
+		return nil, fmt.Errorf("%s: %s is a directory (use listdir or recursive_get)", fn, found)
+	}
+	// One copy only: the builder's buffer becomes the Bytes value.
+	var sb strings.Builder
+	if f.Size > 0 && f.Size < 1<<31 {
+		sb.Grow(int(f.Size))
+	}
+	if _, err := io.Copy(&sb, f.Body); err != nil {
+		if ctx := ctxOf(thread); ctx.Err() != nil {
+			return nil, rest.ContextError(ctx, fn)
+		}
+		return nil, rest.Annotate(err, "reading "+found)
+	}
+	return starlark.Bytes(sb.String()), nil
+}
+
+func filesStat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var p string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p); err != nil {
+		return nil, err
+	}
+	p, err := instancePath(fn, "filepath", p)
+	if err != nil {
+		return nil, err
+	}
+	info, err := g.c.rest.StatFile(ctxOf(thread), g.filesInstance(), p, g.c.exts["instance_file_head"])
+	if err != nil {
+		return nil, err
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+		"type": starlark.String(info.Type),
+		"mode": starlark.MakeUint64(uint64(info.Mode)),
+		"uid":  starlark.MakeInt64(info.UID),
+		"gid":  starlark.MakeInt64(info.GID),
+	}), nil
+}
+
+func filesListdir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var p string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &p); err != nil {
+		return nil, err
+	}
+	p, err := instancePath(fn, "path", p)
+	if err != nil {
+		return nil, err
+	}
+	f, found, err := g.openRemote(ctxOf(thread), p, true)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	if f.Type != "directory" {
+		return nil, fmt.Errorf("%s: %s is not a directory (it is a %s)", fn, found, f.Type)
+	}
+	names := append([]string(nil), f.Entries...)
+	sort.Strings(names)
+	out := make([]starlark.Value, len(names))
+	for i, n := range names {
+		out[i] = starlark.String(n)
+	}
+	return starlark.NewList(out), nil
+}
+
+func filesDeleteAvailable(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs); err != nil {
+		return nil, err
+	}
+	return starlark.Bool(g.c.exts["file_delete"]), nil
+}
+
+func filesDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var p string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p); err != nil {
+		return nil, err
+	}
+	p, err := instancePath(fn, "filepath", p)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.c.requireExtension("file_delete"); err != nil {
+		return nil, err
+	}
+	return starlark.None, g.c.rest.DeleteFile(ctxOf(thread), g.filesInstance(), p)
+}
+
+// filesRecursivePut pushes a host directory tree. Without mode, each file
+// and directory keeps its host permission bits. Symlinks are pushed as
+// symlinks (never followed); other special files (sockets, devices, FIFOs)
+// are skipped and returned as a list of host paths.
+func filesRecursivePut(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var src, dst string
+	var mode, uid, gid starlark.Value = starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(fn, args, kwargs, "src", &src, "dst", &dst, "mode?", &mode, "uid?", &uid, "gid?", &gid); err != nil {
+		return nil, err
+	}
+	dst, err := instancePath(fn, "dst", dst)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := pushAttrs(fn, mode, uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	// src itself may be a symlink to a directory (the caller's choice);
+	// nothing below it is followed.
+	src, err = filepath.EvalSymlinks(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: for parameter src: %w", fn, err)
+	}
+	if fi, err := os.Stat(src); err != nil {
+		return nil, fmt.Errorf("%s: for parameter src: %w", fn, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%s: for parameter src: %s is not a directory", fn, src)
+	}
+	var skipped []starlark.Value
+	ctx, inst := ctxOf(thread), g.filesInstance()
+	err = filepath.WalkDir(src, func(hp string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, hp)
+		if err != nil {
+			return err
+		}
+		target := path.Join(dst, filepath.ToSlash(rel))
+		push := attrs
+		switch t := d.Type(); {
+		case t.IsDir():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			push.Type = "directory"
+			return g.c.rest.PushFile(ctx, inst, target, withHostMode(push, info))
+		case t&fs.ModeSymlink != 0:
+			link, err := os.Readlink(hp)
+			if err != nil {
+				return err
+			}
+			push.Type, push.Content = "symlink", strings.NewReader(link)
+			return g.c.rest.PushFile(ctx, inst, target, push)
+		case t.IsRegular():
+			fh, err := os.Open(hp)
+			if err != nil {
+				return err
+			}
+			defer fh.Close()
+			info, err := fh.Stat()
+			if err != nil {
+				return err
+			}
+			push.Type, push.Content = "file", fh
+			return g.c.rest.PushFile(ctx, inst, target, withHostMode(push, info))
+		}
+		skipped = append(skipped, starlark.String(hp))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return starlark.NewList(skipped), nil
+}
+
+// withHostMode gives a push the host file's permission bits when the
+// caller passed no mode.
+func withHostMode(push rest.FilePush, info fs.FileInfo) rest.FilePush {
+	if push.Mode < 0 {
+		push.Mode = int(info.Mode().Perm())
+	}
+	return push
+}

@@ -1,0 +1,440 @@
+package lxdmod
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+var imageType = &modelType{
+	name:       "Image",
+	writable:   []string{"properties", "public", "auto_update", "expires_at", "profiles"},
+	key:        "fingerprint",
+	shortKey:   12,
+	collection: func(string) string { return rest.Path("images") },
+	describe:   imageDescribe,
+	methods: map[string]methodFn{
+		"export":       imageExport,
+		"export_to":    imageExportTo,
+		"add_alias":    imageAddAlias,
+		"delete_alias": imageDeleteAlias,
+		"copy":         imageCopy,
+	},
+}
+
+// imageDescribe adds the first alias, else the description property, to
+// repr: <Image "a9b67f…" busybox>.
+func imageDescribe(m *Model) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.fields["aliases"].(*starlark.List); ok && l.Len() > 0 {
+		if d, ok := l.Index(0).(*starlark.Dict); ok {
+			if v, found, _ := d.Get(starlark.String("name")); found {
+				if s, ok := starlark.AsString(v); ok && s != "" {
+					return s
+				}
+			}
+		}
+	}
+	if d, ok := m.fields["properties"].(*starlark.Dict); ok {
+		if v, found, _ := d.Get(starlark.String("description")); found {
+			if s, ok := starlark.AsString(v); ok && s != "" {
+				return fmt.Sprintf("%q", s)
+			}
+		}
+	}
+	return ""
+}
+
+func newImageManager(c *Client) starlark.Value {
+	return newManager(c, "images", imageType, nil, collectionMethods, map[string]methodFn{
+		"exists":                    imagesExists,
+		"get_by_alias":              imagesGetByAlias,
+		"create":                    imagesCreate,
+		"create_from_simplestreams": imagesCreateFromSimplestreams,
+		"create_from_url":           imagesCreateFromURL,
+	})
+}
+
+// imageModel returns a not-yet-loaded Image for fingerprint.
+func imageModel(c *Client, fingerprint string) *Model {
+	m := newModel(imageType, c, "")
+	seed := starlark.NewDict(1)
+	_ = seed.SetKey(starlark.String("fingerprint"), starlark.String(fingerprint))
+	m.load(seed, "")
+	return m
+}
+
+// fetchImage reads the image with this fingerprint.
+func fetchImage(thread *starlark.Thread, c *Client, fingerprint string) (*Model, error) {
+	m := imageModel(c, fingerprint)
+	if err := m.refresh(ctxOf(thread), false); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func aliasPath(alias string) string { return rest.Path("images", "aliases", alias) }
+
+func imagesExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	var key string
+	var alias bool
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "fingerprint", &key, "alias?", &alias); err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return nil, fmt.Errorf("%s: for parameter fingerprint: empty value", g.fn(b))
+	}
+	if alias {
+		return exists(thread, g.c, aliasPath(key))
+	}
+	return exists(thread, g.c, g.itemPath(key))
+}
+
+// aliasTarget resolves an alias to the fingerprint it points at.
+func aliasTarget(thread *starlark.Thread, c *Client, alias string) (string, error) {
+	resp, err := c.rest.Do(ctxOf(thread), &rest.Request{Method: "GET", Path: aliasPath(alias)})
+	if err != nil {
+		return "", rest.Annotate(err, fmt.Sprintf("image alias %q", alias))
+	}
+	var entry struct {
+		Target string `json:"target"`
+	}
+	if err := resp.Decode(&entry); err != nil {
+		return "", err
+	}
+	return entry.Target, nil
+}
+
+func imagesGetByAlias(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	var alias string
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "alias", &alias); err != nil {
+		return nil, err
+	}
+	if alias == "" {
+		return nil, fmt.Errorf("%s: for parameter alias: empty alias", g.fn(b))
+	}
+	fp, err := aliasTarget(thread, g.c, alias)
+	if err != nil {
+		return nil, err
+	}
+	return fetchImage(thread, g.c, fp)
+}
+
+// imagesCreate uploads an image: image_data is a unified tarball, or with
+// metadata the rootfs of a split image. The fingerprint (sha256 of the
+// data, or of metadata then rootfs) is computed here, sent for LXD to
+// check, and the Image is returned in both wait modes.
+func imagesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var (
+		data, meta   starlark.Value = nil, starlark.None
+		public, wait bool
+	)
+	if err := starlark.UnpackArgs(fn, args, kwargs, "image_data", &data, "metadata?", &meta, "public?", &public, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	rootfs, ok := data.(starlark.Bytes)
+	if !ok {
+		return nil, fmt.Errorf("%s: for parameter image_data: got %s, want bytes", fn, data.Type())
+	}
+	h := sha256.New()
+	up := rest.ImageUpload{Public: public}
+	if meta != starlark.None {
+		mb, ok := meta.(starlark.Bytes)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter metadata: got %s, want bytes or None", fn, meta.Type())
+		}
+		io.WriteString(h, string(mb))
+		up.Meta = strings.NewReader(string(mb))
+		up.VM = isQcow2(string(rootfs))
+	}
+	io.WriteString(h, string(rootfs))
+	up.Rootfs = strings.NewReader(string(rootfs))
+	up.Fingerprint = hex.EncodeToString(h.Sum(nil))
+	m := imageModel(g.c, up.Fingerprint)
+	return g.c.asyncObject(thread, rest.ImageUploadRequest(up), wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
+		return starlark.None, m.refresh(ctxOf(thread), false)
+	})
+}
+
+// isQcow2 recognises a VM disk image, which LXD wants as part "rootfs.img".
+func isQcow2(data string) bool { return strings.HasPrefix(data, "QFI\xfb") }
+
+func imagesCreateFromSimplestreams(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var server, alias string
+	var public, autoUpdate, wait bool
+	if err := starlark.UnpackArgs(fn, args, kwargs, "server", &server, "alias", &alias,
+		"public?", &public, "auto_update?", &autoUpdate, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	if err := checkImageURL(fn, "server", server); err != nil {
+		return nil, err
+	}
+	if alias == "" {
+		return nil, fmt.Errorf("%s: for parameter alias: empty alias", fn)
+	}
+	body := map[string]any{"public": public, "auto_update": autoUpdate, "source": map[string]any{
+		"type": "image", "mode": "pull", "server": server, "protocol": "simplestreams", "alias": alias,
+	}}
+	return publishImage(thread, g.c, body, wait)
+}
+
+func imagesCreateFromURL(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var u string
+	var public, autoUpdate, wait bool
+	if err := starlark.UnpackArgs(fn, args, kwargs, "url", &u, "public?", &public, "auto_update?", &autoUpdate, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	if err := checkImageURL(fn, "url", u); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"public": public, "auto_update": autoUpdate, "source": map[string]any{"type": "url", "url": u}}
+	return publishImage(thread, g.c, body, wait)
+}
+
+// checkImageURL refuses what LXD could only reject later with a vaguer message.
+func checkImageURL(fn, param, s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: for parameter %s: want an http(s) URL, got %q", fn, param, s)
+	}
+	return nil
+}
+
+// publishImage starts an image-making POST /1.0/images whose fingerprint
+// only the finished operation knows (publish, simplestreams, url): the Image
+// with wait=True, else the pending Operation, whose wait() returns it.
+func publishImage(thread *starlark.Thread, c *Client, body map[string]any, wait bool) (starlark.Value, error) {
+	req := &rest.Request{Method: "POST", Path: rest.Path("images"), Body: body}
+	return c.asyncFromOperation(thread, req, wait, func(thread *starlark.Thread, op *rest.Operation) (starlark.Value, error) {
+		fp, _ := op.Metadata["fingerprint"].(string)
+		if fp == "" {
+			return nil, &rest.Error{Kind: rest.KindAPI, Message: fmt.Sprintf("operation %s ended without an image fingerprint", op.ID)}
+		}
+		return fetchImage(thread, c, fp)
+	})
+}
+
+// asyncFromOperation is async for methods whose result is read from the
+// finished operation's metadata.
+func (c *Client) asyncFromOperation(thread *starlark.Thread, req *rest.Request, wait bool,
+	finish func(*starlark.Thread, *rest.Operation) (starlark.Value, error)) (starlark.Value, error) {
+	op, err := c.start(thread, req)
+	if err != nil {
+		return nil, err
+	}
+	if op == nil {
+		return nil, &rest.Error{Kind: rest.KindConnection, Message: req.Method + " " + req.Path + ": expected an operation, got a synchronous answer"}
+	}
+	if wait {
+		final, err := c.rest.WaitOperation(ctxOf(thread), op, 0)
+		if err != nil {
+			return nil, err
+		}
+		return finish(thread, final)
+	}
+	var o *Operation
+	o = newOperation(c, op, func(thread *starlark.Thread) (starlark.Value, error) {
+		// Operation.conclude stores the final state in o.state, under
+		// o.mu, just before calling this finisher on the same goroutine
+		// (which holds o.mu): read it directly.
+		final := o.state
+		if _, ok := final.Metadata["fingerprint"]; !ok {
+			// Should not happen; ask the server (it keeps ended
+			// operations for a few seconds).
+			if fresh, err := c.rest.GetOperation(ctxOf(thread), final.ID); err == nil {
+				final = fresh
+			}
+		}
+		return finish(thread, final)
+	})
+	return o, nil
+}
+
+// imageExport returns a unified image's tarball as bytes, checking its
+// sha256 against the fingerprint.
+func imageExport(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	fn := qualified(m, b)
+	if err := starlark.UnpackArgs(fn, args, kwargs); err != nil {
+		return nil, err
+	}
+	fp := m.key()
+	var sb strings.Builder
+	h := sha256.New()
+	err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
+		if kind != rest.ExportUnified {
+			return fmt.Errorf("%s is a split image (metadata and rootfs): use export_to(path), which writes path and path + \".root\"", shortFingerprint(fp))
+		}
+		if size := imageSize(m); size > 0 && size < 1<<31 {
+			sb.Grow(int(size))
+		}
+		_, err := io.Copy(io.MultiWriter(&sb, h), r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFingerprint(fp, h.Sum(nil)); err != nil {
+		return nil, err
+	}
+	return starlark.Bytes(sb.String()), nil
+}
+
+// imageSize is the size LXD reported for the image (0 if unknown).
+func imageSize(m *Model) int64 {
+	i, ok := m.field("size").(starlark.Int)
+	if !ok {
+		return 0
+	}
+	v, _ := i.Int64()
+	return v
+}
+
+func shortFingerprint(fp string) string {
+	if len(fp) > 12 {
+		return fp[:12]
+	}
+	return fp
+}
+
+// checkFingerprint compares a computed sha256 with the image fingerprint
+// (which may be given as a prefix).
+func checkFingerprint(fp string, sum []byte) error {
+	got := hex.EncodeToString(sum)
+	if fp == "" || !strings.HasPrefix(got, strings.ToLower(fp)) {
+		return &rest.Error{Kind: rest.KindAPI, Message: fmt.Sprintf("exported data has sha256 %s, not the image fingerprint %s", got, fp)}
+	}
+	return nil
+}
+
+func imageAddAlias(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	fn := qualified(m, b)
+	var name, description string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "name", &name, "description?", &description); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%s: for parameter name: empty alias", fn)
+	}
+	body := map[string]any{"name": name, "description": description, "target": m.key()}
+	if _, err := m.c.rest.Do(ctxOf(thread), &rest.Request{Method: "POST", Path: rest.Path("images", "aliases"), Body: body}); err != nil {
+		return nil, err
+	}
+	return starlark.None, m.refresh(ctxOf(thread), true)
+}
+
+// imageDeleteAlias deletes an alias of this image; an alias of another
+// image is refused rather than deleted.
+func imageDeleteAlias(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	fn := qualified(m, b)
+	var name string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%s: for parameter name: empty alias", fn)
+	}
+	target, err := aliasTarget(thread, m.c, name)
+	if err != nil {
+		return nil, err
+	}
+	if target != m.key() {
+		return nil, &rest.Error{Kind: rest.KindNotFound, StatusCode: 404,
+			Message: fmt.Sprintf("%s: alias %q belongs to image %s, not %s", fn, name, shortFingerprint(target), shortFingerprint(m.key()))}
+	}
+	if _, err := m.c.rest.Do(ctxOf(thread), &rest.Request{Method: "DELETE", Path: aliasPath(name)}); err != nil {
+		return nil, err
+	}
+	return starlark.None, m.refresh(ctxOf(thread), true)
+}
+
+func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return nil, fmt.Errorf("%s: copying an image to another server is not implemented yet (issue 5)", b.Name())
+}
+
+// imageExportTo streams the image to the host file path (a split image:
+// metadata to path, rootfs to path + ".root", as `lxc image export` does).
+// Data goes to temporary files next to path, renamed into place only once
+// the sha256 matches the fingerprint; on any failure no file is left.
+func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	fn := qualified(m, b)
+	var dst string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &dst); err != nil {
+		return nil, err
+	}
+	if dst == "" {
+		return nil, fmt.Errorf("%s: for parameter path: empty path", fn)
+	}
+	fp := m.key()
+	h := sha256.New()
+	var temps []exportTemp
+	defer func() {
+		for _, t := range temps {
+			_ = os.Remove(t.tmp) // a no-op for those already renamed
+		}
+	}()
+	err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
+		target := dst
+		if kind == rest.ExportRootfs {
+			target = dst + ".root"
+		}
+		tmp, err := streamToTemp(target, io.TeeReader(r, h))
+		if tmp != "" {
+			temps = append(temps, exportTemp{tmp: tmp, dst: target})
+		}
+		return err
+	})
+	if err == nil {
+		err = checkFingerprint(fp, h.Sum(nil))
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range temps {
+		if err := os.Rename(t.tmp, t.dst); err != nil {
+			return nil, err
+		}
+	}
+	return starlark.None, nil
+}
+
+type exportTemp struct{ tmp, dst string }
+
+// streamToTemp copies r into a new temporary file beside target (same file
+// system, so the final rename is atomic) and returns its name.
+func streamToTemp(target string, r io.Reader) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*.tmp")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return f.Name(), err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return f.Name(), err
+	}
+	return f.Name(), f.Close()
+}

@@ -1,0 +1,127 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+)
+
+// ImageUpload describes POST /1.0/images with the image files as the body.
+type ImageUpload struct {
+	// Rootfs is the unified tarball, or the root file system of a split
+	// image when Meta is set.
+	Rootfs io.Reader
+	// Meta is the metadata tarball of a split image; nil for unified.
+	Meta io.Reader
+	// VM marks a split image's rootfs as a VM disk (part "rootfs.img").
+	VM bool
+	// Fingerprint, when set, is the expected sha256; LXD refuses the
+	// upload if the data does not match it.
+	Fingerprint string
+	Public      bool
+	Filename    string
+}
+
+// ImageUploadRequest builds the upload request. The body streams from the
+// readers: a split image is sent as multipart/form-data without buffering
+// the files (only the few bytes of part headers are built in memory).
+func ImageUploadRequest(u ImageUpload) *Request {
+	h := http.Header{}
+	if u.Public {
+		h.Set("X-LXD-public", "1")
+	} else {
+		h.Set("X-LXD-public", "0")
+	}
+	if u.Fingerprint != "" {
+		h.Set("X-LXD-fingerprint", u.Fingerprint)
+	}
+	if u.Filename != "" {
+		h.Set("X-LXD-filename", u.Filename)
+	}
+	req := &Request{Method: "POST", Path: Path("images"), Header: h, NoTimeout: true, Body: u.Rootfs}
+	if u.Meta == nil {
+		h.Set("Content-Type", "application/octet-stream")
+		return req
+	}
+	rootPart := "rootfs"
+	if u.VM {
+		rootPart = "rootfs.img"
+	}
+	var head, mid, tail bytes.Buffer
+	sw := &switchWriter{w: &head}
+	mw := multipart.NewWriter(sw)
+	// Errors cannot happen: the writer is a bytes.Buffer.
+	_, _ = mw.CreateFormFile("metadata", "metadata")
+	sw.w = &mid
+	_, _ = mw.CreateFormFile(rootPart, rootPart)
+	sw.w = &tail
+	_ = mw.Close()
+	h.Set("Content-Type", mw.FormDataContentType())
+	req.Body = io.MultiReader(&head, u.Meta, &mid, u.Rootfs, &tail)
+	return req
+}
+
+// switchWriter lets one multipart.Writer emit its boundaries into several
+// buffers, so the file parts in between can be streamed readers.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+// Names of the parts ExportImage hands to its callback.
+const (
+	ExportUnified  = "unified"  // the unified tarball
+	ExportMetadata = "metadata" // split image: the metadata tarball
+	ExportRootfs   = "rootfs"   // split image: the root file system (or VM disk)
+)
+
+// ExportImage streams GET /1.0/images/<fingerprint>/export to part: once
+// with ExportUnified for a unified image, or with ExportMetadata then
+// ExportRootfs for a split one (which LXD sends as multipart/form-data).
+// part must consume r before returning.
+func (c *Client) ExportImage(ctx context.Context, fingerprint string, part func(kind string, r io.Reader) error) error {
+	what := "exporting image " + fingerprint
+	resp, cancel, err := c.Raw(ctx, &Request{Method: "GET", Path: Path("images", fingerprint, "export"), NoTimeout: true})
+	if err != nil {
+		return Annotate(err, what)
+	}
+	defer cancel()
+	if resp.StatusCode >= 400 {
+		return errorBody(resp, what)
+	}
+	defer resp.Body.Close()
+	ctype, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || ctype != "multipart/form-data" {
+		return c.readErr(ctx, part(ExportUnified, resp.Body), what)
+	}
+	mr := multipart.NewReader(resp.Body, params["boundary"])
+	for _, kind := range []string{ExportMetadata, ExportRootfs} {
+		p, err := mr.NextPart()
+		if err != nil {
+			return c.readErr(ctx, fmt.Errorf("reading the %s part: %w", kind, err), what)
+		}
+		if name := p.FormName(); name != kind && !(kind == ExportRootfs && name == "rootfs.img") {
+			return &Error{Kind: KindConnection, Message: fmt.Sprintf("%s: unexpected part %q (want %q)", what, name, kind)}
+		}
+		if err := part(kind, p); err != nil {
+			return c.readErr(ctx, err, what)
+		}
+	}
+	return nil
+}
+
+// readErr classifies an error met while reading a streamed body: a done
+// context is Cancelled/Timeout, other *Errors (e.g. from the callback) pass
+// through annotated.
+func (c *Client) readErr(ctx context.Context, err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ContextError(ctx, what)
+	}
+	return Annotate(err, what)
+}
