@@ -27,6 +27,7 @@ type Runtime struct {
 	env         map[string]string // nil: the process environment
 	readFile    func(path string) ([]byte, error)
 	maxSteps    uint64
+	session     context.Context // nil: each run's own context
 }
 
 // An Option configures a Runtime.
@@ -107,6 +108,15 @@ func WithMaxSteps(n uint64) Option {
 	return func(r *Runtime) { r.maxSteps = n }
 }
 
+// WithSession makes ctx, instead of each run's own context, bound the
+// background work a script leaves behind: watchers of operations started
+// with wait=False, and a Client's attribute reads. A host that keeps using a
+// script's objects after the run (the REPL after `lxdstar -i`) passes a
+// context that lives as long as it does.
+func WithSession(ctx context.Context) Option {
+	return func(r *Runtime) { r.session = ctx }
+}
+
 // Module returns the lxd module alone, with cfg as the defaults of
 // lxd.Client(), for hosts that run Starlark with their own environment.
 func Module(cfg lxdmod.Config) starlark.Value {
@@ -170,6 +180,9 @@ func (r *Runtime) do(ctx context.Context, filename string, body func(*starlark.T
 		Load:  builtins.NewLoader(predeclared, r.readFile).Load,
 	}
 	threadctx.Set(thread, runCtx)
+	if r.session != nil {
+		threadctx.SetSession(thread, r.session)
+	}
 
 	stepsExceeded := false
 	if r.maxSteps > 0 {

@@ -369,7 +369,69 @@ func imageDeleteAlias(thread *starlark.Thread, b *starlark.Builtin, args starlar
 }
 
 func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return nil, fmt.Errorf("%s: copying an image to another server is not implemented yet (issue 5)", b.Name())
+	m := receiver(b)
+	fn := b.Name()
+	var (
+		newClient          starlark.Value
+		public, autoUpdate starlark.Value = starlark.None, starlark.None
+		wait               bool
+		alias              string
+	)
+	if err := maxPositional(fn, args, 4); err != nil {
+		return nil, err
+	}
+	if err := starlark.UnpackArgs(fn, args, kwargs, "new_client", &newClient, "public?", &public,
+		"auto_update?", &autoUpdate, "wait?", &wait, "alias?", &alias); err != nil {
+		return nil, err
+	}
+	dst, ok := newClient.(*Client)
+	if !ok {
+		return nil, fmt.Errorf("%s: for parameter new_client: got %s, want Client", fn, newClient.Type())
+	}
+	body := map[string]any{}
+	for param, v := range map[string]starlark.Value{"public": public, "auto_update": autoUpdate} {
+		if v == starlark.None {
+			v = m.field(param) // keep the source's setting
+		}
+		flag, ok := v.(starlark.Bool)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter %s: got %s, want bool or None", fn, param, v.Type())
+		}
+		body[param] = bool(flag)
+	}
+	if alias != "" {
+		body["aliases"] = []map[string]any{{"name": alias}}
+	}
+	addr, err := m.c.httpsAddress()
+	if err != nil {
+		return nil, err
+	}
+	source := map[string]any{"type": "image", "mode": "pull", "protocol": "lxd", "server": addr,
+		"certificate": m.c.environment("certificate"), "fingerprint": m.key()}
+	// A private image is fetched with a one-time secret from the source.
+	abort := func() {}
+	if m.field("public") != starlark.True {
+		op, err := m.c.start(thread, &rest.Request{Method: "POST", Path: m.path() + "/secret"})
+		if err != nil {
+			return nil, fmt.Errorf("%s: asking the source for an image secret: %w", fn, err)
+		}
+		if op == nil {
+			return nil, &rest.Error{Kind: rest.KindConnection, Message: fn + ": the source answered the secret request synchronously"}
+		}
+		secret, _ := op.Metadata["secret"].(string)
+		source["secret"] = secret
+		abort = func() { cancelOperation(m.c, op.ID) }
+	}
+	body["source"] = source
+	img := m.sibling(dst, m.key(), nil)
+	v, err := dst.asyncObjectAbort(thread, &rest.Request{Method: "POST", Path: rest.Path("images"), Body: body}, wait, img,
+		func(thread *starlark.Thread) (starlark.Value, error) {
+			return starlark.None, img.refresh(ctxOf(thread), false)
+		}, abort)
+	if err != nil {
+		abort()
+	}
+	return v, err
 }
 
 // imageExportTo streams the image to the host file path (a split image:

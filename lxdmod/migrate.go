@@ -214,10 +214,7 @@ func (tr *transfer) targetBody(thread *starlark.Thread, source map[string]any) (
 // after runs once the target exists (e.g. delete the source); abort runs if
 // creating it failed (e.g. cancel the source's migration operation).
 func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, seed *starlark.Dict, q url.Values, wait bool, after finisher, abort func()) (starlark.Value, error) {
-	// The source's type table, not instanceType: referring to that table
-	// from one of its own methods would be an initialisation cycle.
-	dst := newModel(tr.src.t, tr.dst, "")
-	dst.load(seed, "")
+	dst := tr.src.sibling(tr.dst, tr.name, seed)
 	finish := func(thread *starlark.Thread) (starlark.Value, error) {
 		if err := dst.refresh(ctxOf(thread), false); err != nil {
 			return nil, err

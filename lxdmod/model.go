@@ -81,6 +81,19 @@ func newModel(t *modelType, c *Client, parent string) *Model {
 	return &Model{t: t, c: c, parent: parent, fields: map[string]starlark.Value{}, server: map[string]string{}}
 }
 
+// sibling returns a new object of m's type on client c holding only its key
+// (and any seed fields), to be loaded later. Methods use it instead of naming
+// their own type's table, which Go would reject as an initialisation cycle.
+func (m *Model) sibling(c *Client, key string, seed *starlark.Dict) *Model {
+	if seed == nil {
+		seed = starlark.NewDict(1)
+	}
+	_ = seed.SetKey(starlark.String(m.t.key), starlark.String(key))
+	s := newModel(m.t, c, m.parent)
+	s.load(seed, "")
+	return s
+}
+
 // load replaces every field with the server's representation.
 func (m *Model) load(data *starlark.Dict, etag string) {
 	m.mu.Lock()
@@ -172,6 +185,43 @@ func (m *Model) Hash() (uint32, error) {
 
 func (m *Model) identity() string {
 	return m.t.name + "\x00" + m.c.rest.Endpoint() + "\x00" + m.c.rest.Project() + "\x00" + m.parent + "\x00" + m.key()
+}
+
+// Thaw returns an unfrozen copy of a frozen object: same server object,
+// same last-read server copy, its own fields. The REPL uses it after
+// `lxdstar -i`, whose script globals Starlark froze.
+func (m *Model) Thaw() starlark.Value {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := &Model{t: m.t, c: m.c, parent: m.parent, etag: m.etag, op: m.op,
+		order: append([]string(nil), m.order...), fields: make(map[string]starlark.Value, len(m.fields)),
+		server: make(map[string]string, len(m.server))}
+	for k, v := range m.fields {
+		c.fields[k] = deepCopy(v)
+	}
+	for k, v := range m.server {
+		c.server[k] = v
+	}
+	return c
+}
+
+// deepCopy copies the JSON-like values model fields hold.
+func deepCopy(v starlark.Value) starlark.Value {
+	switch x := v.(type) {
+	case *starlark.Dict:
+		d := starlark.NewDict(x.Len())
+		for _, kv := range x.Items() {
+			_ = d.SetKey(kv[0], deepCopy(kv[1]))
+		}
+		return d
+	case *starlark.List:
+		elems := make([]starlark.Value, x.Len())
+		for i := range elems {
+			elems[i] = deepCopy(x.Index(i))
+		}
+		return starlark.NewList(elems)
+	}
+	return v
 }
 
 // Freeze follows Starlark's rule for module globals: the local copy becomes

@@ -110,3 +110,18 @@ func TestEmbedExample(t *testing.T) {
 	assert.Contains(t, stderr.String(), "script: script done with "+name)
 	assert.False(t, serverExists(t, restClient(t, mainSocket), rest.Path("instances", name)))
 }
+
+func TestInspectModeKeepsModelsUsable(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("inspect")
+	createInstance(t, mainSocket, name, false)
+	cmd := exec.Command(lxdstarBinary(t), "--endpoint", mainSocket, "-i", "-c",
+		"inst = lxd.Client().instances.get(sys.argv[1])\nop = inst.start()", name)
+	cmd.Stdin = strings.NewReader("inst.description = 'edited in the REPL'\nprint(inst.dirty)\nprint(op.wait(), op.status)\n")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	assert.Equal(t, "True\nNone Success\n", string(out), "stderr: %s", stderr.String())
+	assert.Equal(t, "Running", instanceStatus(t, restClient(t, mainSocket), name))
+}

@@ -169,14 +169,16 @@ func TestClusterTargetAndMembers(t *testing.T) {
 	cleanupInstance(t, node1Socket, name)
 	out := newScript(t, node1Socket).with("name", str(name)).with("node2", str(node2Socket)).mustRun(`
 c1 = lxd.Client()
-print(c1.server_clustered, c1.cluster.get().server_name, c1.cluster.get().enabled)
+cl = c1.cluster.get()
+cl.sync()
+print(c1.server_clustered, cl.server_name, cl.enabled, repr(cl))
 print(sorted([m.server_name for m in c1.cluster.members.all()]), c1.cluster.members.get("node2").status)
 inst = c1.instances.create({"name": name, "source": {"type": "image", "alias": "busybox"}}, target="node2", wait=True)
 print(inst.location, lxd.Client(node2).instances.get(name).location)
 inst.start(wait=True)
 print(lxd.Client(node2).instances.get(name).status)
 `)
-	assert.Equal(t, "True node1 True\n[\"node1\", \"node2\"] Online\nnode2 node2\nRunning\n", out)
+	assert.Equal(t, "True node1 True <Cluster \"node1\" enabled>\n[\"node1\", \"node2\"] Online\nnode2 node2\nRunning\n", out)
 	assert.Equal(t, "node2", serverObject(t, restClient(t, node2Socket), rest.Path("instances", name))["location"])
 }
 

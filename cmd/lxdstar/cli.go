@@ -94,11 +94,16 @@ func run(ctx context.Context, args []string, std stdio) int {
 
 	repl := replConfig{lxd: opts.lxd, std: std}
 	if name != "" {
-		rt := lxdstar.New(
+		rtOpts := []lxdstar.Option{
 			lxdstar.WithLXD(opts.lxd),
 			lxdstar.WithArgs(scriptArgs),
 			lxdstar.WithStdout(std.out),
-		)
+		}
+		if opts.inspect {
+			// The REPL keeps using the script's clients after the run.
+			rtOpts = append(rtOpts, lxdstar.WithSession(ctx))
+		}
+		rt := lxdstar.New(rtOpts...)
 		globals, err := rt.Run(ctx, name, src)
 		sources := map[string][]byte{name: src}
 		if !opts.inspect || exitingError(err) {

@@ -66,8 +66,8 @@ func TestTraceAndProgress(t *testing.T) {
 
 func TestREPLWhenStdinIsATerminal(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), nil, stdio{in: strings.NewReader("print('no')"), out: &stdout, err: &stderr, inTerminal: true})
-	if code != exitUsage || stdout.Len() > 0 || !strings.Contains(stderr.String(), "REPL") {
+	code := run(context.Background(), nil, stdio{in: strings.NewReader("print('yes')\nexit(4)\n"), out: &stdout, err: &stderr, inTerminal: true})
+	if code != 4 || stdout.String() != "yes\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }

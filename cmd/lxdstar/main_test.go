@@ -201,9 +201,9 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func TestREPLNotBuilt(t *testing.T) {
-	got := runBinary(t, t.TempDir(), "", "-i", "-c", "x = 1")
-	if got.code != 2 || !strings.Contains(got.stderr, "REPL is not built yet") {
+func TestInspectKeepsGlobalsForTheREPL(t *testing.T) {
+	got := runBinary(t, t.TempDir(), "print(x + 1)\n", "-i", "-c", "x = 1")
+	if got.code != 0 || got.stdout != "2\n" {
 		t.Errorf("got %+v", got)
 	}
 }

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
 
+	"github.com/chzyer/readline"
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/lxdmod"
+	"github.com/lxdstar/lxdstar/repl"
 )
 
 // replConfig is what the REPL starts from.
@@ -17,12 +22,56 @@ type replConfig struct {
 	globals starlark.StringDict // the script's globals with -i, else nil
 }
 
+// historyName is the REPL's history file in the home directory.
+const historyName = ".lxdstar_history"
+
 // runREPL runs the interactive REPL (API.md §4) until exit() or Ctrl-D and
 // returns the exit status. It is the single place the REPL plugs in.
-//
-// TODO(repl): the REPL is another issue; until it lands this reports that
-// it is missing and fails as a usage error.
 func runREPL(ctx context.Context, cfg replConfig) int {
-	fmt.Fprintln(cfg.std.err, "lxdstar: the interactive REPL is not built yet; run a script file, use -c 'code', or pipe a script on stdin")
-	return exitUsage
+	// The REPL owns SIGINT while it runs: Ctrl-C interrupts the running
+	// statement, not the whole command. main's handler would cancel the
+	// process context on the first SIGINT, so it is taken out (Reset
+	// removes every Notify for the signal, main's included).
+	signal.Reset(os.Interrupt)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+
+	argv := cfg.argv
+	if len(argv) == 0 {
+		argv = []string{""} // as Python's REPL
+	}
+	env, lazy := repl.Standard(cfg.lxd, argv, environ())
+
+	// The line editor works on the process's terminal (fd 0); anything
+	// else is read as plain lines, without prompts or history.
+	f, isFile := cfg.std.in.(*os.File)
+	terminal := cfg.std.inTerminal && isFile && f.Fd() == os.Stdin.Fd() && readline.IsTerminal(int(f.Fd()))
+	history := ""
+	if home, err := os.UserHomeDir(); err == nil && terminal {
+		history = filepath.Join(home, historyName)
+	}
+	return repl.Run(ctx, repl.Config{
+		Env:         env,
+		Lazy:        lazy,
+		Globals:     cfg.globals,
+		In:          cfg.std.in,
+		Out:         cfg.std.out,
+		Err:         cfg.std.err,
+		Terminal:    terminal,
+		HistoryFile: history,
+		Interrupts:  sigs,
+		Banner:      "lxdstar " + version + " — help() for help, Tab completes, exit() or Ctrl-D leaves",
+	})
+}
+
+// environ returns the process environment as a map (sys.env).
+func environ() map[string]string {
+	env := make(map[string]string)
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
 }

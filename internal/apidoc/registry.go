@@ -1,0 +1,481 @@
+package apidoc
+
+// The documentation itself, written from API.md (the contract), including
+// the parts still being implemented. To document a new method, add one
+// line to the right section: method("Instance.new_thing", "(x, wait=False)",
+// "Operation", "What it does."). docs/reference.md is generated from this
+// file (go generate ./internal/apidoc).
+
+// managerAliases maps other names of a manager to its canonical key: the
+// typed instance managers share the instances documentation, and
+// sub-managers may be named after their path.
+var managerAliases = map[string]string{
+	"containers":               "instances",
+	"virtual_machines":         "instances",
+	"storage_volumes":          "volumes",
+	"pool.volumes":             "volumes",
+	"storage_volume_snapshots": "volume_snapshots",
+	"volume.snapshots":         "volume_snapshots",
+	"cluster.members":          "members",
+	"cluster_members":          "members",
+	"resources":                "storage_pool_resources",
+	"pool.resources":           "storage_pool_resources",
+	"instance.snapshots":       "snapshots",
+	"instance.files":           "files",
+}
+
+func fn(key, params, returns, doc string) Entry {
+	return Entry{Key: key, Kind: Function, Params: params, Returns: returns, Doc: doc}
+}
+
+func method(key, params, returns, doc string) Entry {
+	return Entry{Key: key, Kind: Method, Params: params, Returns: returns, Doc: doc}
+}
+
+func typ(key, doc string) Entry { return Entry{Key: key, Kind: Type, Doc: doc} }
+
+func module(key, doc string) Entry { return Entry{Key: key, Kind: Module, Doc: doc} }
+
+func manager(key, doc string) Entry { return Entry{Key: key, Kind: Manager, Doc: doc} }
+
+// attr documents a plain attribute whose value is of type returns.
+func attr(key, returns, doc string) Entry {
+	return Entry{Key: key, Kind: Attribute, Returns: returns, Doc: doc}
+}
+
+// sub documents an attribute holding a manager or another documented
+// value (the entry of key of).
+func sub(key, of, doc string) Entry {
+	return Entry{Key: key, Kind: Attribute, Returns: of, Of: of, Doc: doc}
+}
+
+// Common model methods and attributes (API.md §1.2), instantiated per type.
+const (
+	saveDoc     = "Write the writable fields to the server (PUT with If-Match on the ETag last read). Makes no request when the object is not dirty; fails with Conflict if the object changed on the server since it was read. Afterwards the object holds the server's state and is clean."
+	syncDoc     = "Re-read the object from the server, keeping unsaved local changes to writable fields."
+	rollbackDoc = "Re-read the object from the server and discard local changes."
+	deleteDoc   = "Delete the object on the server. With wait=False the pending Operation is returned when LXD runs the deletion in the background."
+	toDictDoc   = "Return a plain dict of all fields (json-encodable), e.g. for json.encode."
+	dirtyDoc    = "True exactly when some writable field differs from what the server last returned; assignments and nested mutations (config[k] = v) both count."
+	opDoc       = "The pending Operation that will produce this object (create/copy/migrate with wait=False), or None once it has finished."
+)
+
+// modelCommon returns the entries every model type shares. save and
+// delete are included only when the type has them.
+func modelCommon(t string, save, del bool) []Entry {
+	out := []Entry{
+		attr(t+".dirty", "bool", dirtyDoc),
+		sub(t+".operation", "Operation", opDoc),
+		method(t+".sync", "()", "", syncDoc),
+		method(t+".rollback", "()", "", rollbackDoc),
+		method(t+".to_dict", "()", "dict", toDictDoc),
+	}
+	if save {
+		out = append(out, method(t+".save", "(wait=False)", "", saveDoc))
+	}
+	if del {
+		out = append(out, method(t+".delete", "(wait=False)", "", deleteDoc))
+	}
+	return out
+}
+
+func join(groups ...[]Entry) []Entry {
+	var out []Entry
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func sections() []section {
+	return []section{
+		{title: "Script builtins", intro: "Predeclared in every script and in the REPL (API.md §3), next to Starlark's own builtins.", entries: builtinEntries()},
+		{title: "REPL builtins", intro: "Predeclared in the interactive REPL only.", entries: replEntries()},
+		{title: "The lxd module", intro: "API.md §2.", entries: lxdEntries()},
+		{title: "Client", intro: "A connection to one LXD server, in one project (API.md §2.1).", entries: clientEntries()},
+		{title: "Instances", intro: "client.instances, client.containers and client.virtual_machines (API.md §2.2). containers and virtual_machines are the same manager limited to one instance type.", entries: instanceEntries()},
+		{title: "Instance snapshots", intro: "instance.snapshots (API.md §2.2).", entries: snapshotEntries()},
+		{title: "Instance files", intro: "instance.files; all paths are absolute paths inside the instance (API.md §2.2).", entries: fileEntries()},
+		{title: "Images", intro: "client.images (API.md §2.3).", entries: imageEntries()},
+		{title: "Networks, profiles, projects", intro: "API.md §2.4. rename() updates the object itself.", entries: npEntries()},
+		{title: "Storage", intro: "client.storage_pools, pool.volumes and volume.snapshots (API.md §2.5).", entries: storageEntries()},
+		{title: "Operations", intro: "client.operations and the Operation values async methods return (API.md §1.1, §2.6).", entries: operationEntries()},
+		{title: "Certificates and cluster", intro: "API.md §2.6.", entries: certClusterEntries()},
+		{title: "Events", intro: "API.md §2.7.", entries: eventEntries()},
+		{title: "Raw API", intro: "client.api, the raw REST tree (API.md §2.1).", entries: apiEntries()},
+		{title: "json, time, math", intro: "go.starlark.net's lib/json, lib/time and lib/math; time.sleep is lxdstar's.", entries: libEntries()},
+		{title: "Starlark builtins", intro: "The language's own builtin functions.", entries: universeEntries()},
+	}
+}
+
+func builtinEntries() []Entry {
+	return []Entry{
+		fn("catch", "(fn, *args, **kwargs)", "Result", "Call fn(*args, **kwargs) and return a Result instead of failing: truthy on success, with .value (reading it on an error fails with that error) and .error (None or an Error). It unpacks as value, err = catch(...). Interruptions (Ctrl-C, a cancelled context) and sys.exit are not caught."),
+		fn("struct", "(**kwargs)", "struct", "Return an immutable struct whose attributes are the keyword arguments: struct(name=\"web\", cpus=2).name."),
+		fn("read_file", "(path)", "bytes", "Read a host file and return its contents as bytes (str(b) decodes UTF-8)."),
+		fn("write_file", "(path, data)", "", "Write data (str or bytes) to a host file, creating or truncating it."),
+		fn("print", "(*args, sep=\" \")", "", "Print the arguments, separated by sep, to standard output."),
+		fn("fail", "(*args, sep=\" \")", "", "Stop the script with an error made of the arguments; the command exits 1 and shows the backtrace."),
+		typ("Result", "What catch returns: truthy when the call succeeded. .value holds the result (reading it after a failure fails with the error), .error is None or an Error; unpacks as value, err."),
+		attr("Result.value", "any", "The call's result; reading it when the call failed fails with that error."),
+		sub("Result.error", "Error", "None on success, else the Error."),
+		typ("Error", "A failure caught by catch(): .kind (e.g. \"NotFound\"), .status_code (HTTP/LXD status or None), .message, and .is_a(kind)."),
+		attr("Error.kind", "str", "The most specific kind: LXDAPIException, NotFound, Conflict, LXDAPIExtensionNotAvailable, ClientConnectionFailed, Timeout, Cancelled, or Error for anything else."),
+		attr("Error.kinds", "list", "The error's kind and every kind above it, most specific first."),
+		attr("Error.status_code", "int", "The HTTP or LXD status of an LXD error, else None."),
+		attr("Error.message", "str", "The error message, starting with its kind."),
+		method("Error.is_a", "(kind)", "bool", "True when the error is of kind or of a kind below it (NotFound is_a LXDAPIException); every error is_a(\"Error\")."),
+		module("sys", "The script's environment: sys.argv, sys.env and sys.exit."),
+		attr("sys.argv", "list", "The script path followed by its arguments."),
+		attr("sys.env", "dict", "The process environment."),
+		fn("sys.exit", "(code=0)", "", "End the script with exit status code (the REPL exits too). catch() does not intercept it."),
+	}
+}
+
+func replEntries() []Entry {
+	return []Entry{
+		fn("help", "(x=None)", "", "Without an argument, list what is predeclared. help(x) prints the signature and description of a builtin, module, manager, model object or method, e.g. help(client.instances.create); help(\"Instance.start\") looks a name up in the registry."),
+		fn("exit", "(code=0)", "", "Leave the REPL with exit status code. Ctrl-D at the prompt leaves too."),
+		sub("client", "Client", "An lxd.Client() with the command's connection flags, connected on first use (reading any attribute). Until then, Tab completion lists what a Client has without connecting."),
+	}
+}
+
+func lxdEntries() []Entry {
+	return []Entry{
+		module("lxd", "The lxd module: lxd.Client to connect, lxd.wait_all to wait for many operations, and lxd.EventType for client.events()."),
+		fn("lxd.Client", "(endpoint=None, version=\"1.0\", cert=None, verify=True, timeout=None, project=None, *, remote=None)", "Client", "Connect to LXD with one GET /1.0 (failure: ClientConnectionFailed). endpoint=None finds the local unix socket ($LXD_SOCKET, $LXD_DIR/unix.socket, /var/snap/lxd/common/lxd/unix.socket, /var/lib/lxd/unix.socket); a path or unix:///path is a socket, otherwise an https://host:port URL. cert=(crt_path, key_path) is the client certificate (for https, the lxc client certificate is used when present); verify=False skips server verification and a PEM path pins a certificate; remote=\"name\" reads endpoint and certificates from the lxc CLI configuration; project scopes every request; timeout bounds single HTTP requests, never operation waits. The command's flags give the defaults."),
+		attr("lxd.EventType", "struct", "Event types for client.events(): All=\"all\", Operation=\"operation\", Logging=\"logging\", Lifecycle=\"lifecycle\"."),
+		fn("lxd.wait_all", "(*ops, timeout=None)", "list", "Wait concurrently for many operations (or objects with a pending .operation, or lists of them) and return their results in order. The first failure fails the call after all have ended; timeout (seconds) bounds the whole wait and fails with Timeout."),
+	}
+}
+
+func clientEntries() []Entry {
+	return []Entry{
+		typ("Client", "A connection to one LXD server in one project, made by lxd.Client(). Its attributes give server information and the managers (instances, images, …); reading them makes no request except client.resources."),
+		sub("Client.api", "api", "The raw API tree: client.api.instances[\"c1\"].get(). Attributes and [item] append path segments (storage_pools → storage-pools)."),
+		attr("Client.host_info", "dict", "The server's GET /1.0 metadata, as read on connection."),
+		attr("Client.trusted", "bool", "Whether the server trusts this client."),
+		attr("Client.server_clustered", "bool", "Whether the server is a cluster member."),
+		{Key: "Client.resources", Kind: Attribute, Returns: "dict", IO: true, Doc: "The server's hardware resources (GET /1.0/resources); every read makes a request."},
+		attr("Client.project", "str", "The project every request runs in, or None for the default."),
+		method("Client.has_api_extension", "(name)", "bool", "True when the server has the API extension name (from GET /1.0, no request)."),
+		method("Client.assert_has_api_extension", "(name)", "", "Fail with LXDAPIExtensionNotAvailable unless the server has the API extension name."),
+		method("Client.authenticate", "(secret)", "", "Ask the server to trust this client's certificate, using a trust password or a token."),
+		method("Client.events", "(event_types=None, *, project=None, all_projects=False)", "EventStream", "Open /1.0/events and return an EventStream. event_types is a list or set of lxd.EventType values (None, or a set containing All, means every type)."),
+		sub("Client.instances", "instances", "The instances manager (containers and virtual machines)."),
+		sub("Client.containers", "instances", "The instances manager limited to containers: all/get/exists see only containers and create makes one."),
+		sub("Client.virtual_machines", "instances", "The instances manager limited to virtual machines."),
+		sub("Client.images", "images", "The images manager."),
+		sub("Client.networks", "networks", "The networks manager."),
+		sub("Client.profiles", "profiles", "The profiles manager."),
+		sub("Client.projects", "projects", "The projects manager."),
+		sub("Client.storage_pools", "storage_pools", "The storage pools manager."),
+		sub("Client.operations", "operations", "The operations manager."),
+		sub("Client.certificates", "certificates", "The trusted certificates manager."),
+		sub("Client.cluster", "cluster", "The cluster manager."),
+	}
+}
+
+func instanceEntries() []Entry {
+	action := func(name, what string) Entry {
+		return method("Instance."+name, "(timeout=30, force=True, wait=False)", "", what+" With wait=False the pending Operation is returned; once done the object is re-read, so .status is current.")
+	}
+	return join([]Entry{
+		manager("instances", "Manager of instances: exists, all, get, create. client.containers and client.virtual_machines are the same manager limited to one instance type."),
+		method("instances.exists", "(name)", "bool", "True when an instance (of the manager's type) named name exists."),
+		method("instances.all", "(*, recursion=1, filter=None)", "[Instance]", "All instances, complete, in one request. filter is an LXD filter expression; recursion=2 also fills each instance's read-only full_state and full_snapshots."),
+		method("instances.get", "(name)", "Instance", "The instance named name; fails with NotFound."),
+		method("instances.create", "(config, wait=False, target=None)", "Instance", "Create an instance from config, the LXD InstancesPost body (name, source, config, devices, profiles, …); target places it on a cluster member. Returns the Instance at once: with wait=False its .operation holds the pending Operation, with wait=True it is complete."),
+		typ("Instance", "An LXD instance (container or virtual machine). Writable fields: architecture, config, devices, ephemeral, profiles, description; read-only: name, status, status_code, created_at, last_used_at, location, type, stateful, expanded_config, expanded_devices, project and any other field LXD returns."),
+		action("start", "Start the instance."),
+		action("stop", "Stop the instance (force=True kills it rather than asking it to shut down)."),
+		action("restart", "Restart the instance."),
+		action("freeze", "Freeze (pause) the instance's processes."),
+		action("unfreeze", "Unfreeze (resume) the instance."),
+		method("Instance.rename", "(name, wait=False)", "", "Rename the instance; the object takes the new name once done."),
+		method("Instance.state", "()", "InstanceState", "Read the instance's runtime state: status, status_code, pid, processes, cpu, memory, disk, network."),
+		method("Instance.execute", "(commands, environment=None, encoding=None, decode=True, stdin_payload=None, stdin_encoding=\"utf-8\", stdout_handler=None, stderr_handler=None, user=None, group=None, cwd=None, *, timeout=None)", "ExecResult", "Run commands (a list of strings; use [\"sh\", \"-c\", …] for a shell line) in the instance and block until it ends. stdin_payload (str or bytes) is fed to stdin, which is then closed; stdout_handler/stderr_handler are called with each chunk as it arrives. A non-zero exit is not an error; timeout kills the command and fails with Timeout. Ctrl-C stops it."),
+		method("Instance.raw_interactive_execute", "(commands, environment=None, user=None, group=None, cwd=None)", "dict", "Start an interactive exec and return {\"name\", \"ws\", \"control\"}: the websocket paths to attach to."),
+		method("Instance.migrate", "(new_client=None, live=False, wait=False, *, target=None)", "Instance", "Move the instance to another server (new_client) or cluster member (target). Keeps type, ephemeral flag and profiles, never copies volatile.* keys, and deletes the source only after the target succeeded. Returns the Instance where it landed."),
+		method("Instance.copy", "(name, *, new_client=None, target=None, instance_only=False, wait=False)", "Instance", "Copy the instance to name on the same server, on new_client, or on cluster member target; instance_only leaves snapshots out."),
+		method("Instance.publish", "(public=False, wait=False, *, alias=None)", "Image", "Publish the instance as an image (optionally public, with an alias); returns the Image with wait=True."),
+		method("Instance.restore_snapshot", "(snapshot_name, wait=False, *, stateful=False)", "", "Restore the instance from its snapshot snapshot_name."),
+		sub("Instance.snapshots", "snapshots", "The instance's snapshots manager."),
+		sub("Instance.files", "files", "The instance's file manager."),
+	}, modelCommon("Instance", true, true), []Entry{
+		typ("InstanceState", "An instance's runtime state, as LXD returns it: status, status_code, pid, processes, cpu, memory, disk, network (dicts)."),
+		typ("ExecResult", "The result of Instance.execute: .exit_code, .stdout, .stderr (str when decode=True, else bytes); unpacks as code, out, err."),
+	})
+}
+
+func snapshotEntries() []Entry {
+	return join([]Entry{
+		manager("snapshots", "Manager of an instance's snapshots: all, get, exists, create."),
+		method("snapshots.all", "()", "[Snapshot]", "All snapshots of the instance."),
+		method("snapshots.get", "(name)", "Snapshot", "The snapshot named name (without the instance prefix)."),
+		method("snapshots.exists", "(name)", "bool", "True when the instance has a snapshot named name."),
+		method("snapshots.create", "(name, stateful=False, wait=False, *, expires_at=None)", "Snapshot", "Snapshot the instance as name (stateful also saves its memory); expires_at is an RFC 3339 time. Returns the Snapshot at once; with wait=False its .operation is pending."),
+		typ("Snapshot", "An instance snapshot. Fields: name (without the instance prefix), created_at, stateful, expires_at (writable), size, and any other field LXD returns."),
+		method("Snapshot.rename", "(new_name, wait=False)", "", "Rename the snapshot; the object takes the new name."),
+		method("Snapshot.publish", "(public=False, wait=False)", "Image", "Publish the snapshot as an image."),
+		method("Snapshot.restore", "(wait=False)", "", "Restore the instance to this snapshot."),
+	}, modelCommon("Snapshot", true, true))
+}
+
+func fileEntries() []Entry {
+	return []Entry{
+		manager("files", "Manager of the files inside an instance: put, get, stat, listdir, mk_dir, delete, recursive_put, recursive_get."),
+		method("files.put", "(filepath, data, mode=None, uid=None, gid=None, *, append=False)", "", "Write data (str or bytes) to filepath in the instance. mode is an int (0o644) or an octal string (\"0644\"); append adds to an existing file."),
+		method("files.mk_dir", "(path, mode=None, uid=None, gid=None)", "", "Create the directory path in the instance."),
+		method("files.get", "(filepath)", "bytes", "Read the file filepath from the instance."),
+		method("files.stat", "(filepath)", "struct", "Describe filepath: struct(type, mode, uid, gid) with type \"file\", \"directory\" or \"symlink\"."),
+		method("files.listdir", "(path)", "[str]", "The names in the directory path."),
+		method("files.delete_available", "()", "bool", "True when the server can delete files (API extension file_delete)."),
+		method("files.delete", "(filepath)", "", "Delete filepath in the instance."),
+		method("files.recursive_put", "(src, dst, mode=None, uid=None, gid=None)", "", "Push the host directory src to dst in the instance; symlinks are pushed as symlinks."),
+		method("files.recursive_get", "(remote_path, local_path)", "", "Pull the instance directory remote_path to the host directory local_path, preserving modes and never writing outside local_path."),
+	}
+}
+
+func imageEntries() []Entry {
+	return join([]Entry{
+		manager("images", "Manager of images: all, get, get_by_alias, exists, create, create_from_simplestreams, create_from_url."),
+		method("images.all", "()", "[Image]", "All images, in one request."),
+		method("images.get", "(fingerprint)", "Image", "The image with fingerprint (a unique prefix is enough)."),
+		method("images.get_by_alias", "(alias)", "Image", "The image the alias points to (aliases like \"ubuntu/22.04\" are escaped)."),
+		method("images.exists", "(fingerprint, alias=False)", "bool", "True when the image exists; with alias=True the argument is an alias."),
+		method("images.create", "(image_data, metadata=None, public=False, wait=False)", "Image", "Upload an image: image_data is bytes (a unified tarball, or with metadata the rootfs of a split image). The fingerprint is known up front, so the Image is returned in both wait modes."),
+		method("images.create_from_simplestreams", "(server, alias, public=False, auto_update=False, wait=False)", "Image", "Have the server download alias from a simplestreams server."),
+		method("images.create_from_url", "(url, public=False, auto_update=False, wait=False)", "Image", "Have the server download an image from url."),
+		typ("Image", "An LXD image. Writable fields: properties, public, auto_update, expires_at, profiles; read-only: fingerprint, aliases, architecture, cached, created_at, filename, last_used_at, size, type, uploaded_at, update_source and any other field LXD returns."),
+		method("Image.export", "()", "bytes", "Download the image file."),
+		method("Image.export_to", "(path)", "", "Stream the image file to the host file path."),
+		method("Image.add_alias", "(name, description=\"\")", "", "Add the alias name to the image."),
+		method("Image.delete_alias", "(name)", "", "Remove the alias name."),
+		method("Image.copy", "(new_client, public=None, auto_update=None, wait=False, *, alias=None)", "Image", "Copy the image to the server of new_client and return it there."),
+	}, modelCommon("Image", true, true))
+}
+
+func npEntries() []Entry {
+	return join([]Entry{
+		manager("networks", "Manager of networks: all, get, exists, create."),
+		method("networks.all", "()", "[Network]", "All networks."),
+		method("networks.get", "(name)", "Network", "The network named name."),
+		method("networks.exists", "(name)", "bool", "True when the network exists."),
+		method("networks.create", "(name, description=None, type=None, config=None, wait=False)", "Network", "Create a managed network (type e.g. \"bridge\") and return it."),
+		typ("Network", "An LXD network. Fields: name, description (writable), type, config (writable), managed, used_by, status, locations."),
+		method("Network.rename", "(new_name, wait=False)", "", "Rename the network; the object takes the new name."),
+		method("Network.state", "()", "dict", "The network's runtime state."),
+	}, modelCommon("Network", true, true), []Entry{
+		manager("profiles", "Manager of profiles: all, get, exists, create."),
+		method("profiles.all", "()", "[Profile]", "All profiles."),
+		method("profiles.get", "(name)", "Profile", "The profile named name."),
+		method("profiles.exists", "(name)", "bool", "True when the profile exists."),
+		method("profiles.create", "(name, config=None, devices=None, description=None, wait=False)", "Profile", "Create a profile and return it."),
+		typ("Profile", "An LXD profile. Fields: name, description (writable), config (writable), devices (writable), used_by."),
+		method("Profile.rename", "(new_name, wait=False)", "", "Rename the profile; the object takes the new name."),
+	}, modelCommon("Profile", true, true), []Entry{
+		manager("projects", "Manager of projects: all, get, exists, create."),
+		method("projects.all", "()", "[Project]", "All projects."),
+		method("projects.get", "(name)", "Project", "The project named name."),
+		method("projects.exists", "(name)", "bool", "True when the project exists."),
+		method("projects.create", "(name, description=None, config=None, wait=False)", "Project", "Create a project and return it."),
+		typ("Project", "An LXD project. Fields: name, description (writable), config (writable), used_by."),
+		method("Project.rename", "(new_name, wait=False)", "", "Rename the project; the object takes the new name."),
+	}, modelCommon("Project", true, true))
+}
+
+func storageEntries() []Entry {
+	putPatch := func(t string) []Entry {
+		return []Entry{
+			method(t+".put", "(put_object, wait=False)", "", "Replace the object's writable fields with the dict put_object (PUT), then sync."),
+			method(t+".patch", "(patch_object, wait=False)", "", "Update the object with the dict patch_object (PATCH), then sync."),
+		}
+	}
+	return join([]Entry{
+		manager("storage_pools", "Manager of storage pools: all, get, exists, create."),
+		method("storage_pools.all", "()", "[StoragePool]", "All storage pools."),
+		method("storage_pools.get", "(name)", "StoragePool", "The storage pool named name."),
+		method("storage_pools.exists", "(name)", "bool", "True when the pool exists."),
+		method("storage_pools.create", "(definition, wait=False)", "StoragePool", "Create a pool from definition, the LXD StoragePoolsPost body."),
+		typ("StoragePool", "An LXD storage pool. Fields: name, driver, description (writable), config (writable), used_by, managed, status, locations."),
+		sub("StoragePool.resources", "storage_pool_resources", "The pool's resources: pool.resources.get()."),
+		sub("StoragePool.volumes", "volumes", "The pool's volumes manager."),
+	}, putPatch("StoragePool"), modelCommon("StoragePool", true, true), []Entry{
+		manager("storage_pool_resources", "A pool's resources: get()."),
+		method("storage_pool_resources.get", "()", "struct", "The pool's usage: struct(space, inodes)."),
+		manager("volumes", "Manager of a pool's volumes: all, get, exists, create."),
+		method("volumes.all", "()", "[StorageVolume]", "All volumes of the pool."),
+		method("volumes.get", "(type, name)", "StorageVolume", "The volume of type (\"custom\", \"container\", …) named name."),
+		method("volumes.exists", "(type, name)", "bool", "True when the volume exists."),
+		method("volumes.create", "(definition, wait=False)", "StorageVolume", "Create a volume from definition, the LXD StorageVolumesPost body."),
+		typ("StorageVolume", "A storage volume. Fields: name, type, description (writable), config (writable), content_type, used_by, location, created_at, pool."),
+		method("StorageVolume.rename", "(new_name, wait=False, *, pool=None, project=None)", "", "Rename the volume, or move it to another pool or project; the object follows."),
+		sub("StorageVolume.snapshots", "volume_snapshots", "The volume's snapshots manager."),
+	}, putPatch("StorageVolume"), modelCommon("StorageVolume", true, true), []Entry{
+		manager("volume_snapshots", "Manager of a volume's snapshots: all, get, exists, create."),
+		method("volume_snapshots.all", "()", "[StorageVolumeSnapshot]", "All snapshots of the volume."),
+		method("volume_snapshots.get", "(name)", "StorageVolumeSnapshot", "The volume snapshot named name."),
+		method("volume_snapshots.exists", "(name)", "bool", "True when the volume has a snapshot named name."),
+		method("volume_snapshots.create", "(name=None, expires_at=None, wait=False)", "StorageVolumeSnapshot", "Snapshot the volume (LXD picks a name when None)."),
+		typ("StorageVolumeSnapshot", "A storage volume snapshot. Fields: name, description (writable), config (writable), expires_at (writable), content_type, created_at."),
+		method("StorageVolumeSnapshot.rename", "(new_name, wait=False)", "", "Rename the snapshot; the object takes the new name."),
+		method("StorageVolumeSnapshot.restore", "(wait=False)", "", "Restore the volume to this snapshot."),
+	}, modelCommon("StorageVolumeSnapshot", true, true))
+}
+
+func operationEntries() []Entry {
+	return []Entry{
+		manager("operations", "Manager of LXD background operations: get, wait_for_operation, all."),
+		method("operations.get", "(operation_id)", "Operation", "The operation with id operation_id."),
+		method("operations.wait_for_operation", "(operation_id, timeout=None)", "Operation", "Wait for the operation to end (server-side long poll) and return it."),
+		method("operations.all", "()", "[Operation]", "All operations of the project."),
+		typ("Operation", "An LXD background operation, returned by methods called with wait=False. Fields: id, description, status, status_code, created_at, updated_at, metadata, resources, may_cancel, err, location, op_class."),
+		method("Operation.wait", "(timeout=None)", "any", "Wait for the operation to end (server-side long poll, never counted against the client's HTTP timeout) and return exactly what the method with wait=True would have returned; fails with the operation's error. Ctrl-C interrupts the wait."),
+		method("Operation.cancel", "()", "", "Ask the server to cancel the operation (when may_cancel)."),
+		method("Operation.refresh", "()", "", "Re-read the operation's fields from the server."),
+		attr("Operation.progress", "str", "LXD's *_progress metadata, e.g. \"download: 42% (12.3MB/s)\", or None."),
+	}
+}
+
+func certClusterEntries() []Entry {
+	return join([]Entry{
+		manager("certificates", "Manager of trusted certificates: all, get, create."),
+		method("certificates.all", "()", "[Certificate]", "All trusted certificates."),
+		method("certificates.get", "(fingerprint)", "Certificate", "The certificate with fingerprint."),
+		method("certificates.exists", "(fingerprint)", "bool", "True when a certificate with fingerprint is trusted."),
+		method("certificates.create", "(password, cert_data, cert_type=\"client\", name=\"\", projects=None, restricted=False)", "Certificate", "Add cert_data (PEM) to the trust store, authenticating with password when the client is not trusted."),
+		typ("Certificate", "A trusted certificate. Fields: fingerprint, certificate, type, name (writable), projects (writable), restricted (writable)."),
+	}, modelCommon("Certificate", true, true), []Entry{
+		manager("cluster", "The cluster manager: get() and members."),
+		method("cluster.get", "()", "Cluster", "The cluster's configuration."),
+		sub("cluster.members", "members", "The cluster members manager."),
+		typ("Cluster", "A cluster: server_name, enabled, member_config, and .members."),
+		sub("Cluster.members", "members", "The cluster members manager."),
+	}, modelCommon("Cluster", false, false), []Entry{
+		manager("members", "Manager of cluster members: all, get."),
+		method("members.all", "()", "[ClusterMember]", "All members of the cluster."),
+		method("members.get", "(server_name)", "ClusterMember", "The member named server_name."),
+		method("members.exists", "(server_name)", "bool", "True when the cluster has a member named server_name."),
+		typ("ClusterMember", "A cluster member. Fields: server_name, url, database, status, message, roles, architecture, failure_domain, description, config, groups."),
+	}, modelCommon("ClusterMember", true, true))
+}
+
+func eventEntries() []Entry {
+	return []Entry{
+		typ("EventStream", "A stream of LXD events from client.events(). `for ev in stream:` blocks for each next event (a dict as LXD sends it); break ends the loop. It answers server pings, never grows without bound and is closed when the script ends."),
+		method("EventStream.next", "(timeout=None)", "dict", "The next event, or None when timeout (seconds) passes first."),
+		method("EventStream.connect", "()", "", "Open the connection (pylxd style; the stream connects on first use anyway)."),
+		method("EventStream.run", "(timeout=None, limit=None)", "", "Collect events into .messages until timeout seconds pass or limit events arrived (pylxd style)."),
+		attr("EventStream.messages", "list", "The events collected by run()."),
+		method("EventStream.close", "()", "", "Close the stream."),
+		attr("EventStream.dropped", "int", "How many events were dropped because the script read too slowly: the stream buffers at most 1024 and drops the oldest."),
+		attr("EventStream.closed", "bool", "Whether the stream is closed (by close(), the server, or the end of the script)."),
+	}
+}
+
+func apiEntries() []Entry {
+	return []Entry{
+		typ("api", "A node of the raw REST tree. An attribute or [item] appends a path segment (item segments are escaped); the methods send a request to the node's path and do not fail on HTTP errors."),
+		method("api.get", "(params=None)", "Response", "GET the node's path with the query parameters in params."),
+		method("api.post", "(json=None, params=None)", "Response", "POST json to the node's path."),
+		method("api.put", "(json, params=None)", "Response", "PUT json to the node's path."),
+		method("api.patch", "(json, params=None)", "Response", "PATCH the node's path with json."),
+		method("api.delete", "(params=None)", "Response", "DELETE the node's path."),
+		typ("Response", "A raw API response: .status_code, .headers (dict), .text, .json(); truthy when the status is below 400."),
+		attr("Response.status_code", "int", "The HTTP status."),
+		attr("Response.headers", "dict", "The response headers."),
+		attr("Response.text", "str", "The response body."),
+		method("Response.json", "()", "any", "The body decoded from JSON."),
+	}
+}
+
+func libEntries() []Entry {
+	return []Entry{
+		module("json", "go.starlark.net's JSON module: encode, decode, indent, encode_indent."),
+		fn("json.encode", "(x)", "str", "Encode x (None, bool, int, float, str, list, tuple, dict, or a value with to_dict-like attributes) as JSON."),
+		fn("json.encode_indent", "(x, *, prefix=\"\", indent=\"\\t\")", "str", "Encode x as indented JSON."),
+		fn("json.decode", "(x, default=unbound)", "any", "Decode the JSON string x; on invalid input return default when given, else fail."),
+		fn("json.indent", "(str, *, prefix=\"\", indent=\"\\t\")", "str", "Re-indent a JSON string."),
+
+		module("time", "go.starlark.net's time module (now, parse_time, parse_duration, time, durations) plus time.sleep."),
+		fn("time.sleep", "(seconds)", "", "Pause for seconds (an int, float or time.duration). Cancellable: Ctrl-C (or the host cancelling the script) ends it at once with Cancelled."),
+		fn("time.now", "()", "time", "The current time."),
+		fn("time.time", "(year=0, month=0, day=0, hour=0, minute=0, second=0, nanosecond=0, location=\"UTC\")", "time", "The time with the given components."),
+		fn("time.parse_time", "(x, format=\"2006-01-02T15:04:05Z07:00\", location=\"UTC\")", "time", "Parse the time string x with a Go layout."),
+		fn("time.parse_duration", "(d)", "duration", "Parse a duration string such as \"1h30m\" or \"250ms\"."),
+		fn("time.from_timestamp", "(sec, nsec=0)", "time", "The time sec seconds (plus nsec nanoseconds) after the Unix epoch."),
+		fn("time.is_valid_timezone", "(loc)", "bool", "True when loc names a known time zone."),
+		attr("time.nanosecond", "duration", "One nanosecond."),
+		attr("time.microsecond", "duration", "One microsecond."),
+		attr("time.millisecond", "duration", "One millisecond."),
+		attr("time.second", "duration", "One second."),
+		attr("time.minute", "duration", "One minute."),
+		attr("time.hour", "duration", "One hour."),
+
+		module("math", "go.starlark.net's math module: floating-point functions and constants."),
+		fn("math.ceil", "(x)", "int", "The smallest integer ≥ x."),
+		fn("math.floor", "(x)", "int", "The largest integer ≤ x."),
+		fn("math.round", "(x)", "float", "x rounded to the nearest integer, halves away from zero."),
+		fn("math.fabs", "(x)", "float", "The absolute value of x."),
+		fn("math.copysign", "(x, y)", "float", "x with the sign of y."),
+		fn("math.mod", "(x, y)", "float", "The floating-point remainder of x/y, with the sign of x."),
+		fn("math.remainder", "(x, y)", "float", "The IEEE 754 remainder of x/y."),
+		fn("math.pow", "(x, y)", "float", "x raised to the power y."),
+		fn("math.exp", "(x)", "float", "e raised to the power x."),
+		fn("math.sqrt", "(x)", "float", "The square root of x."),
+		fn("math.log", "(x, base=e)", "float", "The logarithm of x in base."),
+		fn("math.gamma", "(x)", "float", "The Gamma function of x."),
+		fn("math.hypot", "(x, y)", "float", "sqrt(x*x + y*y)."),
+		fn("math.sin", "(x)", "float", "The sine of x (radians)."),
+		fn("math.cos", "(x)", "float", "The cosine of x (radians)."),
+		fn("math.tan", "(x)", "float", "The tangent of x (radians)."),
+		fn("math.asin", "(x)", "float", "The arc sine of x, in radians."),
+		fn("math.acos", "(x)", "float", "The arc cosine of x, in radians."),
+		fn("math.atan", "(x)", "float", "The arc tangent of x, in radians."),
+		fn("math.atan2", "(y, x)", "float", "The arc tangent of y/x, in radians, using the signs of both."),
+		fn("math.sinh", "(x)", "float", "The hyperbolic sine of x."),
+		fn("math.cosh", "(x)", "float", "The hyperbolic cosine of x."),
+		fn("math.tanh", "(x)", "float", "The hyperbolic tangent of x."),
+		fn("math.asinh", "(x)", "float", "The inverse hyperbolic sine of x."),
+		fn("math.acosh", "(x)", "float", "The inverse hyperbolic cosine of x."),
+		fn("math.atanh", "(x)", "float", "The inverse hyperbolic tangent of x."),
+		fn("math.degrees", "(x)", "float", "The radians x in degrees."),
+		fn("math.radians", "(x)", "float", "The degrees x in radians."),
+		attr("math.pi", "float", "π."),
+		attr("math.e", "float", "Euler's number e."),
+	}
+}
+
+func universeEntries() []Entry {
+	return []Entry{
+		fn("abs", "(x)", "int|float", "The absolute value of the number x."),
+		fn("all", "(x)", "bool", "True when every element of the iterable x is truthy."),
+		fn("any", "(x)", "bool", "True when some element of the iterable x is truthy."),
+		fn("bool", "(x=False)", "bool", "The truth value of x."),
+		fn("bytes", "(x)", "bytes", "Convert a str (UTF-8) or an iterable of byte values to bytes."),
+		fn("chr", "(i)", "str", "The string of the Unicode code point i."),
+		fn("dict", "(pairs=[], **kwargs)", "dict", "A new dict from a mapping or (key, value) pairs, plus keyword arguments."),
+		fn("dir", "(x)", "[str]", "The names of x's attributes and methods."),
+		fn("enumerate", "(x, start=0)", "list", "The (index, element) pairs of the iterable x."),
+		fn("float", "(x)", "float", "Convert x (number or string) to a float."),
+		fn("getattr", "(x, name, default=unbound)", "any", "The attribute name of x, or default when it has none."),
+		fn("hasattr", "(x, name)", "bool", "True when x has an attribute name."),
+		fn("hash", "(x)", "int", "The hash of the string or bytes x."),
+		fn("int", "(x, base=10)", "int", "Convert x (number or string in base) to an integer."),
+		fn("len", "(x)", "int", "The number of elements of x."),
+		fn("list", "(x=[])", "list", "A new list of the elements of the iterable x."),
+		fn("max", "(x, *args, key=None)", "any", "The largest argument, or element of the iterable x."),
+		fn("min", "(x, *args, key=None)", "any", "The smallest argument, or element of the iterable x."),
+		fn("ord", "(s)", "int", "The code point of the one-character string s."),
+		fn("range", "(start_or_stop, stop=unbound, step=1)", "range", "An immutable sequence of integers."),
+		fn("repr", "(x)", "str", "The string representation of x as the REPL prints it."),
+		fn("reversed", "(x)", "list", "The elements of the iterable x in reverse order."),
+		fn("set", "(x=[])", "set", "A new set of the elements of the iterable x."),
+		fn("sorted", "(x, *, key=None, reverse=False)", "list", "A new sorted list of the elements of x."),
+		fn("str", "(x)", "str", "Convert x to a string (strings are returned as is)."),
+		fn("tuple", "(x=[])", "tuple", "A tuple of the elements of the iterable x."),
+		fn("type", "(x)", "str", "The name of x's type, e.g. \"Instance\"."),
+		fn("zip", "(*args)", "list", "Tuples of the corresponding elements of the iterables."),
+	}
+}
