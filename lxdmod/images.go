@@ -244,7 +244,7 @@ func (c *Client) asyncFromOperation(thread *starlark.Thread, req *rest.Request, 
 		return nil, &rest.Error{Kind: rest.KindConnection, Message: req.Method + " " + req.Path + ": expected an operation, got a synchronous answer"}
 	}
 	if wait {
-		final, err := c.rest.WaitOperation(ctxOf(thread), op, 0)
+		final, err := c.waitOp(thread, op)
 		if err != nil {
 			return nil, err
 		}

@@ -321,12 +321,17 @@ func (c *Client) start(thread *starlark.Thread, req *rest.Request) (*rest.Operat
 	return rest.AsyncOperation(resp)
 }
 
+// waitOp is the one place the script's thread blocks on an operation
+// (wait=True): it shows progress when the host wants it.
+func (c *Client) waitOp(thread *starlark.Thread, op *rest.Operation) (*rest.Operation, error) {
+	done := c.progress.track(op)
+	defer done()
+	return c.rest.WaitOperation(ctxOf(thread), op, 0)
+}
+
 func (c *Client) waitInline(thread *starlark.Thread, op *rest.Operation, finish finisher) (starlark.Value, error) {
 	if op != nil {
-		done := c.progress.track(op)
-		_, err := c.rest.WaitOperation(ctxOf(thread), op, 0)
-		done()
-		if err != nil {
+		if _, err := c.waitOp(thread, op); err != nil {
 			return nil, err
 		}
 	}

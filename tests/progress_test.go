@@ -1,0 +1,55 @@
+package tests
+
+import (
+	"crypto/rand"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// publishScript publishes the instance named by argv[1] (slow enough to show
+// progress: it holds incompressible data) and deletes the image again.
+const publishScript = `
+inst = lxd.Client().instances.get(sys.argv[1])
+img = inst.publish(wait=True)
+print("published", len(img.fingerprint))
+img.delete(wait=True)
+`
+
+func TestProgressOnTerminalOnly(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Fatal("util-linux's script(1) is needed to give the command a terminal")
+	}
+	bin := lxdstarBinary(t)
+	name := uniqueName("progress")
+	createInstance(t, mainSocket, name, false)
+	big := make([]byte, 48<<20)
+	_, _ = rand.Read(big)
+	pushFile(t, restClient(t, mainSocket), name, "/root/big.bin", big)
+
+	// A terminal: script(1) runs the command on a pty (stdout and stderr).
+	cmdline := bin + " --endpoint " + mainSocket + " -c '" + strings.TrimSpace(publishScript) + "' " + name
+	tty, err := exec.Command("script", "-qec", cmdline, "/dev/null").CombinedOutput()
+	require.NoError(t, err, "%s", tty)
+	assert.Contains(t, string(tty), "published 64")
+	assert.Contains(t, string(tty), "Image pack: ", "progress shown on a terminal")
+	assert.Contains(t, string(tty), "\r\x1b[K", "the progress line is redrawn and cleared")
+
+	// Piped: no progress at all, and nothing of it on stdout.
+	cmd := exec.Command(bin, "--endpoint", mainSocket, "-c", publishScript, name)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	assert.Equal(t, "published 64\n", string(out))
+	assert.Empty(t, stderr.String())
+
+	// --quiet on a terminal: none either.
+	quiet, err := exec.Command("script", "-qec", strings.Replace(cmdline, " -c ", " --quiet -c ", 1), "/dev/null").CombinedOutput()
+	require.NoError(t, err, "%s", quiet)
+	assert.NotContains(t, string(quiet), "Image pack: ")
+}
