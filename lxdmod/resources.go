@@ -1,17 +1,144 @@
 package lxdmod
 
-// STUB (issue 3 helper B replaces this file and may split it): profiles,
-// projects, networks, storage, operations, certificates, authenticate.
+// Helpers shared by the server-wide resources (profiles, projects, networks,
+// storage, certificates): creating an object and reading it back, renames
+// with the documented parameter name, put/patch, argument conversion.
 
-import "go.starlark.net/starlark"
+import (
+	"fmt"
+	"strings"
 
-func newProfileManager(c *Client) starlark.Value     { return nil }
-func newProjectManager(c *Client) starlark.Value     { return nil }
-func newNetworkManager(c *Client) starlark.Value     { return nil }
-func newStoragePoolManager(c *Client) starlark.Value { return nil }
-func newOperationManager(c *Client) starlark.Value   { return nil }
-func newCertificateManager(c *Client) starlark.Value { return nil }
+	"go.starlark.net/starlark"
 
-func clientAuthenticate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	return nil, notYet(b)
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// renameMethod is modelRename for types whose documented parameter is not
+// "name" (profiles, networks, snapshots: rename(new_name, wait=False)). It
+// checks the arguments under their documented names, so errors name the
+// parameter the script used, then delegates to the one rename.
+func renameMethod(param string) methodFn {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var name string
+		var wait bool
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, param, &name, "wait?", &wait); err != nil {
+			return nil, err
+		}
+		if err := checkNewName(b.Name(), param, name); err != nil {
+			return nil, err
+		}
+		return modelRename(thread, b, starlark.Tuple{starlark.String(name), starlark.Bool(wait)}, nil)
+	}
+}
+
+// checkNewName refuses names LXD cannot take as one URL segment.
+func checkNewName(fn, param, name string) error {
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("%s: for parameter %s: invalid name %q", fn, param, name)
+	}
+	return nil
+}
+
+// createObject POSTs body to path and returns the new object, read back from
+// the server. With wait=False and an asynchronous answer the object comes
+// back at once holding what is known (seed) with .operation pending.
+func (g *manager) createObject(thread *starlark.Thread, path string, seed map[string]any, body any, wait bool) (starlark.Value, error) {
+	m := g.model(fromGo(seed).(*starlark.Dict), "")
+	req := &rest.Request{Method: "POST", Path: path, Body: body}
+	return g.c.asyncObject(thread, req, wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
+		return starlark.None, m.refresh(ctxOf(thread), false)
+	})
+}
+
+// sendAndSync implements put(put_object, wait=False) and patch(patch_object,
+// wait=False): send the dict as it is, then sync the object (keeping unsaved
+// local changes, as sync() does).
+func sendAndSync(method string) methodFn {
+	param := strings.ToLower(method) + "_object"
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		m := receiver(b)
+		var obj *starlark.Dict
+		var wait bool
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, param, &obj, "wait?", &wait); err != nil {
+			return nil, err
+		}
+		body, err := toGo(obj, b.Name()+": "+param)
+		if err != nil {
+			return nil, err
+		}
+		req := &rest.Request{Method: method, Path: m.path(), Body: body}
+		return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
+			return starlark.None, m.refresh(ctxOf(thread), true)
+		})
+	}
+}
+
+// optDict converts an optional dict argument to its JSON form; None gives nil.
+func optDict(v starlark.Value, fn, param string) (map[string]any, error) {
+	if v == starlark.None {
+		return nil, nil
+	}
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, fmt.Errorf("%s: for parameter %s: got %s, want dict or None", fn, param, v.Type())
+	}
+	g, err := toGo(d, fn+": "+param)
+	if err != nil {
+		return nil, err
+	}
+	return g.(map[string]any), nil
+}
+
+// optStrings converts an optional list of strings; None gives nil.
+func optStrings(v starlark.Value, fn, param string) ([]string, error) {
+	if v == starlark.None {
+		return nil, nil
+	}
+	seq, ok := v.(starlark.Indexable)
+	if !ok || v.Type() == "string" || v.Type() == "bytes" {
+		return nil, fmt.Errorf("%s: for parameter %s: got %s, want list of strings or None", fn, param, v.Type())
+	}
+	out := make([]string, seq.Len())
+	for i := range out {
+		s, ok := seq.Index(i).(starlark.String)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter %s: item %d is %s, want string", fn, param, i, seq.Index(i).Type())
+		}
+		out[i] = string(s)
+	}
+	return out, nil
+}
+
+// setIf adds key to body when v is not None (LXD's defaults apply otherwise).
+func setIf(body map[string]any, key string, v any) {
+	switch x := v.(type) {
+	case nil:
+		return
+	case map[string]any:
+		if x == nil {
+			return
+		}
+	case string:
+		if x == "" {
+			return
+		}
+	}
+	body[key] = v
+}
+
+// listDefaults makes list fields LXD sends as null (used_by of an unused
+// network or pool) empty lists, so scripts can iterate them.
+func listDefaults(fields ...string) func(m *Model) {
+	return func(m *Model) {
+		for _, f := range fields {
+			if v, ok := m.fields[f]; !ok || v == starlark.None {
+				m.setServerField(f, starlark.NewList(nil))
+			}
+		}
+	}
+}
+
+// describeField shows one string field in repr: <Network "br0" bridge>.
+func describeField(field string) func(m *Model) string {
+	return func(m *Model) string { return m.str(field) }
 }

@@ -179,7 +179,7 @@ inst.start(wait=True)
 print(lxd.Client(node2).instances.get(name).status)
 print(inst.execute(["sh", "-c", "echo hi from $(hostname)"]).stdout.strip())
 `)
-	assert.Equal(t, "True node1 True <Cluster \"node1\" enabled>\n[\"node1\", \"node2\"] Online\nnode2 node2\nRunning\nhi from " + name + "\n", out)
+	assert.Equal(t, "True node1 True <Cluster \"node1\" enabled>\n[\"node1\", \"node2\"] Online\nnode2 node2\nRunning\nhi from "+name+"\n", out)
 	assert.Equal(t, "node2", serverObject(t, restClient(t, node2Socket), rest.Path("instances", name))["location"])
 }
 

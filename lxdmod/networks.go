@@ -1,0 +1,72 @@
+package lxdmod
+
+import (
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// client.networks (API.md §2.4).
+func newNetworkManager(c *Client) starlark.Value {
+	return newManager(c, "networks", networkType, nil, collectionMethods, map[string]methodFn{"create": networksCreate})
+}
+
+var networkType = &modelType{
+	name:       "Network",
+	writable:   []string{"description", "config"},
+	key:        "name",
+	renameHint: "name",
+	collection: func(string) string { return rest.Path("networks") },
+	describe:   describeField("type"),
+	methods: map[string]methodFn{
+		"rename": renameMethod("new_name"),
+		"state":  networkState,
+	},
+	afterLoad: listDefaults("used_by"),
+}
+
+// networks.create(name, description=None, type=None, config=None, wait=False)
+func networksCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	var name string
+	var description, typ, config starlark.Value = starlark.None, starlark.None, starlark.None
+	var wait bool
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "description?", &description,
+		"type?", &typ, "config?", &config, "wait?", &wait); err != nil {
+		return nil, err
+	}
+	if err := checkNewName(b.Name(), "name", name); err != nil {
+		return nil, err
+	}
+	body := map[string]any{"name": name}
+	for _, p := range []struct {
+		param string
+		v     starlark.Value
+	}{{"description", description}, {"type", typ}} {
+		s, err := optString(p.v, b.Name(), p.param)
+		if err != nil {
+			return nil, err
+		}
+		setIf(body, p.param, s)
+	}
+	cfg, err := optDict(config, b.Name(), "config")
+	if err != nil {
+		return nil, err
+	}
+	setIf(body, "config", cfg)
+	return g.createObject(thread, rest.Path("networks"), map[string]any{"name": name}, body, wait)
+}
+
+// network.state() -> dict: GET /1.0/networks/<name>/state (addresses,
+// counters, hwaddr, mtu, state, type, ...).
+func networkState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	m := receiver(b)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	data, _, err := m.c.getObject(ctxOf(thread), m.path()+"/state")
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}

@@ -1,0 +1,117 @@
+package lxdmod
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// client.operations (API.md §2.6): handles on LXD's background operations,
+// the same Operation values that async methods return.
+func newOperationManager(c *Client) starlark.Value {
+	return newManager(c, "operations", nil, nil, map[string]methodFn{
+		"get":                operationsGet,
+		"wait_for_operation": operationsWaitFor,
+		"all":                operationsAll,
+	})
+}
+
+// operationID accepts an id or an operation URL ("/1.0/operations/<id>").
+func operationID(fn string, id string) (string, error) {
+	id = strings.TrimPrefix(id, "/1.0/operations/")
+	if id == "" || strings.Contains(id, "/") {
+		return "", fmt.Errorf("%s: for parameter operation_id: invalid operation id %q", fn, id)
+	}
+	return id, nil
+}
+
+// getOperation reads one operation and wraps it; a running one is followed
+// in the background like any other pending operation.
+func getOperation(thread *starlark.Thread, c *Client, fn, id string) (*Operation, error) {
+	id, err := operationID(fn, id)
+	if err != nil {
+		return nil, err
+	}
+	op, err := c.rest.GetOperation(ctxOf(thread), id)
+	if err != nil {
+		return nil, err
+	}
+	return newOperation(c, op, nil), nil
+}
+
+// operations.get(operation_id) -> Operation
+func operationsGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var id string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "operation_id", &id); err != nil {
+		return nil, err
+	}
+	return getOperation(thread, mgr(b).c, b.Name(), id)
+}
+
+// operations.wait_for_operation(operation_id, timeout=None) -> Operation,
+// once it has ended; a failed operation fails the call (API.md §1.1).
+func operationsWaitFor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var id string
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "operation_id", &id, "timeout?", &timeout); err != nil {
+		return nil, err
+	}
+	d, err := durationArg(b.Name(), "timeout", timeout)
+	if err != nil {
+		return nil, err
+	}
+	op, err := getOperation(thread, mgr(b).c, b.Name(), id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := op.wait(thread, d); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// operations.all() -> [Operation]: GET /1.0/operations?recursion=1 answers
+// a map by status ("running": [...], "success": [...]); it is flattened,
+// oldest first.
+func operationsAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	resp, err := g.c.rest.Do(ctxOf(thread), &rest.Request{Method: "GET", Path: rest.Path("operations"),
+		Query: map[string][]string{"recursion": {"1"}}})
+	if err != nil {
+		return nil, err
+	}
+	var byStatus map[string][]*rest.Operation
+	if err := resp.Decode(&byStatus); err != nil {
+		return nil, err
+	}
+	var ops []*rest.Operation
+	for _, list := range byStatus {
+		ops = append(ops, list...)
+	}
+	sort.SliceStable(ops, func(i, j int) bool {
+		ti, tj := createdAt(ops[i]), createdAt(ops[j])
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return ops[i].ID < ops[j].ID
+	})
+	out := make([]starlark.Value, len(ops))
+	for i, op := range ops {
+		out[i] = newOperation(g.c, op, nil)
+	}
+	return starlark.NewList(out), nil
+}
+
+// createdAt parses an operation's creation time (zero when unparsable).
+func createdAt(op *rest.Operation) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, op.CreatedAt)
+	return t
+}
