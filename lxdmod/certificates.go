@@ -21,11 +21,11 @@ func newCertificateManager(c *Client) starlark.Value {
 }
 
 var certificateType = &modelType{
-	name: "Certificate",
-	// type is sent back by save(): LXD's PUT requires it ("The certificate
-	// type cannot be changed" when it is missing), and the model only sends
-	// writable fields. Changing it is refused by LXD.
-	writable:   []string{"name", "projects", "restricted", "type"},
+	name:     "Certificate",
+	writable: []string{"name", "projects", "restricted"},
+	// LXD's PUT requires the read-only type ("The certificate type cannot
+	// be changed" when it is missing): send it back as the server has it.
+	fixBody:    func(m *Model, body map[string]any) { body["type"] = m.serverValue("type") },
 	key:        "fingerprint",
 	shortKey:   12, // repr shows a prefix, as for images
 	collection: func(string) string { return rest.Path("certificates") },

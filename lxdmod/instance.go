@@ -3,7 +3,6 @@ package lxdmod
 import (
 	"fmt"
 	"net/url"
-	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -35,7 +34,7 @@ var instanceType = &modelType{
 		"restart":  instanceAction("restart"),
 		"freeze":   instanceAction("freeze"),
 		"unfreeze": instanceAction("unfreeze"),
-		"rename":   modelRename,
+		"rename":   renameMethod("name"),
 		"state":    instanceState,
 		// exec.go
 		"execute":                 instanceExecute,
@@ -225,27 +224,6 @@ func instanceAction(action string) func(*starlark.Thread, *starlark.Builtin, sta
 			return starlark.None, m.refresh(ctxOf(thread), true)
 		})
 	}
-}
-
-// modelRename renames via POST {"name": new}; the object itself takes the
-// new name once the server has done it (pylxd leaves it stale).
-func modelRename(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	m := receiver(b)
-	var name string
-	var wait bool
-	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "name", &name, "wait?", &wait); err != nil {
-		return nil, err
-	}
-	if name == "" || strings.Contains(name, "/") {
-		return nil, fmt.Errorf("%s: for parameter name: invalid name %q", qualified(m, b), name)
-	}
-	req := &rest.Request{Method: "POST", Path: m.path(), Body: map[string]any{"name": name}}
-	return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
-		m.mu.Lock()
-		m.setServerField(m.t.key, starlark.String(name))
-		m.mu.Unlock()
-		return starlark.None, m.refresh(ctxOf(thread), true)
-	})
 }
 
 func instanceState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

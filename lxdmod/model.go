@@ -2,6 +2,7 @@ package lxdmod
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -43,6 +44,10 @@ type modelType struct {
 	noSave, noDelete bool
 	// afterLoad fixes up fields after a load (defaults LXD omits, etc.).
 	afterLoad func(m *Model)
+	// fixBody adjusts save()'s PUT body for what LXD insists on seeing
+	// again (e.g. a read-only field, a config key fixed at creation). It
+	// runs with the model locked; serverValue reads the last server copy.
+	fixBody func(m *Model, body map[string]any)
 }
 
 func (t *modelType) isWritable(f string) bool {
@@ -417,7 +422,33 @@ func (m *Model) putBodyLocked() (map[string]any, error) {
 		}
 		body[f] = g
 	}
+	if m.t.fixBody != nil {
+		m.t.fixBody(m, body)
+	}
 	return body, nil
+}
+
+// serverValue decodes a field's last server copy (nil when absent). The
+// caller holds m.mu.
+func (m *Model) serverValue(field string) any {
+	var v any
+	if s, ok := m.server[field]; ok {
+		_ = json.Unmarshal([]byte(s), &v)
+	}
+	return v
+}
+
+// rename renames the object on the server (POST {"name": new}); the object
+// itself takes the new name once the server has done it (pylxd leaves it
+// stale).
+func (m *Model) rename(thread *starlark.Thread, name string, wait bool) (starlark.Value, error) {
+	req := &rest.Request{Method: "POST", Path: m.path(), Body: map[string]any{"name": name}}
+	return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
+		m.mu.Lock()
+		m.setServerField(m.t.key, starlark.String(name))
+		m.mu.Unlock()
+		return starlark.None, m.refresh(ctxOf(thread), true)
+	})
 }
 
 // refresh re-reads the object. keepLocal keeps unsaved changes to writable

@@ -13,10 +13,10 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// renameMethod is modelRename for types whose documented parameter is not
-// "name" (profiles, networks, snapshots: rename(new_name, wait=False)). It
+// renameMethod is every model's rename(<param>, wait=False): instances take
+// "name", profiles, networks, snapshots "new_name" (as pylxd has them). It
 // checks the arguments under their documented names, so errors name the
-// parameter the script used, then delegates to the one rename.
+// parameter the script used, then calls the one Model.rename.
 func renameMethod(param string) methodFn {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var name string
@@ -27,7 +27,7 @@ func renameMethod(param string) methodFn {
 		if err := checkNewName(b.Name(), param, name); err != nil {
 			return nil, err
 		}
-		return modelRename(thread, b, starlark.Tuple{starlark.String(name), starlark.Bool(wait)}, nil)
+		return receiver(b).rename(thread, name, wait)
 	}
 }
 

@@ -21,7 +21,7 @@ var snapshotType = &modelType{
 	describe:   func(m *Model) string { return "of " + m.parent },
 	afterLoad:  stripSnapshotPrefix,
 	methods: map[string]methodFn{
-		"rename":  snapshotRename,
+		"rename":  renameMethod("new_name"),
 		"publish": snapshotPublish,
 		"restore": snapshotRestore,
 	},
@@ -90,21 +90,6 @@ func snapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	return g.c.asyncObject(thread, req, wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
 		return starlark.None, m.refresh(ctxOf(thread), false)
 	})
-}
-
-// snapshotRename is rename(new_name, wait=False): the generic rename under
-// pylxd's parameter name.
-func snapshotRename(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	m := receiver(b)
-	var name string
-	var wait bool
-	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "new_name", &name, "wait?", &wait); err != nil {
-		return nil, err
-	}
-	if err := snapshotName(qualified(m, b), "new_name", name); err != nil {
-		return nil, err
-	}
-	return modelRename(thread, b, starlark.Tuple{starlark.String(name), starlark.Bool(wait)}, nil)
 }
 
 // snapshotRestore restores the instance to this snapshot.

@@ -1,7 +1,6 @@
 package lxdmod
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -25,8 +24,8 @@ var storagePoolType = &modelType{
 	key:        "name",
 	collection: func(string) string { return rest.Path("storage-pools") },
 	describe:   describeField("driver"),
+	fixBody:    poolFixBody,
 	methods: map[string]methodFn{
-		"save":  poolSave,
 		"put":   sendAndSync("PUT"),
 		"patch": sendAndSync("PATCH"),
 	},
@@ -70,48 +69,22 @@ func definitionArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.
 // poolImmutableKeys are pool config keys fixed at creation: LXD refuses a
 // PUT whose config drops them ("Pool source cannot be changed when not in
 // pending state"), so save() sends the server's value when the script's
-// config left them out.
+// config left them out (without touching the script's dict).
 var poolImmutableKeys = []string{"source"}
 
-func poolSave(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	keepServerKeys(receiver(b), "config", poolImmutableKeys)
-	return modelSave(thread, b, args, kwargs)
-}
-
-// keepServerKeys puts the server's values of keys back into the dict field
-// when the local dict lacks them. The local dict is replaced by a copy, so
-// a dict the script assigned is not changed behind its back.
-func keepServerKeys(m *Model, field string, keys []string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	local, ok := m.fields[field].(*starlark.Dict)
-	if !ok || m.frozen {
+func poolFixBody(m *Model, body map[string]any) {
+	local, ok := body["config"].(map[string]any)
+	server, _ := m.serverValue("config").(map[string]any)
+	if !ok || server == nil {
 		return
 	}
-	var server map[string]any
-	if json.Unmarshal([]byte(m.server[field]), &server) != nil {
-		return
-	}
-	var restored []string
-	for _, k := range keys {
-		if _, onServer := server[k]; !onServer {
-			continue
-		}
-		if _, found, _ := local.Get(starlark.String(k)); !found {
-			restored = append(restored, k)
+	for _, k := range poolImmutableKeys {
+		if v, onServer := server[k]; onServer {
+			if _, kept := local[k]; !kept {
+				local[k] = v
+			}
 		}
 	}
-	if len(restored) == 0 {
-		return
-	}
-	cp := starlark.NewDict(local.Len() + len(restored))
-	for _, item := range local.Items() {
-		_ = cp.SetKey(item[0], item[1])
-	}
-	for _, k := range restored {
-		_ = cp.SetKey(starlark.String(k), fromGo(server[k]))
-	}
-	m.fields[field] = cp
 }
 
 // pool.resources: a one-method manager, as pylxd has it.

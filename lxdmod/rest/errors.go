@@ -68,8 +68,13 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := e.Message
-	if msg == "" && e.Err != nil {
+	switch {
+	case msg == "" && e.Err != nil:
 		msg = e.Err.Error()
+	case e.Kind == KindConnection && e.Err != nil:
+		// Why a connection failed (refused, certificate mismatch, ...) is
+		// what the reader needs; transport errors carry no secrets.
+		msg += ": " + e.Err.Error()
 	}
 	return e.Kind.String() + ": " + msg
 }
