@@ -188,8 +188,11 @@ func (m *Model) Hash() (uint32, error) {
 	return starlark.String(m.identity()).Hash()
 }
 
+// identity is what == compares: the object's URL path names it exactly
+// (a volume's type, a snapshot's pool and volume included), on one server
+// and in one project.
 func (m *Model) identity() string {
-	return m.t.name + "\x00" + m.c.rest.Endpoint() + "\x00" + m.c.rest.Project() + "\x00" + m.parent + "\x00" + m.key()
+	return m.t.name + "\x00" + m.c.rest.Endpoint() + "\x00" + m.c.rest.Project() + "\x00" + m.path()
 }
 
 // Thaw returns an unfrozen copy of a frozen object: same server object,
