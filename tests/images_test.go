@@ -317,9 +317,9 @@ print(r.error.kind, "belongs to image" in r.error.message)
 r = catch(c.images.get_by_alias, "nope/" + ALIAS)
 print(r.error.kind)
 r = catch(img.copy, None)
-print("issue 5" in r.error.message)
+print(r.error.message)
 `)
-	want := "True\nTrue\nTrue True\nTrue True False False\nTrue\nFalse v True\nNotFound True\nNotFound\nTrue\n"
+	want := "True\nTrue\nTrue True\nTrue True False False\nTrue\nFalse v True\nNotFound True\nNotFound\nImage.copy: for parameter new_client: got NoneType, want Client\n"
 	if out != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
 	}
