@@ -14,6 +14,7 @@ import (
 	"github.com/lxdstar/lxdstar/builtins"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod"
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
 // Runtime runs lxdstar scripts with a fixed configuration. It is not changed
@@ -73,7 +74,13 @@ func WithStdout(w io.Writer) Option {
 // WithLXD sets the connection defaults of lxd.Client() (endpoint, project,
 // certificates, timeouts, trace and progress output).
 func WithLXD(cfg lxdmod.Config) Option {
-	return func(r *Runtime) { r.lxd = cfg }
+	return func(r *Runtime) {
+		shared := r.lxd.Client // keep a WithClient given before
+		r.lxd = cfg
+		if cfg.Client == nil {
+			r.lxd.Client = shared
+		}
+	}
 }
 
 // WithArgs sets the script's arguments: sys.argv is the script's file name
@@ -106,6 +113,14 @@ func WithFS(fsys fs.FS) Option {
 // time.sleep) is not counted: bound it with the context.
 func WithMaxSteps(n uint64) Option {
 	return func(r *Runtime) { r.maxSteps = n }
+}
+
+// WithClient gives scripts an existing connection: lxd.Client() called
+// without endpoint, remote, cert, timeout or verify uses rc (sharing its
+// connection pool) instead of dialling its own. Combine with WithLXD for the
+// other defaults.
+func WithClient(rc *rest.Client) Option {
+	return func(r *Runtime) { r.lxd.Client = rc }
 }
 
 // WithSession makes ctx, instead of each run's own context, bound the

@@ -88,6 +88,10 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	for _, e := range meta.APIExtensions {
 		c.exts[e] = true
 	}
+	// When the script (or REPL session) ends, so do the keep-alive
+	// connections it opened: a host running many scripts must not
+	// accumulate idle connections and their goroutines for 90 s each.
+	context.AfterFunc(life, rc.CloseIdleConnections)
 	for name, mk := range clientManagers {
 		if m := mk(c); m != nil {
 			c.managers[name] = m
@@ -116,11 +120,21 @@ func newClientBuiltin(cfg Config) *starlark.Builtin {
 		if version != "1.0" {
 			return nil, fmt.Errorf("lxd.Client: for parameter version: only \"1.0\" is supported, got %q", version)
 		}
-		rc, err := restConfig(cfg, endpoint, cert, verify, timeout, project, remote, hasKw(kwargs, "verify"))
-		if err != nil {
-			return nil, err
+		var c *Client
+		var err error
+		if cfg.Client != nil && endpoint == starlark.None && remote == starlark.None && cert == starlark.None && timeout == starlark.None && !hasKw(kwargs, "verify") {
+			shared := cfg.Client
+			if p, ok := project.(starlark.String); ok {
+				shared = shared.WithProject(string(p))
+			}
+			c, err = wrapClient(threadctx.From(thread), threadctx.Session(thread), shared)
+		} else {
+			var rc rest.Config
+			if rc, err = restConfig(cfg, endpoint, cert, verify, timeout, project, remote, hasKw(kwargs, "verify")); err != nil {
+				return nil, err
+			}
+			c, err = connect(threadctx.From(thread), threadctx.Session(thread), rc)
 		}
-		c, err := connect(threadctx.From(thread), threadctx.Session(thread), rc)
 		if err != nil {
 			return nil, err
 		}

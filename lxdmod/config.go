@@ -3,12 +3,19 @@ package lxdmod
 import (
 	"io"
 	"time"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
 // Config holds the defaults that lxd.Client() uses for arguments the script
 // leaves out. The CLI fills it from its connection flags; an embedding host
 // from its own settings. The zero Config means "local unix socket".
 type Config struct {
+	// Client, when set, is the connection lxd.Client() uses when a script
+	// names no endpoint, remote or certificate: an embedding host shares
+	// its own REST client (and its connection pool) with scripts.
+	Client *rest.Client
+
 	Endpoint string        // unix socket path, unix:///path or https://host:port
 	Remote   string        // lxc CLI remote name
 	Project  string        // LXD project for every request

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lxdstar/lxdstar"
 	"github.com/lxdstar/lxdstar/lxdmod"
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
 func TestFrozenModelAllowsServerActionsOnly(t *testing.T) {
@@ -50,4 +51,22 @@ print(web.status)
 	assert.Equal(t, "Running False", out[3])
 	assert.Equal(t, "Stopped", out[4])
 	assert.Equal(t, "Stopped", instanceStatus(t, restClient(t, mainSocket), name))
+}
+
+func TestEmbeddingWithExistingClient(t *testing.T) {
+	t.Parallel()
+	proxy := newCountingProxy(t, mainSocket)
+	rc, err := rest.New(rest.Config{Endpoint: proxy.Socket})
+	require.NoError(t, err)
+	var out []string
+	rt := lxdstar.New(lxdstar.WithClient(rc), lxdstar.WithLXD(lxdmod.Config{Endpoint: "/nonexistent.socket"}),
+		lxdstar.WithPrint(func(msg string) { out = append(out, msg) }))
+	_, err = rt.Run(context.Background(), "shared.star", []byte(`
+c = lxd.Client()
+print(c.trusted, lxd.Client(project="default").project)
+print(catch(lxd.Client, endpoint="/nonexistent.socket").error.kind)
+`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"True default", "ClientConnectionFailed"}, out)
+	assert.Equal(t, 2, proxy.Count(), "both argument-less clients used the host's connection: %v", proxy.Requests())
 }
