@@ -140,6 +140,7 @@ func newClientBuiltin(cfg Config) *starlark.Builtin {
 		}
 		if cfg.Progress != nil {
 			c.progress = newProgressBoard(cfg.Progress, c.rest)
+			c.rest = c.rest.WithTransfers(c.progress.transfer)
 		}
 		return c, nil
 	})

@@ -26,6 +26,7 @@ type progressBoard struct {
 	text   map[string]string // op id → latest progress
 	shown  bool              // a line is on screen
 	stop   chan struct{}     // closes the poller; nil when idle
+	drawn  time.Time         // last redraw for transfers (throttled)
 }
 
 func newProgressBoard(w io.Writer, rc *rest.Client) *progressBoard {
@@ -47,6 +48,40 @@ func (b *progressBoard) track(op *rest.Operation) func() {
 	}
 	b.mu.Unlock()
 	return func() { b.untrack(op.ID) }
+}
+
+// transfer is the rest.TransferFunc for labelled streams (file and image
+// uploads and downloads): bytes moved, redrawn at most every tick.
+func (b *progressBoard) transfer(id uint64, label string, n, total int64, done bool) {
+	key := fmt.Sprintf("transfer-%d", id)
+	if done {
+		b.untrack(key)
+		return
+	}
+	text := formatBytes(n)
+	if total > 0 {
+		text = fmt.Sprintf("%s/%s (%d%%)", text, formatBytes(total), n*100/total)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.active[key] = label
+	b.text[key] = text
+	if time.Since(b.drawn) >= b.tick {
+		b.drawn = time.Now()
+		b.drawLocked()
+	}
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fGB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fkB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
 }
 
 func (b *progressBoard) untrack(id string) {

@@ -53,3 +53,28 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 	require.NoError(t, err, "%s", quiet)
 	assert.NotContains(t, string(quiet), "Image pack: ")
 }
+
+func TestProgressForFileTransfers(t *testing.T) {
+	t.Parallel()
+	bin := lxdstarBinary(t)
+	name := uniqueName("xferprog")
+	createInstance(t, mainSocket, name, false)
+	script := `inst = lxd.Client().instances.get(sys.argv[1])
+data = b"x" * (64 * 1024 * 1024)
+inst.files.put("/root/big.bin", data)
+print("round trip", inst.files.get("/root/big.bin") == data)`
+	cmdline := bin + " --endpoint " + mainSocket + " -c '" + script + "' " + name
+	tty, err := exec.Command("script", "-qec", cmdline, "/dev/null").CombinedOutput()
+	require.NoError(t, err, "%s", tty)
+	assert.Contains(t, string(tty), "round trip True")
+	assert.Regexp(t, `Uploading /root/big\.bin: [0-9.]+MB/64\.0MB \(\d+%\)`, string(tty))
+	assert.Regexp(t, `Downloading /root/big\.bin: [0-9.]+MB`, string(tty))
+
+	cmd := exec.Command(bin, "--endpoint", mainSocket, "-c", script, name)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	assert.Equal(t, "round trip True\n", string(out))
+	assert.Empty(t, stderr.String(), "no progress when not a terminal")
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,9 @@ type Client struct {
 	trace    io.Writer
 	tls      *tls.Config // nil for unix sockets; websocket dialers reuse it
 	dial     func(ctx context.Context) (net.Conn, error)
+
+	transfers   TransferFunc // nil: no byte counting (see WithTransfers)
+	transferIDs *atomic.Uint64
 }
 
 // New prepares a client. It does no I/O: call Server to check the connection.
@@ -139,8 +143,20 @@ func DiscoverSocket(getenv func(string) string) (string, error) {
 	return "", &Error{Kind: KindConnection, Message: "no LXD unix socket found (tried " + strings.Join(tried, ", ") + ")"}
 }
 
+// notAPath reports whether a certificate or key "path" is in fact PEM data
+// (a caller passing the key itself): such a value must never be echoed in
+// an error, nor in the OS error that opening it would produce.
+func notAPath(p string) bool {
+	return strings.Contains(p, "-----BEGIN") || strings.ContainsAny(p, "\n\r\x00")
+}
+
 func tlsConfig(cfg Config) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	for _, p := range []string{cfg.CertFile, cfg.KeyFile, cfg.ServerCertFile} {
+		if notAPath(p) {
+			return nil, &Error{Kind: KindConnection, Message: "certificate and key arguments are file paths, not PEM data (the value given is not shown)"}
+		}
+	}
 	if cfg.CertFile != "" || cfg.KeyFile != "" {
 		pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
@@ -155,7 +171,14 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 		if err != nil {
 			return nil, &Error{Kind: KindConnection, Message: "cannot read server certificate " + cfg.ServerCertFile, Err: err}
 		}
-		block, _ := pem.Decode(data)
+		// The first CERTIFICATE block: a key file given by mistake must
+		// not become the "certificate" every server is compared with.
+		var block *pem.Block
+		for more := data; ; {
+			if block, more = pem.Decode(more); block == nil || block.Type == "CERTIFICATE" {
+				break
+			}
+		}
 		if block == nil {
 			return nil, &Error{Kind: KindConnection, Message: "no PEM certificate in " + cfg.ServerCertFile}
 		}
@@ -174,6 +197,11 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// CloseIdleConnections closes the keep-alive connections not in use (and
+// the goroutines that watch them). The client stays usable: later requests
+// dial afresh.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // Endpoint names the socket or URL the client talks to.
 func (c *Client) Endpoint() string { return c.endpoint }
@@ -223,6 +251,9 @@ type Request struct {
 	NoProject bool
 	// NoTimeout exempts the request from Config.Timeout (long polls, streams).
 	NoTimeout bool
+	// Label names a streamed transfer ("/root/big.bin", "image abc…") for
+	// the client's TransferFunc; unlabelled requests are not metered.
+	Label string
 }
 
 // Response is LXD's standard envelope, plus what the HTTP layer said.
@@ -280,14 +311,19 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 	}
 	var body io.Reader
+	var up *meter
 	contentType := ""
 	switch b := req.Body.(type) {
 	case nil:
 	case io.Reader:
-		body = b
+		size := int64(-1)
+		if l, ok := b.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader
+			size = int64(l.Len())
+		}
+		body, up = c.meterUpload(req, b, size)
 		contentType = "application/octet-stream"
 	case []byte:
-		body = bytes.NewReader(b)
+		body, up = c.meterUpload(req, bytes.NewReader(b), int64(len(b)))
 		contentType = "application/octet-stream"
 	default:
 		data, err := json.Marshal(b)
@@ -303,6 +339,9 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 		cancel()
 		return nil, nil, &Error{Kind: KindConnection, Message: "invalid request " + req.Path, Err: err}
 	}
+	if up != nil && up.total >= 0 {
+		hr.ContentLength = up.total // the meter hides the length from net/http
+	}
 	if contentType != "" {
 		hr.Header.Set("Content-Type", contentType)
 	}
@@ -312,12 +351,16 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	hr.Header.Set("User-Agent", "lxdstar")
 	start := time.Now()
 	resp, err := c.http.Do(hr)
+	if up != nil {
+		up.end()
+	}
 	if err != nil {
 		c.traceLine(hr, 0, start)
 		cancel()
 		return nil, nil, c.transportError(ctx, err)
 	}
 	c.traceLine(hr, resp.StatusCode, start)
+	c.meterDownload(req, resp)
 	return resp, cancel, nil
 }
 
@@ -356,6 +399,26 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 		return &Error{Kind: KindTimeout, Message: "request to " + c.endpoint + " timed out", Err: err}
 	}
 	return &Error{Kind: KindConnection, Message: "cannot talk to LXD at " + c.endpoint, Err: err}
+}
+
+// connReader marks the errors of reading a streamed response body as
+// ClientConnectionFailed. Callers copy such bodies into their own writers
+// (a host file, a buffer); the kind tells a broken connection, which
+// scripts can catch as such, from a failure of their own writer.
+type connReader struct {
+	io.ReadCloser
+	endpoint string
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		var e *Error
+		if !errors.As(err, &e) {
+			err = &Error{Kind: KindConnection, Message: "reading the answer of LXD at " + r.endpoint, Err: err}
+		}
+	}
+	return n, err
 }
 
 // maxEnvelope bounds how much of a non-streamed response is read.

@@ -82,7 +82,7 @@ func (c *Client) PushFile(ctx context.Context, instance, path string, p FilePush
 	if body == nil {
 		body = strings.NewReader("")
 	}
-	req := &Request{Method: "POST", Path: filesPath(instance), Query: fileQuery(path), Body: body, Header: h, NoTimeout: true}
+	req := &Request{Method: "POST", Path: filesPath(instance), Query: fileQuery(path), Body: body, Header: h, NoTimeout: true, Label: path}
 	if _, err := c.Do(ctx, req); err != nil {
 		return Annotate(err, fmt.Sprintf("pushing %s to instance %s", path, instance))
 	}
@@ -96,7 +96,7 @@ func FormatMode(mode int) string { return fmt.Sprintf("%04o", mode) }
 // body is the target. The caller must Close the result.
 func (c *Client) GetFile(ctx context.Context, instance, path string) (*File, error) {
 	// Large files stream: no request timeout on the body.
-	resp, cancel, err := c.Raw(ctx, &Request{Method: "GET", Path: filesPath(instance), Query: fileQuery(path), NoTimeout: true})
+	resp, cancel, err := c.Raw(ctx, &Request{Method: "GET", Path: filesPath(instance), Query: fileQuery(path), NoTimeout: true, Label: path})
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (c *Client) GetFile(ctx context.Context, instance, path string) (*File, err
 		f.Entries, err = readEntries(resp, path)
 		return f, err
 	}
-	f.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	f.Body = &cancelOnClose{ReadCloser: &connReader{ReadCloser: resp.Body, endpoint: c.endpoint}, cancel: cancel}
 	return f, nil
 }
 

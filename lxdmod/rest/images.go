@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -42,7 +43,7 @@ func ImageUploadRequest(u ImageUpload) *Request {
 	if u.Filename != "" {
 		h.Set("X-LXD-filename", u.Filename)
 	}
-	req := &Request{Method: "POST", Path: Path("images"), Header: h, NoTimeout: true, Body: u.Rootfs}
+	req := &Request{Method: "POST", Path: Path("images"), Header: h, NoTimeout: true, Body: u.Rootfs, Label: "image"}
 	if u.Meta == nil {
 		h.Set("Content-Type", "application/octet-stream")
 		return req
@@ -84,7 +85,7 @@ const (
 // part must consume r before returning.
 func (c *Client) ExportImage(ctx context.Context, fingerprint string, part func(kind string, r io.Reader) error) error {
 	what := "exporting image " + fingerprint
-	resp, cancel, err := c.Raw(ctx, &Request{Method: "GET", Path: Path("images", fingerprint, "export"), NoTimeout: true})
+	resp, cancel, err := c.Raw(ctx, &Request{Method: "GET", Path: Path("images", fingerprint, "export"), NoTimeout: true, Label: "image " + shortFingerprint(fingerprint)})
 	if err != nil {
 		return Annotate(err, what)
 	}
@@ -92,16 +93,22 @@ func (c *Client) ExportImage(ctx context.Context, fingerprint string, part func(
 	if resp.StatusCode >= 400 {
 		return errorBody(resp, what)
 	}
-	defer resp.Body.Close()
+	body := &connReader{ReadCloser: resp.Body, endpoint: c.endpoint}
+	defer body.Close()
 	ctype, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || ctype != "multipart/form-data" {
-		return c.readErr(ctx, part(ExportUnified, resp.Body), what)
+		return c.readErr(ctx, part(ExportUnified, body), what)
 	}
-	mr := multipart.NewReader(resp.Body, params["boundary"])
+	mr := multipart.NewReader(body, params["boundary"])
 	for _, kind := range []string{ExportMetadata, ExportRootfs} {
 		p, err := mr.NextPart()
 		if err != nil {
-			return c.readErr(ctx, fmt.Errorf("reading the %s part: %w", kind, err), what)
+			// Whatever broke the multipart framing came from the server.
+			var e *Error
+			if !errors.As(err, &e) {
+				err = &Error{Kind: KindConnection, Message: fmt.Sprintf("reading the %s part", kind), Err: err}
+			}
+			return c.readErr(ctx, err, what)
 		}
 		if name := p.FormName(); name != kind && !(kind == ExportRootfs && name == "rootfs.img") {
 			return &Error{Kind: KindConnection, Message: fmt.Sprintf("%s: unexpected part %q (want %q)", what, name, kind)}
@@ -114,8 +121,9 @@ func (c *Client) ExportImage(ctx context.Context, fingerprint string, part func(
 }
 
 // readErr classifies an error met while reading a streamed body: a done
-// context is Cancelled/Timeout, other *Errors (e.g. from the callback) pass
-// through annotated.
+// context is Cancelled/Timeout; a body cut short (which the multipart
+// reader reports as io.ErrUnexpectedEOF) is ClientConnectionFailed; other
+// errors (e.g. the callback's own) pass through annotated.
 func (c *Client) readErr(ctx context.Context, err error, what string) error {
 	if err == nil {
 		return nil
@@ -123,5 +131,16 @@ func (c *Client) readErr(ctx context.Context, err error, what string) error {
 	if ctx.Err() != nil {
 		return ContextError(ctx, what)
 	}
+	var e *Error
+	if !errors.As(err, &e) && errors.Is(err, io.ErrUnexpectedEOF) {
+		err = &Error{Kind: KindConnection, Message: "the answer of LXD at " + c.endpoint + " ended early", Err: err}
+	}
 	return Annotate(err, what)
+}
+
+func shortFingerprint(fp string) string {
+	if len(fp) > 12 {
+		return fp[:12]
+	}
+	return fp
 }
