@@ -20,8 +20,6 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// notYet is what a method that is not implemented yet fails with.
-func notYet(b *starlark.Builtin) error { return fmt.Errorf("%s: not implemented yet", b.Name()) }
 
 // execArgs are the arguments execute and raw_interactive_execute share.
 type execArgs struct {

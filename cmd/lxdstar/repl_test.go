@@ -430,10 +430,6 @@ func TestREPLCtrlCInterrupts(t *testing.T) {
 		check()
 	})
 	t.Run("exec", func(t *testing.T) {
-		out := tm.run(`r = catch(running.execute, ["true"]); print(r.error)`)
-		if strings.Contains(out, "not implemented yet") {
-			t.Skip("Instance.execute is not implemented yet")
-		}
 		started("print('exec-started'); running.execute(['sleep', '60'])", "exec-started")
 		tm.interrupt("Cancelled")
 		check()
