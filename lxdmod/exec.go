@@ -20,7 +20,6 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-
 // execArgs are the arguments execute and raw_interactive_execute share.
 type execArgs struct {
 	commands, environment, user, group, cwd starlark.Value
