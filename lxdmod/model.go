@@ -132,13 +132,18 @@ func (m *Model) loadLocked(data *starlark.Dict, etag string) {
 	}
 }
 
-// setServerField records a field as the server has it (clean).
+// setServerField records a field as the server has it (clean). Only
+// writable fields keep a canonical copy: they are all dirty compares, and
+// encoding every field of every object (expanded_config, ...) made all()
+// of many instances needlessly slow.
 func (m *Model) setServerField(name string, v starlark.Value) {
 	if _, seen := m.fields[name]; !seen {
 		m.order = append(m.order, name)
 	}
 	m.fields[name] = v
-	m.server[name] = canonical(v)
+	if m.t.isWritable(name) {
+		m.server[name] = canonical(v)
+	}
 }
 
 // path is the object's URL path.
@@ -369,7 +374,7 @@ func (m *Model) SetField(name string, v starlark.Value) error {
 		}
 		return fmt.Errorf("%s has no field %q (writable fields: %s)", m.t.name, name, strings.Join(m.t.writable, ", "))
 	}
-	if old, ok := m.fields[name]; ok && old != starlark.None && v != starlark.None && !sameKind(old, v) {
+	if old, ok := m.fields[name]; ok && old != starlark.None && !sameKind(old, v) && (v != starlark.None || !nullable(old)) {
 		return fmt.Errorf("%s.%s: got %s, want %s", m.t.name, name, v.Type(), old.Type())
 	}
 	if _, err := toGo(v, m.t.name+"."+name); err != nil {
@@ -380,6 +385,15 @@ func (m *Model) SetField(name string, v starlark.Value) error {
 	}
 	m.fields[name] = v
 	return nil
+}
+
+// nullable reports whether None may replace a field holding old: a string
+// (None clears a description or an expiry date, as JSON null does in LXD)
+// but not a dict, list, bool or number, where null would silently wipe
+// config, devices or profiles, or mean nothing at all.
+func nullable(old starlark.Value) bool {
+	_, ok := old.(starlark.String)
+	return ok
 }
 
 // sameKind accepts a list where a list is held and so on; ints and floats
@@ -431,12 +445,15 @@ func (m *Model) putBodyLocked() (map[string]any, error) {
 	return body, nil
 }
 
-// serverValue decodes a field's last server copy (nil when absent). The
+// serverValue decodes a field's last server copy (nil when absent). A
+// read-only field cannot differ from it, so its local value serves. The
 // caller holds m.mu.
 func (m *Model) serverValue(field string) any {
 	var v any
 	if s, ok := m.server[field]; ok {
 		_ = json.Unmarshal([]byte(s), &v)
+	} else if local, ok := m.fields[field]; ok {
+		v, _ = toGo(local, field)
 	}
 	return v
 }
