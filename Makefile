@@ -6,7 +6,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO      ?= go
 TESTBED := tests/testbed/testbed.sh
 
-.PHONY: all build test vet fmt demo bench testbed-up testbed-up-main testbed-down testbed-status
+.PHONY: all build test vet fmt demo bench fuzz testbed-up testbed-up-main testbed-down testbed-status
 
 all: build
 
@@ -39,5 +39,18 @@ fmt:
 demo: testbed-up-main build
 	bin/lxdstar scripts/examples/quickstart.star
 
-bench:
-	@echo "no benchmarks yet"
+# Benchmarks against pylxd, lxc and curl on the main daemon (GitHub issue #8):
+# full size, about ten minutes; writes docs/BENCHMARKS.md (see bench/).
+bench: testbed-up-main build
+	@command -v curl >/dev/null && test -x /usr/bin/time || apt-get install -y -q curl time </dev/null
+	$(GO) run ./bench -size full -lxdstar bin/lxdstar -out docs/BENCHMARKS.md
+
+# Fuzz each target for FUZZTIME (default 30s; `make fuzz FUZZTIME=5m`). The
+# seeds (testdata/fuzz/<name>/) already run with every `go test`; a crasher
+# is written there too: fix it, and keep it as a seed.
+fuzz:
+	@set -e; for t in lxdmod/rest:FuzzParseResponse lxdmod/rest:FuzzParseEvent lxdmod/rest:FuzzLXCConfig \
+		lxdmod:FuzzJSONRoundTrip lxdmod:FuzzParseFileMode; do \
+		echo "fuzz: $${t#*:} ($(if $(FUZZTIME),$(FUZZTIME),30s))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(if $(FUZZTIME),$(FUZZTIME),30s) ./$${t%%:*}; \
+	done

@@ -246,7 +246,7 @@ func (e *errorValue) Attr(name string) (starlark.Value, error) {
 	case "message":
 		return starlark.String(e.message), nil
 	case "is_a":
-		return starlark.NewBuiltin("is_a", e.isA), nil
+		return starlark.NewBuiltin("Error.is_a", e.isA), nil
 	}
 	return nil, nil
 }
@@ -254,7 +254,7 @@ func (e *errorValue) Attr(name string) (starlark.Value, error) {
 // isA(kind) reports whether the error is of kind or of a kind below it.
 func (e *errorValue) isA(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var kind string
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &kind); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "kind", &kind); err != nil {
 		return nil, err
 	}
 	return starlark.Bool(kind == baseKind || slices.Contains(e.kinds, kind)), nil

@@ -18,7 +18,7 @@ import (
 // module value so that lib/time's shared one is left untouched.
 func timeModule() *starlarkstruct.Module {
 	members := maps.Clone(starlarktime.Module.Members)
-	members["sleep"] = starlark.NewBuiltin("sleep", sleep)
+	members["sleep"] = starlark.NewBuiltin("time.sleep", sleep)
 	return &starlarkstruct.Module{Name: "time", Members: members}
 }
 
@@ -27,7 +27,7 @@ func timeModule() *starlarkstruct.Module {
 // the thread's context is done, so an interrupted script does not hang here.
 func sleep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var secs starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &secs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "seconds", &secs); err != nil {
 		return nil, err
 	}
 	var d time.Duration

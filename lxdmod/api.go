@@ -146,7 +146,10 @@ func (r *apiResponse) Attr(name string) (starlark.Value, error) {
 	case "text":
 		return starlark.String(r.body), nil
 	case "json":
-		return starlark.NewBuiltin("json", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return starlark.NewBuiltin("Response.json", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+				return nil, err
+			}
 			v, err := fromJSON(r.body)
 			if err != nil {
 				return nil, fmt.Errorf("Response.json: %w", err)

@@ -3,11 +3,13 @@ package lxdmod
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
@@ -60,7 +62,7 @@ func (p *jsonParser) errorf(format string, args ...any) error {
 }
 
 func (p *jsonParser) value(depth int) (starlark.Value, error) {
-	if depth > maxJSONDepth {
+	if depth >= maxJSONDepth { // depth counts from 0: at most maxJSONDepth levels, as encoding/json
 		return nil, p.errorf("nested too deeply")
 	}
 	if p.pos >= len(p.data) {
@@ -246,8 +248,62 @@ func numberValue(n json.Number) (starlark.Value, error) {
 }
 
 // toGo converts a Starlark value to plain Go values that encoding/json
-// encodes as LXD expects. what names the value in error messages.
+// encodes as LXD expects. what names the value in error messages. A model
+// object inside v is sent as its fields (to_dict).
 func toGo(v starlark.Value, what string) (any, error) {
+	return convertTo(v, what, true)
+}
+
+// fieldToGo is toGo for the value of a model's field, which is data: a
+// model object inside it is refused. (Converting it would take that
+// object's lock, which the caller may hold: inst.config["x"] = inst would
+// deadlock inst.dirty.)
+func fieldToGo(v starlark.Value, what string) (any, error) {
+	return convertTo(v, what, false)
+}
+
+// maxGoDepth bounds the nesting toGo follows, as maxJSONDepth bounds
+// fromJSON: a list or dict that contains itself fails instead of recursing
+// until the stack overflows, a crash no recover can catch.
+const maxGoDepth = 10000
+
+func convertTo(v starlark.Value, what string, models bool) (any, error) {
+	g, err := goValue(v, 0, models)
+	var pe *pathError
+	if errors.As(err, &pe) {
+		return nil, pe.at(what)
+	}
+	return g, err
+}
+
+// pathError is a conversion failure deep inside a value. The path to it is
+// collected while the recursion unwinds (innermost segment first), so that
+// converting a value costs nothing for its error message until one fails.
+type pathError struct {
+	segs []string
+	msg  string
+}
+
+func (e *pathError) Error() string { return e.at("value").Error() }
+
+// at formats the error for the value named what: what["key"][3]: msg.
+func (e *pathError) at(what string) error {
+	var b strings.Builder
+	b.WriteString(what)
+	const shown = 16 // a cycle's path is as long as the depth limit
+	for i := len(e.segs) - 1; i >= 0 && i >= len(e.segs)-shown; i-- {
+		b.WriteString(e.segs[i])
+	}
+	if len(e.segs) > shown {
+		b.WriteString("…")
+	}
+	return fmt.Errorf("%s: %s", b.String(), e.msg)
+}
+
+func goValue(v starlark.Value, depth int, models bool) (any, error) {
+	if depth > maxGoDepth {
+		return nil, &pathError{msg: fmt.Sprintf("nested more than %d levels deep (does a list or dict contain itself?)", maxGoDepth)}
+	}
 	switch x := v.(type) {
 	case starlark.NoneType:
 		return nil, nil
@@ -265,7 +321,7 @@ func toGo(v starlark.Value, what string) (any, error) {
 	case starlark.Float:
 		f := float64(x)
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("%s: cannot encode %v as JSON", what, f)
+			return nil, &pathError{msg: fmt.Sprintf("cannot encode %v as JSON", f)}
 		}
 		return f, nil
 	case *starlark.Dict:
@@ -273,11 +329,11 @@ func toGo(v starlark.Value, what string) (any, error) {
 		for _, item := range x.Items() {
 			k, ok := item[0].(starlark.String)
 			if !ok {
-				return nil, fmt.Errorf("%s: dict key %s is %s, want string", what, item[0], item[0].Type())
+				return nil, &pathError{msg: fmt.Sprintf("dict key %s is %s, want string", item[0], item[0].Type())}
 			}
-			gv, err := toGo(item[1], what+"["+strconv.Quote(string(k))+"]")
+			gv, err := goValue(item[1], depth+1, models)
 			if err != nil {
-				return nil, err
+				return nil, under(err, "["+strconv.Quote(string(k))+"]")
 			}
 			m[string(k)] = gv
 		}
@@ -285,9 +341,9 @@ func toGo(v starlark.Value, what string) (any, error) {
 	case starlark.Indexable: // list, tuple
 		out := make([]any, x.Len())
 		for i := range out {
-			gv, err := toGo(x.Index(i), fmt.Sprintf("%s[%d]", what, i))
+			gv, err := goValue(x.Index(i), depth+1, models)
 			if err != nil {
-				return nil, err
+				return nil, under(err, "["+strconv.Itoa(i)+"]")
 			}
 			out[i] = gv
 		}
@@ -295,10 +351,18 @@ func toGo(v starlark.Value, what string) (any, error) {
 	case json.Marshaler:
 		return x, nil
 	}
-	if m, ok := v.(interface{ toDict() *starlark.Dict }); ok {
-		return toGo(m.toDict(), what)
+	if m, ok := v.(interface{ toDict() *starlark.Dict }); ok && models {
+		return goValue(m.toDict(), depth+1, models)
 	}
-	return nil, fmt.Errorf("%s: cannot send a %s to LXD", what, v.Type())
+	return nil, &pathError{msg: fmt.Sprintf("cannot send a %s to LXD", v.Type())}
+}
+
+// under adds a path segment to a failure from inside a container.
+func under(err error, seg string) error {
+	if pe, ok := err.(*pathError); ok {
+		pe.segs = append(pe.segs, seg)
+	}
+	return err
 }
 
 // fromGo converts decoded-JSON-like Go values (maps, slices, strings,
@@ -365,10 +429,12 @@ func sortedKeys[V any](m map[string]V) []string {
 // canonical renders a value as JSON with sorted keys: two values with the
 // same canonical form are the same to LXD. Dirty tracking compares these.
 func canonical(v starlark.Value) string {
-	g, err := toGo(v, "value")
+	g, err := fieldToGo(v, "value")
 	if err != nil {
-		// Not sendable: it certainly differs from anything the server has.
-		return "\x00unsendable:" + v.String()
+		// Not sendable: it certainly differs from anything the server has
+		// (always JSON). Not v.String(): printing a model inside v would
+		// take that model's lock, which the caller may hold.
+		return "\x00unsendable"
 	}
 	b, _ := json.Marshal(g)
 	return string(b)

@@ -123,7 +123,7 @@ func (g *manager) itemPath(key string) string {
 // getModel fetches one object by key, refusing empty keys up front.
 func (g *manager) getModel(thread *starlark.Thread, fn, key string) (*Model, error) {
 	if key == "" {
-		return nil, fmt.Errorf("%s: empty %s", fn, g.t.key)
+		return nil, fmt.Errorf("%s: for parameter %s: empty %s", fn, g.t.key, g.t.key)
 	}
 	return g.fetch(thread, g.itemPath(key))
 }
@@ -173,7 +173,7 @@ func collectionExists(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, err
 	}
 	if key == "" {
-		return nil, fmt.Errorf("%s: empty %s", g.fn(b), g.t.key)
+		return nil, fmt.Errorf("%s: for parameter %s: empty %s", g.fn(b), g.t.key, g.t.key)
 	}
 	return exists(thread, g.c, g.itemPath(key))
 }

@@ -247,11 +247,13 @@ func instanceMigrate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		wait      bool
 		target    string
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "new_client?", &newClient, "live?", &live, "wait?", &wait, "target?", &target); err != nil {
+	// Before unpacking: a fourth positional argument would otherwise be
+	// taken for target (and reported as a wrong type, not as too many).
+	if err := maxPositional(b.Name(), args, 3); err != nil {
 		return nil, err
 	}
-	if len(args) > 3 {
-		return nil, fmt.Errorf("%s: target is keyword-only", b.Name())
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "new_client?", &newClient, "live?", &live, "wait?", &wait, "target?", &target); err != nil {
+		return nil, err
 	}
 	dst, err := destination(b.Name(), m, newClient)
 	if err != nil {

@@ -218,19 +218,26 @@ func (m *Model) Thaw() starlark.Value {
 	return c
 }
 
-// deepCopy copies the JSON-like values model fields hold.
-func deepCopy(v starlark.Value) starlark.Value {
+// deepCopy copies the JSON-like values model fields hold. Below
+// maxGoDepth levels (only a list or dict containing itself gets there)
+// values are shared rather than copied, so a cycle cannot recurse forever.
+func deepCopy(v starlark.Value) starlark.Value { return deepCopyAt(v, 0) }
+
+func deepCopyAt(v starlark.Value, depth int) starlark.Value {
+	if depth > maxGoDepth {
+		return v
+	}
 	switch x := v.(type) {
 	case *starlark.Dict:
 		d := starlark.NewDict(x.Len())
 		for _, kv := range x.Items() {
-			_ = d.SetKey(kv[0], deepCopy(kv[1]))
+			_ = d.SetKey(kv[0], deepCopyAt(kv[1], depth+1))
 		}
 		return d
 	case *starlark.List:
 		elems := make([]starlark.Value, x.Len())
 		for i := range elems {
-			elems[i] = deepCopy(x.Index(i))
+			elems[i] = deepCopyAt(x.Index(i), depth+1)
 		}
 		return starlark.NewList(elems)
 	}
@@ -377,7 +384,7 @@ func (m *Model) SetField(name string, v starlark.Value) error {
 	if old, ok := m.fields[name]; ok && old != starlark.None && !sameKind(old, v) && (v != starlark.None || !nullable(old)) {
 		return fmt.Errorf("%s.%s: got %s, want %s", m.t.name, name, v.Type(), old.Type())
 	}
-	if _, err := toGo(v, m.t.name+"."+name); err != nil {
+	if _, err := fieldToGo(v, m.t.name+"."+name); err != nil {
 		return err
 	}
 	if _, seen := m.fields[name]; !seen {
@@ -433,7 +440,7 @@ func (m *Model) putBodyLocked() (map[string]any, error) {
 		if !ok {
 			continue
 		}
-		g, err := toGo(v, m.t.name+"."+f)
+		g, err := fieldToGo(v, m.t.name+"."+f)
 		if err != nil {
 			return nil, err
 		}
@@ -453,7 +460,7 @@ func (m *Model) serverValue(field string) any {
 	if s, ok := m.server[field]; ok {
 		_ = json.Unmarshal([]byte(s), &v)
 	} else if local, ok := m.fields[field]; ok {
-		v, _ = toGo(local, field)
+		v, _ = fieldToGo(local, field)
 	}
 	return v
 }

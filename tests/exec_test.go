@@ -420,25 +420,7 @@ echoed = inst.execute(["cat"], stdin_payload="x" * 200000).stdout
 // certificate) and removes the trust when the test ends.
 func trustedClientCert(t *testing.T) (crtPath, keyPath string) {
 	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "lxdstar-test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	crtPath, keyPath = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
-	require.NoError(t, os.WriteFile(crtPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
-
+	crtPath, keyPath, der := newClientCert(t)
 	hc, err := rest.New(rest.Config{Endpoint: mainHTTPS, CertFile: crtPath, KeyFile: keyPath, Insecure: true})
 	require.NoError(t, err)
 	_, err = hc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: map[string]any{
@@ -455,6 +437,31 @@ func trustedClientCert(t *testing.T) (crtPath, keyPath string) {
 		}
 	})
 	return crtPath, keyPath
+}
+
+// newClientCert writes a fresh self-signed client certificate and its key
+// (PEM) to t.TempDir() and returns their paths and the certificate (DER).
+func newClientCert(t *testing.T) (crtPath, keyPath string, der []byte) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "lxdstar-test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(priv)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	crtPath, keyPath = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	require.NoError(t, os.WriteFile(crtPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return crtPath, keyPath, der
 }
 
 func TestRawInteractiveExecute(t *testing.T) {

@@ -112,13 +112,22 @@ func (s *EventStream) read() {
 			s.mu.Unlock()
 			return
 		}
-		var ev Event
-		if json.Unmarshal(data, &ev) != nil {
-			continue // not an event: nothing a caller could use
+		if ev, ok := ParseEvent(data); ok {
+			s.push(ev)
 		}
-		ev.Raw = data
-		s.push(ev)
 	}
+}
+
+// ParseEvent decodes one message of the event stream. A message that is
+// not a JSON object with a type is not an event (nothing a caller could
+// use) and is reported as such rather than as an error; it never panics.
+func ParseEvent(data []byte) (Event, bool) {
+	var ev Event
+	if json.Unmarshal(data, &ev) != nil || ev.Type == "" {
+		return Event{}, false
+	}
+	ev.Raw = data
+	return ev, true
 }
 
 func (s *EventStream) push(ev Event) {

@@ -258,11 +258,17 @@ func (r *execRun) await(ctx context.Context, timeout time.Duration) (final opOut
 			pending--
 			if err != nil && streamErr == nil {
 				streamErr = err
-				// Output can no longer be delivered: do not let the
-				// command run on unobserved.
+				// Output can no longer be delivered (the caller's Writer
+				// failed, or the connection broke): do not let the
+				// command run on unobserved, and do not wait for an end
+				// that a server whose websockets dropped may never
+				// report (the operation of `sleep 3600` would keep the
+				// call hanging for an hour).
 				var we *writeError
 				if errors.As(err, &we) {
 					kill(err)
+				} else {
+					kill(Annotate(err, r.what))
 				}
 			}
 		case final = <-r.opEnd:
@@ -370,7 +376,7 @@ func (r *execRun) pump(conn *websocket.Conn, w io.Writer) {
 	for {
 		mt, msg, err := conn.NextReader()
 		if err != nil {
-			report(&Error{Kind: KindConnection, Message: "output stream ended before LXD's end-of-stream marker", Err: err})
+			report(&Error{Kind: KindConnection, Message: "the output stream from " + r.c.endpoint + " ended before LXD's end-of-stream marker", Err: err})
 			return
 		}
 		if reported {
@@ -388,7 +394,7 @@ func (r *execRun) pump(conn *websocket.Conn, w io.Writer) {
 				report(we)
 				continue
 			}
-			report(&Error{Kind: KindConnection, Message: "output stream broke", Err: err})
+			report(&Error{Kind: KindConnection, Message: "the output stream from " + r.c.endpoint + " broke", Err: err})
 		}
 	}
 }

@@ -82,11 +82,13 @@ func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error
 }
 
 // longPoll bounds one /wait request, so a dead server is noticed and the
-// loop re-checks its context between polls.
-const longPoll = 30 * time.Second
-
-// pollGrace is how much longer than its own timeout a long poll may take.
-const pollGrace = 10 * time.Second
+// loop re-checks its context between polls. pollGrace is how much longer
+// than its own timeout a long poll may take. Variables only so that the
+// fault-injection tests can see a stalled server given up on in seconds.
+var (
+	longPoll  = 30 * time.Second
+	pollGrace = 10 * time.Second
+)
 
 // WaitOperation long-polls until the operation ends, ctx is done, or timeout
 // (when > 0) passes. It returns the final operation; a failed operation comes
@@ -205,7 +207,9 @@ func (p *Pending) Wait(ctx context.Context, timeout time.Duration) (*Operation, 
 	select {
 	case <-p.done:
 	case <-ctx.Done():
-		return p.Operation(), ContextError(ctx, "waiting for operation "+p.op.ID)
+		// p.op only under the lock: the watcher may be replacing it.
+		op := p.Operation()
+		return op, ContextError(ctx, "waiting for operation "+op.ID)
 	case <-timer:
 		op := p.Operation()
 		return op, &Error{Kind: KindTimeout, Message: fmt.Sprintf("operation %s (%s) still running after %s", op.ID, op.Description, timeout)}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Local LXD test bed for lxdstar: real LXD daemons on loopback only.
 #
-#   tests/testbed/testbed.sh up [main|all]     start + initialise (idempotent)
-#   tests/testbed/testbed.sh down [main|all]   stop the daemons this script started
+#   tests/testbed/testbed.sh up [main|all|fault]     start + initialise (idempotent)
+#   tests/testbed/testbed.sh down [main|all|fault]   stop the daemons this script started
 #   tests/testbed/testbed.sh status            which daemons answer
 #
 # Layout (see shared/TESTBED.md; every tool and test on the machine relies on it):
@@ -12,10 +12,15 @@
 #   second  /var/lib/lxd2   127.0.0.1:8444    copy / move / image copy target
 #   node1   /var/lib/lxd3   127.0.0.3:8443    cluster bootstrap member
 #   node2   /var/lib/lxd4   127.0.0.4:8443    cluster joining member
+#   fault   /var/lib/lxd5   127.0.0.1:8445    fault injection: tests kill -9 and restart it
 #
 # Trust password: $LXDSTAR_TRUST_PASSWORD or "s3cret". Storage pool "default"
 # (dir), default profile with a root disk only (never a NIC), image alias
-# "busybox" on main, second and the cluster.
+# "busybox" on main, second, fault and the cluster.
+#
+# The fault daemon exists so that the fault-injection tests can kill a real
+# daemon in the middle of an operation without disturbing any other test;
+# they restart it with `up fault`. Nothing else uses it.
 #
 # PID 1 is not systemd here, so the daemons are started by hand, fully
 # detached, with their pids recorded so that `down` stops only what we started.
@@ -30,9 +35,11 @@ CACHE_DIR=/var/cache/lxdstar-testbed    # busybox-<hash>.tar.gz, built once
 IMAGE_ALIAS=busybox
 PACKAGES=(lxd lxd-client busybox-static iptables python3-pylxd)
 
-ALL_NAMES=(main second node1 node2)
-declare -A LXDDIR=([main]=/var/lib/lxd [second]=/var/lib/lxd2 [node1]=/var/lib/lxd3 [node2]=/var/lib/lxd4)
-declare -A ADDR=([main]=127.0.0.1:8443 [second]=127.0.0.1:8444 [node1]=127.0.0.3:8443 [node2]=127.0.0.4:8443)
+ALL_NAMES=(main second node1 node2 fault)
+declare -A LXDDIR=([main]=/var/lib/lxd [second]=/var/lib/lxd2 [node1]=/var/lib/lxd3 [node2]=/var/lib/lxd4
+	[fault]=/var/lib/lxd5)
+declare -A ADDR=([main]=127.0.0.1:8443 [second]=127.0.0.1:8444 [node1]=127.0.0.3:8443 [node2]=127.0.0.4:8443
+	[fault]=127.0.0.1:8445)
 
 T0=$(date +%s.%N)
 
@@ -197,7 +204,7 @@ ensure_init() {
 	initialised "$n" && return 0
 	t=$(date +%s.%N)
 	case $n in
-	main | second) preseed_server "$n" | lxdd "$n" init --preseed ;;
+	main | second | fault) preseed_server "$n" | lxdd "$n" init --preseed ;;
 	node1) preseed_server "$n" cluster | lxdd "$n" init --preseed ;;
 	node2)
 		[[ -r ${LXDDIR[node1]}/cluster.crt ]] || die "node1 has no cluster.crt; is it initialised?"
@@ -297,13 +304,14 @@ summary() {
 
 # ----------------------------------------------------------------- commands
 
-# Sets NAMES to the daemons of set $1 (main or all).
+# Sets NAMES to the daemons of set $1 (main, all or fault).
 NAMES=()
 names_for() {
 	case ${1:-main} in
 	main) NAMES=(main) ;;
 	all) NAMES=("${ALL_NAMES[@]}") ;;
-	*) die "unknown set '$1' (want main or all)" ;;
+	fault) NAMES=(fault) ;;
+	*) die "unknown set '$1' (want main, all or fault)" ;;
 	esac
 }
 
@@ -412,7 +420,7 @@ up) cmd_up "${2:-main}" ;;
 down) cmd_down "${2:-main}" ;;
 status) cmd_status ;;
 *)
-	echo "usage: $0 up [main|all] | down [main|all] | status" >&2
+	echo "usage: $0 up [main|all|fault] | down [main|all|fault] | status" >&2
 	exit 2
 	;;
 esac

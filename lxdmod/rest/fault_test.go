@@ -1,0 +1,212 @@
+package rest
+
+// Fault injection with loopback fake servers: connections that drop or
+// stall in the middle of an exec, an operation wait or a streamed transfer.
+// Each case must end with a clear error of the right kind, promptly, without
+// a panic and without leaving goroutines behind.
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// dropAll closes the network connections under the websockets without a
+// close frame, as a crashed server or a cut cable would.
+func dropAll(ws map[string]*websocket.Conn) {
+	for _, conn := range ws {
+		_ = conn.UnderlyingConn().Close()
+	}
+}
+
+// TestFaultExecWebsocketsDropWhileOperationRuns: the websockets vanish but
+// the operation goes on (its /wait never answers). Exec must not wait for
+// the command's end: it gives up after killGrace with ClientConnectionFailed.
+func TestFaultExecWebsocketsDropWhileOperationRuns(t *testing.T) {
+	release := make(chan struct{})
+	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
+		_ = ws["1"].WriteMessage(websocket.BinaryMessage, []byte("partial output"))
+		dropAll(ws)
+		<-release // the "command" runs on, unobserved
+		return 0
+	})
+	base := runtime.NumGoroutine()
+	var out strings.Builder
+	start := time.Now()
+	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"sleep", "3600"}}, ExecIO{Stdout: &out})
+	took := time.Since(start)
+	close(release)
+	require.Error(t, err)
+	assert.Equal(t, KindConnection, kindOf(err), "%v", err)
+	assert.True(t, strings.HasPrefix(err.Error(), "ClientConnectionFailed: exec of "), "%q", err)
+	assert.Contains(t, err.Error(), "end-of-stream")
+	assert.Less(t, took, killGrace+time.Second)
+	settleGoroutines(t, base)
+}
+
+// TestFaultExecServerDiesMidExec: websockets and the operation wait fail
+// together (the daemon is gone): the error comes at once, not after a grace.
+func TestFaultExecServerDiesMidExec(t *testing.T) {
+	f := &fakeExec{t: t, conns: map[string]*websocket.Conn{}, exit: make(chan int, 1), control: make(chan []byte, 8)}
+	dead := make(chan struct{})
+	f.script = func(f *fakeExec, ws map[string]*websocket.Conn) int {
+		_ = ws["1"].WriteMessage(websocket.BinaryMessage, []byte("partial"))
+		close(dead)
+		dropAll(ws)
+		return 0
+	}
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/wait") {
+			<-dead
+			// A dead daemon's connections just close: no answer.
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		f.serve(w, r)
+	}, Config{})
+	t.Cleanup(f.closeAll)
+	start := time.Now()
+	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"sleep", "60"}}, ExecIO{})
+	require.Error(t, err)
+	assert.Equal(t, KindConnection, kindOf(err), "%v", err)
+	assert.Less(t, time.Since(start), killGrace, "a dead server is noticed without waiting out the grace")
+}
+
+// shortPolls makes WaitOperation give up on a silent server within a
+// second (instead of 40 s) for the duration of a test.
+func shortPolls(t *testing.T) {
+	oldPoll, oldGrace := longPoll, pollGrace
+	longPoll, pollGrace = 400*time.Millisecond, 300*time.Millisecond
+	t.Cleanup(func() { longPoll, pollGrace = oldPoll, oldGrace })
+}
+
+// stallingWait answers /wait of operation "op" after writing prefix (no
+// headers at all when prefix is "") and then says nothing until the client
+// goes away.
+func stallingWait(prefix string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if prefix != "" {
+			w.Header().Set("Content-Length", "500")
+			w.WriteHeader(200)
+			_, _ = io.WriteString(w, prefix)
+			w.(http.Flusher).Flush()
+		}
+		<-r.Context().Done()
+	}
+}
+
+func TestFaultOperationWaitServerStalls(t *testing.T) {
+	for _, tc := range []struct{ name, prefix string }{
+		{"before the headers", ""},
+		{"mid-body", `{"type":"sync","metadata":{"id":"op","status":"Runn`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			shortPolls(t)
+			c := fakeLXD(t, stallingWait(tc.prefix), Config{})
+			base := runtime.NumGoroutine()
+			start := time.Now()
+			_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103}, 0)
+			assert.Equal(t, KindConnection, kindOf(err), "%v", err)
+			assert.Contains(t, err.Error(), "did not answer a wait for operation op")
+			assert.Less(t, time.Since(start), 3*time.Second)
+
+			// The background watcher reports the same.
+			p := c.Watch(context.Background(), &Operation{ID: "op", StatusCode: 103})
+			_, err = p.Wait(context.Background(), 0)
+			assert.Equal(t, KindConnection, kindOf(err), "%v", err)
+			c.http.CloseIdleConnections()
+			settleGoroutines(t, base)
+		})
+	}
+}
+
+// A stalled wait still honours the caller's timeout and cancellation at
+// once, whatever the poll length.
+func TestFaultOperationWaitStallTimeoutAndCancel(t *testing.T) {
+	c := fakeLXD(t, stallingWait(""), Config{})
+	start := time.Now()
+	_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103, Description: "Creating instance"}, 200*time.Millisecond)
+	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
+	assert.Contains(t, err.Error(), "still running after 200ms")
+	assert.Less(t, time.Since(start), time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start = time.Now()
+	_, err = c.WaitOperation(ctx, &Operation{ID: "op", StatusCode: 103}, 0)
+	assert.Equal(t, KindCancelled, kindOf(err), "%v", err)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Less(t, time.Since(start), time.Second)
+}
+
+// Garbage where the wait's answer should be is a connection failure, not a
+// panic nor a success.
+func TestFaultOperationWaitGarbage(t *testing.T) {
+	for _, body := range []string{`{"type":"sync","metadata":`, `{"type":"sync","metadata":[1,2]}`, `<html>oops</html>`, ``} {
+		c := fakeLXD(t, reply(body, 200), Config{})
+		_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103}, 0)
+		assert.Equal(t, KindConnection, kindOf(err), "body %q: %v", body, err)
+	}
+}
+
+// An image export whose connection drops half way, or stalls until the
+// caller cancels, ends with ClientConnectionFailed or Cancelled.
+func TestFaultExportDropsOrStalls(t *testing.T) {
+	var calls atomic.Int64
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000000")
+		w.WriteHeader(200)
+		_, _ = w.Write(make([]byte, 100_000))
+		w.(http.Flusher).Flush()
+		if calls.Add(1) > 1 {
+			<-r.Context().Done() // stall
+			return
+		}
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close() // drop
+		}
+	}, Config{})
+	discard := func(_ string, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}
+	err := c.ExportImage(context.Background(), "abc", discard)
+	assert.Equal(t, KindConnection, kindOf(err), "%v", err)
+	assert.True(t, strings.HasPrefix(err.Error(), "ClientConnectionFailed: exporting image abc"), "%q", err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	err = c.ExportImage(ctx, "abc", discard)
+	assert.Equal(t, KindCancelled, kindOf(err), "%v", err)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Less(t, time.Since(start), time.Second)
+}
+
+// A wait given up (cancelled) just as the watcher learns the outcome: under
+// -race this caught Wait reading the watcher's state without its lock.
+func TestFaultPendingWaitCancelledAsTheOperationEnds(t *testing.T) {
+	c := fakeLXD(t, reply(`{"type":"sync","metadata":{"id":"op","status":"Success","status_code":200}}`, 200), Config{})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 50 {
+		p := c.Watch(context.Background(), &Operation{ID: "op", StatusCode: 103})
+		op, err := p.Wait(cancelled, 0)
+		if err != nil {
+			assert.Equal(t, KindCancelled, kindOf(err), "%v", err)
+		}
+		assert.Equal(t, "op", op.ID)
+		<-p.Done()
+	}
+}
