@@ -351,7 +351,9 @@ func volumeSnapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args st
 	body := map[string]any{}
 	setIf(body, "expires_at", expiry)
 	path := g.t.collection("")
-	if snap != "" {
+	// name=None lets LXD pick one; an empty string is a mistake, as it is
+	// for instance snapshots.
+	if name != starlark.None {
 		if err := checkNewName(b.Name(), "name", snap); err != nil {
 			return nil, err
 		}

@@ -201,6 +201,9 @@ op = v.snapshots.create()                 # not waited: an Operation
 if type(op) != "Operation":
     fail("create() without name and wait returned %s" % type(op))
 third = op.wait()
+r = catch(v.snapshots.create, "", wait=True)  # empty is a mistake, not "pick one"
+if not r.error or "for parameter name" not in r.error.message:
+    fail("create(\"\") gave %s" % r)
 names = sorted([x.name for x in v.snapshots.all()])
 if names != sorted(["s1", auto.name, third.name]):
     fail("all(): %s" % names)
