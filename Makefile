@@ -13,7 +13,8 @@ all: build
 build:
 	$(GO) build -o bin/lxdstar ./cmd/lxdstar
 
-# The real-LXD test bed (see shared/TESTBED.md): main, second and a 2-member cluster.
+# The real-LXD test bed (see shared/TESTBED.md): main, second, a 2-member cluster,
+# and "fault", a daemon only the fault-injection tests kill and restart.
 testbed-up:
 	$(TESTBED) up all
 
