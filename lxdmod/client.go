@@ -2,7 +2,6 @@ package lxdmod
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -378,17 +377,22 @@ func (c *Client) getList(ctx context.Context, req *rest.Request) ([]*starlark.Di
 	if err != nil {
 		return nil, err
 	}
-	var raw []json.RawMessage
-	if err := resp.Decode(&raw); err != nil {
-		return nil, err
+	// One pass of the fast parser over the whole array (decoding it into
+	// []json.RawMessage first cost a sixth of a listing's CPU).
+	v, err := fromJSON(resp.Metadata)
+	if err != nil {
+		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + req.Path + ": " + err.Error()}
 	}
-	out := make([]*starlark.Dict, 0, len(raw))
-	for _, r := range raw {
-		v, err := fromJSON(r)
-		if err != nil {
-			return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + req.Path + ": " + err.Error()}
+	list, ok := v.(*starlark.List)
+	if !ok {
+		if v == starlark.None {
+			return nil, nil
 		}
-		if d, ok := v.(*starlark.Dict); ok {
+		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + req.Path + ": expected a list, got " + v.Type()}
+	}
+	out := make([]*starlark.Dict, 0, list.Len())
+	for i := 0; i < list.Len(); i++ {
+		if d, ok := list.Index(i).(*starlark.Dict); ok {
 			out = append(out, d)
 		}
 	}
