@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHarnessTiny runs the whole harness at a tiny size against the real
+// daemon of the test bed: every tool must do every workload (the harness
+// checks counts, exec output, file bytes and that created containers are
+// gone), the report must be produced, and no bench instance may remain.
+func TestHarnessTiny(t *testing.T) {
+	if fi, err := os.Stat(defaultSocket); err != nil || fi.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("no LXD socket at %s: start the test bed with `make testbed-up-main`", defaultSocket)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "lxdstar")
+	build := exec.Command(goTool(), "build", "-o", bin, "./cmd/lxdstar")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building lxdstar: %v\n%s", err, out)
+	}
+	var log bytes.Buffer
+	cfg := Config{
+		Root: root, Lxdstar: bin, Python: "/usr/bin/python3", Lxc: "lxc", Curl: "curl",
+		Socket: defaultSocket, Image: "busybox", Sizes: TinySizes(), Runs: TinyRuns(),
+		Timeout: 40 * time.Second, Log: &log, TimeBin: gnuTime(),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	t.Logf("harness log:\n%s", log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Failures() {
+		t.Errorf("a tool did not do its work: %s", f)
+	}
+
+	_, err = exec.LookPath("curl")
+	curlInstalled := err == nil
+	want := map[string][]string{
+		"startup":   {"lxdstar", "pylxd", "python"},
+		"list":      {"lxdstar", "pylxd", "lxc", "curl"},
+		"exec":      {"lxdstar", "pylxd", "lxc", "raw"},
+		"lifecycle": {"lxdstar-concurrent", "lxdstar", "pylxd", "lxc"},
+		"files":     {"lxdstar", "pylxd", "lxc"},
+	}
+	for wk, tools := range want {
+		w := res.workload(wk)
+		if w == nil {
+			t.Errorf("workload %s missing", wk)
+			continue
+		}
+		for _, key := range tools {
+			tl := w.tool(key)
+			if key == "curl" && !curlInstalled {
+				continue // make bench installs it; make test need not
+			}
+			if tl == nil || len(tl.Samples) != 1 || tl.Stats.Median <= 0 {
+				t.Errorf("%s/%s: no measurement", wk, key)
+				continue
+			}
+			memory := wk == "startup" || wk == "list" || wk == "exec"
+			if memory && !tl.InProcess && (len(tl.RSS) != 1 || tl.Stats.MedianRSSKiB <= 0) {
+				t.Errorf("%s/%s: no peak RSS", wk, key)
+			}
+		}
+	}
+	if len(res.Targets) != 8 {
+		t.Errorf("%d targets evaluated, want 8", len(res.Targets))
+	}
+	for _, tg := range res.Targets {
+		if tg.Status != "met" && tg.Status != "missed" && (curlInstalled || tg.Name != "List vs raw API") {
+			t.Errorf("target %s not evaluated: %s", tg.Name, tg.Status)
+		}
+	}
+
+	var report bytes.Buffer
+	if err := WriteReport(&report, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"## Machine", "`nproc`", "LXD", "## Targets", "List vs pylxd", "### 3. Exec", "### 6. Peak memory", "bench/star/list.star", "bench/pylxd/exec.py", "bench/sh/files.sh"} {
+		if !strings.Contains(report.String(), s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", report.String())
+	}
+
+	left, err := newRawClient(defaultSocket).namesWithPrefix(context.Background(), res.Prefix+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("bench instances left behind: %v", left)
+	}
+}
+
+func TestParseTrace(t *testing.T) {
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	tr := parseTrace([]timedLine{
+		{ms(10), "lxdstar: GET /1.0 200 2ms"},
+		{ms(20), "lxdstar: POST /1.0/instances/c1/exec 202 6ms"},
+		{ms(22), "lxdstar: WEBSOCKET /1.0/operations/2d5d/websocket?secret=REDACTED 101 1ms"},
+		{ms(22.5), "lxdstar: WEBSOCKET /1.0/operations/2d5d/websocket?secret=REDACTED 101 1ms"},
+		{ms(40), "lxdstar: GET /1.0/operations/2d5d/wait?timeout=30 200 15ms"},
+		{ms(41), "unrelated line"},
+	})
+	if tr.Sum != ms(25) {
+		t.Errorf("sum %s, want 25ms", tr.Sum)
+	}
+	// [8,10] [14,20] [21,22.5] [25,40]
+	if tr.InFlight != ms(24.5) {
+		t.Errorf("in flight %s, want 24.5ms", tr.InFlight)
+	}
+	got := map[string]int{}
+	for _, k := range tr.Kinds {
+		got[k.Kind] = k.Count
+	}
+	if got["WEBSOCKET /1.0/operations/{id}/websocket?secret=…"] != 2 || got["POST /1.0/instances/{name}/exec"] != 1 || tr.Kinds[0].Kind != "GET /1.0/operations/{id}/wait?timeout=…" {
+		t.Errorf("kinds %+v", tr.Kinds)
+	}
+}

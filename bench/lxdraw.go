@@ -1,0 +1,348 @@
+package main
+
+// A minimal LXD REST client over the unix socket, written with net/http
+// alone. The harness uses it to create, verify and clean up the bench
+// instances and to measure LXD's own floor for exec, so that nothing it
+// checks depends on the lxdstar code under test.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+type rawClient struct {
+	socket string
+	hc     *http.Client
+}
+
+func newRawClient(socket string) *rawClient {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		MaxIdleConnsPerHost: 16,
+	}
+	return &rawClient{socket: socket, hc: &http.Client{Transport: tr}}
+}
+
+// envelope is LXD's response envelope.
+type envelope struct {
+	Type       string          `json:"type"`
+	Status     string          `json:"status"`
+	StatusCode int             `json:"status_code"`
+	Operation  string          `json:"operation"`
+	ErrorCode  int             `json:"error_code"`
+	Error      string          `json:"error"`
+	Metadata   json.RawMessage `json:"metadata"`
+}
+
+type apiError struct {
+	Code int
+	Msg  string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("LXD error %d: %s", e.Code, e.Msg) }
+
+func isNotFound(err error) bool {
+	ae, ok := err.(*apiError)
+	return ok && ae.Code == http.StatusNotFound
+}
+
+// do sends one request; body is JSON-encoded unless it is a []byte.
+func (c *rawClient) do(ctx context.Context, method, path string, body any) (*envelope, error) {
+	var rd io.Reader
+	ctype := ""
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd, ctype = bytes.NewReader(b), "application/octet-stream"
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			return nil, err
+		}
+		rd, ctype = bytes.NewReader(js), "application/json"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://lxd"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("%s %s: bad response (HTTP %d): %.200q", method, path, resp.StatusCode, data)
+	}
+	if env.Type == "error" || resp.StatusCode >= 400 {
+		return nil, &apiError{Code: resp.StatusCode, Msg: fmt.Sprintf("%s %s: %s", method, path, env.Error)}
+	}
+	return &env, nil
+}
+
+// wait waits for an async response's operation and fails if it failed.
+func (c *rawClient) wait(ctx context.Context, env *envelope) (map[string]any, error) {
+	if env.Type != "async" {
+		return nil, nil
+	}
+	w, err := c.do(ctx, "GET", env.Operation+"/wait?timeout=120", nil)
+	if err != nil {
+		return nil, err
+	}
+	var op struct {
+		Status   string         `json:"status"`
+		Err      string         `json:"err"`
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := json.Unmarshal(w.Metadata, &op); err != nil {
+		return nil, err
+	}
+	if op.Status != "Success" {
+		return op.Metadata, fmt.Errorf("operation %s: %s %s", env.Operation, op.Status, op.Err)
+	}
+	return op.Metadata, nil
+}
+
+func (c *rawClient) doWait(ctx context.Context, method, path string, body any) error {
+	env, err := c.do(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	_, err = c.wait(ctx, env)
+	return err
+}
+
+func instPath(name string, rest ...string) string {
+	p := "/1.0/instances/" + url.PathEscape(name)
+	for _, r := range rest {
+		p += "/" + r
+	}
+	return p
+}
+
+// serverVersion returns LXD's version and API extension count.
+func (c *rawClient) serverVersion(ctx context.Context) (string, int, error) {
+	env, err := c.do(ctx, "GET", "/1.0", nil)
+	if err != nil {
+		return "", 0, err
+	}
+	var m struct {
+		APIExtensions []string `json:"api_extensions"`
+		Environment   struct {
+			ServerVersion string `json:"server_version"`
+		} `json:"environment"`
+	}
+	if err := json.Unmarshal(env.Metadata, &m); err != nil {
+		return "", 0, err
+	}
+	return m.Environment.ServerVersion, len(m.APIExtensions), nil
+}
+
+// createInstance creates a container from image and optionally starts it.
+func (c *rawClient) createInstance(ctx context.Context, name, image string, start bool) error {
+	body := map[string]any{"name": name, "source": map[string]any{"type": "image", "alias": image}}
+	if err := c.doWait(ctx, "POST", "/1.0/instances", body); err != nil {
+		return fmt.Errorf("creating %s: %w", name, err)
+	}
+	if start {
+		if err := c.doWait(ctx, "PUT", instPath(name, "state"), map[string]any{"action": "start", "timeout": 30}); err != nil {
+			return fmt.Errorf("starting %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// createMany creates names concurrently (at most par at a time).
+func (c *rawClient) createMany(ctx context.Context, names []string, image string, par int) error {
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for _, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.createInstance(ctx, n, image, false); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// deleteInstance force-stops and deletes name; a missing instance is fine.
+// An instance caught in the middle of an operation (a start by a tool that
+// was just killed) is retried for a while.
+func (c *rawClient) deleteInstance(ctx context.Context, name string) error {
+	var err error
+	for attempt := range 10 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Second):
+			}
+		}
+		err = c.doWait(ctx, "PUT", instPath(name, "state"), map[string]any{"action": "stop", "force": true, "timeout": -1})
+		if isNotFound(err) {
+			return nil
+		}
+		// Stopping a stopped instance fails; that is fine, delete decides.
+		err = c.doWait(ctx, "DELETE", instPath(name), nil)
+		if err == nil || isNotFound(err) {
+			return nil
+		}
+	}
+	return err
+}
+
+// deleteMany deletes names concurrently (at most par at a time).
+func (c *rawClient) deleteMany(ctx context.Context, names []string, par int) error {
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for _, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.deleteInstance(ctx, n); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+type instanceInfo struct {
+	Name      string            `json:"name"`
+	Status    string            `json:"status"`
+	CreatedAt time.Time         `json:"created_at"`
+	Config    map[string]string `json:"config"`
+}
+
+// instances lists every instance (recursion=1).
+func (c *rawClient) instances(ctx context.Context) ([]instanceInfo, error) {
+	env, err := c.do(ctx, "GET", "/1.0/instances?recursion=1", nil)
+	if err != nil {
+		return nil, err
+	}
+	var list []instanceInfo
+	err = json.Unmarshal(env.Metadata, &list)
+	return list, err
+}
+
+// namesWithPrefix lists the instances whose name starts with prefix.
+func (c *rawClient) namesWithPrefix(ctx context.Context, prefix string) ([]string, error) {
+	env, err := c.do(ctx, "GET", "/1.0/instances", nil)
+	if err != nil {
+		return nil, err
+	}
+	var urls []string
+	if err := json.Unmarshal(env.Metadata, &urls); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, u := range urls {
+		n := u[strings.LastIndex(u, "/")+1:]
+		if un, err := url.PathUnescape(n); err == nil {
+			n = un
+		}
+		if strings.HasPrefix(n, prefix) {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+func filePath(name, path string) string {
+	return instPath(name, "files") + "?path=" + url.QueryEscape(path)
+}
+
+func (c *rawClient) putFile(ctx context.Context, name, path string, data []byte) error {
+	_, err := c.do(ctx, "POST", filePath(name, path), data)
+	return err
+}
+
+// getFile reads a file; files come back raw, not in an envelope.
+func (c *rawClient) getFile(ctx context.Context, name, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://lxd"+filePath(name, path), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &apiError{Code: resp.StatusCode, Msg: fmt.Sprintf("GET file %s%s: %.200s", name, path, data)}
+	}
+	return data, nil
+}
+
+func (c *rawClient) deleteFile(ctx context.Context, name, path string) error {
+	_, err := c.do(ctx, "DELETE", filePath(name, path), nil)
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// execNoWebsocket runs a command without websockets or recorded output
+// (POST exec, then wait for the operation) and returns its exit status:
+// the least any client can ask of LXD to run a command.
+func (c *rawClient) execNoWebsocket(ctx context.Context, name string, cmd []string) (int, error) {
+	env, err := c.do(ctx, "POST", instPath(name, "exec"), map[string]any{
+		"command": cmd, "wait-for-websocket": false, "interactive": false, "record-output": false,
+	})
+	if err != nil {
+		return 0, err
+	}
+	md, err := c.wait(ctx, env)
+	if err != nil {
+		return 0, err
+	}
+	code, ok := md["return"].(float64)
+	if !ok {
+		return 0, fmt.Errorf("exec %v: no exit status in %v", cmd, md)
+	}
+	return int(code), nil
+}

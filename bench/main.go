@@ -1,0 +1,150 @@
+// Command bench is lxdstar's benchmark harness (GitHub issue #8): it runs
+// the same workloads against the same LXD with lxdstar, pylxd, the lxc CLI
+// and curl, checks that each tool did the work, and writes the report
+// (docs/BENCHMARKS.md) with medians, ratios, the targets met or missed and
+// profiles of lxdstar where a target is missed.
+//
+//	go run ./bench [-size full|tiny] [-runs N] [-profile missed|all|off] [-out docs/BENCHMARKS.md] [-lxdstar bin/lxdstar]
+//
+// The workloads' scripts are bench/star (lxdstar), bench/pylxd and bench/sh
+// (lxc); `make bench` runs it at full size. Every instance it creates is
+// named bench-<random>-… and deleted before it exits, also on failure or
+// Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+)
+
+const defaultSocket = "/var/lib/lxd/unix.socket"
+
+// TinySizes is the smallest run that still exercises every workload.
+func TinySizes() Sizes {
+	return Sizes{List: 2, Exec: 2, ExecCmd: []string{"echo", "bench"}, ExecOut: "bench\n", Lifecycle: 2, Files: 1, FileBytes: 1 << 20}
+}
+
+// TinyRuns measures each tool once.
+func TinyRuns() Runs {
+	return Runs{Startup: 1, List: 1, Exec: 1, Lifecycle: 1, Files: 1, MemStartup: 1, MemList: 1}
+}
+
+// gnuTime returns GNU time's path, or "" when it is not installed.
+func gnuTime() string {
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
+		return "/usr/bin/time"
+	}
+	return ""
+}
+
+func main() {
+	var (
+		size    = flag.String("size", "full", "workload sizes: full (issue #8) or tiny")
+		runs    = flag.Int("runs", 0, "measured runs per tool for every workload (0: the defaults of -size)")
+		out     = flag.String("out", "docs/BENCHMARKS.md", "report file, relative to the repository root (- for stdout)")
+		bin     = flag.String("lxdstar", "bin/lxdstar", "lxdstar binary, relative to the repository root")
+		python  = flag.String("python", "/usr/bin/python3", "python3 with pylxd")
+		socket  = flag.String("socket", defaultSocket, "LXD unix socket")
+		image   = flag.String("image", "busybox", "container image alias")
+		profile = flag.String("profile", "missed", "profile the lxdstar workloads: missed (those whose target was missed), all, or off")
+	)
+	flag.Parse()
+	root, err := moduleRoot()
+	if err != nil {
+		fatal(err)
+	}
+	cfg := Config{
+		Root: root, Lxdstar: inRoot(root, *bin), Python: *python, Lxc: "lxc", Curl: "curl",
+		Socket: *socket, Image: *image, Log: os.Stderr, TimeBin: gnuTime(),
+	}
+	switch *profile {
+	case "missed":
+		cfg.Profile = true
+	case "all":
+		cfg.Profile, cfg.ProfileAll = true, true
+	case "off":
+	default:
+		fatal(fmt.Errorf("-profile %q: want missed, all or off", *profile))
+	}
+	switch *size {
+	case "full":
+		cfg.Sizes, cfg.Runs = FullSizes(), FullRuns()
+	case "tiny":
+		cfg.Sizes, cfg.Runs = TinySizes(), TinyRuns()
+	default:
+		fatal(fmt.Errorf("-size %q: want full or tiny", *size))
+	}
+	if *runs > 0 {
+		cfg.Runs = Runs{Startup: max(*runs, 3), List: *runs, Exec: *runs, Lifecycle: *runs, Files: *runs,
+			MemStartup: cfg.Runs.MemStartup, MemList: cfg.Runs.MemList}
+	}
+	if _, err := os.Stat(cfg.Lxdstar); err != nil {
+		fatal(fmt.Errorf("no lxdstar binary (run `make build`): %w", err))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		fatal(err)
+	}
+	if *out == "-" {
+		err = WriteReport(os.Stdout, res)
+	} else {
+		path := inRoot(root, *out)
+		var f *os.File
+		if f, err = os.Create(path); err == nil {
+			err = errors.Join(WriteReport(f, res), f.Close())
+			fmt.Fprintf(os.Stderr, "bench: report written to %s\n", path)
+		}
+	}
+	if err != nil {
+		fatal(err)
+	}
+	for _, f := range res.FailedRuns() {
+		fmt.Fprintln(os.Stderr, "bench: warning: a run failed (the tool still has numbers):", f)
+	}
+	if fails := res.Failures(); len(fails) > 0 {
+		for _, f := range fails {
+			fmt.Fprintln(os.Stderr, "bench: FAILED:", f)
+		}
+		os.Exit(1)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+// moduleRoot finds the repository root: the nearest directory up from the
+// working directory that holds go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: run from the repository")
+		}
+		dir = parent
+	}
+}
+
+func inRoot(root, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(root, p)
+}
