@@ -236,9 +236,27 @@ type countingProxy struct {
 
 func newCountingProxy(t testing.TB, upstream string) *countingProxy {
 	t.Helper()
+	p := &countingProxy{}
+	p.Socket = unixProxy(t, upstream, func(rp *httputil.ReverseProxy) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p.n.Add(1)
+			p.mu.Lock()
+			p.reqs = append(p.reqs, r.Method+" "+r.URL.RequestURI())
+			p.mu.Unlock()
+			rp.ServeHTTP(w, r)
+		})
+	})
+	return p
+}
+
+// unixProxy serves a reverse proxy to the daemon at upstream on a fresh unix
+// socket and returns its path; the fault tests shape it (count requests,
+// corrupt or cut responses) in wrap, which returns the handler to serve.
+func unixProxy(t testing.TB, upstream string, wrap func(rp *httputil.ReverseProxy) http.Handler) string {
+	t.Helper()
 	needSocket(t, upstream)
-	p := &countingProxy{Socket: filepath.Join(t.TempDir(), "proxy.socket")}
-	ln, err := net.Listen("unix", p.Socket)
+	sock := filepath.Join(t.TempDir(), "proxy.socket")
+	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,16 +271,10 @@ func newCountingProxy(t testing.TB, upstream string) *countingProxy {
 		}},
 		FlushInterval: -1,
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.n.Add(1)
-		p.mu.Lock()
-		p.reqs = append(p.reqs, r.Method+" "+r.URL.RequestURI())
-		p.mu.Unlock()
-		rp.ServeHTTP(w, r)
-	})}
+	srv := &http.Server{Handler: wrap(rp)}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return p
+	return sock
 }
 
 // Count returns the number of requests seen so far.

@@ -9,14 +9,11 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,19 +29,8 @@ import (
 // connection after the first 64 KiB of every image export.
 func cuttingProxy(t *testing.T) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "cut.socket")
-	ln, err := net.Listen("unix", sock)
-	require.NoError(t, err)
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(&url.URL{Scheme: "http", Host: "lxd"})
-			r.Out.Host = "lxd"
-		},
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", mainSocket)
-		}},
-		ModifyResponse: func(resp *http.Response) error {
+	return unixProxy(t, mainSocket, func(rp *httputil.ReverseProxy) http.Handler {
+		rp.ModifyResponse = func(resp *http.Response) error {
 			if strings.HasSuffix(resp.Request.URL.Path, "/export") {
 				resp.Body = struct {
 					io.Reader
@@ -52,15 +38,12 @@ func cuttingProxy(t *testing.T) string {
 				}{io.MultiReader(io.LimitReader(resp.Body, 64<<10), failingReader{}), resp.Body}
 			}
 			return nil
-		},
+		}
 		// The proxy then aborts the response (the client sees the
 		// connection close mid-body) and would log it.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	srv := &http.Server{Handler: rp}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return sock
+		rp.ErrorLog = log.New(io.Discard, "", 0)
+		return rp
+	})
 }
 
 type failingReader struct{}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,21 +234,8 @@ split.export_to(DIR + "/split")
 // byte of every image export, to show export_to rejects bad data.
 func corruptingProxy(t *testing.T) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "corrupt.socket")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(&url.URL{Scheme: "http", Host: "lxd"})
-			r.Out.Host = "lxd"
-		},
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", mainSocket)
-		}},
-		ModifyResponse: func(resp *http.Response) error {
+	return unixProxy(t, mainSocket, func(rp *httputil.ReverseProxy) http.Handler {
+		rp.ModifyResponse = func(resp *http.Response) error {
 			if !strings.HasSuffix(resp.Request.URL.Path, "/export") {
 				return nil
 			}
@@ -261,12 +247,9 @@ func corruptingProxy(t *testing.T) string {
 			data[len(data)/2] ^= 0xff
 			resp.Body = io.NopCloser(bytes.NewReader(data))
 			return nil
-		},
-	}
-	srv := &http.Server{Handler: rp}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return sock
+		}
+		return rp
+	})
 }
 
 func TestImagesExportToRejectsCorruptData(t *testing.T) {
