@@ -33,7 +33,8 @@ RUN_DIR=/run/lxdstar-testbed            # <name>.pid
 LOG_DIR=/var/log/lxdstar-testbed        # <name>.log (LXD's log), <name>.out (stdout/stderr)
 CACHE_DIR=/var/cache/lxdstar-testbed    # busybox-<hash>.tar.gz, built once
 IMAGE_ALIAS=busybox
-PACKAGES=(lxd lxd-client busybox-static iptables python3-pylxd)
+PACKAGES=(lxd lxd-client busybox-static iptables python3-pylxd
+	tmux bsdutils curl time) # the last four: REPL, pty and benchmark tests
 
 ALL_NAMES=(main second node1 node2 fault)
 declare -A LXDDIR=([main]=/var/lib/lxd [second]=/var/lib/lxd2 [node1]=/var/lib/lxd3 [node2]=/var/lib/lxd4
