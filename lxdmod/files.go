@@ -173,14 +173,19 @@ func readLinkTarget(f *rest.File) (string, error) {
 	return string(data), nil
 }
 
-func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	fn := g.fn(b)
+// onePathArg unpacks the single absolute instance path the simple files
+// methods take, under its documented parameter name.
+func onePathArg(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, param string) (string, error) {
 	var p string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p); err != nil {
-		return nil, err
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, param, &p); err != nil {
+		return "", err
 	}
-	p, err := instancePath(fn, "filepath", p)
+	return instancePath(b.Name(), param, p)
+}
+
+func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g, fn := mgr(b), b.Name()
+	p, err := onePathArg(b, args, kwargs, "filepath")
 	if err != nil {
 		return nil, err
 	}
@@ -208,12 +213,7 @@ func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 
 func filesStat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	fn := g.fn(b)
-	var p string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p); err != nil {
-		return nil, err
-	}
-	p, err := instancePath(fn, "filepath", p)
+	p, err := onePathArg(b, args, kwargs, "filepath")
 	if err != nil {
 		return nil, err
 	}
@@ -230,13 +230,8 @@ func filesStat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 }
 
 func filesListdir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	fn := g.fn(b)
-	var p string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &p); err != nil {
-		return nil, err
-	}
-	p, err := instancePath(fn, "path", p)
+	g, fn := mgr(b), b.Name()
+	p, err := onePathArg(b, args, kwargs, "path")
 	if err != nil {
 		return nil, err
 	}
@@ -267,12 +262,7 @@ func filesDeleteAvailable(thread *starlark.Thread, b *starlark.Builtin, args sta
 
 func filesDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	fn := g.fn(b)
-	var p string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p); err != nil {
-		return nil, err
-	}
-	p, err := instancePath(fn, "filepath", p)
+	p, err := onePathArg(b, args, kwargs, "filepath")
 	if err != nil {
 		return nil, err
 	}
