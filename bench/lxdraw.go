@@ -173,6 +173,12 @@ func (c *rawClient) createInstance(ctx context.Context, name, image string, star
 
 // createMany creates names concurrently (at most par at a time).
 func (c *rawClient) createMany(ctx context.Context, names []string, image string, par int) error {
+	return forEach(names, par, func(n string) error { return c.createInstance(ctx, n, image, false) })
+}
+
+// forEach runs fn for every name, at most par at a time, and returns the
+// first error after all have finished.
+func forEach(names []string, par int, fn func(name string) error) error {
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -183,7 +189,7 @@ func (c *rawClient) createMany(ctx context.Context, names []string, image string
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := c.createInstance(ctx, n, image, false); err != nil {
+			if err := fn(n); err != nil {
 				mu.Lock()
 				if first == nil {
 					first = err
@@ -224,27 +230,7 @@ func (c *rawClient) deleteInstance(ctx context.Context, name string) error {
 
 // deleteMany deletes names concurrently (at most par at a time).
 func (c *rawClient) deleteMany(ctx context.Context, names []string, par int) error {
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	for _, n := range names {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := c.deleteInstance(ctx, n); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return first
+	return forEach(names, par, func(n string) error { return c.deleteInstance(ctx, n) })
 }
 
 type instanceInfo struct {
