@@ -104,7 +104,9 @@ ensure_packages() {
 # Start the daemon for $1 fully detached: own session (setsid), SIGHUP ignored
 # (nohup), stdin from /dev/null, stdout/stderr to a file and every other
 # inherited fd closed, so that `make` or a CI step that started it does not
-# wait on it. The wrapper writes its own pid, then execs lxd (same pid).
+# wait on it. The wrapper writes its own pid, then execs lxd (same pid). It
+# runs in /: the daemon outlives the checkout that started it (a CI clone is
+# deleted afterwards), and LXD's helpers (rsync) fail in a vanished cwd.
 start_daemon() {
 	local n=$1 log
 	log=$(logfile "$n")
@@ -117,7 +119,7 @@ start_daemon() {
 			if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
 		done 2>/dev/null
 		echo $$ >"$1"
-		exec lxd --group root --logfile "$2"
+		cd / && exec lxd --group root --logfile "$2"
 	' lxd-wrapper "$(pidfile "$n")" "$log" </dev/null >>"$LOG_DIR/$n.out" 2>&1 &
 }
 
