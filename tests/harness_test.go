@@ -171,7 +171,11 @@ func newScript(t testing.TB, endpoint string) *script {
 		needSocket(t, mainSocket)
 		endpoint = mainSocket
 	}
-	return &script{t: t, cfg: lxdmod.Config{Endpoint: endpoint}, ctx: context.Background()}
+	cfg := lxdmod.Config{Endpoint: endpoint}
+	if os.Getenv("LXDSTAR_TRACE") != "" { // one line per request, as the CLI does
+		cfg.Trace = os.Stderr
+	}
+	return &script{t: t, cfg: cfg, ctx: context.Background()}
 }
 
 // with adds predeclared names (e.g. the unique names a test uses).
