@@ -41,7 +41,9 @@ func (r *Results) wallOf(wk, key string) (time.Duration, string) {
 func evaluateTargets(r *Results) []Target {
 	var out []Target
 	// speedup: other/lxdstar must be ≥ min.
-	speedup := func(name, goal, wk, lx, other string, min float64) {
+	// compare looks up two tools' wall times for a workload and lets judge
+	// word and grade the result; a missing measurement makes it n/a.
+	compare := func(name, goal, wk, lx, other string, judge func(a, b time.Duration) (string, bool)) {
 		t := Target{Name: name, Goal: goal, Workload: wk}
 		a, why := r.wallOf(wk, lx)
 		b, why2 := r.wallOf(wk, other)
@@ -51,29 +53,24 @@ func evaluateTargets(r *Results) []Target {
 		case why2 != "":
 			t.Status = "n/a (" + why2 + ")"
 		default:
-			ratio := float64(b) / float64(a)
-			t.Measured = fmt.Sprintf("%.1f× (%s vs %s)", ratio, r.perOp(wk, a), r.perOp(wk, b))
-			t.Status = metOrMissed(ratio >= min)
+			var met bool
+			t.Measured, met = judge(a, b)
+			t.Status = metOrMissed(met)
 		}
 		out = append(out, t)
+	}
+	speedup := func(name, goal, wk, lx, other string, min float64) {
+		compare(name, goal, wk, lx, other, func(a, b time.Duration) (string, bool) {
+			ratio := float64(b) / float64(a)
+			return fmt.Sprintf("%.1f× (%s vs %s)", ratio, r.perOp(wk, a), r.perOp(wk, b)), ratio >= min
+		})
 	}
 	speedup("List vs pylxd", "lxdstar ≥ 10× faster than pylxd", "list", "lxdstar", "pylxd", 10)
-	{
-		t := Target{Name: "List vs raw API", Goal: "lxdstar within 1.5× of `curl …?recursion=1`", Workload: "list"}
-		a, why := r.wallOf("list", "lxdstar")
-		b, why2 := r.wallOf("list", "curl")
-		switch {
-		case why != "":
-			t.Status = "n/a (" + why + ")"
-		case why2 != "":
-			t.Status = "n/a (" + why2 + ")"
-		default:
+	compare("List vs raw API", "lxdstar within 1.5× of `curl …?recursion=1`", "list", "lxdstar", "curl",
+		func(a, b time.Duration) (string, bool) {
 			ratio := float64(a) / float64(b)
-			t.Measured = fmt.Sprintf("%.2f× the raw call (%s vs %s)", ratio, ms(a), ms(b))
-			t.Status = metOrMissed(ratio <= 1.5)
-		}
-		out = append(out, t)
-	}
+			return fmt.Sprintf("%.2f× the raw call (%s vs %s)", ratio, ms(a), ms(b)), ratio <= 1.5
+		})
 	speedup("Exec vs lxc", "lxdstar per call ≥ 3× faster than `lxc exec`", "exec", "lxdstar", "lxc", 3)
 	speedup("Exec vs pylxd", "lxdstar per call ≥ 20× faster than pylxd", "exec", "lxdstar", "pylxd", 20)
 	speedup("Lifecycle fan-out", "lxdstar concurrent ≥ 2× faster than pylxd sequential", "lifecycle", "lxdstar-concurrent", "pylxd", 2)
