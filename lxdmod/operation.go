@@ -34,7 +34,27 @@ type Operation struct {
 var _ starlark.HasAttrs = (*Operation)(nil)
 
 func newOperation(c *Client, op *rest.Operation, finish finisher) *Operation {
-	return &Operation{c: c, state: op, finish: finish, pending: c.rest.Watch(c.life, op)}
+	o := observedOperation(c, op)
+	o.finish = finish
+	o.watch() // started by the script: follow it now, so its result is never lost
+	return o
+}
+
+// observedOperation wraps an operation the script only looked up
+// (operations.get/all): it is followed only once the script waits for it,
+// so listing many running operations opens no long polls.
+func observedOperation(c *Client, op *rest.Operation) *Operation {
+	return &Operation{c: c, state: op}
+}
+
+// watch returns the background watcher, starting it on first use.
+func (o *Operation) watch() *rest.Pending {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.pending == nil {
+		o.pending = o.c.rest.Watch(o.c.life, o.state)
+	}
+	return o.pending
 }
 
 func (o *Operation) snapshot() *rest.Operation {
@@ -74,6 +94,9 @@ func (o *Operation) finished() bool {
 	defer o.mu.Unlock()
 	if o.waited {
 		return true
+	}
+	if o.pending == nil {
+		return false
 	}
 	select {
 	case <-o.pending.Done():
@@ -206,7 +229,7 @@ func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starla
 	}
 	o.mu.Unlock()
 	done := o.c.progress.track(o.snapshot())
-	final, err := o.pending.Wait(ctxOf(thread), timeout)
+	final, err := o.watch().Wait(ctxOf(thread), timeout)
 	done()
 	return o.conclude(thread, final, err)
 }
@@ -367,7 +390,7 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		if op := pendingOf(it); op != nil {
 			defer op.c.progress.track(op.snapshot())()
 			select {
-			case <-op.pending.Done():
+			case <-op.watch().Done():
 			case <-ctx.Done():
 				if ctxOf(thread).Err() == nil {
 					return nil, &rest.Error{Kind: rest.KindTimeout, Message: fmt.Sprintf("lxd.wait_all: operations still running after %s", d)}

@@ -41,7 +41,7 @@ func getOperation(thread *starlark.Thread, c *Client, fn, id string) (*Operation
 	if err != nil {
 		return nil, err
 	}
-	return newOperation(c, op, nil), nil
+	return observedOperation(c, op), nil
 }
 
 // operations.get(operation_id) -> Operation
@@ -105,7 +105,7 @@ func operationsAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	})
 	out := make([]starlark.Value, len(ops))
 	for i, op := range ops {
-		out[i] = newOperation(g.c, op, nil)
+		out[i] = observedOperation(g.c, op)
 	}
 	return starlark.NewList(out), nil
 }

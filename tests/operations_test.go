@@ -3,6 +3,8 @@ package tests
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
 )
 
@@ -113,4 +115,26 @@ if op != None:
 if inst.operation != None or inst.status != "Stopped":
     fail("after the wait: %s %s" % (inst.operation, inst.status))
 `)
+}
+
+// Listing operations must not start following each of them: only a wait does.
+func TestOperationsListingOpensNoWatchers(t *testing.T) {
+	t.Parallel()
+	proxy := newCountingProxy(t, mainSocket)
+	var m []int
+	out := newScript(t, proxy.Socket).with("mark", marks(proxy, &m)).with("token_name", starlark.String(uniqueName("tokw"))).mustRun(`
+client = lxd.Client()
+r = client.api.certificates.post(json={"name": token_name, "type": "client", "token": True})
+op_id = r.json()["metadata"]["id"]
+mark()
+ops = client.operations.all()
+got = client.operations.get(op_id)
+time.sleep(0.5)
+mark()
+got.cancel()
+print(op_id in [o.id for o in ops], catch(got.wait).error.kind, got.status)
+`)
+	assert.Equal(t, "True LXDAPIException Cancelled\n", out)
+	require.Len(t, m, 2)
+	assert.Equal(t, 2, m[1]-m[0], "all() and get() should be one request each:\n%s", proxy.requestsSince(m[0]))
 }
