@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -60,6 +61,11 @@ type Client struct {
 
 	transfers   TransferFunc // nil: no byte counting (see WithTransfers)
 	transferIDs *atomic.Uint64
+
+	// wsWrite lends websockets their write buffers only while a message is
+	// being written: a command's four sockets mostly sit idle, and buffers
+	// owned for a connection's lifetime would be allocated on every exec.
+	wsWrite *sync.Pool
 }
 
 // New prepares a client. It does no I/O: call Server to check the connection.
@@ -69,7 +75,7 @@ func New(cfg Config) (*Client, error) {
 		getenv = os.Getenv
 	}
 	ep := strings.TrimSpace(cfg.Endpoint)
-	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace}
+	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}}
 	switch {
 	case ep == "" || strings.HasPrefix(ep, "unix://") || strings.HasPrefix(ep, "/") || isSocket(ep):
 		path := strings.TrimPrefix(ep, "unix://")

@@ -72,9 +72,8 @@ type ExecIO struct {
 	// own goroutine; nil discards it. An error from Write stops the
 	// delivery of that stream, kills the command and fails Exec.
 	Stdout, Stderr io.Writer
-	// Timeout, when positive, kills the command (SIGKILL through the
-	// control websocket) once it has run that long; Exec then fails with
-	// KindTimeout.
+	// Timeout, when positive, kills the command (see Exec) once it has
+	// run that long; Exec then fails with KindTimeout.
 	Timeout time.Duration
 }
 
@@ -97,6 +96,12 @@ const killGrace = 2 * time.Second
 // the operation's metadata.return. A non-zero exit is a result, not an
 // error. Cancelling ctx kills the command and returns Cancelled promptly.
 // Exec leaves no goroutine or connection behind.
+//
+// Exec connects stdin, stdout and stderr, not the control websocket: every
+// dial lies between LXD accepting the command and running it, and control
+// would only carry the SIGKILL. Without a control connection LXD itself
+// sends SIGKILL once the client closes its stdout websocket, so that is how
+// Exec kills.
 func (c *Client) Exec(ctx context.Context, instance string, req ExecRequest, stdio ExecIO) (*ExecResult, error) {
 	req.WaitForWS, req.Interactive = true, false
 	what := fmt.Sprintf("exec of %q in %s", req.Command, instance)
@@ -113,53 +118,48 @@ func (c *Client) Exec(ctx context.Context, instance string, req ExecRequest, std
 	return r.run(ctx, stdio)
 }
 
-// The websockets of a non-interactive exec, in LXD's order.
+// The websockets of a non-interactive exec that Exec connects, in LXD's
+// order.
 const (
 	fdStdin = iota
 	fdStdout
 	fdStderr
-	fdControl
 	fdCount
 )
 
-var execFDNames = [fdCount]string{"0", "1", "2", "control"}
+var execFDNames = [fdCount]string{"0", "1", "2"}
 
-// dialExec connects the websockets of a non-interactive command. LXD starts
-// the command as soon as stdin, stdout and stderr are connected, without
-// waiting for the control socket; a fast command would then be over (and
-// its control socket refused) before we could connect it. So control comes
-// first, and the three data sockets follow together.
+// execReadBuffer sizes each websocket's read buffer: only the output
+// streams carry data to us; stdin brings nothing but pings and the close,
+// and a large buffer there would be allocated for nothing on every call.
+var execReadBuffer = [fdCount]int{fdStdin: 512, fdStdout: wsBufferSize, fdStderr: wsBufferSize}
+
+// dialExec connects the websockets of a non-interactive command, all at
+// once: LXD starts the command when the last one is up.
 func (c *Client) dialExec(ctx context.Context, started *ExecStarted) (conns [fdCount]*websocket.Conn, err error) {
 	for _, name := range execFDNames {
 		if _, ok := started.Secrets[name]; !ok {
 			return conns, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD sent no websocket secret for fd %q", name)}
 		}
 	}
-	defer func() {
-		if err != nil {
-			for _, conn := range conns {
-				if conn != nil {
-					conn.Close()
-				}
-			}
-		}
-	}()
-	if conns[fdControl], err = c.DialWebsocket(ctx, started.WebsocketPath(execFDNames[fdControl])); err != nil {
-		return conns, err
-	}
 	var errs [fdCount]error
 	var wg sync.WaitGroup
-	for i := range fdControl {
+	for i := range fdCount {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conns[i], errs[i] = c.DialWebsocket(ctx, started.WebsocketPath(execFDNames[i]))
+			conns[i], errs[i] = c.dialWebsocket(ctx, started.WebsocketPath(execFDNames[i]), execReadBuffer[i])
 		}()
 	}
 	wg.Wait()
 	// Report the first failure alone: it keeps its kind for errors.As.
 	for _, e := range errs {
 		if e != nil {
+			for _, conn := range conns {
+				if conn != nil {
+					conn.Close()
+				}
+			}
 			return conns, e
 		}
 	}
@@ -196,7 +196,6 @@ func (r *execRun) run(ctx context.Context, stdio ExecIO) (*ExecResult, error) {
 	go r.waitOperation(waitCtx)
 	go r.feed(stdio.Stdin)
 	go r.drain(r.conns[fdStdin])
-	go r.drain(r.conns[fdControl])
 	go r.pump(r.conns[fdStdout], stdio.Stdout)
 	go r.pump(r.conns[fdStderr], stdio.Stderr)
 
@@ -284,14 +283,12 @@ func (r *execRun) await(ctx context.Context, timeout time.Duration) (final opOut
 	return final, streamErr, failure
 }
 
-// kill sends SIGKILL to the command through the control websocket.
+// kill has LXD send SIGKILL to the command: with no control socket
+// connected, LXD kills the command as soon as the client closes its stdout
+// websocket (it then counts the client as gone). Output after this point is
+// lost, which is fine: a killed call returns an error, not output.
 func (r *execRun) kill() {
-	msg, _ := json.Marshal(map[string]any{"command": "signal", "signal": 9})
-	conn := r.conns[fdControl]
-	_ = conn.SetWriteDeadline(time.Now().Add(killGrace))
-	// An error means the control socket is already gone, i.e. the command
-	// has ended: nothing left to kill.
-	_ = conn.WriteMessage(websocket.TextMessage, msg)
+	_ = r.conns[fdStdout].Close()
 }
 
 func (r *execRun) waitOperation(ctx context.Context) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"runtime"
 	"strings"
@@ -20,9 +21,11 @@ import (
 )
 
 // fakeExec plays LXD's side of one non-interactive exec: it hands out four
-// websocket secrets, waits for all four connections, then runs script with
-// them. The value script returns is the command's exit code; the operation
-// ends once script has returned (and /wait then answers).
+// websocket secrets and, as LXD does, runs the "command" (script) once
+// stdin, stdout and stderr are connected, control or not. The value script
+// returns is the command's exit code; the operation ends once script has
+// returned (and /wait then answers). As LXD does when no control socket is
+// connected, it takes the client's closing of stdout as a kill (killed).
 type fakeExec struct {
 	t      *testing.T
 	script func(f *fakeExec, ws map[string]*websocket.Conn) int
@@ -31,20 +34,30 @@ type fakeExec struct {
 	conns   map[string]*websocket.Conn
 	exit    chan int // receives the exit code once the script returns
 	pongs   atomic.Int64
-	control chan []byte // messages received on the control socket
+	control chan []byte   // messages received on the control socket
+	killed  chan struct{} // closed when the client closes stdout (no control)
 	// failure, when set, makes the operation fail with this error (as
 	// LXD does for "Command not found"), still reporting the exit code.
 	failure string
 }
 
 func newFakeExec(t *testing.T, script func(f *fakeExec, ws map[string]*websocket.Conn) int) (*fakeExec, *Client) {
-	f := &fakeExec{t: t, script: script, conns: map[string]*websocket.Conn{}, exit: make(chan int, 1), control: make(chan []byte, 8)}
+	f := &fakeExec{t: t, script: script}
+	f.reset()
 	c := fakeLXD(t, f.serve, Config{})
 	t.Cleanup(f.closeAll)
 	return f, c
 }
 
 var fakeSecrets = map[string]string{"0": "s0", "1": "s1", "2": "s2", "control": "sc"}
+
+// reset readies f for a new command.
+func (f *fakeExec) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.conns, f.exit = map[string]*websocket.Conn{}, make(chan int, 1)
+	f.control, f.killed = make(chan []byte, 8), make(chan struct{})
+}
 
 func (f *fakeExec) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
@@ -55,9 +68,7 @@ func (f *fakeExec) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad request", 400)
 			return
 		}
-		f.mu.Lock()
-		f.conns, f.exit = map[string]*websocket.Conn{}, make(chan int, 1)
-		f.mu.Unlock()
+		f.reset()
 		w.WriteHeader(202)
 		_ = json.NewEncoder(w).Encode(map[string]any{"type": "async", "status_code": 100, "operation": "/1.0/operations/op1",
 			"metadata": map[string]any{"id": "op1", "status": "Running", "status_code": 103, "metadata": map[string]any{"fds": fakeSecrets}}})
@@ -104,14 +115,32 @@ func (f *fakeExec) accept(w http.ResponseWriter, r *http.Request) {
 	conn.SetPongHandler(func(string) error { f.pongs.Add(1); return nil })
 	f.mu.Lock()
 	f.conns[name] = conn
-	all := len(f.conns) == len(fakeSecrets)
-	conns, exit := f.conns, f.exit
+	if name == "control" {
+		go f.readControl(conn)
+	}
+	_, in := f.conns["0"]
+	_, out := f.conns["1"]
+	_, errs := f.conns["2"]
+	start := name != "control" && in && out && errs
+	conns := maps.Clone(f.conns)
+	exit, killed := f.exit, f.killed
 	f.mu.Unlock()
-	if all {
-		go func() {
-			go f.readControl(conns["control"])
-			exit <- f.script(f, conns)
-		}()
+	if start {
+		go f.watchStdout(conns["1"], killed)
+		go func() { exit <- f.script(f, conns) }()
+	}
+}
+
+// watchStdout reads stdout, on which a client never sends: when the read
+// fails (the client closed it) and no control socket is connected, LXD
+// kills the command.
+func (f *fakeExec) watchStdout(conn *websocket.Conn, killed chan struct{}) {
+	_, _, _ = conn.ReadMessage()
+	f.mu.Lock()
+	_, control := f.conns["control"]
+	f.mu.Unlock()
+	if !control {
+		close(killed)
 	}
 }
 
@@ -235,9 +264,9 @@ func TestExecAnswersPings(t *testing.T) {
 	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
 		// Pings on every socket; the client's readers must answer them
 		// while the "command" runs. The server reads every socket to see
-		// the pongs.
+		// the pongs (stdout is read by watchStdout already).
 		_, _ = readStdin(ws["0"]) // the end marker comes at once; pongs may follow it
-		for _, fd := range []string{"0", "1", "2"} {
+		for _, fd := range []string{"0", "2"} {
 			go func() {
 				for {
 					if _, _, err := ws[fd].NextReader(); err != nil {
@@ -250,7 +279,7 @@ func TestExecAnswersPings(t *testing.T) {
 			_ = conn.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second))
 		}
 		deadline := time.Now().Add(2 * time.Second)
-		for f.pongs.Load() < 4 && time.Now().Before(deadline) {
+		for f.pongs.Load() < 3 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		_ = ws["1"].WriteMessage(websocket.BinaryMessage, fmt.Appendf(nil, "%d", f.pongs.Load()))
@@ -260,7 +289,7 @@ func TestExecAnswersPings(t *testing.T) {
 	var out bytes.Buffer
 	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"x"}}, ExecIO{Stdout: &out})
 	require.NoError(t, err)
-	assert.Equal(t, "4", out.String(), "pongs seen by the server")
+	assert.Equal(t, "3", out.String(), "pongs seen by the server")
 }
 
 func TestExecServerClosesMidStream(t *testing.T) {
@@ -280,12 +309,11 @@ func TestExecServerClosesMidStream(t *testing.T) {
 	assert.Contains(t, err.Error(), "end-of-stream")
 }
 
-func TestExecTimeoutKillsThroughControl(t *testing.T) {
-	f, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
+func TestExecTimeoutKillsByClosingStdout(t *testing.T) {
+	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
 		// Never sends anything until killed.
 		select {
-		case msg := <-f.control:
-			f.control <- msg // for the test to inspect
+		case <-f.killed:
 			endOutput(ws)
 			return 137
 		case <-time.After(10 * time.Second):
@@ -297,9 +325,6 @@ func TestExecTimeoutKillsThroughControl(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
 	assert.Less(t, time.Since(start), 2*time.Second)
-	var msg map[string]any
-	require.NoError(t, json.Unmarshal(<-f.control, &msg))
-	assert.Equal(t, map[string]any{"command": "signal", "signal": float64(9)}, msg)
 }
 
 func TestExecKillIgnoredGivesUpAfterGrace(t *testing.T) {
@@ -315,7 +340,7 @@ func TestExecKillIgnoredGivesUpAfterGrace(t *testing.T) {
 
 func TestExecCancelReturnsPromptly(t *testing.T) {
 	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		<-f.control
+		<-f.killed
 		endOutput(ws)
 		return 137
 	})
@@ -333,16 +358,37 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrShortWrite }
 
 func TestExecWriterFailureKills(t *testing.T) {
-	f, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
+	killed := make(chan bool, 1)
+	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
 		_ = ws["1"].WriteMessage(websocket.BinaryMessage, []byte("x"))
-		msg := <-f.control
-		f.control <- msg
+		select {
+		case <-f.killed:
+			killed <- true
+		case <-time.After(5 * time.Second):
+			killed <- false
+		}
 		endOutput(ws)
 		return 137
 	})
 	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"x"}}, ExecIO{Stdout: failingWriter{}})
 	assert.ErrorIs(t, err, io.ErrShortWrite)
-	assert.Contains(t, string(<-f.control), "signal")
+	assert.True(t, <-killed, "the command was not killed")
+}
+
+// TestExecConnectsNoControlSocket: control would be one more dial on every
+// call's critical path, and its presence would stop LXD from taking a
+// closed stdout as the kill.
+func TestExecConnectsNoControlSocket(t *testing.T) {
+	f, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
+		endOutput(ws)
+		return 0
+	})
+	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"true"}}, ExecIO{})
+	require.NoError(t, err)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.NotContains(t, f.conns, "control")
+	assert.Len(t, f.conns, 3)
 }
 
 func TestExecLeavesNoGoroutines(t *testing.T) {

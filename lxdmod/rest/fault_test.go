@@ -56,7 +56,8 @@ func TestFaultExecWebsocketsDropWhileOperationRuns(t *testing.T) {
 // TestFaultExecServerDiesMidExec: websockets and the operation wait fail
 // together (the daemon is gone): the error comes at once, not after a grace.
 func TestFaultExecServerDiesMidExec(t *testing.T) {
-	f := &fakeExec{t: t, conns: map[string]*websocket.Conn{}, exit: make(chan int, 1), control: make(chan []byte, 8)}
+	f := &fakeExec{t: t}
+	f.reset()
 	dead := make(chan struct{})
 	f.script = func(f *fakeExec, ws map[string]*websocket.Conn) int {
 		_ = ws["1"].WriteMessage(websocket.BinaryMessage, []byte("partial"))

@@ -29,6 +29,11 @@ const wsBufferSize = 64 << 10
 // Forbidden, NotFound); transport failures as ClientConnectionFailed,
 // Timeout or Cancelled.
 func (c *Client) DialWebsocket(ctx context.Context, path string) (*websocket.Conn, error) {
+	return c.dialWebsocket(ctx, path, wsBufferSize)
+}
+
+// dialWebsocket is DialWebsocket with a read buffer of readBuf bytes.
+func (c *Client) dialWebsocket(ctx context.Context, path string, readBuf int) (*websocket.Conn, error) {
 	target, err := c.websocketURL(path)
 	if err != nil {
 		return nil, err
@@ -37,9 +42,12 @@ func (c *Client) DialWebsocket(ctx context.Context, path string) (*websocket.Con
 		NetDialContext:   func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) },
 		TLSClientConfig:  websocketTLS(c),
 		HandshakeTimeout: c.timeout,
-		ReadBufferSize:   wsBufferSize,
+		ReadBufferSize:   readBuf,
 		WriteBufferSize:  wsBufferSize,
 		// No Proxy: LXD is reached directly, as every other request is.
+	}
+	if c.wsWrite != nil {
+		d.WriteBufferPool = c.wsWrite
 	}
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
