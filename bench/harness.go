@@ -67,9 +67,11 @@ func FullSizes() Sizes {
 	return Sizes{List: 100, Exec: 50, ExecCmd: []string{"true"}, Lifecycle: 20, Files: 50, FileBytes: 1 << 20}
 }
 
-// FullRuns keep `make bench` within about ten minutes on two cores.
+// FullRuns keep `make bench` within about ten minutes on two cores. Exec
+// gets 9 runs: a single exec's cost at LXD varies by a factor of two from
+// call to call, and each run is only a second or two (but pylxd's 27 s).
 func FullRuns() Runs {
-	return Runs{Startup: 20, List: 15, Exec: 5, ExecPylxd: 3, Lifecycle: 3, Files: 3, MemStartup: 3, MemList: 3}
+	return Runs{Startup: 20, List: 15, Exec: 9, ExecPylxd: 3, Lifecycle: 3, Files: 3, MemStartup: 3, MemList: 3}
 }
 
 // Tool is one tool's part in a workload.
