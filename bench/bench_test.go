@@ -51,7 +51,7 @@ func TestHarnessTiny(t *testing.T) {
 	want := map[string][]string{
 		"startup":   {"lxdstar", "pylxd", "python"},
 		"list":      {"lxdstar", "pylxd", "lxc", "curl"},
-		"exec":      {"lxdstar", "pylxd", "lxc", "raw"},
+		"exec":      {"lxdstar", "pylxd", "lxc", "raw", "rawws"},
 		"lifecycle": {"lxdstar-concurrent", "lxdstar", "pylxd", "lxc"},
 		"files":     {"lxdstar", "pylxd", "lxc"},
 	}

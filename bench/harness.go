@@ -551,7 +551,7 @@ func (h *harness) exec(ctx context.Context) *Workload {
 	cmd := h.cfg.Sizes.ExecCmd
 	w := &Workload{Key: "exec", Title: "3. Exec", Ops: n, OpName: "call", Notes: []string{
 		fmt.Sprintf("%d sequential `%s` in one running busybox container, in one script/process (lxc: one process per call, from a shell loop). Per call = the whole run (process start included) / %d.", n, strings.Join(cmd, " "), n),
-		"The raw-API reference is measured inside the harness (no process start, one kept-alive connection): `POST /1.0/instances/<name>/exec` with `wait-for-websocket: false` and `record-output: false`, then `GET /1.0/operations/<id>/wait` — LXD's own cost of running a command, with no output transport at all. It is LXD's floor for one exec, give or take the noise of a shared machine.",
+		"The two raw-API references are measured inside the harness (no process start, kept-alive connections), with a minimal client of net/http and gorilla/websocket. _No websockets_: `POST /1.0/instances/<name>/exec` with `wait-for-websocket: false` and `record-output: false`, then `GET /1.0/operations/<id>/wait` — LXD's own cost of running a command, with no output transport at all. _With websockets_: the same with `wait-for-websocket: true`, stdin, stdout and stderr dialled at once (the fewest sockets LXD accepts), both outputs read to their end: the least any client that returns a command's output can ask of LXD. Both are floors, give or take the noise of a shared machine.",
 	}}
 	h.logf("workload: exec")
 	want := strings.Repeat(h.cfg.Sizes.ExecOut, n) + fmt.Sprintf("exec-ok %d\n", n)
@@ -569,22 +569,35 @@ func (h *harness) exec(ctx context.Context) *Workload {
 			argv: func(int) []string { return append([]string{h.cfg.Python, h.script("pylxd/exec.py")}, args...) }},
 		{key: "lxc", name: "lxc exec (shell loop)", verify: verify,
 			argv: func(int) []string { return append([]string{"/bin/sh", h.script("sh/exec.sh")}, args...) }},
-		{key: "raw", name: "raw API, no websockets (in-process reference)", ref: true,
-			inProcess: func(ctx context.Context) (time.Duration, error) {
-				start := time.Now()
-				for range n {
-					code, err := h.raw.execNoWebsocket(ctx, h.runName(), cmd)
-					if err != nil {
-						return 0, err
-					}
-					if code != 0 {
-						return 0, fmt.Errorf("exit status %d", code)
-					}
-				}
-				return time.Since(start), nil
-			}},
+		h.rawExecSpec("raw", "raw API, no websockets (in-process reference)", n, func(ctx context.Context) (int, string, error) {
+			code, err := h.raw.execNoWebsocket(ctx, h.runName(), cmd)
+			return code, h.cfg.Sizes.ExecOut, err // no output to compare
+		}),
+		h.rawExecSpec("rawws", "raw API with websockets (in-process reference)", n, func(ctx context.Context) (int, string, error) {
+			return h.raw.execWithWebsockets(ctx, h.runName(), cmd)
+		}),
 	}, h.cfg.Runs.Exec, 0, 0, h.cfg.TimeBin != "")
 	return w
+}
+
+// rawExecSpec is an in-process raw-API reference for the exec workload: n
+// sequential calls of one, each checked for exit status 0 and the expected
+// output.
+func (h *harness) rawExecSpec(key, name string, n int, one func(context.Context) (int, string, error)) spec {
+	return spec{key: key, name: name, ref: true,
+		inProcess: func(ctx context.Context) (time.Duration, error) {
+			start := time.Now()
+			for range n {
+				code, out, err := one(ctx)
+				if err != nil {
+					return 0, err
+				}
+				if code != 0 || out != h.cfg.Sizes.ExecOut {
+					return 0, fmt.Errorf("exit status %d, stdout %.100q, want 0 and %q", code, out, h.cfg.Sizes.ExecOut)
+				}
+			}
+			return time.Since(start), nil
+		}}
 }
 
 // --- 4. lifecycle -------------------------------------------------------

@@ -1,9 +1,10 @@
 package main
 
 // A minimal LXD REST client over the unix socket, written with net/http
-// alone. The harness uses it to create, verify and clean up the bench
-// instances and to measure LXD's own floor for exec, so that nothing it
-// checks depends on the lxdstar code under test.
+// (and gorilla/websocket for exec's streams) alone. The harness uses it to
+// create, verify and clean up the bench instances and to measure LXD's own
+// floor for exec, so that nothing it checks depends on the lxdstar code
+// under test.
 
 import (
 	"bytes"
@@ -14,9 +15,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 type rawClient struct {
@@ -331,4 +335,81 @@ func (c *rawClient) execNoWebsocket(ctx context.Context, name string, cmd []stri
 		return 0, fmt.Errorf("exec %v: no exit status in %v", cmd, md)
 	}
 	return int(code), nil
+}
+
+// execWithWebsockets runs a command the cheapest way that still returns its
+// output: POST exec waiting for websockets, stdin, stdout and stderr dialled
+// at once (the fewest LXD accepts: control is optional), stdin closed at
+// once, both output streams read up to LXD's end marker, then the
+// operation's exit status. It returns the exit status and stdout.
+func (c *rawClient) execWithWebsockets(ctx context.Context, name string, cmd []string) (int, string, error) {
+	env, err := c.do(ctx, "POST", instPath(name, "exec"), map[string]any{
+		"command": cmd, "wait-for-websocket": true, "interactive": false,
+	})
+	if err != nil {
+		return 0, "", err
+	}
+	var op struct {
+		Metadata struct {
+			Fds map[string]string `json:"fds"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(env.Metadata, &op); err != nil {
+		return 0, "", err
+	}
+	d := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var nd net.Dialer
+		return nd.DialContext(ctx, "unix", c.socket)
+	}}
+	var conns [3]*websocket.Conn
+	var errs [3]error
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := "ws://lxd" + env.Operation + "/websocket?secret=" + url.QueryEscape(op.Metadata.Fds[strconv.Itoa(i)])
+			conns[i], _, errs[i] = d.DialContext(ctx, u, nil)
+		}()
+	}
+	wg.Wait()
+	defer func() {
+		for _, conn := range conns {
+			if conn != nil {
+				conn.Close()
+			}
+		}
+	}()
+	for _, err := range errs {
+		if err != nil {
+			return 0, "", fmt.Errorf("exec %v: websocket: %w", cmd, err)
+		}
+	}
+	if err := conns[0].WriteMessage(websocket.TextMessage, nil); err != nil { // end of stdin
+		return 0, "", err
+	}
+	var outs [2]strings.Builder
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mt, data, err := conns[i+1].ReadMessage()
+				if err != nil || mt == websocket.TextMessage {
+					return
+				}
+				outs[i].Write(data)
+			}
+		}()
+	}
+	md, err := c.wait(ctx, env)
+	wg.Wait()
+	if err != nil {
+		return 0, "", err
+	}
+	code, ok := md["return"].(float64)
+	if !ok {
+		return 0, "", fmt.Errorf("exec %v: no exit status in %v", cmd, md)
+	}
+	return int(code), outs[0].String(), nil
 }
