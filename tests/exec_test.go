@@ -408,7 +408,10 @@ c = lxd.Client(endpoint="https://127.0.0.1:8443", cert=(crt, key), verify=False)
 inst = c.instances.get(name)
 code, out, err = inst.execute(["sh", "-c", "echo hello; echo oops >&2; exit 3"])
 echoed = inst.execute(["cat"], stdin_payload="x" * 200000).stdout
+killed = catch(inst.execute, ["sleep", "3017"], timeout=0.3).error.kind
 `)
+	assert.Equal(t, "Timeout", globalString(t, s, "killed"))
+	assert.False(t, psHas(t, name, "sleep 3017"), "the timed-out command still runs: closing stdout over TLS did not kill it")
 	assert.Equal(t, 3, globalInt(t, s, "code"))
 	assert.Equal(t, "hello\n", globalString(t, s, "out"))
 	assert.Equal(t, "oops\n", globalString(t, s, "err"))
