@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -236,24 +235,9 @@ func (r *Runtime) do(ctx context.Context, filename string, body func(*starlark.T
 
 // predeclaredFor returns the predeclared names of a run of filename.
 func (r *Runtime) predeclaredFor(filename string) starlark.StringDict {
-	env := r.env
-	if env == nil {
-		env = environ()
-	}
 	argv := append([]string{filename}, r.args...)
-	d := builtins.Predeclared(argv, env)
+	d := builtins.Predeclared(argv, r.env) // nil: the process environment
 	d["lxd"] = lxdmod.New(r.lxd)
 	maps.Copy(d, r.predeclared)
 	return d
-}
-
-// environ returns the process environment as a map.
-func environ() map[string]string {
-	env := make(map[string]string)
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	return env
 }

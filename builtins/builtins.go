@@ -31,7 +31,8 @@ func FileOptions() *syntax.FileOptions {
 
 // Predeclared returns a new dictionary of the builtins of API.md §3 (all
 // but lxd, which the host adds). argv becomes sys.argv (the script path then
-// its arguments) and env becomes sys.env. The values are frozen, so the
+// its arguments) and env becomes sys.env (nil: the process environment, read
+// now). The values are frozen, so the
 // dictionary may be shared by every module of a run, loaded ones included.
 func Predeclared(argv []string, env map[string]string) starlark.StringDict {
 	d := starlark.StringDict{

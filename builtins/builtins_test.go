@@ -13,6 +13,7 @@ import (
 
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 )
@@ -406,6 +407,18 @@ func TestWriteFileThroughSymlink(t *testing.T) {
 	}
 	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o640 {
 		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+}
+
+func TestSysEnvDefaultsToTheProcessEnvironment(t *testing.T) {
+	t.Setenv("LXDSTAR_TEST_ENV", "from the process")
+	env := Predeclared([]string{"s.star"}, nil)["sys"].(*starlarkstruct.Module).Members["env"].(*starlark.Dict)
+	v, found, _ := env.Get(starlark.String("LXDSTAR_TEST_ENV"))
+	if !found || v != starlark.String("from the process") {
+		t.Errorf("sys.env[LXDSTAR_TEST_ENV] = %v (found %v)", v, found)
+	}
+	if empty := Predeclared(nil, map[string]string{})["sys"].(*starlarkstruct.Module).Members["env"].(*starlark.Dict); empty.Len() != 0 {
+		t.Errorf("an empty env gave %v", empty)
 	}
 }
 

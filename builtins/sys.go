@@ -2,7 +2,9 @@ package builtins
 
 import (
 	"fmt"
+	"os"
 	"sort"
+	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -20,6 +22,9 @@ func (e *ExitError) Error() string { return fmt.Sprintf("sys.exit(%d)", e.Code) 
 
 // sysModule returns the sys module: argv, env and exit.
 func sysModule(argv []string, env map[string]string) *starlarkstruct.Module {
+	if env == nil {
+		env = processEnv()
+	}
 	args := make([]starlark.Value, len(argv))
 	for i, a := range argv {
 		args[i] = starlark.String(a)
@@ -57,4 +62,15 @@ func exit(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs [
 		return nil, fmt.Errorf("%s: for parameter code: got %s, want int", b.Name(), code.Type())
 	}
 	return nil, &ExitError{Code: n}
+}
+
+// processEnv returns the process environment as a map.
+func processEnv() map[string]string {
+	env := make(map[string]string)
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
 }

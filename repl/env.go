@@ -8,9 +8,9 @@ import (
 )
 
 // Standard returns the environment of an lxdstar REPL: the script builtins
-// of API.md §3 (sys.argv = argv, sys.env = environ), the lxd module with
-// cfg as lxd.Client()'s defaults, and `client`, an lxd.Client() connected
-// on first use.
+// of API.md §3 (sys.argv = argv, sys.env = environ, nil for the process
+// environment), the lxd module with cfg as lxd.Client()'s defaults, and
+// `client`, an lxd.Client() connected on first use.
 func Standard(cfg lxdmod.Config, argv []string, environ map[string]string) (env starlark.StringDict, lazy []Lazy) {
 	env = builtins.Predeclared(argv, environ)
 	lxd := lxdmod.New(cfg)

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 
 	"github.com/chzyer/readline"
 	"go.starlark.net/starlark"
@@ -41,7 +40,7 @@ func runREPL(ctx context.Context, cfg replConfig) int {
 	if len(argv) == 0 {
 		argv = []string{""} // as Python's REPL
 	}
-	env, lazy := repl.Standard(cfg.lxd, argv, environ())
+	env, lazy := repl.Standard(cfg.lxd, argv, nil) // nil: the process environment
 
 	// The line editor works on the process's terminal (fd 0); anything
 	// else is read as plain lines, without prompts or history.
@@ -63,15 +62,4 @@ func runREPL(ctx context.Context, cfg replConfig) int {
 		Interrupts:  sigs,
 		Banner:      "lxdstar " + version + " — help() for help, Tab completes, exit() or Ctrl-D leaves",
 	})
-}
-
-// environ returns the process environment as a map (sys.env).
-func environ() map[string]string {
-	env := make(map[string]string)
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	return env
 }
