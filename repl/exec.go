@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 
 	"go.starlark.net/resolve"
@@ -160,15 +161,23 @@ func (s *session) printError(err error, src []string) {
 	}
 }
 
-// printPositioned prints "pos: msg", the offending line of the chunk and a
-// caret under the column.
+// printPositioned prints a syntax or resolution error of the chunk src.
 func printPositioned(s *session, pos syntax.Position, msg string, src []string) {
-	w := s.cfg.Err
+	line := ""
+	if pos.Line >= 1 && int(pos.Line) <= len(src) {
+		line = src[pos.Line-1]
+	}
+	WritePositioned(s.cfg.Err, pos, msg, line)
+}
+
+// WritePositioned writes "pos: msg", then line (the source line at pos, ""
+// when unknown) with a caret under pos's column. The CLI prints script
+// errors with it too.
+func WritePositioned(w io.Writer, pos syntax.Position, msg, line string) {
 	fmt.Fprintf(w, "%s: %s\n", pos, msg)
-	if pos.Line < 1 || int(pos.Line) > len(src) {
+	if line == "" {
 		return
 	}
-	line := src[pos.Line-1]
 	fmt.Fprintf(w, "    %s\n", line)
 	if col := int(pos.Col); col >= 1 && col <= len(line)+1 {
 		pad := []rune(line[:col-1])

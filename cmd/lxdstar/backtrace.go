@@ -12,6 +12,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/repl"
 )
 
 // printError writes a script failure to w the way Python does: each frame,
@@ -26,10 +27,10 @@ func printError(w io.Writer, err error, sources map[string][]byte) {
 	var resErrs resolve.ErrorList
 	switch {
 	case errors.As(err, &synErr):
-		printPositioned(w, synErr.Pos, synErr.Msg, src)
+		repl.WritePositioned(w, synErr.Pos, synErr.Msg, src(synErr.Pos))
 	case errors.As(err, &resErrs):
 		for _, e := range resErrs {
-			printPositioned(w, e.Pos, e.Msg, src)
+			repl.WritePositioned(w, e.Pos, e.Msg, src(e.Pos))
 		}
 	case errors.As(err, &se) && se.CallStack() != nil:
 		stack := se.CallStack()
@@ -48,27 +49,6 @@ func printError(w io.Writer, err error, sources map[string][]byte) {
 		fmt.Fprintf(w, "Error%s: %s\n", suffix, se.Error())
 	default:
 		fmt.Fprintf(w, "lxdstar: %v\n", err)
-	}
-}
-
-// printPositioned prints a syntax or resolution error with its line and a
-// caret under the column.
-func printPositioned(w io.Writer, pos syntax.Position, msg string, src func(syntax.Position) string) {
-	fmt.Fprintf(w, "%s: %s\n", pos, msg)
-	line := src(pos)
-	if line == "" {
-		return
-	}
-	fmt.Fprintf(w, "    %s\n", line)
-	if col := int(pos.Col); col >= 1 && col <= len(line)+1 {
-		// Keep tabs so that the caret lines up under the same layout.
-		pad := []rune(line[:col-1])
-		for i, r := range pad {
-			if r != '\t' {
-				pad[i] = ' '
-			}
-		}
-		fmt.Fprintf(w, "    %s^\n", string(pad))
 	}
 }
 
