@@ -397,6 +397,38 @@ func settledGoroutines(counts []int) int {
 	return runtime.NumGoroutine()
 }
 
+// TestExecDialsThreeWebsockets: execute connects stdin, stdout and stderr,
+// never the control socket (one dial less on every call), yet LXD still
+// delivers the output and, on a timeout, kills the command.
+func TestExecDialsThreeWebsockets(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("ex3ws")
+	createInstance(t, mainSocket, name, true)
+	proxy := newCountingProxy(t, mainSocket)
+	var m []int
+	s := newScript(t, proxy.Socket).with("name", starlark.String(name)).with("mark", marks(proxy, &m))
+	s.mustRun(`
+inst = lxd.Client().instances.get(name)
+mark()
+code, out, err = inst.execute(["sh", "-c", "echo out; echo err >&2; exit 4"])
+mark()
+killed = catch(inst.execute, ["sleep", "3023"], timeout=0.3).error.kind
+`)
+	assert.Equal(t, 4, globalInt(t, s, "code"))
+	assert.Equal(t, "out\n", globalString(t, s, "out"))
+	assert.Equal(t, "err\n", globalString(t, s, "err"))
+	assert.Equal(t, "Timeout", globalString(t, s, "killed"))
+	assert.False(t, psHas(t, name, "sleep 3023"), "the timed-out command still runs")
+	require.Len(t, m, 2)
+	var websockets []string
+	for _, r := range proxy.Requests()[m[0]:m[1]] {
+		if strings.Contains(r, "/websocket?secret=") {
+			websockets = append(websockets, r)
+		}
+	}
+	assert.Len(t, websockets, 3, "one execute's requests:\n%s", proxy.requestsSince(m[0]))
+}
+
 func TestExecOverHTTPS(t *testing.T) {
 	t.Parallel()
 	name := uniqueName("exhttps")
