@@ -44,10 +44,8 @@ func (c *Client) dialWebsocket(ctx context.Context, path string, readBuf int) (*
 		HandshakeTimeout: c.timeout,
 		ReadBufferSize:   readBuf,
 		WriteBufferSize:  wsBufferSize,
+		WriteBufferPool:  c.wsWrite,
 		// No Proxy: LXD is reached directly, as every other request is.
-	}
-	if c.wsWrite != nil {
-		d.WriteBufferPool = c.wsWrite
 	}
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
