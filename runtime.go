@@ -187,7 +187,7 @@ func (r *Runtime) do(ctx context.Context, filename string, body func(*starlark.T
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	predeclared := r.predeclaredFor(filename)
+	predeclared, lxd := r.predeclaredFor(filename)
 	thread := &starlark.Thread{
 		Name:  filename,
 		Print: func(_ *starlark.Thread, msg string) { r.print(msg) },
@@ -217,10 +217,17 @@ func (r *Runtime) do(ctx context.Context, filename string, body func(*starlark.T
 	defer stop()
 
 	err := body(thread, predeclared)
-	if err == nil {
+	// No failure is lost: operations the script started with wait=False
+	// and nobody waited for are waited for now, whatever became of the
+	// script; a failure among them fails the run.
+	unwaited := lxd.Wait(runCtx)
+	if err == nil && unwaited == nil {
 		return nil
 	}
-	e := &Error{err: err}
+	e := &Error{err: err, unwaited: unwaited}
+	if err == nil {
+		e.err, e.unwaited = unwaited, nil
+	}
 	if stepsExceeded {
 		e.extra = append(e.extra, ErrMaxSteps)
 	}
@@ -233,11 +240,13 @@ func (r *Runtime) do(ctx context.Context, filename string, body func(*starlark.T
 	return e
 }
 
-// predeclaredFor returns the predeclared names of a run of filename.
-func (r *Runtime) predeclaredFor(filename string) starlark.StringDict {
+// predeclaredFor returns the predeclared names of a run of filename, and
+// the run's lxd module.
+func (r *Runtime) predeclaredFor(filename string) (starlark.StringDict, *lxdmod.Module) {
 	argv := append([]string{filename}, r.args...)
 	d := builtins.Predeclared(argv, r.env) // nil: the process environment
-	d["lxd"] = lxdmod.New(r.lxd)
+	lxd := lxdmod.New(r.lxd)
+	d["lxd"] = lxd
 	maps.Copy(d, r.predeclared)
-	return d
+	return d, lxd
 }
