@@ -28,7 +28,6 @@ type Runtime struct {
 	env         map[string]string // nil: the process environment
 	readFile    func(path string) ([]byte, error)
 	maxSteps    uint64
-	session     context.Context // nil: each session's own context
 }
 
 // An Option configures a Runtime.
@@ -121,15 +120,6 @@ func WithMaxSteps(n uint64) Option {
 // other defaults.
 func WithClient(rc *rest.Client) Option {
 	return func(r *Runtime) { r.lxd.Client = rc }
-}
-
-// WithSession makes ctx, instead of each run's own context, bound the
-// background work a script leaves behind: watchers of operations started
-// with wait=False, and a Client's attribute reads. A host that keeps using a
-// script's objects after the run (the REPL after `lxdstar -i`) passes a
-// context that lives as long as it does.
-func WithSession(ctx context.Context) Option {
-	return func(r *Runtime) { r.session = ctx }
 }
 
 // Module returns the lxd module alone, with cfg as the defaults of

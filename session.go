@@ -215,11 +215,7 @@ func (s *Session) exec(ctx context.Context, name string, body func(*starlark.Thr
 		Load:  s.load,
 	}
 	threadctx.Set(thread, runCtx)
-	if r.session != nil {
-		threadctx.SetSession(thread, r.session)
-	} else {
-		threadctx.SetSession(thread, s.ctx)
-	}
+	threadctx.SetSession(thread, s.ctx)
 
 	stepsExceeded := false
 	if r.maxSteps > 0 {
