@@ -203,9 +203,9 @@ func (s *Session) execFile(ctx context.Context, filename string, src []byte) (gl
 // are made: their print, load, contexts, step limit and cancellation.
 func (s *Session) exec(ctx context.Context, name string, body func(*starlark.Thread) error) error {
 	r := s.rt
-	// The run's own context ends with the run, so whatever a builtin tied
-	// to it (event streams, a wait) is released when the code ends; what
-	// outlives the run is tied to the session's context.
+	// The run's own context ends with the run, so that nothing a builtin
+	// tied to it outlives the code; what must (operation watchers, event
+	// streams, a Client's attribute reads) is tied to the session's.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
