@@ -19,6 +19,10 @@
 // flight. Failures are *Error values that carry the Starlark backtrace and
 // unwrap to the Go error a builtin returned.
 //
+// A Session (Runtime.NewSession) runs code piece by piece in one
+// environment whose globals persist, as the REPL does with its statements;
+// Run, RunFile and Eval each run one script in a session of their own.
+//
 // Hosts with an environment of their own can add just the lxd module to it
 // with Module.
 package lxdstar

@@ -11,14 +11,15 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/builtins"
-	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
 // Runtime runs lxdstar scripts with a fixed configuration. It is not changed
 // by running scripts, so one Runtime may run many scripts, concurrently too;
-// each run has its own thread, module cache and lxd module.
+// each run is a Session of its own, with its own thread, module cache and
+// lxd module. NewSession starts a longer session for code that runs piece
+// by piece, as the REPL's statements do.
 type Runtime struct {
 	predeclared starlark.StringDict
 	print       func(msg string)
@@ -27,7 +28,6 @@ type Runtime struct {
 	env         map[string]string // nil: the process environment
 	readFile    func(path string) ([]byte, error)
 	maxSteps    uint64
-	session     context.Context // nil: each run's own context
 }
 
 // An Option configures a Runtime.
@@ -122,15 +122,6 @@ func WithClient(rc *rest.Client) Option {
 	return func(r *Runtime) { r.lxd.Client = rc }
 }
 
-// WithSession makes ctx, instead of each run's own context, bound the
-// background work a script leaves behind: watchers of operations started
-// with wait=False, and a Client's attribute reads. A host that keeps using a
-// script's objects after the run (the REPL after `lxdstar -i`) passes a
-// context that lives as long as it does.
-func WithSession(ctx context.Context) Option {
-	return func(r *Runtime) { r.session = ctx }
-}
-
 // Module returns the lxd module alone, with cfg as the defaults of
 // lxd.Client(), for hosts that run Starlark with their own environment.
 func Module(cfg lxdmod.Config) starlark.Value {
@@ -151,18 +142,15 @@ func (r *Runtime) RunFile(ctx context.Context, path string) (starlark.StringDict
 // Run runs src as a script named filename (the name used in backtraces, in
 // sys.argv[0] and to resolve relative loads) and returns its globals, frozen
 // as Starlark's rules require. On failure the error is an *Error and the
-// globals are those set before the failure (nil for a syntax error).
+// globals are those set before the failure (nil for a syntax error). The
+// script runs in a session of its own, which ends with it.
 //
 // Cancelling ctx stops the script promptly, with an error for which
 // errors.Is(err, context.Canceled) (or context.DeadlineExceeded) holds.
 func (r *Runtime) Run(ctx context.Context, filename string, src []byte) (starlark.StringDict, error) {
-	var globals starlark.StringDict
-	err := r.do(ctx, filename, func(thread *starlark.Thread, predeclared starlark.StringDict) error {
-		var err error
-		globals, err = starlark.ExecFileOptions(builtins.FileOptions(), thread, filename, src, predeclared)
-		return err
-	})
-	return globals, err
+	s := r.NewSession(ctx, filename)
+	globals, err := s.execFile(ctx, filename, src)
+	return globals, s.close(ctx, err)
 }
 
 // Eval evaluates a single expression (or, like Starlark's Eval, a file
@@ -170,78 +158,19 @@ func (r *Runtime) Run(ctx context.Context, filename string, src []byte) (starlar
 // value. Errors are as for Run.
 func (r *Runtime) Eval(ctx context.Context, expr string) (starlark.Value, error) {
 	const filename = "<expr>"
+	s := r.NewSession(ctx, filename)
 	var v starlark.Value
-	err := r.do(ctx, filename, func(thread *starlark.Thread, predeclared starlark.StringDict) error {
+	err := s.exec(ctx, filename, func(thread *starlark.Thread) error {
 		var err error
-		v, err = starlark.EvalOptions(builtins.FileOptions(), thread, filename, expr, predeclared)
+		v, err = starlark.EvalOptions(builtins.FileOptions(), thread, filename, expr, s.predeclared)
 		return err
 	})
-	return v, err
+	return v, s.close(ctx, err)
 }
 
-// do prepares a thread for one run of filename and calls body with it and
-// the run's predeclared names, turning its error into an *Error.
-func (r *Runtime) do(ctx context.Context, filename string, body func(*starlark.Thread, starlark.StringDict) error) error {
-	// The run's own context ends with the run, so whatever a builtin tied
-	// to it (event streams, watchers) is released when the script ends.
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	predeclared, lxd := r.predeclaredFor(filename)
-	thread := &starlark.Thread{
-		Name:  filename,
-		Print: func(_ *starlark.Thread, msg string) { r.print(msg) },
-		Load:  builtins.NewLoader(predeclared, r.readFile).Load,
-	}
-	threadctx.Set(thread, runCtx)
-	if r.session != nil {
-		threadctx.SetSession(thread, r.session)
-	}
-
-	stepsExceeded := false
-	if r.maxSteps > 0 {
-		thread.SetMaxExecutionSteps(r.maxSteps)
-		thread.OnMaxSteps = func(th *starlark.Thread) {
-			stepsExceeded = true // read below, on this same goroutine
-			th.Cancel(fmt.Sprintf("too many steps (limit %d)", r.maxSteps))
-		}
-	}
-
-	// The interpreter checks for cancellation between steps; builtins
-	// blocked in I/O watch runCtx, which ctx cancels too.
-	interrupt := func() { thread.Cancel(context.Cause(ctx).Error()) }
-	if ctx.Err() != nil {
-		interrupt()
-	}
-	stop := context.AfterFunc(ctx, interrupt)
-	defer stop()
-
-	err := body(thread, predeclared)
-	// No failure is lost: operations the script started with wait=False
-	// and nobody waited for are waited for now, whatever became of the
-	// script; a failure among them fails the run.
-	unwaited := lxd.Wait(runCtx)
-	if err == nil && unwaited == nil {
-		return nil
-	}
-	e := &Error{err: err, unwaited: unwaited}
-	if err == nil {
-		e.err, e.unwaited = unwaited, nil
-	}
-	if stepsExceeded {
-		e.extra = append(e.extra, ErrMaxSteps)
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		e.extra = append(e.extra, ctxErr)
-		if cause := context.Cause(ctx); cause != ctxErr {
-			e.extra = append(e.extra, cause)
-		}
-	}
-	return e
-}
-
-// predeclaredFor returns the predeclared names of a run of filename, and
-// the run's lxd module.
+// predeclaredFor returns the predeclared names of a session whose script
+// is filename, and its lxd module: the one place the scripts' environment
+// is built.
 func (r *Runtime) predeclaredFor(filename string) (starlark.StringDict, *lxdmod.Module) {
 	argv := append([]string{filename}, r.args...)
 	d := builtins.Predeclared(argv, r.env) // nil: the process environment

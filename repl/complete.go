@@ -60,11 +60,10 @@ func (s *session) complete(text string) (word string, cands []string) {
 	parts := strings.Split(chain, ".")
 	word = parts[len(parts)-1]
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	globals := s.sess.Globals()
 	var names []string
 	if len(parts) == 1 {
-		for k := range s.globals {
+		for k := range globals {
 			names = append(names, k)
 		}
 		for k := range starlark.Universe {
@@ -72,7 +71,7 @@ func (s *session) complete(text string) (word string, cands []string) {
 		}
 		names = append(names, keywords...)
 	} else {
-		n := s.root(parts[0])
+		n := s.root(globals, parts[0])
 		for _, p := range parts[1 : len(parts)-1] {
 			if n == nil {
 				break
@@ -93,9 +92,9 @@ func (s *session) complete(text string) (word string, cands []string) {
 	return word, slices.Compact(cands)
 }
 
-// root is the node of a global or universal name. Called with mu held.
-func (s *session) root(name string) node {
-	v, ok := s.globals[name]
+// root is the node of a global or universal name.
+func (s *session) root(globals starlark.StringDict, name string) node {
+	v, ok := globals[name]
 	if !ok {
 		v, ok = starlark.Universe[name]
 	}
@@ -119,7 +118,7 @@ type valueNode struct {
 
 func (n valueNode) names() []string {
 	if l, ok := n.v.(*lazyValue); ok && l.loaded() == nil {
-		return staticNode{l.spec.DocKey}.names()
+		return staticNode{l.spec.docKey}.names()
 	}
 	if ha, ok := n.v.(starlark.HasAttrs); ok {
 		return ha.AttrNames()
@@ -131,7 +130,7 @@ func (n valueNode) child(name string) node {
 	v := n.v
 	if l, ok := v.(*lazyValue); ok {
 		if v = l.loaded(); v == nil {
-			return staticNode{l.spec.DocKey}.child(name)
+			return staticNode{l.spec.docKey}.child(name)
 		}
 	}
 	ha, ok := v.(starlark.HasAttrs)

@@ -11,8 +11,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"github.com/lxdstar/lxdstar/builtins"
-	"github.com/lxdstar/lxdstar/internal/threadctx"
+	"github.com/lxdstar/lxdstar"
 )
 
 // errInterrupted is the cause of a statement's context cancelled by Ctrl-C.
@@ -21,25 +20,24 @@ var errInterrupted = errors.New("interrupted")
 // execute runs one parsed chunk and prints its value or error. exit is
 // true when the REPL must end, with code.
 //
-// The chunk runs on a goroutine of its own with a fresh thread, so that
-// the REPL stays responsive: the first Ctrl-C cancels the statement's
-// context (stopping LXD requests, waits, sleeps and execs) and the thread
-// (stopping pure Starlark loops); if the statement still does not return
-// and Ctrl-C comes again, the REPL gives up and ends.
+// The chunk runs on a goroutine of its own, so that the REPL stays
+// responsive: the first Ctrl-C cancels the statement's context, which
+// stops it (LXD requests, waits, sleeps, execs and pure Starlark loops
+// alike); if the statement still does not return and Ctrl-C comes again,
+// the REPL gives up and ends.
 func (s *session) execute(f *syntax.File, src []string) (code int, exit bool) {
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	defer cancel(nil)
-	thread := s.newThread(ctx)
 
 	s.drainInterrupts() // a Ctrl-C from before this statement is not for it
 	done := make(chan error, 1)
-	go func() { done <- s.run(thread, f) }()
+	go func() { done <- s.run(ctx, f) }()
 
 	interrupted := false
 	for {
 		select {
 		case err := <-done:
-			return s.finish(err, src)
+			return s.outcome(err, src)
 		case <-s.cfg.Interrupts:
 			if interrupted {
 				fmt.Fprintln(s.cfg.Err, "lxdstar: the statement does not stop; leaving the REPL")
@@ -47,30 +45,15 @@ func (s *session) execute(f *syntax.File, src []string) (code int, exit bool) {
 			}
 			interrupted = true
 			cancel(errInterrupted)
-			thread.Cancel(errInterrupted.Error())
 			if s.cfg.Terminal {
 				fmt.Fprintln(s.cfg.Err) // end the line the terminal echoed ^C on
 			}
 		case <-s.ctx.Done():
-			// The session ends (its context was cancelled): stop the
-			// statement, but do not wait for it.
-			thread.Cancel(context.Cause(s.ctx).Error())
+			// The session ends (its context was cancelled, and with it
+			// the statement's): do not wait for the statement.
 			return ExitInterrupted, true
 		}
 	}
-}
-
-// newThread prepares the thread of one statement: its own context, the
-// session context for background work, load and print.
-func (s *session) newThread(ctx context.Context) *starlark.Thread {
-	thread := &starlark.Thread{
-		Name:  "<stdin>",
-		Print: func(_ *starlark.Thread, msg string) { fmt.Fprintln(s.cfg.Out, msg) },
-		Load:  s.load,
-	}
-	threadctx.Set(thread, ctx)
-	threadctx.SetSession(thread, s.ctx)
-	return thread
 }
 
 // drainInterrupts discards pending interrupts.
@@ -84,13 +67,9 @@ func (s *session) drainInterrupts() {
 	}
 }
 
-// run executes the chunk on thread: an expression is evaluated, printed
-// with repr and kept in _; anything else is executed for its effects.
-func (s *session) run(thread *starlark.Thread, f *syntax.File) (err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.running.Store(thread)
-	defer s.running.Store(nil)
+// run executes the chunk under ctx: an expression's value is printed with
+// repr and kept in _; anything else is executed for its effects.
+func (s *session) run(ctx context.Context, f *syntax.File) (err error) {
 	defer func() {
 		// A builtin's bug must not take the whole session down.
 		if r := recover(); r != nil {
@@ -98,41 +77,35 @@ func (s *session) run(thread *starlark.Thread, f *syntax.File) (err error) {
 		}
 		s.settleLazies()
 	}()
-
-	if len(f.Stmts) == 1 {
-		if stmt, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
-			v, err := starlark.EvalExprOptions(f.Options, thread, stmt.X, s.globals)
-			if err != nil {
-				return err
-			}
-			// As Python: None is neither printed nor kept in _.
-			if v != starlark.None {
-				s.globals["_"] = v
-				fmt.Fprintln(s.cfg.Out, v.String())
-			}
-			return nil
-		}
+	v, err := s.sess.ExecStmt(ctx, f)
+	if err != nil {
+		return err
 	}
-	return starlark.ExecREPLChunk(f, thread, s.globals)
+	// As Python: None is neither printed nor kept in _.
+	if v != starlark.None {
+		s.sess.SetGlobal("_", v)
+		fmt.Fprintln(s.cfg.Out, v.String())
+	}
+	return nil
 }
 
 // settleLazies replaces each lazy placeholder that has been initialised by
 // its value, so that later statements pass the real value around (e.g. a
-// Client to instance.migrate). Called with mu held.
+// Client to instance.migrate).
 func (s *session) settleLazies() {
 	for _, l := range s.lazy {
-		if v := l.loaded(); v != nil && s.globals[l.spec.Name] == l {
-			s.globals[l.spec.Name] = v
+		if v := l.loaded(); v != nil && s.sess.Globals()[l.spec.name] == l {
+			s.sess.SetGlobal(l.spec.name, v)
 		}
 	}
 }
 
-// finish reports a statement's error and tells whether it ends the REPL.
-func (s *session) finish(err error, src []string) (code int, exit bool) {
+// outcome reports a statement's error and tells whether it ends the REPL.
+func (s *session) outcome(err error, src []string) (code int, exit bool) {
 	if err == nil {
 		return 0, false
 	}
-	var ee *builtins.ExitError
+	var ee *lxdstar.ExitError
 	if errors.As(err, &ee) {
 		return ee.Code, true
 	}

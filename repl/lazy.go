@@ -9,12 +9,22 @@ import (
 	"github.com/lxdstar/lxdstar/internal/apidoc"
 )
 
-// lazyValue is the placeholder of a Lazy: the first attribute read makes
+// lazy is a predeclared value made on first use: reading any attribute of
+// the placeholder calls init on the running statement's thread (so Ctrl-C
+// interrupts it). Until then help and completion describe it from the
+// registry entry docKey without calling init.
+type lazy struct {
+	name   string
+	docKey string // apidoc key of the value init returns, e.g. "Client"
+	init   func(thread *starlark.Thread) (starlark.Value, error)
+}
+
+// lazyValue is the placeholder of a lazy: the first attribute read makes
 // the value (e.g. connects the client) on the running statement's thread;
 // from then on it forwards to it. Its repr, type and completion do not
 // make the value, so printing or completing `client` never connects.
 type lazyValue struct {
-	spec    Lazy
+	spec    lazy
 	running func() *starlark.Thread // the statement's thread, nil between statements
 
 	mu sync.Mutex
@@ -42,9 +52,9 @@ func (l *lazyValue) get() (starlark.Value, error) {
 	}
 	thread := l.running()
 	if thread == nil {
-		return nil, fmt.Errorf("%s: not available outside a statement", l.spec.Name)
+		return nil, fmt.Errorf("%s: not available outside a statement", l.spec.name)
 	}
-	v, err := l.spec.Init(thread)
+	v, err := l.spec.init(thread)
 	if err != nil {
 		return nil, err
 	}
@@ -56,14 +66,14 @@ func (l *lazyValue) String() string {
 	if v := l.loaded(); v != nil {
 		return v.String()
 	}
-	return fmt.Sprintf("<%s (connects on first use)>", l.spec.DocKey)
+	return fmt.Sprintf("<%s (connects on first use)>", l.spec.docKey)
 }
 
 func (l *lazyValue) Type() string {
 	if v := l.loaded(); v != nil {
 		return v.Type()
 	}
-	return l.spec.DocKey
+	return l.spec.docKey
 }
 
 func (l *lazyValue) Freeze()              {} // the placeholder has no state a script could change
@@ -72,10 +82,10 @@ func (l *lazyValue) Hash() (uint32, error) {
 	if v := l.loaded(); v != nil {
 		return v.Hash()
 	}
-	return starlark.String(l.spec.Name).Hash()
+	return starlark.String(l.spec.name).Hash()
 }
 
-func (l *lazyValue) DocKey() string { return l.spec.DocKey }
+func (l *lazyValue) DocKey() string { return l.spec.docKey }
 
 func (l *lazyValue) Attr(name string) (starlark.Value, error) {
 	v, err := l.get()
@@ -98,7 +108,7 @@ func (l *lazyValue) AttrNames() []string {
 		return nil
 	}
 	var names []string
-	for _, e := range apidoc.Members(l.spec.DocKey) {
+	for _, e := range apidoc.Members(l.spec.docKey) {
 		names = append(names, e.Name())
 	}
 	return names

@@ -6,9 +6,10 @@
 // Starlark loop, an in-flight LXD request, an operation wait or an exec —
 // and returns to the prompt with the globals intact.
 //
-// Each statement runs on a thread of its own whose context (threadctx.Set)
-// is cancelled by an interrupt, next to one session context
-// (threadctx.SetSession) that bounds background work for the whole REPL.
+// Statements run in an lxdstar.Session, in the environment scripts run in
+// (plus help, exit and client): each on a thread of its own that an
+// interrupt cancels, while the session's context bounds background work for
+// the whole REPL.
 package repl
 
 import (
@@ -18,13 +19,11 @@ import (
 	"io"
 	"os"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"github.com/lxdstar/lxdstar/builtins"
+	"github.com/lxdstar/lxdstar"
 	"github.com/lxdstar/lxdstar/internal/apidoc"
 )
 
@@ -36,17 +35,12 @@ const (
 
 // Config describes a REPL session.
 type Config struct {
-	// Env is the predeclared environment (builtins.Predeclared plus lxd):
-	// what help() lists and what modules loaded with load() see. The REPL
-	// adds help, exit and the Lazy values.
-	Env starlark.StringDict
-	// Lazy are values created on first use, such as `client`.
-	Lazy []Lazy
-	// Globals are the starting globals (a script's, with -i). The REPL
-	// works on unfrozen copies where it can (see Thawer).
-	Globals starlark.StringDict
-	// ReadFile reads modules for load(); nil reads host files.
-	ReadFile func(path string) ([]byte, error)
+	// Session runs the statements: its runtime's environment (what help()
+	// lists and what modules loaded with load() see) and its globals (a
+	// script's, after `lxdstar -i`). The REPL adds help, exit and client,
+	// a Client connected on first use, where the session has no global of
+	// that name, and closes the session when it ends.
+	Session *lxdstar.Session
 
 	In       io.Reader
 	Out, Err io.Writer
@@ -66,52 +60,27 @@ type Config struct {
 	Banner string
 }
 
-// Lazy is a predeclared value made on first use: reading any attribute of
-// the placeholder calls Init on the running statement's thread (so Ctrl-C
-// interrupts it). Until then help and completion describe it from the
-// registry entry DocKey without calling Init.
-type Lazy struct {
-	Name   string
-	DocKey string // apidoc key of the value Init returns, e.g. "Client"
-	Init   func(thread *starlark.Thread) (starlark.Value, error)
-}
-
-// Thawer is implemented by values that can return an unfrozen copy of
-// themselves, so that a script's frozen globals (models) are editable in
-// the REPL after -i.
-type Thawer interface {
-	Thaw() starlark.Value
-}
-
 // historyLimit is the default bound of the history file, in lines.
 const historyLimit = 1000
 
 // session is one run of the REPL.
 type session struct {
 	cfg  Config
-	ctx  context.Context // the session: ends with Run
-	opts *syntax.FileOptions
-	load func(*starlark.Thread, string) (starlark.StringDict, error)
+	ctx  context.Context  // the session: ends with Run
+	sess *lxdstar.Session // runs the statements
 	docs *apidoc.Index
-	env  starlark.StringDict // Env plus help, exit and the lazies: help() lists these
+	env  starlark.StringDict // predeclared names plus help, exit and the lazies: help() lists these
 	lazy []*lazyValue
-
-	// mu guards globals: statements change them on the statement
-	// goroutine, completion reads them on the line editor's.
-	mu      sync.Mutex
-	globals starlark.StringDict
-
-	// running is the thread of the statement being executed, for lazies.
-	running atomic.Pointer[starlark.Thread]
 }
 
-// Run runs the REPL until exit(), Ctrl-D (end of input) or ctx ends, and
-// returns the exit status: 0, the code given to exit()/sys.exit(), or
-// ExitInterrupted.
+// Run runs the REPL until exit(), Ctrl-D (end of input) or ctx ends, then
+// closes cfg.Session, and returns the exit status: 0, the code given to
+// exit()/sys.exit(), or ExitInterrupted.
 func Run(ctx context.Context, cfg Config) int {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends background work tied to the session
+	defer cancel()
 	s := newSession(ctx, cfg)
+	defer s.close()
 
 	in, err := s.newInput()
 	if err != nil {
@@ -149,38 +118,51 @@ func newSession(ctx context.Context, cfg Config) *session {
 	if cfg.HistoryLimit == 0 {
 		cfg.HistoryLimit = historyLimit
 	}
-	opts := builtins.FileOptions()
-	// As go.starlark.net's REPL: load() in a chunk binds globals, so that
-	// loaded names outlive the chunk.
-	opts.LoadBindsGlobally = true
-	s := &session{
-		cfg:  cfg,
-		ctx:  ctx,
-		opts: opts,
-		load: builtins.NewLoader(cfg.Env, cfg.ReadFile).Load,
+	s := &session{cfg: cfg, ctx: ctx, sess: cfg.Session}
+	s.env = s.sess.Predeclared()
+	globals := s.sess.Globals()
+	define := func(name string, v starlark.Value) {
+		s.env[name] = v
+		if !globals.Has(name) { // a script's own help, say, stays
+			s.sess.SetGlobal(name, v)
+		}
 	}
-	s.env = make(starlark.StringDict, len(cfg.Env)+2+len(cfg.Lazy))
-	for k, v := range cfg.Env {
-		s.env[k] = v
-	}
-	s.env["help"] = starlark.NewBuiltin("help", s.help)
-	s.env["exit"] = starlark.NewBuiltin("exit", replExit)
-	for _, l := range cfg.Lazy {
-		lv := &lazyValue{spec: l, running: s.running.Load}
-		s.lazy = append(s.lazy, lv)
-		s.env[l.Name] = lv
+	define("help", starlark.NewBuiltin("help", s.help))
+	define("exit", starlark.NewBuiltin("exit", replExit))
+	if lxd, ok := s.env["lxd"].(starlark.HasAttrs); ok {
+		l := &lazyValue{spec: lazy{
+			name:   "client",
+			docKey: "Client",
+			init: func(thread *starlark.Thread) (starlark.Value, error) {
+				connect, err := lxd.Attr("Client")
+				if err != nil {
+					return nil, err
+				}
+				return starlark.Call(thread, connect, nil, nil)
+			},
+		}, running: s.sess.Thread}
+		s.lazy = append(s.lazy, l)
+		define(l.spec.name, l)
 	}
 	s.docs = apidoc.NewIndex(s.env)
-
-	s.globals = make(starlark.StringDict, len(s.env)+len(cfg.Globals))
-	for k, v := range s.env {
-		s.globals[k] = v
-	}
-	memo := map[starlark.Value]starlark.Value{}
-	for k, v := range cfg.Globals {
-		s.globals[k] = thaw(v, memo)
-	}
 	return s
+}
+
+// close ends the Starlark session with the REPL and prints what it
+// reports; Ctrl-C interrupts what it waits for.
+func (s *session) close() {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.cfg.Interrupts:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := s.sess.Close(ctx); err != nil {
+		s.printError(err, nil)
+	}
 }
 
 // read reads one chunk: a simple statement or expression on one line, or
@@ -189,7 +171,7 @@ func newSession(ctx context.Context, cfg Config) *session {
 func (s *session) read(in input) (f *syntax.File, src []string, err error) {
 	prompt := ">>> "
 	var readErr error
-	f, err = s.opts.ParseCompoundStmt("<stdin>", func() ([]byte, error) {
+	f, err = s.sess.ReadStmt("<stdin>", func() ([]byte, error) {
 		line, err := in.ReadLine(prompt)
 		prompt = "... "
 		if err != nil {
@@ -214,7 +196,7 @@ func replExit(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "code?", &code); err != nil {
 		return nil, err
 	}
-	return nil, &builtins.ExitError{Code: code}
+	return nil, &lxdstar.ExitError{Code: code}
 }
 
 // predeclaredNames lists what help() shows, sorted.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 
+	"github.com/lxdstar/lxdstar"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod"
 )
@@ -55,15 +55,30 @@ func waitForAfter(t *testing.T, buf *syncBuffer, from int, want string, within t
 	}
 }
 
+// testConfig is the Config of a REPL on a session of a runtime whose
+// client defaults to endpoint, with extra predeclared names and output
+// captured in out and errs.
+func testConfig(t *testing.T, endpoint string, extra starlark.StringDict, in io.Reader, out, errs *syncBuffer) Config {
+	t.Helper()
+	rt := lxdstar.New(
+		lxdstar.WithLXD(lxdmod.Config{Endpoint: endpoint}),
+		lxdstar.WithEnv(map[string]string{}),
+		lxdstar.WithPredeclared(extra),
+		lxdstar.WithStdout(out),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // ends the session's background work
+	return Config{Session: rt.NewSession(ctx, ""), In: in, Out: out, Err: errs}
+}
+
 // testSession is a session on the standard environment whose client
 // defaults to endpoint, with output captured.
 func testSession(t *testing.T, endpoint string) (*session, *syncBuffer, *syncBuffer) {
 	t.Helper()
-	env, lazy := Standard(lxdmod.Config{Endpoint: endpoint}, []string{""}, map[string]string{})
 	var out, errs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	s := newSession(ctx, Config{Env: env, Lazy: lazy, Out: &out, Err: &errs})
+	s := newSession(ctx, testConfig(t, endpoint, nil, nil, &out, &errs))
 	return s, &out, &errs
 }
 
@@ -80,7 +95,7 @@ func (s *session) exec(t *testing.T, src string) {
 func (s *session) execErr(t *testing.T, src string) string {
 	t.Helper()
 	lines := strings.Split(src, "\n")
-	f, err := s.opts.ParseCompoundStmt("<stdin>", func() ([]byte, error) {
+	f, err := s.sess.ReadStmt("<stdin>", func() ([]byte, error) {
 		if len(lines) == 0 {
 			return nil, io.EOF
 		}
@@ -187,8 +202,9 @@ func TestReplClientConnectsOnFirstUse(t *testing.T) {
 	}
 	// The placeholder gave way to the Client itself, so that it can be
 	// passed where a Client is expected.
-	if _, ok := s.globals["client"].(*lazyValue); ok || s.globals["client"].Type() != "Client" {
-		t.Errorf("client is %T %s after connecting", s.globals["client"], s.globals["client"].Type())
+	client := s.sess.Globals()["client"]
+	if _, ok := client.(*lazyValue); ok || client.Type() != "Client" {
+		t.Errorf("client is %T %s after connecting", client, client.Type())
 	}
 	s.exec(t, "client.instances.all()")
 	if reqs := fake.Requests(); len(reqs) != 2 {
@@ -208,7 +224,6 @@ func TestReplClientConnectionFailureIsAnError(t *testing.T) {
 }
 
 func TestReplRunPlainInput(t *testing.T) {
-	env, lazy := Standard(lxdmod.Config{Endpoint: "/nonexistent.socket"}, []string{""}, nil)
 	var out, errs syncBuffer
 	src := `x = 6 * 7
 x
@@ -229,7 +244,7 @@ for i in range(2):
 exit(3)
 print("not reached")
 `
-	code := Run(context.Background(), Config{Env: env, Lazy: lazy, In: strings.NewReader(src), Out: &out, Err: &errs})
+	code := Run(context.Background(), testConfig(t, "/nonexistent.socket", nil, strings.NewReader(src), &out, &errs))
 	if code != 3 {
 		t.Errorf("exit %d", code)
 	}
@@ -243,7 +258,7 @@ print("not reached")
 
 func TestReplSyntaxErrorShowsCaret(t *testing.T) {
 	var out, errs syncBuffer
-	code := Run(context.Background(), Config{In: strings.NewReader("x = 1 +\ny = 2\ny\n"), Out: &out, Err: &errs})
+	code := Run(context.Background(), testConfig(t, "", nil, strings.NewReader("x = 1 +\ny = 2\ny\n"), &out, &errs))
 	if code != 0 || out.String() != "2\n" {
 		t.Errorf("exit %d, stdout %q", code, out.String())
 	}
@@ -254,29 +269,27 @@ func TestReplSyntaxErrorShowsCaret(t *testing.T) {
 
 func TestReplEndOfInputExitsZero(t *testing.T) {
 	var out, errs syncBuffer
-	if code := Run(context.Background(), Config{In: strings.NewReader("1\n"), Out: &out, Err: &errs}); code != 0 || out.String() != "1\n" {
+	if code := Run(context.Background(), testConfig(t, "", nil, strings.NewReader("1\n"), &out, &errs)); code != 0 || out.String() != "1\n" {
 		t.Errorf("exit %d, out %q, err %q", code, out.String(), errs.String())
 	}
-	if code := Run(context.Background(), Config{In: strings.NewReader("sys.exit(4)\n"), Env: starlark.StringDict{"sys": sysLike()}, Out: &out, Err: &errs}); code != 4 {
+	if code := Run(context.Background(), testConfig(t, "", nil, strings.NewReader("sys.exit(4)\n"), &out, &errs)); code != 4 {
 		t.Errorf("sys.exit(4): exit %d", code)
 	}
 }
 
-func sysLike() starlark.Value {
-	env, _ := Standard(lxdmod.Config{}, []string{""}, nil)
-	return env["sys"]
-}
-
-// interactive runs the REPL on a pipe and returns a function that types a
-// line, the outputs and the interrupt channel.
-func interactive(t *testing.T, env starlark.StringDict) (typeLine func(string), out, errs *syncBuffer, intr chan os.Signal, done chan int) {
+// interactive runs the REPL on a pipe, with extra predeclared names, and
+// returns a function that types a line, the outputs and the interrupt
+// channel.
+func interactive(t *testing.T, extra starlark.StringDict) (typeLine func(string), out, errs *syncBuffer, intr chan os.Signal, done chan int) {
 	t.Helper()
 	r, w := io.Pipe()
 	out, errs = &syncBuffer{}, &syncBuffer{}
 	intr = make(chan os.Signal, 1)
 	done = make(chan int, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- Run(ctx, Config{Env: env, In: r, Out: out, Err: errs, Interrupts: intr}) }()
+	cfg := testConfig(t, "", extra, r, out, errs)
+	cfg.Interrupts = intr
+	go func() { done <- Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		w.Close()
@@ -285,8 +298,7 @@ func interactive(t *testing.T, env starlark.StringDict) (typeLine func(string), 
 }
 
 func TestReplInterruptStopsStatementKeepsGlobals(t *testing.T) {
-	env, _ := Standard(lxdmod.Config{}, []string{""}, nil)
-	typeLine, out, errs, intr, _ := interactive(t, env)
+	typeLine, out, errs, intr, _ := interactive(t, nil)
 	typeLine("x = 41")
 	for _, stmt := range []string{"while True: pass", "time.sleep(60)"} {
 		t.Run(stmt, func(t *testing.T) {
@@ -375,23 +387,21 @@ func TestReplInterruptCancelsStatementContextNotSession(t *testing.T) {
 }
 
 func TestReplInspectGlobalsAreThawed(t *testing.T) {
-	list := starlark.NewList([]starlark.Value{starlark.MakeInt(1)})
-	dict := starlark.NewDict(1)
-	_ = dict.SetKey(starlark.String("l"), list)
-	st := starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"items": list})
-	globals := starlark.StringDict{"l": list, "d": dict, "s": st}
-	globals.Freeze()
-
 	var out, errs syncBuffer
 	src := "l.append(2)\nd['n'] = 1\ns.items.append(3)\nprint(l, d, s.items)\n"
-	if code := Run(context.Background(), Config{Globals: globals, In: strings.NewReader(src), Out: &out, Err: &errs}); code != 0 || errs.String() != "" {
+	cfg := testConfig(t, "", nil, strings.NewReader(src), &out, &errs)
+	globals, err := cfg.Session.ExecFile(context.Background(), "setup.star", []byte("l = [1]\nd = {'l': l}\ns = struct(items = l)\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := Run(context.Background(), cfg); code != 0 || errs.String() != "" {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
 	// Shared structure stays shared: s.items is the list l.
 	if want := `[1, 2, 3] {"l": [1, 2, 3], "n": 1} [1, 2, 3]` + "\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
-	if list.Len() != 1 {
+	if globals["l"].(*starlark.List).Len() != 1 {
 		t.Error("the script's own value changed")
 	}
 }

@@ -92,31 +92,36 @@ func run(ctx context.Context, args []string, std stdio) int {
 		name = stdinName
 	}
 
-	repl := replConfig{lxd: opts.lxd, std: std}
+	rt := lxdstar.New(
+		lxdstar.WithLXD(opts.lxd),
+		lxdstar.WithArgs(scriptArgs),
+		lxdstar.WithStdout(std.out),
+	)
+	sources := map[string][]byte{name: src}
+	if name != "" && !opts.inspect {
+		_, err := rt.Run(ctx, name, src)
+		return report(ctx, std.err, err, sources)
+	}
+
+	// The REPL, after the script with -i: both run in one session, so that
+	// the statements see the script's globals and use its objects. Without
+	// a script sys.argv is [""], as in Python's REPL.
+	sess := rt.NewSession(ctx, name)
 	if name != "" {
-		rtOpts := []lxdstar.Option{
-			lxdstar.WithLXD(opts.lxd),
-			lxdstar.WithArgs(scriptArgs),
-			lxdstar.WithStdout(std.out),
-		}
-		if opts.inspect {
-			// The REPL keeps using the script's clients after the run.
-			rtOpts = append(rtOpts, lxdstar.WithSession(ctx))
-		}
-		rt := lxdstar.New(rtOpts...)
-		globals, err := rt.Run(ctx, name, src)
-		sources := map[string][]byte{name: src}
-		if !opts.inspect || exitingError(err) {
+		_, err := sess.ExecFile(ctx, name, src)
+		if exitingError(err) {
+			if closeErr := sess.Close(ctx); closeErr != nil {
+				report(ctx, std.err, closeErr, sources)
+			}
 			return report(ctx, std.err, err, sources)
 		}
-		// -i: like python -i, report a failure and carry on into the REPL.
+		// Like python -i: report a failure and carry on into the REPL.
 		if err != nil {
 			report(ctx, std.err, err, sources)
 		}
-		repl.argv, repl.globals = append([]string{name}, scriptArgs...), globals
 	}
 	// The one place the REPL starts: no script and stdin a terminal, or -i.
-	return runREPL(ctx, repl)
+	return runREPL(ctx, sess, std)
 }
 
 // exitingError reports whether err ends the command even with -i.

@@ -17,10 +17,10 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/lxdstar/lxdstar"
 	"github.com/lxdstar/lxdstar/internal/apidoc"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod"
-	"github.com/lxdstar/lxdstar/repl"
 )
 
 // genericLXD is a unix-socket LXD that answers every GET with one generic
@@ -182,7 +182,10 @@ func TestReferenceCoversEveryCallable(t *testing.T) {
 		return
 	}
 	sock := genericLXD(t)
-	env, _ := repl.Standard(lxdmod.Config{Endpoint: sock}, []string{""}, map[string]string{})
+	rt := lxdstar.New(lxdstar.WithLXD(lxdmod.Config{Endpoint: sock}), lxdstar.WithEnv(map[string]string{}))
+	sess := rt.NewSession(context.Background(), "")
+	defer sess.Close(context.Background())
+	env := sess.Predeclared()
 	thread := &starlark.Thread{Name: "coverage"}
 	threadctx.Set(thread, context.Background())
 	client, err := starlark.Call(thread, env["lxd"].(*starlarkstruct.Module).Members["Client"], nil, nil)

@@ -29,9 +29,9 @@ func From(thread *starlark.Thread) context.Context {
 const sessionKey = "lxdstar.session"
 
 // SetSession attaches the context that bounds background work started on a
-// script's behalf (e.g. watchers of operations started with wait=False). A
-// REPL sets it once for the session while each statement gets its own
-// context through Set; a script host need not set it.
+// script's behalf (e.g. watchers of operations started with wait=False). An
+// lxdstar.Session sets it to its own context, which outlives each run (a
+// script, a REPL statement) while each run gets its own context through Set.
 func SetSession(thread *starlark.Thread, ctx context.Context) {
 	thread.SetLocal(sessionKey, ctx)
 }

@@ -1,16 +1,23 @@
-package repl
+package lxdstar
 
 import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 )
 
+// Thawer is implemented by values that can return an unfrozen copy of
+// themselves (lxd models), so that a session can go on changing the
+// globals of a script it ran, which Starlark froze (see ExecFile).
+type Thawer interface {
+	Thaw() starlark.Value
+}
+
 // thaw returns an unfrozen copy of v where one can be made: lists, dicts
 // and sets are copied (deeply, through tuples and structs too), values
 // implementing Thawer copy themselves, and anything else (functions,
 // strings, numbers, clients) is returned as is. A script's globals are
-// frozen once it has run; with -i the REPL works on such copies so that
-// they stay editable. memo keeps shared and cyclic structure.
+// frozen once it has run; a session goes on with such copies so that they
+// stay editable. memo keeps shared and cyclic structure.
 func thaw(v starlark.Value, memo map[starlark.Value]starlark.Value) starlark.Value {
 	switch x := v.(type) {
 	case *starlark.List:
