@@ -7,20 +7,20 @@ import (
 	"go.starlark.net/starlarkstruct"
 )
 
-// Module is the Starlark `lxd` module of one run (or one REPL session). It
-// keeps the operations its clients started with wait=False until their
-// outcome reached the script: whoever runs the script calls Wait when it
-// ends, so that no failure goes unreported.
+// Module is the Starlark `lxd` module of one run (or one REPL session):
+// the value scripts see, and the operations its clients started with
+// wait=False, kept until their outcome reached the script. Whoever runs
+// the script calls Wait when it ends, so that no failure goes unreported.
 type Module struct {
-	*starlarkstruct.Module
+	value  *starlarkstruct.Module
 	ledger *ledger
 }
 
-// New returns the Starlark `lxd` module, whose lxd.Client() takes its
-// defaults from cfg.
+// New returns the `lxd` module, whose lxd.Client() takes its defaults
+// from cfg.
 func New(cfg Config) *Module {
 	l := newLedger()
-	return &Module{ledger: l, Module: &starlarkstruct.Module{
+	return &Module{ledger: l, value: &starlarkstruct.Module{
 		Name: "lxd",
 		Members: starlark.StringDict{
 			"Client":   newClientBuiltin(cfg, l),
@@ -34,6 +34,9 @@ func New(cfg Config) *Module {
 		},
 	}}
 }
+
+// Value is the module as scripts see it, to predeclare as "lxd".
+func (m *Module) Value() *starlarkstruct.Module { return m.value }
 
 // Wait blocks until every operation the script started with wait=False
 // has ended, and returns an *UnwaitedError listing those that failed

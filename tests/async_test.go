@@ -6,9 +6,11 @@ package tests
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -363,4 +365,48 @@ img = lxd.Client().images.create(DATA)
 img.delete()
 `)
 	assert.False(t, serverExists(t, rc, rest.Path("images", img.fp)), "the image survived: the delete overtook its upload")
+}
+
+// Ctrl-C interrupts the wait at the script's end for operations nobody
+// waited for: exit status 130, at once.
+func TestInterruptFinalWait(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("intr")
+	cleanupInstance(t, mainSocket, name)
+	c := restClient(t, mainSocket)
+	ctx := context.Background()
+	// LXD stops this container by sending SIGUSR2 to its init, which
+	// ignores it: a stop with force=False lasts its whole timeout.
+	body := map[string]any{"name": name, "source": map[string]any{"type": "image", "alias": imageAlias},
+		"config": map[string]any{"raw.lxc": "lxc.signal.halt = SIGUSR2"}}
+	r, err := c.Do(ctx, &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body})
+	require.NoError(t, err)
+	op, err := rest.AsyncOperation(r)
+	require.NoError(t, err)
+	_, err = c.WaitOperation(ctx, op, 0)
+	require.NoError(t, err)
+	r, err = c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"), Body: map[string]any{"action": "start"}})
+	require.NoError(t, err)
+	op, err = rest.AsyncOperation(r)
+	require.NoError(t, err)
+	_, err = c.WaitOperation(ctx, op, 0)
+	require.NoError(t, err)
+
+	cmd := exec.Command(lxdstarBinary(t), "--endpoint", mainSocket, "-c",
+		"lxd.Client().instances.get('"+name+"').stop(timeout=60, force=False)\nprint('started')\n")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "started") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // in the final wait
+	sent := time.Now()
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	require.True(t, errors.As(err, &ee), "exit: %v (stderr %q)", err, stderr.String())
+	assert.Equal(t, 130, ee.ExitCode(), stderr.String())
+	assert.Less(t, time.Since(sent), 5*time.Second, "the interrupt ended the wait")
 }
