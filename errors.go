@@ -25,15 +25,30 @@ type ExitError = builtins.ExitError
 type Error struct {
 	err   error   // from go.starlark.net; usually a *starlark.EvalError
 	extra []error // why the run was stopped: ErrMaxSteps, ctx.Err(), its cause
+	// unwaited lists operations started with wait=False that failed with
+	// nobody waiting, when the script failed too (else it is err itself).
+	unwaited error
 }
 
 // Error returns the failure's message, without the backtrace, e.g.
-// "NotFound: Instance not found".
-func (e *Error) Error() string { return e.err.Error() }
+// "NotFound: Instance not found", followed by the operations started with
+// wait=False that failed unnoticed, if any.
+func (e *Error) Error() string {
+	if e.unwaited != nil {
+		return e.err.Error() + "\nAlso, " + e.unwaited.Error()
+	}
+	return e.err.Error()
+}
 
 // Unwrap returns the underlying error and, for an interrupted run, the
-// context's error.
-func (e *Error) Unwrap() []error { return append([]error{e.err}, e.extra...) }
+// context's error, and the errors of unnoticed failed operations.
+func (e *Error) Unwrap() []error {
+	out := append([]error{e.err}, e.extra...)
+	if e.unwaited != nil {
+		out = append(out, e.unwaited)
+	}
+	return out
+}
 
 // CallStack returns the Starlark frames active at the failure, outermost
 // first; nil for a syntax error. For a failure inside a loaded module it

@@ -123,8 +123,11 @@ func WithClient(rc *rest.Client) Option {
 }
 
 // Module returns the lxd module alone, with cfg as the defaults of
-// lxd.Client(), for hosts that run Starlark with their own environment.
-func Module(cfg lxdmod.Config) starlark.Value {
+// lxd.Client(), for hosts that run Starlark with their own environment:
+// predeclare its Value() as "lxd", and call its Wait when the script ends,
+// so that operations started with wait=False are not abandoned and their
+// failures not lost. Use one module per script run.
+func Module(cfg lxdmod.Config) *lxdmod.Module {
 	return lxdmod.New(cfg)
 }
 
@@ -169,11 +172,13 @@ func (r *Runtime) Eval(ctx context.Context, expr string) (starlark.Value, error)
 }
 
 // predeclaredFor returns the predeclared names of a session whose script
-// is filename: the one place the scripts' environment is built.
-func (r *Runtime) predeclaredFor(filename string) starlark.StringDict {
+// is filename, and its lxd module: the one place the scripts' environment
+// is built.
+func (r *Runtime) predeclaredFor(filename string) (starlark.StringDict, *lxdmod.Module) {
 	argv := append([]string{filename}, r.args...)
 	d := builtins.Predeclared(argv, r.env) // nil: the process environment
-	d["lxd"] = lxdmod.New(r.lxd)
+	lxd := lxdmod.New(r.lxd)
+	d["lxd"] = lxd.Value()
 	maps.Copy(d, r.predeclared)
-	return d
+	return d, lxd
 }

@@ -299,7 +299,7 @@ func TestEval(t *testing.T) {
 }
 
 func TestModule(t *testing.T) {
-	v := lxdstar.Module(lxdmod.Config{})
+	v := lxdstar.Module(lxdmod.Config{}).Value()
 	if v.Type() != "module" || !strings.Contains(v.String(), "lxd") {
 		t.Errorf("Module = %s %s", v.Type(), v)
 	}

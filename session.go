@@ -12,6 +12,7 @@ import (
 
 	"github.com/lxdstar/lxdstar/builtins"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
+	"github.com/lxdstar/lxdstar/lxdmod"
 )
 
 // Session is one environment in which code runs piece by piece, keeping
@@ -29,6 +30,7 @@ type Session struct {
 	ctx         context.Context // bounds background work; ends at Close
 	cancel      context.CancelFunc
 	predeclared starlark.StringDict
+	lxd         *lxdmod.Module // keeps the operations code started with wait=False
 	load        func(*starlark.Thread, string) (starlark.StringDict, error)
 	stmtOpts    *syntax.FileOptions // the dialect of statements
 
@@ -49,7 +51,7 @@ type Session struct {
 // from one piece of code to the next.
 func (r *Runtime) NewSession(ctx context.Context, script string) *Session {
 	ctx, cancel := context.WithCancel(ctx)
-	predeclared := r.predeclaredFor(script)
+	predeclared, lxd := r.predeclaredFor(script)
 	// As go.starlark.net's REPL: load() in a statement binds globals, so
 	// that loaded names outlive the statement.
 	stmtOpts := builtins.FileOptions()
@@ -59,6 +61,7 @@ func (r *Runtime) NewSession(ctx context.Context, script string) *Session {
 		ctx:         ctx,
 		cancel:      cancel,
 		predeclared: predeclared,
+		lxd:         lxd,
 		load:        builtins.NewLoader(predeclared, r.readFile).Load,
 		stmtOpts:    stmtOpts,
 		globals:     maps.Clone(predeclared),
@@ -183,8 +186,34 @@ func (s *Session) close(ctx context.Context, err error) error {
 //
 // Rules that hold at the end of a run belong here and nowhere else, so
 // that scripts, the REPL and embedders all follow them.
+//
+// No failure is lost: operations the code started with wait=False and
+// whose failure nobody has seen are reported here, each once: after a
+// statement those that have failed so far, at the end of a run all of
+// them, waited for (ctx interrupts that wait). They fail the run, or are
+// added to its own error.
 func (s *Session) finish(ctx context.Context, err error, last bool) error {
-	return err
+	var unwaited error
+	if last {
+		unwaited = s.lxd.Wait(ctx)
+	} else {
+		unwaited = s.lxd.Failed()
+	}
+	if unwaited == nil {
+		return err
+	}
+	if err == nil {
+		e := &Error{err: unwaited}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			e.extra = append(e.extra, ctxErr) // an interrupted final wait
+		}
+		return e
+	}
+	if e, ok := err.(*Error); ok {
+		e.unwaited = unwaited
+		return e
+	}
+	return &Error{err: err, unwaited: unwaited}
 }
 
 // execFile runs src as a script named filename and returns its globals,

@@ -28,6 +28,9 @@ type Client struct {
 	cluster  bool
 	managers map[string]starlark.Value
 	progress *progressBoard // nil: no progress output
+	// ledger holds the operations started with wait=False until their
+	// outcome reached the script; one per lxd module (per run).
+	ledger *ledger
 }
 
 var _ starlark.HasAttrs = (*Client)(nil)
@@ -82,6 +85,13 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET /1.0 from " + rc.Endpoint() + " did not return an object"}
 	}
 	infoDict.Freeze()
+	if p := rc.Project(); p != "" && p != "default" && meta.Auth == "trusted" {
+		// A mistyped project would otherwise surface as "not found" on
+		// whatever the script touches first.
+		if _, err := rc.Do(ctx, &rest.Request{Method: "GET", Path: rest.Path("projects", p), NoProject: true}); err != nil {
+			return nil, rest.About(err, fmt.Sprintf("project %q", p))
+		}
+	}
 	c := &Client{rest: rc, life: life, info: infoDict, auth: meta.Auth, cluster: meta.Environment.ServerClustered,
 		exts: map[string]bool{}, managers: map[string]starlark.Value{}}
 	for _, e := range meta.APIExtensions {
@@ -99,8 +109,9 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	return c, nil
 }
 
-// newClientBuiltin implements lxd.Client(...), taking defaults from cfg.
-func newClientBuiltin(cfg Config) *starlark.Builtin {
+// newClientBuiltin implements lxd.Client(...), taking defaults from cfg;
+// the clients it makes record their unwaited operations in l.
+func newClientBuiltin(cfg Config, l *ledger) *starlark.Builtin {
 	return starlark.NewBuiltin("Client", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var (
 			endpoint, project, remote starlark.Value = starlark.None, starlark.None, starlark.None
@@ -137,6 +148,7 @@ func newClientBuiltin(cfg Config) *starlark.Builtin {
 		if err != nil {
 			return nil, err
 		}
+		c.ledger = l
 		if cfg.Progress != nil {
 			c.progress = newProgressBoard(cfg.Progress, c.rest)
 			c.rest = c.rest.WithTransfers(c.progress.transfer)

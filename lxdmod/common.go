@@ -61,7 +61,9 @@ func modelDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "wait?", &wait); err != nil {
 		return nil, err
 	}
-	return m.c.async(thread, &rest.Request{Method: "DELETE", Path: m.path()}, wait, nil)
+	spec := m.changeSpec("delete")
+	spec.follows[0].path = "" // nothing left to read
+	return m.c.run(thread, &rest.Request{Method: "DELETE", Path: m.path()}, wait, spec)
 }
 
 func modelToDict(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -91,6 +93,23 @@ type frozenError struct{ what, obj string }
 
 func (e *frozenError) Error() string {
 	return e.what + ": " + e.obj + " is frozen (a global of a module that finished loading): local changes are refused, server actions still work"
+}
+
+// ordered wraps a model method that talks to the server: it first waits
+// for the object's own pending change (Model.await), and an LXD error
+// names the object.
+func ordered(fn methodFn) methodFn {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		m := receiver(b)
+		if err := m.await(thread); err != nil {
+			return nil, err
+		}
+		v, err := fn(thread, b, args, kwargs)
+		if err != nil {
+			return nil, rest.About(err, m.subject())
+		}
+		return v, nil
+	}
 }
 
 // methodFn is the shape of every method in the per-type tables.

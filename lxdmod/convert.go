@@ -348,11 +348,14 @@ func goValue(v starlark.Value, depth int, models bool) (any, error) {
 			out[i] = gv
 		}
 		return out, nil
+	case *Model:
+		// Before json.Marshaler: encoding a model takes its lock, which
+		// the caller may hold (a model inside its own field).
+		if models {
+			return goValue(x.toDict(), depth+1, models)
+		}
 	case json.Marshaler:
 		return x, nil
-	}
-	if m, ok := v.(interface{ toDict() *starlark.Dict }); ok && models {
-		return goValue(m.toDict(), depth+1, models)
 	}
 	return nil, &pathError{msg: fmt.Sprintf("cannot send a %s to LXD", v.Type())}
 }

@@ -64,7 +64,7 @@ func TestModelInsideItsOwnFieldDoesNotDeadlock(t *testing.T) {
 		t.Fatal("Dirty deadlocked")
 	}
 	m.mu.Lock()
-	_, err := m.putBodyLocked()
+	_, err := m.putBodyLocked(m.editsLocked())
 	m.mu.Unlock()
 	if err == nil || !strings.Contains(err.Error(), `Instance.config["self"]: cannot send a Instance to LXD`) {
 		t.Errorf("put body: %v", err)

@@ -140,7 +140,7 @@ func instanceExecute(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	a := newExecArgs()
 	var (
 		encoding, payload, outHandler, errHandler, timeout starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
-		decode                                                            = true
+		decode                                             starlark.Value = starlark.True
 		stdinEncoding                                                     = "utf-8"
 	)
 	if err := starlark.UnpackArgs(fn, args, kwargs,
@@ -153,7 +153,14 @@ func instanceExecute(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if err != nil {
 		return nil, err
 	}
-	opts := execOptions{decode: decode}
+	opts := execOptions{}
+	switch d := decode.(type) {
+	case starlark.Bool:
+		opts.decode = bool(d)
+	case starlark.NoneType: // pylxd passes decode=None for bytes
+	default:
+		return nil, fmt.Errorf("%s: for parameter decode: got %s, want bool or None", fn, decode.Type())
+	}
 	if opts.codec, err = codecArg(fn, "encoding", encoding); err != nil {
 		return nil, err
 	}

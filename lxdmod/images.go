@@ -166,9 +166,7 @@ func imagesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	up.Rootfs = strings.NewReader(string(rootfs))
 	up.Fingerprint = hex.EncodeToString(h.Sum(nil))
 	m := imageModel(g.c, up.Fingerprint)
-	return g.c.asyncObject(thread, rest.ImageUploadRequest(up), wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
-		return starlark.None, m.refresh(ctxOf(thread), false)
-	})
+	return g.c.run(thread, rest.ImageUploadRequest(up), wait, m.createSpec())
 }
 
 // isQcow2 recognises a VM disk image, which LXD wants as part "rootfs.img".
@@ -224,7 +222,7 @@ func checkImageURL(fn, param, s string) error {
 // with wait=True, else the pending Operation, whose wait() returns it.
 func publishImage(thread *starlark.Thread, c *Client, body map[string]any, wait bool) (starlark.Value, error) {
 	req := &rest.Request{Method: "POST", Path: rest.Path("images"), Body: body}
-	return c.asyncFromOperation(thread, req, wait, func(thread *starlark.Thread, op *rest.Operation) (starlark.Value, error) {
+	return c.asyncFromOperation(thread, req, wait, "publish", func(thread *starlark.Thread, op *rest.Operation) (starlark.Value, error) {
 		fp, _ := op.Metadata["fingerprint"].(string)
 		if fp == "" {
 			return nil, &rest.Error{Kind: rest.KindAPI, Message: fmt.Sprintf("operation %s ended without an image fingerprint", op.ID)}
@@ -233,40 +231,16 @@ func publishImage(thread *starlark.Thread, c *Client, body map[string]any, wait 
 	})
 }
 
-// asyncFromOperation is async for methods whose result is read from the
+// asyncFromOperation is for methods whose result is read from the
 // finished operation's metadata.
-func (c *Client) asyncFromOperation(thread *starlark.Thread, req *rest.Request, wait bool,
+func (c *Client) asyncFromOperation(thread *starlark.Thread, req *rest.Request, wait bool, what string,
 	finish func(*starlark.Thread, *rest.Operation) (starlark.Value, error)) (starlark.Value, error) {
-	op, err := c.start(thread, req)
-	if err != nil {
-		return nil, err
-	}
-	if op == nil {
-		return nil, &rest.Error{Kind: rest.KindConnection, Message: req.Method + " " + req.Path + ": expected an operation, got a synchronous answer"}
-	}
-	if wait {
-		final, err := c.waitOp(thread, op)
-		if err != nil {
-			return nil, err
+	return c.run(thread, req, wait, opSpec{what: what, result: func(thread *starlark.Thread, final *rest.Operation) (starlark.Value, error) {
+		if final == nil || final.ID == "" {
+			return nil, &rest.Error{Kind: rest.KindConnection, Message: req.Method + " " + req.Path + ": expected an operation, got a synchronous answer"}
 		}
 		return finish(thread, final)
-	}
-	var o *Operation
-	o = newOperation(c, op, func(thread *starlark.Thread) (starlark.Value, error) {
-		// Operation.conclude stores the final state in o.state, under
-		// o.mu, just before calling this finisher on the same goroutine
-		// (which holds o.mu): read it directly.
-		final := o.state
-		if _, ok := final.Metadata["fingerprint"]; !ok {
-			// Should not happen; ask the server (it keeps ended
-			// operations for a few seconds).
-			if fresh, err := c.rest.GetOperation(ctxOf(thread), final.ID); err == nil {
-				final = fresh
-			}
-		}
-		return finish(thread, final)
-	})
-	return o, nil
+	}})
 }
 
 // imageExport returns a unified image's tarball as bytes, checking its
@@ -412,7 +386,7 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	// A private image is fetched with a one-time secret from the source.
 	abort := func() {}
 	if m.field("public") != starlark.True {
-		op, err := m.c.start(thread, &rest.Request{Method: "POST", Path: m.path() + "/secret"})
+		op, err := m.c.startOperation(ctxOf(thread), &rest.Request{Method: "POST", Path: m.path() + "/secret"})
 		if err != nil {
 			return nil, fmt.Errorf("%s: asking the source for an image secret: %w", fn, err)
 		}
@@ -425,14 +399,9 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	}
 	body["source"] = source
 	img := m.sibling(dst, m.key(), nil)
-	v, err := dst.asyncObjectAbort(thread, &rest.Request{Method: "POST", Path: rest.Path("images"), Body: body}, wait, img,
-		func(thread *starlark.Thread) (starlark.Value, error) {
-			return starlark.None, img.refresh(ctxOf(thread), false)
-		}, abort)
-	if err != nil {
-		abort()
-	}
-	return v, err
+	spec := img.createSpec()
+	spec.what, spec.abort = "copy", abort
+	return dst.run(thread, &rest.Request{Method: "POST", Path: rest.Path("images"), Body: body}, wait, spec)
 }
 
 // imageExportTo streams the image to the host file path (a split image:

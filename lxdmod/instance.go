@@ -1,11 +1,13 @@
 package lxdmod
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"go.starlark.net/syntax"
 
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -98,7 +100,7 @@ func instanceGet(thread *starlark.Thread, g *manager, name string) (*Model, erro
 	if name == "" {
 		return nil, fmt.Errorf("%s.get: for parameter name: empty name", g.name)
 	}
-	m, err := g.fetch(thread, rest.Path("instances", name))
+	m, err := g.fetch(thread, rest.Path("instances", name), name)
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +178,8 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		req["type"] = g.itype
 	}
 	name, _ := req["name"].(string)
-	if name == "" {
-		return nil, fmt.Errorf("%s: for parameter config: a \"name\" is required", g.fn(b))
+	if _, given := req["name"]; given && name == "" {
+		return nil, fmt.Errorf("%s: for parameter config: \"name\" is empty (leave it out to let LXD pick one)", g.fn(b))
 	}
 	q := url.Values{}
 	if target != starlark.None {
@@ -202,11 +204,39 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		_ = seed.SetKey(starlark.String("type"), starlark.String(t))
 	}
 	_ = seed.SetKey(starlark.String("status"), starlark.String("Creating"))
+	post := &rest.Request{Method: "POST", Path: rest.Path("instances"), Query: q, Body: req}
+	if name == "" {
+		// LXD picks the name: known only from the finished operation, so
+		// wait=False returns the Operation, whose wait() gives the Instance.
+		return g.c.run(thread, post, wait, opSpec{what: "create", subject: "a new instance",
+			result: func(thread *starlark.Thread, final *rest.Operation) (starlark.Value, error) {
+				name := createdName(final, "instances")
+				if name == "" {
+					return nil, &rest.Error{Kind: rest.KindAPI, Message: fmt.Sprintf("operation %s created an instance without saying its name", final.ID)}
+				}
+				return instanceGet(thread, g, name)
+			}})
+	}
 	m := g.model(seed, "")
-	return g.c.asyncObject(thread, &rest.Request{Method: "POST", Path: rest.Path("instances"), Query: q, Body: req}, wait, m,
-		func(thread *starlark.Thread) (starlark.Value, error) {
-			return starlark.None, m.refresh(ctxOf(thread), false)
-		})
+	return g.c.run(thread, post, wait, m.createSpec())
+}
+
+// createdName is the name of the object a finished create operation lists
+// in its resources (LXD: "instances": ["/1.0/instances/<name>"]).
+func createdName(op *rest.Operation, collection string) string {
+	if op == nil {
+		return ""
+	}
+	for _, u := range op.Resources[collection] {
+		if i := strings.IndexByte(u, '?'); i >= 0 {
+			u = u[:i]
+		}
+		seg := u[strings.LastIndex(u, "/")+1:]
+		if name, err := url.PathUnescape(seg); err == nil && name != "" {
+			return name
+		}
+	}
+	return ""
 }
 
 // instanceAction implements start/stop/restart/freeze/unfreeze. Once the
@@ -220,9 +250,7 @@ func instanceAction(action string) func(*starlark.Thread, *starlark.Builtin, sta
 		}
 		body := map[string]any{"action": action, "timeout": timeout, "force": force}
 		req := &rest.Request{Method: "PUT", Path: m.path() + "/state", Body: body}
-		return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
-			return starlark.None, m.refresh(ctxOf(thread), true)
-		})
+		return m.c.run(thread, req, wait, m.changeSpec(action))
 	}
 }
 
@@ -238,13 +266,86 @@ func instanceState(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	return record("InstanceState", data), nil
 }
 
-// record turns a server object into a read-only struct.
-func record(name string, d *starlark.Dict) *starlarkstruct.Struct {
+// record turns a server object into a read-only value of its own type
+// (type(inst.state()) is "InstanceState"), with the fields as attributes.
+func record(name string, d *starlark.Dict) *Record {
 	sd := make(starlark.StringDict, d.Len())
 	for _, item := range d.Items() {
 		if k, ok := item[0].(starlark.String); ok {
 			sd[string(k)] = item[1]
 		}
 	}
-	return starlarkstruct.FromStringDict(starlark.String(name), sd)
+	d.Freeze()
+	return &Record{name: name, fields: sd}
+}
+
+// Record is a read-only server object such as an InstanceState: a struct
+// whose type is named after what it is. json.encode encodes its fields.
+type Record struct {
+	name   string
+	fields starlark.StringDict
+}
+
+var (
+	_ starlark.HasAttrs   = (*Record)(nil)
+	_ starlark.Comparable = (*Record)(nil)
+)
+
+func (r *Record) String() string {
+	var b strings.Builder
+	b.WriteString(r.name + "(")
+	for i, k := range r.fields.Keys() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k + " = " + r.fields[k].String())
+	}
+	b.WriteString(")")
+	return b.String()
+}
+func (r *Record) Type() string          { return r.name }
+func (r *Record) Freeze()               {} // its values were frozen when it was made
+func (r *Record) Truth() starlark.Bool  { return true }
+func (r *Record) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: %s", r.name) }
+func (r *Record) Attr(name string) (starlark.Value, error) {
+	return r.fields[name], nil // nil: Starlark reports the missing field
+}
+func (r *Record) AttrNames() []string { return r.fields.Keys() }
+
+// CompareSameType compares two records field by field (== and != only).
+func (r *Record) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	o := y.(*Record)
+	switch op {
+	case syntax.EQL, syntax.NEQ:
+		eq := r.name == o.name && len(r.fields) == len(o.fields)
+		for k, v := range r.fields {
+			if !eq {
+				break
+			}
+			w, ok := o.fields[k]
+			if !ok {
+				eq = false
+				break
+			}
+			var err error
+			if eq, err = starlark.EqualDepth(v, w, depth-1); err != nil {
+				return false, err
+			}
+		}
+		return eq == (op == syntax.EQL), nil
+	}
+	return false, fmt.Errorf("%s values are not ordered", r.name)
+}
+
+// MarshalJSON makes json.encode(record) the object LXD sent.
+func (r *Record) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(r.fields))
+	for k, v := range r.fields {
+		g, err := toGo(v, r.name+"."+k)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = g
+	}
+	return json.Marshal(m)
 }

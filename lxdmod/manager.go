@@ -32,9 +32,29 @@ func (g *manager) Hash() (uint32, error) { return starlark.String(g.name).Hash()
 
 func (g *manager) Attr(name string) (starlark.Value, error) {
 	if fn, ok := g.methods[name]; ok {
+		if g.parent != nil {
+			fn = afterParent(fn)
+		}
 		return bind(g.name, name, fn, g), nil
 	}
 	return nil, nil
+}
+
+// afterParent wraps the method of a sub-collection (inst.snapshots,
+// inst.files): nothing overtakes the owning object's pending change, and
+// an LXD error names the owner unless it names something more precise.
+func afterParent(fn methodFn) methodFn {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		owner := mgr(b).parent
+		if err := owner.await(thread); err != nil {
+			return nil, err
+		}
+		v, err := fn(thread, b, args, kwargs)
+		if err != nil {
+			return nil, rest.About(err, owner.subject())
+		}
+		return v, nil
+	}
 }
 
 func (g *manager) AttrNames() []string {
@@ -58,17 +78,31 @@ func (g *manager) model(data *starlark.Dict, etag string) *Model {
 		parent = g.parent.key()
 	}
 	m := newModel(g.t, g.c, parent)
+	m.owner = g.parent
 	m.load(data, etag)
 	return m
 }
 
-// fetch GETs one object of the manager's type at path.
-func (g *manager) fetch(thread *starlark.Thread, path string) (*Model, error) {
+// fetch GETs one object of the manager's type at path; key names it in
+// errors.
+func (g *manager) fetch(thread *starlark.Thread, path, key string) (*Model, error) {
 	data, etag, err := g.c.getObject(ctxOf(thread), path)
 	if err != nil {
-		return nil, err
+		return nil, rest.About(err, g.subjectOf(key))
 	}
 	return g.model(data, etag), nil
+}
+
+// subjectOf names an object of this collection in messages, before there
+// is a Model for it: `instance "web9"`.
+func (g *manager) subjectOf(key string) string {
+	if g.t == nil {
+		return ""
+	}
+	s := newModel(g.t, g.c, g.parentKey())
+	s.owner = g.parent
+	s.fields[g.t.key] = starlark.String(key)
+	return s.subject()
 }
 
 // exists turns NotFound into False; other errors still fail.
@@ -125,7 +159,7 @@ func (g *manager) getModel(thread *starlark.Thread, fn, key string) (*Model, err
 	if key == "" {
 		return nil, fmt.Errorf("%s: for parameter %s: empty %s", fn, g.t.key, g.t.key)
 	}
-	return g.fetch(thread, g.itemPath(key))
+	return g.fetch(thread, g.itemPath(key), key)
 }
 
 // listModels fetches the whole collection in one request.

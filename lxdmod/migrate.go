@@ -96,15 +96,15 @@ func (tr *transfer) runInCluster(thread *starlark.Thread, wait bool) (starlark.V
 		m := tr.src
 		req := &rest.Request{Method: "POST", Path: m.path(), Query: q,
 			Body: map[string]any{"name": m.key(), "migration": true, "live": tr.live}}
-		return m.c.asyncObject(thread, req, wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
-			return starlark.None, m.refresh(ctxOf(thread), true)
-		})
+		spec := m.createSpec() // the object itself, on its new member
+		spec.what = "migration to " + tr.target
+		return m.c.run(thread, req, wait, spec)
 	}
 	body, seed, err := tr.targetBody(thread, map[string]any{"type": "copy", "source": tr.src.key(), "instance_only": tr.instanceOnly})
 	if err != nil {
 		return nil, err
 	}
-	return tr.createOnTarget(thread, body, seed, q, wait, nil, nil)
+	return tr.createOnTarget(thread, body, seed, q, wait, nil)
 }
 
 // runPull starts the migration source on the source server and has the
@@ -125,13 +125,11 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 	} else if ok == starlark.True {
 		return nil, &rest.Error{Kind: rest.KindConflict, StatusCode: 409, Message: fmt.Sprintf("instance %q already exists on %s", tr.name, tr.dst.rest.Endpoint())}
 	}
-	ctx := ctxOf(thread)
-	resp, err := m.c.rest.Do(ctx, &rest.Request{Method: "POST", Path: m.path(),
+	srcOp, err := m.c.startOperation(ctxOf(thread), &rest.Request{Method: "POST", Path: m.path(),
 		Body: map[string]any{"migration": true, "live": tr.live, "instance_only": tr.instanceOnly}})
-	if err != nil {
-		return nil, err
+	if err == nil && srcOp == nil {
+		err = &rest.Error{Kind: rest.KindConnection, Message: "the migration source answered synchronously, without an operation"}
 	}
-	srcOp, err := rest.AsyncOperation(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -157,17 +155,7 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 	if tr.target != "" {
 		q.Set("target", tr.target)
 	}
-	var after finisher
-	if tr.move {
-		after = func(thread *starlark.Thread) (starlark.Value, error) {
-			_, err := m.c.async(thread, &rest.Request{Method: "DELETE", Path: m.path()}, true, nil)
-			if err != nil {
-				return nil, fmt.Errorf("the instance reached %s but deleting the source failed: %w", tr.dst.rest.Endpoint(), err)
-			}
-			return starlark.None, nil
-		}
-	}
-	return tr.createOnTarget(thread, body, seed, q, wait, after, func() { cancelOperation(m.c, srcOp.ID) })
+	return tr.createOnTarget(thread, body, seed, q, wait, func() { cancelOperation(m.c, srcOp.ID) })
 }
 
 // targetBody is the InstancesPost body built from a fresh read of the
@@ -211,24 +199,26 @@ func (tr *transfer) targetBody(thread *starlark.Thread, source map[string]any) (
 }
 
 // createOnTarget POSTs the new instance on the destination and returns it.
-// after runs once the target exists (e.g. delete the source); abort runs if
-// creating it failed (e.g. cancel the source's migration operation).
-func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, seed *starlark.Dict, q url.Values, wait bool, after finisher, abort func()) (starlark.Value, error) {
+// For a move, the source follows the operation too, and is deleted only
+// once the target exists; abort runs if creating it failed (e.g. cancel the
+// source's migration operation).
+func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, seed *starlark.Dict, q url.Values, wait bool, abort func()) (starlark.Value, error) {
 	dst := tr.src.sibling(tr.dst, tr.name, seed)
-	finish := func(thread *starlark.Thread) (starlark.Value, error) {
-		if err := dst.refresh(ctxOf(thread), false); err != nil {
-			return nil, err
+	spec := dst.createSpec()
+	spec.what, spec.abort = "copy from "+tr.src.subject(), abort
+	if tr.move {
+		src := tr.src
+		spec.what = "migration from " + src.subject()
+		srcPath := src.path()
+		spec.follows = append(spec.follows, &follow{m: src}) // gone afterwards: nothing to read
+		spec.then = func(ctx context.Context, _ *rest.Operation) error {
+			if err := src.c.complete(ctx, &rest.Request{Method: "DELETE", Path: srcPath}); err != nil {
+				return fmt.Errorf("the instance reached %s but deleting the source failed: %w", tr.dst.rest.Endpoint(), err)
+			}
+			return nil
 		}
-		if after != nil {
-			return after(thread)
-		}
-		return starlark.None, nil
 	}
-	v, err := tr.dst.asyncObjectAbort(thread, &rest.Request{Method: "POST", Path: rest.Path("instances"), Query: q, Body: body}, wait, dst, finish, abort)
-	if err != nil && abort != nil {
-		abort()
-	}
-	return v, err
+	return tr.dst.run(thread, &rest.Request{Method: "POST", Path: rest.Path("instances"), Query: q, Body: body}, wait, spec)
 }
 
 // cancelOperation gives up a migration source that will never be pulled, so

@@ -3,11 +3,15 @@ package lxdmod
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -66,15 +70,23 @@ type Model struct {
 	t      *modelType
 	c      *Client
 	parent string // owning object's name, for sub-resources (snapshots)
+	// owner is the owning object itself when the script reached this one
+	// through it (inst.snapshots): its renames then carry over, and its
+	// pending changes are not overtaken either.
+	owner *Model
 
-	mu      sync.Mutex
-	order   []string // field names, in server order
-	fields  map[string]starlark.Value
-	server  map[string]string // canonical JSON of the server's values
-	etag    string
-	op      *Operation // pending operation that will produce this object
-	frozen  bool
-	loadErr error // set when a waited-for creation failed
+	mu     sync.Mutex
+	order  []string // field names, in server order
+	fields map[string]starlark.Value
+	server map[string]string // canonical JSON of the server's values
+	etag   string
+	// op is the object's own pending state-changing operation (create,
+	// start, rename, save, delete, ...): nothing overtakes it (await).
+	op *Operation
+	// failed is an operation of the object that failed while nobody was
+	// waiting; the object's next call reports it.
+	failed *Operation
+	frozen bool
 }
 
 var (
@@ -94,9 +106,18 @@ func (m *Model) sibling(c *Client, key string, seed *starlark.Dict) *Model {
 		seed = starlark.NewDict(1)
 	}
 	_ = seed.SetKey(starlark.String(m.t.key), starlark.String(key))
-	s := newModel(m.t, c, m.parent)
+	s := newModel(m.t, c, m.parentKey())
 	s.load(seed, "")
 	return s
+}
+
+// parentKey is the owning object's name (for sub-resources), current even
+// after the owner was renamed.
+func (m *Model) parentKey() string {
+	if m.owner != nil {
+		return m.owner.key()
+	}
+	return m.parent
 }
 
 // load replaces every field with the server's representation.
@@ -151,7 +172,43 @@ func (m *Model) path() string {
 	if m.t.path != nil {
 		return m.t.path(m)
 	}
-	return m.t.collection(m.parent) + "/" + url.PathEscape(m.key())
+	return m.t.collection(m.parentKey()) + "/" + url.PathEscape(m.key())
+}
+
+// pathAs is the URL path the object will have under another key (after a
+// rename). The caller must not hold m.mu.
+func (m *Model) pathAs(key string) string {
+	m.mu.Lock()
+	s := &Model{t: m.t, c: m.c, parent: m.parent, owner: m.owner, fields: maps.Clone(m.fields)}
+	m.mu.Unlock()
+	s.fields[m.t.key] = starlark.String(key)
+	return s.path()
+}
+
+// subject names the object in messages: `instance "web1"`, `snapshot "s0"
+// of instance "web1"`, with the project when it is not the default one.
+func (m *Model) subject() string {
+	s := fmt.Sprintf("%s %q", m.t.noun(), m.key())
+	if m.owner != nil {
+		return s + " of " + m.owner.subject()
+	}
+	if p := m.c.rest.Project(); p != "" && p != "default" {
+		s += fmt.Sprintf(" in project %q", p)
+	}
+	return s
+}
+
+// noun is how messages call objects of the type: "storage volume" for
+// StorageVolume, "network acl" for NetworkACL.
+func (t *modelType) noun() string {
+	var b strings.Builder
+	for i, r := range t.name {
+		if i > 0 && unicode.IsUpper(r) && unicode.IsLower(rune(t.name[i-1])) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }
 
 func (m *Model) field(name string) starlark.Value {
@@ -172,6 +229,7 @@ func (m *Model) str(name string) string {
 func (m *Model) key() string { return m.str(m.t.key) }
 
 func (m *Model) String() string {
+	m.settle()
 	var b strings.Builder
 	key := m.key()
 	if m.t.shortKey > 0 && len(key) > m.t.shortKey {
@@ -189,14 +247,17 @@ func (m *Model) String() string {
 
 func (m *Model) Type() string         { return m.t.name }
 func (m *Model) Truth() starlark.Bool { return true }
+// Hash leaves out the name, which a rename changes: a renamed object must
+// stay findable in a dict. Equal objects still hash alike.
 func (m *Model) Hash() (uint32, error) {
-	return starlark.String(m.identity()).Hash()
+	return starlark.String(m.t.name + "\x00" + m.c.rest.Endpoint() + "\x00" + m.c.rest.Project()).Hash()
 }
 
 // identity is what == compares: the object's URL path names it exactly
 // (a volume's type, a snapshot's pool and volume included), on one server
 // and in one project.
 func (m *Model) identity() string {
+	m.settle()
 	return m.t.name + "\x00" + m.c.rest.Endpoint() + "\x00" + m.c.rest.Project() + "\x00" + m.path()
 }
 
@@ -206,7 +267,7 @@ func (m *Model) identity() string {
 func (m *Model) Thaw() starlark.Value {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := &Model{t: m.t, c: m.c, parent: m.parent, etag: m.etag, op: m.op,
+	c := &Model{t: m.t, c: m.c, parent: m.parent, owner: m.owner, etag: m.etag, op: m.op, failed: m.failed,
 		order: append([]string(nil), m.order...), fields: make(map[string]starlark.Value, len(m.fields)),
 		server: make(map[string]string, len(m.server))}
 	for k, v := range m.fields {
@@ -270,28 +331,106 @@ func (m *Model) CompareSameType(op syntax.Token, y starlark.Value, depth int) (b
 	return false, fmt.Errorf("%s values are not ordered", m.t.name)
 }
 
-// Dirty reports whether a writable field differs from the server's copy.
+// Dirty reports whether the script changed a writable field since the
+// server's copy was read.
 func (m *Model) Dirty() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.changedLocked()) > 0
+	m.settleLocked()
+	return len(m.editsLocked()) > 0
 }
 
-func (m *Model) changedLocked() []string {
-	var out []string
-	for _, f := range m.t.writable {
-		v, ok := m.fields[f]
-		if !ok {
+// settle brings the object up to date once its pending operation has
+// ended: on success with the operation's local effect (a new name) and the
+// state re-read in the background, merged as sync() merges; on failure it
+// keeps the failure for the object's next call. It never blocks and never
+// does I/O, so attribute reads can call it.
+func (m *Model) settle() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.settleLocked()
+}
+
+func (m *Model) settleLocked() {
+	o := m.op
+	if o == nil || !o.ended() {
+		return
+	}
+	m.op = nil
+	if o.outcome() != nil {
+		m.failed = o
+		return
+	}
+	for _, f := range o.spec.follows {
+		if f.m != m {
 			continue
 		}
-		if canonical(v) != m.server[f] {
-			out = append(out, f)
+		if f.apply != nil {
+			f.apply(m)
+		}
+		if f.saved != nil {
+			m.server = f.saved
+		}
+		if f.data != nil {
+			if v, err := fromJSON(f.data); err == nil {
+				if d, ok := v.(*starlark.Dict); ok {
+					m.mergeLocked(d, f.etag)
+				}
+			}
 		}
 	}
-	return out
+}
+
+// await lets nothing overtake the object's own pending change (nor its
+// owner's: a snapshot of an instance being renamed): it waits for it to
+// end, then reports, once, a failure the script has not seen. Every method
+// that talks to the server calls it first.
+func (m *Model) await(thread *starlark.Thread) error {
+	if m.owner != nil {
+		if err := m.owner.await(thread); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	o := m.op
+	m.mu.Unlock()
+	if o != nil {
+		p := o.watch()
+		done := m.c.progress.track(o.snapshot())
+		_, err := p.Wait(ctxOf(thread), 0)
+		done()
+		if !p.Ended() {
+			return err
+		}
+	}
+	m.mu.Lock()
+	m.settleLocked()
+	f := m.failed
+	m.failed = nil
+	m.mu.Unlock()
+	if f != nil && f.markReported() {
+		f.c.ledger.drop(f)
+		return f.failureSeenLater()
+	}
+	return nil
+}
+
+// failureSeenLater is the error of an operation that failed while nobody
+// was waiting, as the next call on its object reports it.
+func (o *Operation) failureSeenLater() error {
+	err := o.outcome()
+	e, ok := err.(*rest.Error)
+	if !ok {
+		return fmt.Errorf("%s (started at %s with wait=False) failed: %w", o.spec.label(), o.spec.where, err)
+	}
+	cp := *e
+	cp.Message = fmt.Sprintf("%s (started at %s with wait=False) failed: %s", o.spec.what, o.spec.where, e.Message)
+	cp.Err = e
+	return &cp
 }
 
 func (m *Model) Attr(name string) (starlark.Value, error) {
+	m.settle()
 	switch name {
 	case "dirty":
 		return starlark.Bool(m.Dirty()), nil
@@ -299,15 +438,18 @@ func (m *Model) Attr(name string) (starlark.Value, error) {
 		m.mu.Lock()
 		op := m.op
 		m.mu.Unlock()
-		if op == nil || op.finished() {
+		if op == nil {
 			return starlark.None, nil
 		}
 		return op, nil
 	}
 	if fn, ok := m.t.methods[name]; ok {
-		return bind(m.t.name, name, fn, m), nil
+		return bind(m.t.name, name, ordered(fn), m), nil
 	}
 	if fn, ok := commonMethods[name]; ok && m.hasCommon(name) {
+		if name != "to_dict" {
+			fn = ordered(fn)
+		}
 		return bind(m.t.name, name, fn, m), nil
 	}
 	if a, ok := m.t.attrs[name]; ok {
@@ -336,7 +478,8 @@ func (m *Model) hasCommon(name string) bool {
 
 func (m *Model) AttrNames() []string {
 	m.mu.Lock()
-	names := append([]string{"dirty"}, m.order...)
+	m.settleLocked()
+	names := append([]string{"dirty", "operation"}, m.order...)
 	m.mu.Unlock()
 	for n := range m.t.methods {
 		names = append(names, n)
@@ -369,6 +512,7 @@ func dedupe(sorted []string) []string {
 func (m *Model) SetField(name string, v starlark.Value) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.settleLocked()
 	if m.frozen {
 		return fmt.Errorf("cannot set %s.%s: the object is frozen (it is a global of a module that finished loading)", m.t.name, name)
 	}
@@ -422,6 +566,7 @@ func sameKind(old, v starlark.Value) bool {
 func (m *Model) toDict() *starlark.Dict {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.settleLocked()
 	d := starlark.NewDict(len(m.order))
 	for _, f := range m.order {
 		_ = d.SetKey(starlark.String(f), m.fields[f])
@@ -429,18 +574,173 @@ func (m *Model) toDict() *starlark.Dict {
 	return d
 }
 
-// changedBody builds the PUT body: every writable field as held locally,
-// except that config's volatile.* keys the user did not touch are sent back
-// exactly as last read. (LXD refuses a PUT that drops volatile.idmap.*, and
-// If-Match guarantees those values are still the server's.)
-func (m *Model) putBodyLocked() (map[string]any, error) {
+// MarshalJSON makes json.encode(obj) encode obj.to_dict().
+func (m *Model) MarshalJSON() ([]byte, error) {
+	g, err := toGo(m.toDict(), m.t.name)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(g)
+}
+
+// fieldEdit is the script's unsaved change to one writable field: a whole
+// new value, or, for a dict field the server also holds as a dict, the
+// keys set and deleted. Key by key is what lets sync() and the re-read
+// after an operation keep another writer's keys.
+type fieldEdit struct {
+	whole starlark.Value // non-nil: the field's new value
+	set   []starlark.Tuple
+	del   []string
+}
+
+// keepsKey tells deletions that are no change: LXD's own volatile.* state
+// (LXD refuses to lose volatile.idmap.*), so that assigning a whole new
+// config dict replaces the script's keys and keeps LXD's.
+func keepsKey(field, key string) bool {
+	return field == "config" && strings.HasPrefix(key, "volatile.")
+}
+
+// editsLocked compares the writable fields with the server's copy.
+func (m *Model) editsLocked() map[string]*fieldEdit {
+	var out map[string]*fieldEdit
+	for _, f := range m.t.writable {
+		v, ok := m.fields[f]
+		if !ok {
+			continue
+		}
+		srv, known := m.server[f]
+		if canonical(v) == srv {
+			continue
+		}
+		e := &fieldEdit{whole: v}
+		if d, isDict := v.(*starlark.Dict); isDict && known {
+			if old, isObject := decodeCanonical(srv).(map[string]any); isObject {
+				e = dictEdit(f, d, old)
+			}
+		}
+		if e.whole == nil && len(e.set) == 0 && len(e.del) == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[string]*fieldEdit{}
+		}
+		out[f] = e
+	}
+	return out
+}
+
+// dictEdit is the key-by-key difference of a dict field from the server's.
+func dictEdit(field string, local *starlark.Dict, server map[string]any) *fieldEdit {
+	e := &fieldEdit{}
+	seen := make(map[string]bool, local.Len())
+	for _, kv := range local.Items() {
+		k, ok := kv[0].(starlark.String)
+		if !ok {
+			return &fieldEdit{whole: local} // not sendable; save will say why
+		}
+		seen[string(k)] = true
+		old, had := server[string(k)]
+		if !had || canonicalGo(old) != canonical(kv[1]) {
+			e.set = append(e.set, starlark.Tuple{k, kv[1]})
+		}
+	}
+	for _, k := range sortedKeys(server) {
+		if !seen[k] && !keepsKey(field, k) {
+			e.del = append(e.del, k)
+		}
+	}
+	return e
+}
+
+// decodeCanonical decodes a canonical JSON copy, numbers kept exact.
+func decodeCanonical(s string) any {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil
+	}
+	return v
+}
+
+func canonicalGo(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// applyEditsLocked re-applies edits on top of freshly loaded fields.
+func (m *Model) applyEditsLocked(edits map[string]*fieldEdit) {
+	for f, e := range edits {
+		if e.whole != nil {
+			if _, seen := m.fields[f]; !seen {
+				m.order = append(m.order, f)
+			}
+			m.fields[f] = e.whole
+			continue
+		}
+		d, ok := m.fields[f].(*starlark.Dict)
+		if !ok {
+			continue // the server changed the field's kind: its value wins
+		}
+		for _, kv := range e.set {
+			_ = d.SetKey(kv[0], kv[1])
+		}
+		for _, k := range e.del {
+			_, _, _ = d.Delete(starlark.String(k))
+		}
+	}
+}
+
+// mergeLocked loads a fresh server copy and re-applies the script's
+// unsaved changes on top of it (sync()'s merge).
+func (m *Model) mergeLocked(data *starlark.Dict, etag string) {
+	edits := m.editsLocked()
+	frozen := m.frozen
+	m.frozen = false // edits go in before the values are frozen again
+	m.loadLocked(data, etag)
+	m.applyEditsLocked(edits)
+	m.frozen = frozen
+	if frozen {
+		for _, v := range m.fields {
+			v.Freeze()
+		}
+	}
+}
+
+// putBodyLocked builds save()'s PUT body: the server's copy of every
+// writable field with the script's edits applied, so nothing the script did
+// not change is sent differently from how the server has it.
+func (m *Model) putBodyLocked(edits map[string]*fieldEdit) (map[string]any, error) {
 	body := map[string]any{}
 	for _, f := range m.t.writable {
 		v, ok := m.fields[f]
 		if !ok {
 			continue
 		}
-		g, err := fieldToGo(v, m.t.name+"."+f)
+		e := edits[f]
+		srv, known := m.server[f]
+		var g any
+		var err error
+		switch {
+		case e != nil && e.whole != nil:
+			g, err = fieldToGo(e.whole, m.t.name+"."+f)
+		case e != nil:
+			obj, _ := decodeCanonical(srv).(map[string]any)
+			for _, kv := range e.set {
+				k, _ := starlark.AsString(kv[0])
+				if obj[k], err = fieldToGo(kv[1], m.t.name+"."+f+"["+strconv.Quote(k)+"]"); err != nil {
+					return nil, err
+				}
+			}
+			for _, k := range e.del {
+				delete(obj, k)
+			}
+			g = obj
+		case known:
+			g = decodeCanonical(srv)
+		default:
+			g, err = fieldToGo(v, m.t.name+"."+f)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -465,21 +765,41 @@ func (m *Model) serverValue(field string) any {
 	return v
 }
 
+// changeSpec describes an operation that changes the object itself: the
+// object follows it (.operation until it ends) and is re-read once it
+// succeeded.
+func (m *Model) changeSpec(what string) opSpec {
+	spec := opSpec{what: what, subject: m.subject(), follows: []*follow{{m: m, path: m.path()}}}
+	if m.owner != nil {
+		// A snapshot's changes are its instance's too (LXD locks it):
+		// nothing on the instance overtakes them either.
+		spec.follows = append(spec.follows, &follow{m: m.owner})
+	}
+	return spec
+}
+
+// createSpec describes the operation that creates the object: it follows
+// it, and wait=False returns the object itself with .operation pending.
+func (m *Model) createSpec() opSpec {
+	spec := m.changeSpec("create")
+	spec.returnsObject = true
+	spec.result = func(*starlark.Thread, *rest.Operation) (starlark.Value, error) { return m, nil }
+	return spec
+}
+
 // rename renames the object on the server (POST {"name": new}); the object
 // itself takes the new name once the server has done it (pylxd leaves it
-// stale).
+// stale), whether or not the script waits.
 func (m *Model) rename(thread *starlark.Thread, name string, wait bool) (starlark.Value, error) {
+	spec := m.changeSpec(fmt.Sprintf("rename to %q", name))
+	spec.follows[0].path = m.pathAs(name)
+	spec.follows[0].apply = func(m *Model) { m.setServerField(m.t.key, starlark.String(name)) }
 	req := &rest.Request{Method: "POST", Path: m.path(), Body: map[string]any{"name": name}}
-	return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
-		m.mu.Lock()
-		m.setServerField(m.t.key, starlark.String(name))
-		m.mu.Unlock()
-		return starlark.None, m.refresh(ctxOf(thread), true)
-	})
+	return m.c.run(thread, req, wait, spec)
 }
 
 // refresh re-reads the object. keepLocal keeps unsaved changes to writable
-// fields (sync); otherwise they are discarded (rollback).
+// fields, merged key by key (sync); otherwise they are discarded (rollback).
 func (m *Model) refresh(ctx context.Context, keepLocal bool) error {
 	data, etag, err := m.c.getObject(ctx, m.path())
 	if err != nil {
@@ -487,16 +807,10 @@ func (m *Model) refresh(ctx context.Context, keepLocal bool) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var kept map[string]starlark.Value
 	if keepLocal {
-		kept = map[string]starlark.Value{}
-		for _, f := range m.changedLocked() {
-			kept[f] = m.fields[f]
-		}
-	}
-	m.loadLocked(data, etag)
-	for f, v := range kept {
-		m.fields[f] = v
+		m.mergeLocked(data, etag)
+	} else {
+		m.loadLocked(data, etag)
 	}
 	return nil
 }
@@ -505,12 +819,20 @@ func (m *Model) refresh(ctx context.Context, keepLocal bool) error {
 // object is clean.
 func (m *Model) save(thread *starlark.Thread, wait bool) (starlark.Value, error) {
 	m.mu.Lock()
-	if len(m.changedLocked()) == 0 {
+	edits := m.editsLocked()
+	if len(edits) == 0 {
 		m.mu.Unlock()
 		return starlark.None, nil
 	}
-	body, err := m.putBodyLocked()
+	body, err := m.putBodyLocked(edits)
 	etag := m.etag
+	saved := make(map[string]string, len(m.server))
+	for f, v := range m.server {
+		saved[f] = v
+	}
+	for f := range edits {
+		saved[f] = canonical(m.fields[f])
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -519,7 +841,14 @@ func (m *Model) save(thread *starlark.Thread, wait bool) (starlark.Value, error)
 	if etag != "" {
 		req.Header = map[string][]string{"If-Match": {etag}}
 	}
-	return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
-		return starlark.None, m.refresh(ctxOf(thread), false)
-	})
+	spec := m.changeSpec("save")
+	spec.follows[0].saved = saved
+	v, err := m.c.run(thread, req, wait, spec)
+	var e *rest.Error
+	if errors.As(err, &e) && e.StatusCode == 412 {
+		return nil, &rest.Error{Kind: rest.KindConflict, StatusCode: 412, Subject: e.Subject, Err: e,
+			Message: "it changed on the server since it was read (" + e.Message + "); nothing was saved: " +
+				"call sync() to merge your changes onto the server's copy, then save() again"}
+	}
+	return v, err
 }

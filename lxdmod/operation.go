@@ -2,6 +2,7 @@ package lxdmod
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,38 +14,84 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// finisher turns an ended operation into what the method returns with
-// wait=True (e.g. the refreshed object). It runs on the script's thread.
-type finisher func(thread *starlark.Thread) (starlark.Value, error)
-
-// Operation is a pending (or ended) LXD background operation.
+// Operation is an LXD background operation: one the script started, which
+// is followed from the moment it starts so that its outcome is never lost,
+// or one it only looked up (operations.get/all), followed once waited for.
+//
+// What the operation means to the script is fixed when it starts: the
+// objects that follow it (an instance after start, a renamed profile, a
+// new image) and what wait() returns. Work that needs the server once the
+// operation has ended (re-reading those objects) runs in the background,
+// so objects are current whether or not anybody waits; turning it into
+// Starlark values happens on the script's thread, the next time the script
+// touches the object (Model.settle).
 type Operation struct {
-	c       *Client
-	pending *rest.Pending
-	finish  finisher
-	abort   func() // undoes side work if the operation fails (may be nil)
+	c    *Client
+	spec opSpec
 
-	mu     sync.Mutex
-	state  *rest.Operation // latest state known
-	waited bool            // finish has run
-	result starlark.Value
-	err    error
+	mu        sync.Mutex
+	state     *rest.Operation // latest state known
+	pending   *rest.Pending   // the watcher; nil until followed
+	concluded bool            // wait() has produced its result
+	result    starlark.Value
+	err       error
+	reported  bool // the script has seen its failure (or its success)
+}
+
+// opSpec says what an operation started by the script means.
+type opSpec struct {
+	// what names the action for messages: "start", "rename to \"b\"".
+	what string
+	// subject is the object the operation is about (`instance "c1"`), or "".
+	subject string
+	// where is the script position that started it ("deploy.star:12:3").
+	where string
+	// follows are the objects that reflect the operation once it ends: each
+	// gets it as .operation until then, and nothing else may overtake it
+	// on them.
+	follows []*follow
+	// then is further background work once the operation succeeded (e.g.
+	// delete a migrated instance's source); its error fails the operation.
+	then func(ctx context.Context, final *rest.Operation) error
+	// abort undoes side work when the operation failed (in the background).
+	abort func()
+	// result builds what wait() (and wait=True) returns, on the script's
+	// thread, once the operation succeeded and the follows are settled.
+	// nil returns None.
+	result func(thread *starlark.Thread, final *rest.Operation) (starlark.Value, error)
+	// returnsObject: with wait=False return the first follow's object (with
+	// .operation pending) rather than the Operation.
+	returnsObject bool
+}
+
+// follow is one object following an operation.
+type follow struct {
+	m *Model
+	// via and path are where to re-read the object once the operation
+	// succeeded (via nil: the object's own client); path "" reads nothing
+	// (the object is gone).
+	via  *Client
+	path string
+	// apply is the local effect of success (a rename's new key), applied
+	// on the script's thread before the re-read data.
+	apply func(m *Model)
+	// saved is, for a save, the canonical copy of the fields it sent: once
+	// it succeeded they are the server's, so only the script's edits made
+	// since are kept on top of the re-read state.
+	saved map[string]string
+
+	// Filled by the background re-read.
+	data json.RawMessage
+	etag string
 }
 
 var _ starlark.HasAttrs = (*Operation)(nil)
-
-func newOperation(c *Client, op *rest.Operation, finish finisher) *Operation {
-	o := observedOperation(c, op)
-	o.finish = finish
-	o.watch() // started by the script: follow it now, so its result is never lost
-	return o
-}
 
 // observedOperation wraps an operation the script only looked up
 // (operations.get/all): it is followed only once the script waits for it,
 // so listing many running operations opens no long polls.
 func observedOperation(c *Client, op *rest.Operation) *Operation {
-	return &Operation{c: c, state: op}
+	return &Operation{c: c, state: op, reported: true}
 }
 
 // watch returns the background watcher, starting it on first use.
@@ -52,22 +99,97 @@ func (o *Operation) watch() *rest.Pending {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.pending == nil {
-		o.pending = o.c.rest.Watch(o.c.life, o.state)
+		o.pending = o.c.rest.WatchThen(o.c.life, o.state, o.afterEnd)
 	}
 	return o.pending
 }
 
-func (o *Operation) snapshot() *rest.Operation {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.pending != nil {
-		select {
-		case <-o.pending.Done():
-			o.state = o.pending.Operation()
-		default:
+// afterEnd is the background work once the operation has ended: on success
+// the spec's then and the re-reads of the following objects; on failure the
+// spec's abort. It runs on the watcher's goroutine, before Done.
+func (o *Operation) afterEnd(ctx context.Context, final *rest.Operation, err error) error {
+	if err != nil {
+		if final != nil && final.Final() && o.spec.abort != nil {
+			o.spec.abort()
+		}
+		return err
+	}
+	if o.spec.then != nil {
+		if err := o.spec.then(ctx, final); err != nil {
+			return err
 		}
 	}
-	return o.state
+	for _, f := range o.spec.follows {
+		f.reread(ctx)
+	}
+	o.c.ledger.drop(o) // a success needs no reporting
+	return nil
+}
+
+// reread fetches the object's state after its operation succeeded. A
+// failure (someone deleted it meanwhile) is not the operation's: the object
+// then keeps what it had, plus the operation's local effect.
+func (f *follow) reread(ctx context.Context) {
+	if f.path == "" {
+		return
+	}
+	c := f.via
+	if c == nil {
+		c = f.m.c
+	}
+	resp, err := c.rest.Do(ctx, &rest.Request{Method: "GET", Path: f.path})
+	if err != nil {
+		return
+	}
+	f.data, f.etag = resp.Metadata, resp.ETag
+}
+
+// ended reports whether the operation and its background work are over.
+func (o *Operation) ended() bool {
+	o.mu.Lock()
+	p := o.pending
+	o.mu.Unlock()
+	return p != nil && p.Ended()
+}
+
+// outcome is the operation's final error (nil on success), once ended.
+func (o *Operation) outcome() error {
+	o.mu.Lock()
+	p := o.pending
+	o.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	_, err := p.Outcome()
+	return o.describe(err)
+}
+
+// describe names the operation's object in an error of the operation.
+func (o *Operation) describe(err error) error {
+	return rest.About(err, o.spec.subject)
+}
+
+// markReported records that the script has seen the operation's failure,
+// and reports whether it had not yet.
+func (o *Operation) markReported() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	seen := o.reported
+	o.reported = true
+	return !seen
+}
+
+func (o *Operation) snapshot() *rest.Operation {
+	o.mu.Lock()
+	p := o.pending
+	state := o.state
+	o.mu.Unlock()
+	if p != nil {
+		if op, _ := p.Outcome(); op != nil {
+			return op
+		}
+	}
+	return state
 }
 
 func (o *Operation) String() string {
@@ -86,25 +208,6 @@ func (o *Operation) Type() string          { return "Operation" }
 func (o *Operation) Freeze()               {}
 func (o *Operation) Truth() starlark.Bool  { return true }
 func (o *Operation) Hash() (uint32, error) { return starlark.String(o.snapshot().ID).Hash() }
-
-// finished reports whether the operation ended without error: a model's
-// .operation attribute is None from then on.
-func (o *Operation) finished() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.waited {
-		return true
-	}
-	if o.pending == nil {
-		return false
-	}
-	select {
-	case <-o.pending.Done():
-		return o.pending.Operation().Failed() == nil
-	default:
-		return false
-	}
-}
 
 var operationMethods = map[string]methodFn{
 	"wait":    operationWait,
@@ -178,60 +281,50 @@ func Progress(op *rest.Operation) string {
 	return strings.Join(parts, ", ")
 }
 
-// conclude runs the finisher once, after the operation ended with err.
-func (o *Operation) conclude(thread *starlark.Thread, final *rest.Operation, err error) (starlark.Value, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.waited {
-		return o.result, o.err
-	}
-	if final != nil {
-		o.state = final
-	}
-	if err != nil {
-		var e *rest.Error
-		if isKind(err, &e, rest.KindCancelled, rest.KindTimeout) {
-			return nil, err // the operation goes on; a later wait may succeed
-		}
-		o.waited, o.err = true, err
-		if o.abort != nil {
-			o.abort()
-		}
-		return nil, err
-	}
-	o.result = starlark.None
-	if o.finish != nil {
-		o.result, o.err = o.finish(thread)
-	}
-	o.waited = true
-	return o.result, o.err
-}
-
-func isKind(err error, target **rest.Error, kinds ...rest.Kind) bool {
-	e, ok := err.(*rest.Error)
-	if !ok {
-		return false
-	}
-	*target = e
-	for _, k := range kinds {
-		if e.Kind == k {
-			return true
-		}
-	}
-	return false
-}
-
+// wait blocks until the operation ends (or ctx is done, or timeout > 0
+// passes: then it fails with Cancelled or Timeout and the operation goes
+// on), brings its objects up to date and returns its result. Once it has
+// returned a result or the operation's failure, it returns the same again.
 func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starlark.Value, error) {
 	o.mu.Lock()
-	if o.waited {
+	if o.concluded {
 		o.mu.Unlock()
 		return o.result, o.err
 	}
 	o.mu.Unlock()
+	p := o.watch()
 	done := o.c.progress.track(o.snapshot())
-	final, err := o.watch().Wait(ctxOf(thread), timeout)
+	_, werr := p.Wait(ctxOf(thread), timeout)
 	done()
-	return o.conclude(thread, final, err)
+	if !p.Ended() {
+		return nil, werr // the wait was interrupted; the operation goes on
+	}
+	return o.conclude(thread)
+}
+
+// conclude settles the following objects and computes the result, once.
+func (o *Operation) conclude(thread *starlark.Thread) (starlark.Value, error) {
+	for _, f := range o.spec.follows {
+		f.m.settle()
+	}
+	final, _ := o.pending.Outcome()
+	err := o.outcome()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.concluded {
+		return o.result, o.err
+	}
+	o.concluded, o.reported = true, true
+	o.c.ledger.drop(o)
+	if err != nil {
+		o.err = err
+		return nil, err
+	}
+	o.result = starlark.None
+	if o.spec.result != nil {
+		o.result, o.err = o.spec.result(thread, final)
+	}
+	return o.result, o.err
 }
 
 func operationWait(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -285,83 +378,82 @@ func durationArg(fn, param string, v starlark.Value) (time.Duration, error) {
 	return time.Duration(f * float64(time.Second)), nil
 }
 
-// async sends a request that may start an LXD operation and applies the wait
-// rule of API.md §1.1: wait=True blocks and returns finish's result;
-// wait=False returns the pending Operation. A synchronous answer is final.
-func (c *Client) async(thread *starlark.Thread, req *rest.Request, wait bool, finish finisher) (starlark.Value, error) {
-	op, err := c.start(thread, req)
-	if err != nil {
-		return nil, err
-	}
-	if op == nil || wait {
-		return c.waitInline(thread, op, finish)
-	}
-	return newOperation(c, op, finish), nil
-}
-
-// asyncObject is async for methods that return an object whose identity is
-// known up front: with wait=False the object comes back with .operation set.
-func (c *Client) asyncObject(thread *starlark.Thread, req *rest.Request, wait bool, m *Model, finish finisher) (starlark.Value, error) {
-	return c.asyncObjectAbort(thread, req, wait, m, finish, nil)
-}
-
-// asyncObjectAbort is asyncObject with abort run when the operation fails
-// after wait=False returned (with wait=True the caller sees the error).
-func (c *Client) asyncObjectAbort(thread *starlark.Thread, req *rest.Request, wait bool, m *Model, finish finisher, abort func()) (starlark.Value, error) {
-	op, err := c.start(thread, req)
-	if err != nil {
-		return nil, err
-	}
-	wrapped := func(thread *starlark.Thread) (starlark.Value, error) {
-		if finish != nil {
-			if _, err := finish(thread); err != nil {
-				return nil, err
-			}
-		}
-		return m, nil
-	}
-	if op == nil || wait {
-		return c.waitInline(thread, op, wrapped)
-	}
-	o := newOperation(c, op, wrapped)
-	o.abort = abort
-	m.mu.Lock()
-	m.op = o
-	m.mu.Unlock()
-	return m, nil
-}
-
-// start sends req; it returns the operation for an async answer, nil for a
-// sync one.
-func (c *Client) start(thread *starlark.Thread, req *rest.Request) (*rest.Operation, error) {
+// run sends a request that may start an LXD operation and applies the wait
+// rules: wait=True blocks and returns the spec's result; wait=False returns
+// the pending Operation (or, with returnsObject, the new object whose
+// .operation it is). A synchronous answer is final: its result comes back
+// at once either way. The objects in spec.follows are up to date when run
+// returns with wait=True, and as soon as the operation ends otherwise.
+func (c *Client) run(thread *starlark.Thread, req *rest.Request, wait bool, spec opSpec) (starlark.Value, error) {
 	resp, err := c.rest.Do(ctxOf(thread), req)
 	if err != nil {
-		return nil, err
+		if spec.abort != nil {
+			spec.abort()
+		}
+		return nil, rest.About(err, spec.subject)
 	}
-	if resp.Type != "async" {
-		return nil, nil
+	var state *rest.Operation
+	if resp.Type == "async" {
+		if state, err = rest.AsyncOperation(resp); err != nil {
+			return nil, err
+		}
+	} else {
+		// Already done: the operation is over before it began.
+		state = &rest.Operation{Status: "Success", StatusCode: 200, Metadata: map[string]any{}}
+	}
+	spec.where = callerPos(thread)
+	o := &Operation{c: c, spec: spec, state: state}
+	for _, f := range spec.follows {
+		f.m.mu.Lock()
+		f.m.op = o
+		f.m.mu.Unlock()
+	}
+	if wait || resp.Type != "async" {
+		return o.wait(thread, 0)
+	}
+	c.ledger.add(o) // before the watcher starts: it drops o on success
+	o.watch()
+	if spec.returnsObject && len(spec.follows) > 0 {
+		return spec.follows[0].m, nil
+	}
+	return o, nil
+}
+
+// startOperation sends a request that starts an operation the caller
+// handles itself (a migration source, an image secret) and returns it; a
+// synchronous answer gives nil.
+func (c *Client) startOperation(ctx context.Context, req *rest.Request) (*rest.Operation, error) {
+	resp, err := c.rest.Do(ctx, req)
+	if err != nil || resp.Type != "async" {
+		return nil, err
 	}
 	return rest.AsyncOperation(resp)
 }
 
-// waitOp is the one place the script's thread blocks on an operation
-// (wait=True): it shows progress when the host wants it.
-func (c *Client) waitOp(thread *starlark.Thread, op *rest.Operation) (*rest.Operation, error) {
-	done := c.progress.track(op)
-	defer done()
-	return c.rest.WaitOperation(ctxOf(thread), op, 0)
+// complete sends a request and, when it starts an operation, waits for it
+// to end; for background work, where no script is waiting.
+func (c *Client) complete(ctx context.Context, req *rest.Request) error {
+	op, err := c.startOperation(ctx, req)
+	if err != nil || op == nil {
+		return err
+	}
+	_, err = c.rest.WaitOperation(ctx, op, 0)
+	return err
 }
 
-func (c *Client) waitInline(thread *starlark.Thread, op *rest.Operation, finish finisher) (starlark.Value, error) {
-	if op != nil {
-		if _, err := c.waitOp(thread, op); err != nil {
-			return nil, err
+// callerPos is the script position of the innermost Starlark frame on
+// thread ("deploy.star:12:3"), or "" outside any script.
+func callerPos(thread *starlark.Thread) string {
+	if thread == nil {
+		return ""
+	}
+	for i := 0; i < thread.CallStackDepth(); i++ {
+		fr := thread.CallFrame(i)
+		if fr.Pos.Filename() != "<builtin>" {
+			return fr.Pos.String()
 		}
 	}
-	if finish == nil {
-		return starlark.None, nil
-	}
-	return finish(thread)
+	return ""
 }
 
 // waitAll implements lxd.wait_all(*ops, timeout=None).
@@ -386,8 +478,10 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	// The watchers run concurrently in the background; waiting for each in
 	// turn therefore takes as long as the slowest.
-	for _, it := range items {
-		if op := pendingOf(it); op != nil {
+	ops := make([]*Operation, len(items))
+	for i, it := range items {
+		ops[i] = pendingOf(it)
+		if op := ops[i]; op != nil {
 			defer op.c.progress.track(op.snapshot())()
 			select {
 			case <-op.watch().Done():
@@ -402,7 +496,7 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	results := make([]starlark.Value, len(items))
 	var first error
 	for i, it := range items {
-		op := pendingOf(it)
+		op := ops[i]
 		if op == nil {
 			results[i] = it
 			continue
@@ -410,6 +504,9 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		v, err := op.wait(thread, 0)
 		if err != nil && first == nil {
 			first = fmt.Errorf("lxd.wait_all: item %d (%s): %w", i, it.String(), err)
+		}
+		if _, isModel := it.(*Model); isModel && err == nil {
+			v = it // an object waited for is itself the result
 		}
 		if v == nil {
 			v = starlark.None

@@ -45,9 +45,7 @@ func checkNewName(fn, param, name string) error {
 func (g *manager) createObject(thread *starlark.Thread, path string, seed map[string]any, body any, wait bool) (starlark.Value, error) {
 	m := g.model(fromGo(seed).(*starlark.Dict), "")
 	req := &rest.Request{Method: "POST", Path: path, Body: body}
-	return g.c.asyncObject(thread, req, wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
-		return starlark.None, m.refresh(ctxOf(thread), false)
-	})
+	return g.c.run(thread, req, wait, m.createSpec())
 }
 
 // sendAndSync implements put(put_object, wait=False) and patch(patch_object,
@@ -67,9 +65,7 @@ func sendAndSync(method string) methodFn {
 			return nil, err
 		}
 		req := &rest.Request{Method: method, Path: m.path(), Body: body}
-		return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
-			return starlark.None, m.refresh(ctxOf(thread), true)
-		})
+		return m.c.run(thread, req, wait, m.changeSpec(strings.ToLower(method)))
 	}
 }
 

@@ -18,7 +18,7 @@ var snapshotType = &modelType{
 	key:        "name",
 	renameHint: "name",
 	collection: func(inst string) string { return rest.Path("instances", inst, "snapshots") },
-	describe:   func(m *Model) string { return "of " + m.parent },
+	describe:   func(m *Model) string { return "of " + m.parentKey() },
 	afterLoad:  stripSnapshotPrefix,
 	methods: map[string]methodFn{
 		"rename":  renameMethod("new_name"),
@@ -34,7 +34,7 @@ func stripSnapshotPrefix(m *Model) {
 	if !ok {
 		return
 	}
-	if bare, found := strings.CutPrefix(string(name), m.parent+"/"); found {
+	if bare, found := strings.CutPrefix(string(name), m.parentKey()+"/"); found {
 		m.setServerField("name", starlark.String(bare))
 	}
 }
@@ -87,9 +87,7 @@ func snapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	}
 	m := g.model(seed, "")
 	req := &rest.Request{Method: "POST", Path: snapshotType.collection(g.parentKey()), Body: body}
-	return g.c.asyncObject(thread, req, wait, m, func(thread *starlark.Thread) (starlark.Value, error) {
-		return starlark.None, m.refresh(ctxOf(thread), false)
-	})
+	return g.c.run(thread, req, wait, m.createSpec())
 }
 
 // snapshotRestore restores the instance to this snapshot.
@@ -100,7 +98,19 @@ func snapshotRestore(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return nil, err
 	}
 	body := map[string]any{"restore": m.key(), "stateful": false}
-	return m.c.async(thread, &rest.Request{Method: "PUT", Path: rest.Path("instances", m.parent), Body: body}, wait, nil)
+	return m.c.run(thread, &rest.Request{Method: "PUT", Path: rest.Path("instances", m.parentKey()), Body: body}, wait,
+		m.restoreSpec())
+}
+
+// restoreSpec describes restoring the owner (an instance or a volume) to
+// the snapshot m: the snapshot follows the operation (nothing overtakes
+// it), and so does the owner, when the script reached m through it.
+func (m *Model) restoreSpec() opSpec {
+	spec := m.changeSpec("restore")
+	if m.owner != nil {
+		spec.follows[1].path = m.owner.path() // re-read what was restored
+	}
+	return spec
 }
 
 // snapshotPublish makes an image from the snapshot: Image with wait=True,
@@ -111,7 +121,7 @@ func snapshotPublish(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs, "public?", &public, "wait?", &wait); err != nil {
 		return nil, err
 	}
-	source := map[string]any{"type": "snapshot", "name": m.parent + "/" + m.key()}
+	source := map[string]any{"type": "snapshot", "name": m.parentKey() + "/" + m.key()}
 	return publishImage(thread, m.c, map[string]any{"public": public, "source": source}, wait)
 }
 
@@ -154,9 +164,7 @@ func instanceRestoreSnapshot(thread *starlark.Thread, b *starlark.Builtin, args 
 		return nil, err
 	}
 	req := &rest.Request{Method: "PUT", Path: m.path(), Body: map[string]any{"restore": name, "stateful": stateful}}
-	return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
-		return starlark.None, m.refresh(ctxOf(thread), true)
-	})
+	return m.c.run(thread, req, wait, m.changeSpec(fmt.Sprintf("restore of snapshot %q", name)))
 }
 
 // instanceCopy is instance.copy(name, *, new_client=None, target=None,

@@ -127,7 +127,7 @@ var storageVolumeType = &modelType{
 	renameHint: "name",
 	// parent is the pool's name.
 	collection: func(pool string) string { return rest.Path("storage-pools", pool, "volumes") },
-	path:       func(m *Model) string { return volumePath(m.parent, m.str("type"), m.key()) },
+	path:       func(m *Model) string { return volumePath(m.parentKey(), m.str("type"), m.key()) },
 	describe:   describeField("type"),
 	methods: map[string]methodFn{
 		"rename": volumeRename,
@@ -148,7 +148,7 @@ func volumePath(pool, typ, name string) string {
 // defaults used_by.
 func volumeAfterLoad(m *Model) {
 	if _, ok := m.fields["pool"]; !ok || m.fields["pool"] == starlark.None {
-		m.setServerField("pool", starlark.String(m.parent))
+		m.setServerField("pool", starlark.String(m.parentKey()))
 	}
 	listDefaults("used_by")(m)
 }
@@ -175,7 +175,7 @@ func volumesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	if err != nil {
 		return nil, err
 	}
-	return g.fetch(thread, volumePath(g.parentKey(), typ, name))
+	return g.fetch(thread, volumePath(g.parentKey(), typ, name), name)
 }
 
 // volumes.exists(type, name)
@@ -240,23 +240,31 @@ func volumeRename(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		// LXD 5.0 looks the target pool up by name even when only the
 		// project changes ("Storage pool not found" without it).
 		if toPool == "" {
-			body["pool"] = m.parent
+			body["pool"] = m.parentKey()
 		}
 	}
 	req := &rest.Request{Method: "POST", Path: m.path(), Body: body}
-	return m.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
-		m.mu.Lock()
+	// Where the volume will be: its new name, pool and project.
+	moved := m.c
+	if toProject != "" {
+		moved = m.c.inProject(toProject)
+	}
+	newPool := m.parentKey()
+	if toPool != "" {
+		newPool = toPool
+	}
+	spec := m.changeSpec(fmt.Sprintf("rename to %q", name))
+	spec.follows[0].via = moved
+	spec.follows[0].path = volumePath(newPool, m.str("type"), name)
+	spec.follows[0].apply = func(m *Model) {
 		m.setServerField("name", starlark.String(name))
 		if toPool != "" {
-			m.parent = toPool
+			m.parent, m.owner = toPool, nil
 			m.setServerField("pool", starlark.String(toPool))
 		}
-		if toProject != "" {
-			m.c = m.c.inProject(toProject)
-		}
-		m.mu.Unlock()
-		return starlark.None, m.refresh(ctxOf(thread), true)
-	})
+		m.c = moved
+	}
+	return m.c.run(thread, req, wait, spec)
 }
 
 // inProject returns a client like c whose requests run in project, for
@@ -365,9 +373,11 @@ func volumeSnapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args st
 		return nil, err
 	}
 	req := &rest.Request{Method: "POST", Path: path, Body: body}
-	return g.c.async(thread, req, wait, func(thread *starlark.Thread) (starlark.Value, error) {
-		return newSnapshot(thread, g, path, before)
-	})
+	return g.c.run(thread, req, wait, opSpec{what: "snapshot", subject: g.parent.subject(),
+		follows: []*follow{{m: g.parent}}, // nothing overtakes it on the volume
+		result: func(thread *starlark.Thread, _ *rest.Operation) (starlark.Value, error) {
+			return newSnapshot(thread, g, path, before)
+		}})
 }
 
 // snapshotNames lists the snapshot names of a collection (recursion=0).
@@ -421,7 +431,7 @@ func volumeSnapshotRestore(thread *starlark.Thread, b *starlark.Builtin, args st
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "wait?", &wait); err != nil {
 		return nil, err
 	}
-	volPath := strings.TrimSuffix(m.t.collection(m.parent), "/snapshots")
+	volPath := strings.TrimSuffix(m.t.collection(m.parentKey()), "/snapshots")
 	req := &rest.Request{Method: "PUT", Path: volPath, Body: map[string]any{"restore": m.key()}}
-	return m.c.async(thread, req, wait, nil)
+	return m.c.run(thread, req, wait, m.restoreSpec())
 }

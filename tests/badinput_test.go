@@ -375,7 +375,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 	fx := &badFixture{thread: &starlark.Thread{Name: "badinput"}, certPEM: string(pemCert(der))}
 	threadctx.Set(fx.thread, ctx)
 	fx.env = builtins.Predeclared([]string{"badinput"}, map[string]string{})
-	fx.env["lxd"] = lxdmod.New(lxdmod.Config{})
+	fx.env["lxd"] = lxdmod.New(lxdmod.Config{}).Value()
 	for k, v := range map[string]string{"PROXY": proxy.Socket, "CLUSTER": clusterProxy.Socket, "NAME": name,
 		"FP": img.fp, "VOL": vol, "CERT": certFP, "OP": execOp.ID} {
 		fx.env[k] = starlark.String(v)

@@ -227,7 +227,7 @@ r = catch(c.assert_has_api_extension, "no_such_extension")
 print(r.error.kind, c.has_api_extension("instances"))
 `)
 	assert.Equal(t, `False NotFound True True False 404
-Instance not found
+instance "t-absent-instance": Instance not found
 None Conflict True
 Error instances.create: for parameter config: got string, want dict
 True None
@@ -248,7 +248,7 @@ func TestGoCallerSeesErrorKind(t *testing.T) {
 	var re *rest.Error
 	require.True(t, errors.As(err, &re))
 	assert.Equal(t, 404, re.StatusCode)
-	assert.Equal(t, "NotFound: Instance not found", re.Error())
+	assert.Equal(t, `NotFound: instance "t-absent-instance": Instance not found`, re.Error())
 }
 
 func TestWaitFalseReturnsOperation(t *testing.T) {

@@ -91,8 +91,9 @@ for name in ["local", "sock"]:
         fail("%s: %s" % (name, repr(s)))
 if lxd.Client(remote="sock").project != "default":
     fail("the remote's project was not used")
-if lxd.Client(remote="sock", project="other").project != "other":
-    fail("project= does not beat the remote's")
+r = catch(lxd.Client, remote="sock", project="no-such-project-x")
+if not r.error or not r.error.is_a("NotFound") or 'project "no-such-project-x"' not in r.error.message:
+    fail("project= does not beat the remote's: %s" % r)
 
 # verify=False drops the pinned certificate, as lxc --insecure would.
 if not lxd.Client(remote="forged", verify=False).trusted:

@@ -498,3 +498,21 @@ func TestREPLWithoutTerminalReadsStdin(t *testing.T) {
 		t.Errorf("history written without a terminal (%v)", err)
 	}
 }
+
+// An operation started with wait=False that fails while nobody waits is
+// printed before a later prompt, once.
+func TestREPLReportsUnwaitedFailure(t *testing.T) {
+	c := needLXD(t)
+	running := container(t, c, true, nil)
+	tm := startTerm(t, t.TempDir())
+	tm.run(fmt.Sprintf("i = client.instances.get(%q)", running))
+	tm.run("op = i.start()") // already running: the operation fails
+	out := tm.run("time.sleep(2)")
+	if !strings.Contains(out, fmt.Sprintf(`start of instance "%s"`, running)) || !strings.Contains(out, "<stdin>:1:") ||
+		!strings.Contains(strings.ToLower(out), "already running") {
+		t.Errorf("after the failed start the REPL printed %q", out)
+	}
+	if out := tm.run("1 + 1"); out != "2" {
+		t.Errorf("the failure was reported again: %q", out)
+	}
+}

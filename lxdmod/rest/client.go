@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -403,6 +404,13 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return &Error{Kind: KindTimeout, Message: "request to " + c.endpoint + " timed out", Err: err}
+	}
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) {
+		// LXD servers have self-signed certificates: say how to trust one.
+		return &Error{Kind: KindConnection, Err: err, Message: "cannot talk to LXD at " + c.endpoint +
+			": its certificate is not signed by a known authority; trust it with verify=\"<server.crt>\" (pin the certificate), " +
+			"remote=\"<name>\" (an lxc remote whose certificate is stored), or verify=False (no verification)"}
 	}
 	return &Error{Kind: KindConnection, Message: "cannot talk to LXD at " + c.endpoint, Err: err}
 }

@@ -64,6 +64,9 @@ type Error struct {
 	StatusCode int    // HTTP or LXD status code, 0 when none
 	Message    string // LXD's error text, or a description of the failure
 	Err        error  // underlying cause, if any
+	// Subject names the object the error is about (`instance "web9"`), for
+	// LXD's messages that do not ("Instance not found").
+	Subject string
 }
 
 func (e *Error) Error() string {
@@ -76,7 +79,23 @@ func (e *Error) Error() string {
 		// what the reader needs; transport errors carry no secrets.
 		msg += ": " + e.Err.Error()
 	}
+	if e.Subject != "" {
+		msg = e.Subject + ": " + msg
+	}
 	return e.Kind.String() + ": " + msg
+}
+
+// About returns err naming subject when it is an *Error that names no
+// object yet; other errors come back unchanged. The first subject given
+// wins: the code closest to the failure knows best what it was about.
+func About(err error, subject string) error {
+	e, ok := err.(*Error)
+	if !ok || e.Subject != "" || subject == "" {
+		return err
+	}
+	cp := *e
+	cp.Subject = subject
+	return &cp
 }
 
 func (e *Error) Unwrap() error { return e.Err }

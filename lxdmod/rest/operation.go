@@ -161,8 +161,17 @@ type Pending struct {
 // Watch starts following op. The watcher lives until the operation ends or
 // ctx is done; Wait keeps working after that by polling itself.
 func (c *Client) Watch(ctx context.Context, op *Operation) *Pending {
+	return c.WatchThen(ctx, op, nil)
+}
+
+// WatchThen is Watch with work to do in the background once the operation
+// has ended (e.g. re-read the object it changed): then runs on the
+// watcher's goroutine with the operation's outcome, before Done is closed,
+// and its error becomes the outcome. Whoever sees Done closed therefore
+// also sees then's work finished.
+func (c *Client) WatchThen(ctx context.Context, op *Operation, then func(ctx context.Context, final *Operation, err error) error) *Pending {
 	p := &Pending{c: c, done: make(chan struct{}), op: op}
-	if op.Final() {
+	if op.Final() && then == nil {
 		p.err = op.Failed()
 		close(p.done)
 		return p
@@ -171,12 +180,34 @@ func (c *Client) Watch(ctx context.Context, op *Operation) *Pending {
 	go func() {
 		defer p.stop()
 		final, err := c.WaitOperation(ctx, op, 0)
+		if then != nil {
+			err = then(ctx, final, err)
+		}
 		p.mu.Lock()
 		p.op, p.err = final, err
 		p.mu.Unlock()
 		close(p.done)
 	}()
 	return p
+}
+
+// Ended reports whether the watcher has stopped: the operation ended (or
+// the watcher's context did) and any work given to WatchThen is finished.
+func (p *Pending) Ended() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Outcome returns the final state and error once Ended; before that, the
+// latest state and nil.
+func (p *Pending) Outcome() (*Operation, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.op, p.err
 }
 
 // Operation returns the latest known state.
