@@ -247,6 +247,7 @@ func (m *Model) String() string {
 
 func (m *Model) Type() string         { return m.t.name }
 func (m *Model) Truth() starlark.Bool { return true }
+
 // Hash leaves out the name, which a rename changes: a renamed object must
 // stay findable in a dict. Equal objects still hash alike.
 func (m *Model) Hash() (uint32, error) {
