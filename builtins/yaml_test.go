@@ -170,3 +170,42 @@ func TestYAMLAliasesShareValues(t *testing.T) {
 		t.Fatalf("got %v", v.Type())
 	}
 }
+
+// FuzzYAMLRoundTrip: yaml.decode never panics, and whatever it accepts,
+// yaml.encode writes out so that it decodes to an equal value and encodes
+// to the same text again.
+func FuzzYAMLRoundTrip(f *testing.F) {
+	for _, seed := range []string{
+		"a: 1\nb: [x, 2.5, null, true]\n",
+		"big: 123456789012345678901234567890\nhex: 0x1F\nbin: !!binary aGk=\n",
+		"base: &b {a: 1}\nm: {<<: *b, c: 2}\nl: [*b, *b]\n",
+		"s: '123'\nt: \"true\"\nblock: |\n  x\n  y\nwhen: 2001-12-14\n",
+		"? 1\n: one\n.inf: x\n",
+		"- - - deep\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		v, err := decodeYAML(text)
+		if err != nil {
+			return
+		}
+		thread := newThread(context.Background())
+		enc := env()["yaml"].(*starlarkstruct.Module).Members["encode"]
+		out, err := starlark.Call(thread, enc, starlark.Tuple{v}, nil)
+		if err != nil {
+			t.Fatalf("cannot encode what was decoded: %v\ninput: %q", err, text)
+		}
+		again, err := decodeYAML(string(out.(starlark.String)))
+		if err != nil {
+			t.Fatalf("the encoding does not decode: %v\n%s", err, out)
+		}
+		if eq, err := starlark.Equal(v, again); err != nil || !eq {
+			t.Fatalf("round trip changed the value: %v -> %v (%v)\n%s", v, again, err, out)
+		}
+		out2, err := starlark.Call(thread, enc, starlark.Tuple{again}, nil)
+		if err != nil || out2 != out {
+			t.Fatalf("the encoding is not stable: %v\n%s\n%s", err, out, out2)
+		}
+	})
+}
