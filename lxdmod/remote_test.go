@@ -18,12 +18,19 @@ import (
 func confDir(t *testing.T) (string, func(string) string) {
 	t.Helper()
 	dir := t.TempDir()
-	files := map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"config.yml":           "remotes:\n  prod:\n    addr: https://127.0.0.1:9443/\n    project: web\n",
 		"client.crt":           "crt",
 		"client.key":           "key",
 		"servercerts/prod.crt": "pin",
-	}
+	})
+	return dir, func(k string) string { return map[string]string{"LXD_CONF": dir}[k] }
+}
+
+// writeFiles writes files (path relative to dir: contents), making
+// directories as needed.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
 	for name, data := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
@@ -33,7 +40,6 @@ func confDir(t *testing.T) (string, func(string) string) {
 			t.Fatal(err)
 		}
 	}
-	return dir, func(k string) string { return map[string]string{"LXD_CONF": dir}[k] }
 }
 
 // clientArgs are lxd.Client's arguments for restConfig; zero means "not given".
@@ -118,21 +124,13 @@ func TestRestConfigRemoteErrors(t *testing.T) {
 func TestRestConfigIncusFromInjectedEnv(t *testing.T) {
 	home := t.TempDir()
 	incus := filepath.Join(home, ".config", "incus")
-	for name, data := range map[string]string{
+	writeFiles(t, home, map[string]string{
 		".config/lxc/config.yml":            "remotes:\n  other: {addr: \"unix:///x.socket\"}\n",
 		".config/incus/config.yml":          "remotes:\n  far:\n    addr: https://127.0.0.1:8446\n    protocol: incus\n",
 		".config/incus/client.crt":          "crt",
 		".config/incus/client.key":          "key",
 		".config/incus/servercerts/far.crt": "pin",
-	} {
-		p := filepath.Join(home, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	env := func(k string) string { return map[string]string{"HOME": home}[k] }
 	got, err := clientArgs{remote: starlark.String("far")}.config(Config{Getenv: env})
 	if err != nil || got.Endpoint != "https://127.0.0.1:8446" || got.CertFile != filepath.Join(incus, "client.crt") ||
