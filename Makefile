@@ -50,8 +50,8 @@ bench: testbed-up-main build
 # seeds (testdata/fuzz/<name>/) already run with every `go test`; a crasher
 # is written there too: fix it, and keep it as a seed.
 fuzz:
-	@set -e; for t in lxdmod/rest:FuzzParseResponse lxdmod/rest:FuzzParseEvent lxdmod/rest:FuzzLXCConfig \
-		lxdmod:FuzzJSONRoundTrip lxdmod:FuzzParseFileMode; do \
+	@set -e; for t in lxdmod/rest:FuzzParseResponse lxdmod/rest:FuzzParseEvent lxdmod/rest:FuzzCLIConfig \
+		lxdmod:FuzzJSONRoundTrip lxdmod:FuzzParseFileMode builtins:FuzzYAMLRoundTrip; do \
 		echo "fuzz: $${t#*:} ($(if $(FUZZTIME),$(FUZZTIME),30s))"; \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(if $(FUZZTIME),$(FUZZTIME),30s) ./$${t%%:*}; \
 	done

@@ -88,8 +88,10 @@ func WithArgs(args []string) Option {
 	return func(r *Runtime) { r.args = append([]string(nil), args...) }
 }
 
-// WithEnv sets sys.env. By default it is the process environment at the
-// start of each run.
+// WithEnv sets the environment a run sees: sys.env, and every variable
+// lxd.Client() consults (socket discovery, the lxc and incus configuration
+// directories, HOME) unless WithLXD's Config.Getenv is set. By default it is
+// the process environment (sys.env: as it is at the start of each run).
 func WithEnv(env map[string]string) Option {
 	return func(r *Runtime) { r.env = maps.Clone(env) }
 }
@@ -177,7 +179,12 @@ func (r *Runtime) Eval(ctx context.Context, expr string) (starlark.Value, error)
 func (r *Runtime) predeclaredFor(filename string) (starlark.StringDict, *lxdmod.Module) {
 	argv := append([]string{filename}, r.args...)
 	d := builtins.Predeclared(argv, r.env) // nil: the process environment
-	lxd := lxdmod.New(r.lxd)
+	cfg := r.lxd
+	if cfg.Getenv == nil && r.env != nil {
+		env := r.env
+		cfg.Getenv = func(k string) string { return env[k] }
+	}
+	lxd := lxdmod.New(cfg)
 	d["lxd"] = lxd.Value()
 	maps.Copy(d, r.predeclared)
 	return d, lxd

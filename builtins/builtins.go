@@ -1,8 +1,8 @@
 // Package builtins provides the predeclared environment of lxdstar scripts
 // (API.md §3) apart from the lxd module itself: catch, json, math, time (with
-// a cancellable sleep), struct, read_file, write_file and sys, plus the
-// dialect (FileOptions) and the load implementation (Loader) shared by the
-// runtime, the command and the REPL.
+// a cancellable sleep), struct, read_file, write_file, sys, yaml and table,
+// plus the dialect (FileOptions) and the load implementation (Loader) shared
+// by the runtime, the command and the REPL.
 //
 // Nothing here modifies starlark.Universe; hosts add these names to the
 // predeclared dictionary of each module they run.
@@ -44,6 +44,8 @@ func Predeclared(argv []string, env map[string]string) starlark.StringDict {
 		"read_file":  starlark.NewBuiltin("read_file", readFile),
 		"write_file": starlark.NewBuiltin("write_file", writeFile),
 		"sys":        sysModule(argv, env),
+		"yaml":       yamlModule(),
+		"table":      starlark.NewBuiltin("table", table),
 	}
 	d.Freeze()
 	return d

@@ -3,8 +3,6 @@ package lxdmod
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -181,7 +179,7 @@ func optString(v starlark.Value, fn, param string) (string, error) {
 func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote starlark.Value, verifyGiven bool) (rest.Config, error) {
 	const fn = "lxd.Client"
 	out := rest.Config{Endpoint: cfg.Endpoint, Project: cfg.Project, Timeout: cfg.Timeout, Trace: cfg.Trace,
-		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, Insecure: cfg.Insecure}
+		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, Insecure: cfg.Insecure, Getenv: cfg.Getenv}
 	r, err := optString(remote, fn, "remote")
 	if err != nil {
 		return out, err
@@ -193,7 +191,7 @@ func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote sta
 		r = cfg.Remote
 	}
 	if r != "" {
-		if err := applyRemote(&out, r); err != nil {
+		if err := applyRemote(&out, r, cfg.Getenv); err != nil {
 			return out, err
 		}
 	}
@@ -245,32 +243,10 @@ func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote sta
 		out.CertFile, out.KeyFile = crt, key
 	}
 	if strings.HasPrefix(out.Endpoint, "https://") && out.CertFile == "" {
-		out.CertFile, out.KeyFile = defaultClientCert()
+		// The lxc or incus client certificate, as those tools would use.
+		out.CertFile, out.KeyFile = rest.ClientCert(cfg.Getenv)
 	}
 	return out, nil
-}
-
-// defaultClientCert finds the lxc CLI's client certificate, as lxc does.
-func defaultClientCert() (string, string) {
-	var dirs []string
-	if d := os.Getenv("LXD_CONF"); d != "" {
-		dirs = append(dirs, d)
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, ".config", "lxc"), filepath.Join(home, "snap", "lxd", "common", "config"))
-	}
-	for _, d := range dirs {
-		crt, key := filepath.Join(d, "client.crt"), filepath.Join(d, "client.key")
-		if fileExists(crt) && fileExists(key) {
-			return crt, key
-		}
-	}
-	return "", ""
-}
-
-func fileExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir()
 }
 
 // clientManagers builds the managers hanging off every Client. A

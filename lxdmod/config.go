@@ -25,4 +25,10 @@ type Config struct {
 	Timeout  time.Duration // bound on single HTTP requests; 0 = none
 	Trace    io.Writer     // when set, one line per HTTP request
 	Progress io.Writer     // when set, progress lines of long operations
+
+	// Getenv is the environment lxd.Client() reads: socket discovery
+	// ($LXD_SOCKET, $LXD_DIR, $INCUS_SOCKET, $INCUS_DIR), the lxc and incus
+	// configuration ($LXD_CONF, $INCUS_CONF, $HOME) for remotes and the
+	// client certificate. Nil means the process environment.
+	Getenv func(string) string
 }

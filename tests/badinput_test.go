@@ -390,6 +390,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"":                       nil, // top-level builtins
 		"lxd":                    fx.env["lxd"],
 		"sys":                    fx.env["sys"],
+		"yaml":                   fx.env["yaml"],
 		"time":                   fx.env["time"],
 		"Error":                  fx.eval(t, "catch(fail).error"),
 		"Client":                 fx.client,

@@ -81,17 +81,29 @@ func newTestCert(t testing.TB, dir, name string) *testCert {
 // when the test ends, whoever added it.
 func (tc *testCert) untrustLater(t testing.TB) {
 	t.Helper()
-	c := restClient(t, mainSocket)
+	tc.untrustLaterAt(t, mainSocket)
+}
+
+func (tc *testCert) untrustLaterAt(t testing.TB, socket string) {
+	t.Helper()
+	c := restClient(t, socket)
 	cleanupPath(t, c, rest.Path("certificates", tc.fingerprint))
 }
 
 // trust adds the certificate to the main daemon's trust store directly.
 func (tc *testCert) trust(t testing.TB) {
 	t.Helper()
-	tc.untrustLater(t)
+	tc.trustAt(t, mainSocket)
+}
+
+// trustAt adds the certificate to the trust store of the daemon (LXD or
+// Incus) at socket, until the test ends.
+func (tc *testCert) trustAt(t testing.TB, socket string) {
+	t.Helper()
+	tc.untrustLaterAt(t, socket)
 	block, _ := pem.Decode(tc.certPEM)
 	body := map[string]any{"type": "client", "name": "lxdstar-test", "certificate": base64.StdEncoding.EncodeToString(block.Bytes)}
-	if _, err := restClient(t, mainSocket).Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: body}); err != nil {
+	if _, err := restClient(t, socket).Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: body}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -91,6 +93,55 @@ func TestFanoutExample(t *testing.T) {
 		assert.Regexp(t, `^`+sock+`\s+\S+\s+5\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[2+i])
 	}
 	assert.Regexp(t, `^2 server\(s\) in `, lines[4])
+}
+
+// inventory.star prints a table of model objects and a YAML file that
+// holds what the server holds.
+func TestInventoryExample(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("inventory")
+	createInstance(t, mainSocket, name, false)
+	c := restClient(t, mainSocket)
+	_, err := c.Do(context.Background(), &rest.Request{Method: "PATCH", Path: rest.Path("instances", name),
+		Body: map[string]any{"config": map[string]any{"user.inventory": "shelf 3: \"top\"\nsecond line"}}})
+	require.NoError(t, err)
+	run := func(t *testing.T, endpoint string) (string, map[string]any) {
+		out := filepath.Join(t.TempDir(), "inventory.yaml")
+		cmd := exec.Command(lxdstarBinary(t), "--endpoint", endpoint, "../scripts/examples/inventory.star", out)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		stdout, err := cmd.Output()
+		require.NoError(t, err, "stderr: %s", stderr.String())
+		data, err := os.ReadFile(out)
+		require.NoError(t, err)
+		var inv map[string]any
+		require.NoError(t, yaml.Unmarshal(data, &inv), "%s", data)
+		return string(stdout), inv
+	}
+
+	t.Run("lxd", func(t *testing.T) {
+		stdout, inv := run(t, mainSocket)
+		lines := strings.Split(stdout, "\n")
+		assert.Regexp(t, `^\s+NAME\s+STATUS\s+TYPE\s+LOCATION$`, lines[0])
+		assert.Regexp(t, `(?m)^  `+name+`\s+Stopped\s+container\s+none$`, stdout)
+		assert.Regexp(t, `(?m)^wrote \d+ instance\(s\) of \S+ to .*inventory.yaml$`, stdout)
+		// The YAML holds what the server holds.
+		server := serverObject(t, c, rest.Path("instances", name))
+		entry := inv["instances"].(map[string]any)[name].(map[string]any)
+		assert.Equal(t, server["config"].(map[string]any)["user.inventory"], entry["config"].(map[string]any)["user.inventory"])
+		assert.Equal(t, server["profiles"], entry["profiles"])
+		assert.Equal(t, "Stopped", entry["status"])
+		assert.NotContains(t, entry["config"], "volatile.base_image")
+	})
+	t.Run("incus", func(t *testing.T) {
+		const incusSocket = "/var/lib/incus/unix.socket"
+		if fi, err := os.Stat(incusSocket); err != nil || fi.Mode()&os.ModeSocket == 0 {
+			t.Skipf("no Incus daemon at %s", incusSocket)
+		}
+		stdout, inv := run(t, incusSocket)
+		assert.Regexp(t, `^\s+NAME\s+STATUS\s+TYPE\s+LOCATION\n`, stdout)
+		assert.Regexp(t, `^6\.`, inv["server"].(map[string]any)["version"])
+	})
 }
 
 func TestEmbedExample(t *testing.T) {

@@ -43,7 +43,8 @@ type Config struct {
 	// Trace, when set, receives one line per HTTP request.
 	Trace io.Writer
 	// Getenv looks up environment variables for socket discovery; nil means
-	// os.Getenv. Tests and embedders use it to avoid the process environment.
+	// os.Getenv. Tests and embedders use it to isolate a client from the
+	// process environment.
 	Getenv func(string) string
 }
 
@@ -71,10 +72,6 @@ type Client struct {
 
 // New prepares a client. It does no I/O: call Server to check the connection.
 func New(cfg Config) (*Client, error) {
-	getenv := cfg.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
 	ep := strings.TrimSpace(cfg.Endpoint)
 	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}}
 	switch {
@@ -82,7 +79,7 @@ func New(cfg Config) (*Client, error) {
 		path := strings.TrimPrefix(ep, "unix://")
 		if path == "" {
 			var err error
-			if path, err = DiscoverSocket(getenv); err != nil {
+			if path, err = DiscoverSocket(cfg.Getenv); err != nil {
 				return nil, err
 			}
 		}
@@ -129,25 +126,39 @@ func isSocket(path string) bool {
 	return err == nil && fi.Mode()&os.ModeSocket != 0
 }
 
-// DiscoverSocket finds the local LXD socket in the order API.md gives:
-// $LXD_SOCKET, $LXD_DIR/unix.socket, the snap path, /var/lib/lxd.
+// DiscoverSocket finds the local LXD or Incus socket: the first that exists
+// of $LXD_SOCKET, $LXD_DIR/unix.socket, $INCUS_SOCKET,
+// $INCUS_DIR/unix.socket, the LXD snap's, LXD's default, and Incus's two
+// defaults. getenv nil means os.Getenv. The error names every path tried.
 func DiscoverSocket(getenv func(string) string) (string, error) {
-	var tried []string
-	candidates := []string{}
-	if s := getenv("LXD_SOCKET"); s != "" {
-		candidates = append(candidates, s)
+	return discoverSocket(lookupEnv(getenv), defaultSockets())
+}
+
+// defaultSockets are where the LXD snap, LXD and Incus put their sockets.
+func defaultSockets() []string {
+	return []string{"/var/snap/lxd/common/lxd/unix.socket", "/var/lib/lxd/unix.socket",
+		"/run/incus/unix.socket", "/var/lib/incus/unix.socket"}
+}
+
+// discoverSocket tries the sockets the environment names, then the
+// default paths.
+func discoverSocket(getenv func(string) string, defaults []string) (string, error) {
+	var candidates []string
+	for _, v := range [][2]string{{"LXD_SOCKET", "LXD_DIR"}, {"INCUS_SOCKET", "INCUS_DIR"}} {
+		if s := getenv(v[0]); s != "" {
+			candidates = append(candidates, s)
+		}
+		if d := getenv(v[1]); d != "" {
+			candidates = append(candidates, filepath.Join(d, "unix.socket"))
+		}
 	}
-	if d := getenv("LXD_DIR"); d != "" {
-		candidates = append(candidates, filepath.Join(d, "unix.socket"))
-	}
-	candidates = append(candidates, "/var/snap/lxd/common/lxd/unix.socket", "/var/lib/lxd/unix.socket")
+	candidates = append(candidates, defaults...)
 	for _, p := range candidates {
 		if isSocket(p) {
 			return p, nil
 		}
-		tried = append(tried, p)
 	}
-	return "", &Error{Kind: KindConnection, Message: "no LXD unix socket found (tried " + strings.Join(tried, ", ") + ")"}
+	return "", &Error{Kind: KindConnection, Message: "no LXD or Incus unix socket found (tried " + strings.Join(candidates, ", ") + ")"}
 }
 
 // notAPath reports whether a certificate or key "path" is in fact PEM data

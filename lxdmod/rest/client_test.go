@@ -138,24 +138,52 @@ func TestNoSocket(t *testing.T) {
 
 func TestDiscoverSocketOrder(t *testing.T) {
 	dir := t.TempDir()
-	mk := func(p string) {
+	sock := func(name string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		ln, err := net.Listen("unix", p)
 		require.NoError(t, err)
 		t.Cleanup(func() { ln.Close() })
+		return p
 	}
-	explicit := filepath.Join(dir, "explicit.socket")
-	lxdDir := filepath.Join(dir, "lxddir")
-	require.NoError(t, os.MkdirAll(lxdDir, 0o755))
-	mk(explicit)
-	mk(filepath.Join(lxdDir, "unix.socket"))
-	env := map[string]string{"LXD_SOCKET": explicit, "LXD_DIR": lxdDir}
-	got, err := DiscoverSocket(func(k string) string { return env[k] })
+	env := map[string]string{
+		"LXD_SOCKET": sock("lxd.socket"), "LXD_DIR": filepath.Dir(sock("lxddir/unix.socket")),
+		"INCUS_SOCKET": sock("incus.socket"), "INCUS_DIR": filepath.Dir(sock("incusdir/unix.socket")),
+	}
+	defaults := []string{filepath.Join(dir, "missing/unix.socket"), sock("default/unix.socket")}
+	getenv := func(k string) string { return env[k] }
+	for _, step := range []struct{ drop, want string }{
+		{"", env["LXD_SOCKET"]},
+		{"LXD_SOCKET", filepath.Join(env["LXD_DIR"], "unix.socket")},
+		{"LXD_DIR", env["INCUS_SOCKET"]},
+		{"INCUS_SOCKET", filepath.Join(env["INCUS_DIR"], "unix.socket")},
+		{"INCUS_DIR", defaults[1]},
+	} {
+		delete(env, step.drop)
+		got, err := discoverSocket(getenv, defaults)
+		require.NoError(t, err)
+		assert.Equal(t, step.want, got, "without %s", step.drop)
+	}
+	// A variable naming something that is not a socket is passed over.
+	env["LXD_SOCKET"] = filepath.Join(dir, "lxddir")
+	got, err := discoverSocket(getenv, defaults)
 	require.NoError(t, err)
-	assert.Equal(t, explicit, got)
-	delete(env, "LXD_SOCKET")
-	got, err = DiscoverSocket(func(k string) string { return env[k] })
-	require.NoError(t, err)
-	assert.Equal(t, filepath.Join(lxdDir, "unix.socket"), got)
+	assert.Equal(t, defaults[1], got)
+}
+
+func TestDiscoverSocketNamesEveryPathTried(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"LXD_SOCKET": "/nowhere/a", "LXD_DIR": "/nowhere/b", "INCUS_SOCKET": "/nowhere/c", "INCUS_DIR": "/nowhere/d"}
+	_, err := discoverSocket(func(k string) string { return env[k] }, []string{filepath.Join(dir, "x"), filepath.Join(dir, "y")})
+	assert.Equal(t, KindConnection, kindOf(err))
+	assert.EqualError(t, err, "ClientConnectionFailed: no LXD or Incus unix socket found (tried /nowhere/a, /nowhere/b/unix.socket, "+
+		"/nowhere/c, /nowhere/d/unix.socket, "+filepath.Join(dir, "x")+", "+filepath.Join(dir, "y")+")")
+}
+
+// The default paths are the documented ones, in their order.
+func TestDiscoverSocketDefaults(t *testing.T) {
+	assert.Equal(t, []string{"/var/snap/lxd/common/lxd/unix.socket", "/var/lib/lxd/unix.socket",
+		"/run/incus/unix.socket", "/var/lib/incus/unix.socket"}, defaultSockets())
 }
 
 func TestPathEscapingProjectAndETag(t *testing.T) {
