@@ -275,6 +275,7 @@ var clientManagers = map[string]func(c *Client) starlark.Value{
 	"operations":       newOperationManager,
 	"certificates":     newCertificateManager,
 	"cluster":          newClusterManager,
+	"warnings":         newWarningManager,
 }
 
 var clientMethods = map[string]methodFn{
@@ -282,6 +283,7 @@ var clientMethods = map[string]methodFn{
 	"events":                   clientEvents,
 	"has_api_extension":        clientHasExtension,
 	"assert_has_api_extension": clientAssertExtension,
+	"metrics":                  clientMetrics, // warnings.go
 }
 
 func (c *Client) Attr(name string) (starlark.Value, error) {
