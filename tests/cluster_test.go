@@ -485,3 +485,18 @@ func TestMetrics(t *testing.T) {
 	t.Parallel()
 	testMetrics(t, mainSocket, "lxd_")
 }
+
+// The same on the test bed's Incus 6.0 daemon (its metrics are named
+// incus_*). The socket is spelled here rather than in the harness so
+// that this file stands on its own.
+const incusDaemonSocket = "/var/lib/incus/unix.socket"
+
+func TestWarningsIncus(t *testing.T) {
+	t.Parallel()
+	testWarnings(t, incusDaemonSocket)
+}
+
+func TestMetricsIncus(t *testing.T) {
+	t.Parallel()
+	testMetrics(t, incusDaemonSocket, "incus_")
+}
