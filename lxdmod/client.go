@@ -263,6 +263,7 @@ var clientManagers = map[string]func(c *Client) starlark.Value{
 	"operations":       newOperationManager,
 	"certificates":     newCertificateManager,
 	"cluster":          newClusterManager,
+	"warnings":         newWarningManager,
 }
 
 var clientMethods = map[string]methodFn{
@@ -270,6 +271,7 @@ var clientMethods = map[string]methodFn{
 	"events":                   clientEvents,
 	"has_api_extension":        clientHasExtension,
 	"assert_has_api_extension": clientAssertExtension,
+	"metrics":                  clientMetrics, // warnings.go
 }
 
 func (c *Client) Attr(name string) (starlark.Value, error) {

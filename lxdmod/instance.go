@@ -185,7 +185,7 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if target != starlark.None {
 		t, ok := target.(starlark.String)
 		if !ok || t == "" {
-			return nil, fmt.Errorf("%s: for parameter target: want a cluster member name", g.fn(b))
+			return nil, fmt.Errorf("%s: for parameter target: want a cluster member name or \"@group\"", g.fn(b))
 		}
 		q.Set("target", string(t))
 	}

@@ -20,6 +20,10 @@ type manager struct {
 	methods map[string]methodFn
 	itype   string // instance managers: "container", "virtual-machine" or ""
 	parent  *Model // sub-collections (instance.snapshots, ...)
+	// extension is the API extension the whole collection needs ("" for
+	// none): its methods check their arguments, then fail with
+	// LXDAPIExtensionNotAvailable on a server without it.
+	extension string
 }
 
 var _ starlark.HasAttrs = (*manager)(nil)
@@ -134,6 +138,22 @@ func mergeMethods(tables ...map[string]methodFn) map[string]methodFn {
 	return out
 }
 
+// needExtension fails when the server lacks the manager's extension.
+func (g *manager) needExtension(fn string) error {
+	if g.extension == "" {
+		return nil
+	}
+	return g.c.requireFor(fn, g.extension)
+}
+
+// requireFor is requireExtension for a method: the error names fn too.
+func (c *Client) requireFor(fn, extension string) error {
+	if err := c.requireExtension(extension); err != nil {
+		return rest.Annotate(err, fn)
+	}
+	return nil
+}
+
 // collectionMethods serve every manager whose objects live at
 // collection/key: all() in one recursion=1 request, get(key), exists(key).
 var collectionMethods = map[string]methodFn{
@@ -158,6 +178,9 @@ func (g *manager) itemPath(key string) string {
 func (g *manager) getModel(thread *starlark.Thread, fn, key string) (*Model, error) {
 	if key == "" {
 		return nil, fmt.Errorf("%s: for parameter %s: empty %s", fn, g.t.key, g.t.key)
+	}
+	if err := g.needExtension(fn); err != nil {
+		return nil, err
 	}
 	return g.fetch(thread, g.itemPath(key), key)
 }
@@ -184,6 +207,9 @@ func collectionAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs); err != nil {
 		return nil, err
 	}
+	if err := g.needExtension(g.fn(b)); err != nil {
+		return nil, err
+	}
 	objs, err := g.listModels(thread, nil)
 	if err != nil {
 		return nil, err
@@ -208,6 +234,9 @@ func collectionExists(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	}
 	if key == "" {
 		return nil, fmt.Errorf("%s: for parameter %s: empty %s", g.fn(b), g.t.key, g.t.key)
+	}
+	if err := g.needExtension(g.fn(b)); err != nil {
+		return nil, err
 	}
 	return exists(thread, g.c, g.itemPath(key))
 }

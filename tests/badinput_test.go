@@ -422,6 +422,10 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"Cluster":                fx.eval(t, "cc.cluster.get()"),
 		"members":                fx.eval(t, "cc.cluster.members"),
 		"ClusterMember":          fx.eval(t, `cc.cluster.members.get("node1")`),
+		"cluster_groups":         fx.eval(t, "cc.cluster.groups"),
+		"ClusterGroup":           fx.eval(t, `cc.cluster.groups.get("default")`),
+		"warnings":               fx.eval(t, "c.warnings"),
+		"Warning":                fx.eval(t, "c.warnings.all()[0]"), // LXD records some at start-up (AppArmor, cgroups)
 		"EventStream":            fx.eval(t, "c.events()"),
 		"api":                    fx.eval(t, "c.api.instances"),
 		"Response":               fx.eval(t, "c.api.get()"),

@@ -101,6 +101,7 @@ func sections() []section {
 		{title: "Storage", intro: "client.storage_pools, pool.volumes and volume.snapshots (API.md §2.5).", entries: storageEntries()},
 		{title: "Operations", intro: "client.operations and the Operation values async methods return (API.md §1.1, §2.6).", entries: operationEntries()},
 		{title: "Certificates and cluster", intro: "API.md §2.6.", entries: certClusterEntries()},
+		{title: "Warnings and metrics", intro: "API.md §2.6.", entries: warningEntries()},
 		{title: "Events", intro: "API.md §2.7.", entries: eventEntries()},
 		{title: "Raw API", intro: "client.api, the raw REST tree (API.md §2.1).", entries: apiEntries()},
 		{title: "json, time, math", intro: "go.starlark.net's lib/json, lib/time and lib/math; time.sleep is lxdstar's.", entries: libEntries()},
@@ -177,6 +178,8 @@ func clientEntries() []Entry {
 		sub("Client.operations", "operations", "The operations manager."),
 		sub("Client.certificates", "certificates", "The trusted certificates manager."),
 		sub("Client.cluster", "cluster", "The cluster manager."),
+		sub("Client.warnings", "warnings", "The warnings manager (needs the warnings API extension)."),
+		method("Client.metrics", "()", "[struct]", "The server's metrics (GET /1.0/metrics, OpenMetrics text parsed): a list of struct(name, labels, value) with labels a dict and value a float, e.g. lxd_procs_total{name=\"c1\", project=\"default\"} 4.0. A project-bound client gets its project's. Needs the metrics API extension."),
 	}
 }
 
@@ -189,7 +192,7 @@ func instanceEntries() []Entry {
 		method("instances.exists", "(name)", "bool", "True when an instance (of the manager's type) named name exists."),
 		method("instances.all", "(*, recursion=1, filter=None)", "[Instance]", "All instances, complete, in one request. filter is an LXD filter expression; recursion=2 also fills each instance's read-only full_state and full_snapshots."),
 		method("instances.get", "(name)", "Instance", "The instance named name; fails with NotFound."),
-		method("instances.create", "(config, wait=False, target=None)", "Instance", "Create an instance from config, the LXD InstancesPost body (name, source, config, devices, profiles, …); target places it on a cluster member. Returns the Instance at once: with wait=False its .operation holds the pending Operation, with wait=True it is complete."),
+		method("instances.create", "(config, wait=False, target=None)", "Instance", "Create an instance from config, the LXD InstancesPost body (name, source, config, devices, profiles, …); target places it on a cluster member, or with \"@group\" in a cluster group. Returns the Instance at once: with wait=False its .operation holds the pending Operation, with wait=True it is complete."),
 		typ("Instance", "An LXD instance (container or virtual machine). Writable fields: architecture, config, devices, ephemeral, profiles, description; read-only: name, status, status_code, created_at, last_used_at, location, type, stateful, expanded_config, expanded_devices, project and any other field LXD returns."),
 		action("start", "Start the instance."),
 		action("stop", "Stop the instance (force=True kills it rather than asking it to shut down)."),
@@ -351,18 +354,42 @@ func certClusterEntries() []Entry {
 		method("certificates.create", "(password, cert_data, cert_type=\"client\", name=\"\", projects=None, restricted=False)", "Certificate", "Add cert_data (PEM) to the trust store, authenticating with password when the client is not trusted."),
 		typ("Certificate", "A trusted certificate. Fields: fingerprint, certificate, type, name (writable), projects (writable), restricted (writable)."),
 	}, modelCommon("Certificate", true, true), []Entry{
-		manager("cluster", "The cluster manager: get() and members."),
+		manager("cluster", "The cluster manager: get(), members and groups."),
 		method("cluster.get", "()", "Cluster", "The cluster's configuration."),
 		sub("cluster.members", "members", "The cluster members manager."),
-		typ("Cluster", "A cluster: server_name, enabled, member_config, and .members."),
+		sub("cluster.groups", "cluster_groups", "The cluster groups manager."),
+		typ("Cluster", "A cluster: server_name, enabled, member_config, and .members and .groups."),
 		sub("Cluster.members", "members", "The cluster members manager."),
+		sub("Cluster.groups", "cluster_groups", "The cluster groups manager."),
 	}, modelCommon("Cluster", false, false), []Entry{
 		manager("members", "Manager of cluster members: all, get."),
 		method("members.all", "()", "[ClusterMember]", "All members of the cluster."),
 		method("members.get", "(server_name)", "ClusterMember", "The member named server_name."),
 		method("members.exists", "(server_name)", "bool", "True when the cluster has a member named server_name."),
-		typ("ClusterMember", "A cluster member. Fields: server_name, url, database, status, message, roles, architecture, failure_domain, description, config, groups."),
-	}, modelCommon("ClusterMember", true, true))
+		typ("ClusterMember", "A cluster member. Fields: server_name, url, database, status, message, roles, architecture, failure_domain (writable), description (writable), config (writable: scheduler.instance and user.* keys), groups (writable)."),
+		method("ClusterMember.evacuate", "(wait=False)", "", "Evacuate the member: LXD moves its instances to other members, or stops those it cannot move, and marks it Evacuated. An operation like any other: wait=False returns the pending Operation; once done the member is re-read, so .status is current. Needs the clustering_evacuation API extension."),
+		method("ClusterMember.restore", "(wait=False)", "", "Bring an evacuated member back: LXD returns the instances it moved and starts those it stopped. wait=False returns the pending Operation; once done the member is re-read. Needs the clustering_evacuation API extension."),
+		method("ClusterMember.state", "()", "dict", "The member's state (GET …/state: sysinfo with load, memory and uptime; storage_pools). Needs the cluster_member_state API extension, which LXD 5.0 lacks."),
+	}, modelCommon("ClusterMember", true, true), []Entry{
+		manager("cluster_groups", "Manager of cluster groups (the clustering_groups API extension): all, get, exists, create. Place an instance in a group with instances.create(..., target=\"@group\")."),
+		method("cluster_groups.all", "()", "[ClusterGroup]", "All cluster groups."),
+		method("cluster_groups.get", "(name)", "ClusterGroup", "The group named name."),
+		method("cluster_groups.exists", "(name)", "bool", "True when a group named name exists."),
+		method("cluster_groups.create", "(name, *, description=None, members=None)", "ClusterGroup", "Create a group holding the members named in members (a list of member names)."),
+		typ("ClusterGroup", "A group of cluster members. Fields: name, description (writable), members (writable: a list of member names). LXD keeps every member in at least one group (a member whose only group this is stays in it) and deletes only empty groups; the default group cannot be renamed or deleted."),
+		method("ClusterGroup.rename", "(new_name, wait=False)", "", "Rename the group; the object takes the new name."),
+	}, modelCommon("ClusterGroup", true, true))
+}
+
+func warningEntries() []Entry {
+	return join([]Entry{
+		manager("warnings", "Manager of the server's warnings (the warnings API extension): all, get, exists. A project-bound client sees its project's warnings."),
+		method("warnings.all", "()", "[Warning]", "All warnings, whatever their status."),
+		method("warnings.get", "(uuid)", "Warning", "The warning with uuid."),
+		method("warnings.exists", "(uuid)", "bool", "True when a warning with uuid exists."),
+		typ("Warning", "Something the server noticed for an operator. Fields: uuid, status (writable: \"new\" or \"acknowledged\"; LXD sets \"resolved\" itself), type, count, severity, project, location, entity_url, first_seen_at, last_seen_at, last_message."),
+		method("Warning.acknowledge", "()", "", "Set the warning's status to acknowledged on the server and re-read it."),
+	}, modelCommon("Warning", true, true))
 }
 
 func eventEntries() []Entry {

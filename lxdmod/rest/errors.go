@@ -85,12 +85,14 @@ func (e *Error) Error() string {
 	return e.Kind.String() + ": " + msg
 }
 
-// About returns err naming subject when it is an *Error that names no
-// object yet; other errors come back unchanged. The first subject given
-// wins: the code closest to the failure knows best what it was about.
+// About returns err naming subject when it is an LXD error response or
+// failed operation (LXDAPIException and below) that names no object yet;
+// other errors (a connection, a missing extension: the server's, not the
+// object's) come back unchanged. The first subject given wins: the code
+// closest to the failure knows best what it was about.
 func About(err error, subject string) error {
 	e, ok := err.(*Error)
-	if !ok || e.Subject != "" || subject == "" {
+	if !ok || e.Subject != "" || subject == "" || !errors.Is(e, ErrAPI) {
 		return err
 	}
 	cp := *e
