@@ -372,12 +372,14 @@ func TestNetworkZones(t *testing.T) { onNetServers(t, testNetworkZones) }
 
 func testNetworkZones(t *testing.T, socket string) {
 	c := restClient(t, socket)
-	zone, bridge := uniqueName("zone")+".example.test", uniqueName("zone")
-	zonePath := rest.Path("network-zones", zone)
+	// LXD 5.0.2 keeps record names unique across all zones (a UNIQUE
+	// constraint on the name alone), so the record gets a unique name too.
+	zone, bridge, www := uniqueName("zone")+".example.test", uniqueName("zone"), uniqueName("www")
+	zonePath, recPath := rest.Path("network-zones", zone), rest.Path("network-zones", zone, "records", www)
 	cleanupPath(t, c, zonePath)
-	cleanupPath(t, c, zonePath+"/records/www")
+	cleanupPath(t, c, recPath)
 
-	newScript(t, socket).with("zone", starlark.String(zone)).with("raw_put", rawWriter(t, c)).mustRun(`
+	newScript(t, socket).with("zone", starlark.String(zone)).with("www", starlark.String(www)).with("raw_put", rawWriter(t, c)).mustRun(`
 client = lxd.Client()
 z = client.network_zones.create(zone, description="first", config={"user.team": "net"})
 if (z.name, z.description, z.config, z.used_by) != (zone, "first", {"user.team": "net"}, []) or z.dirty:
@@ -408,15 +410,15 @@ r = catch(set_name)
 if not r.error or "read-only" not in r.error.message:
     fail("assigning name: %s" % r)
 
-if z.records.all() != [] or z.records.exists("www"):
+if z.records.all() != [] or z.records.exists(www):
     fail("a new zone has records")
-rec = z.records.create("www", entries=[{"type": "A", "value": "198.19.0.30", "ttl": 300}],
+rec = z.records.create(www, entries=[{"type": "A", "value": "198.19.0.30", "ttl": 300}],
     description="web", config={"user.x": "1"})
-if (rec.name, rec.description, rec.config, rec.dirty) != ("www", "web", {"user.x": "1"}, False):
+if (rec.name, rec.description, rec.config, rec.dirty) != (www, "web", {"user.x": "1"}, False):
     fail("created record reads %s" % rec.to_dict())
 if rec.entries != [{"type": "A", "value": "198.19.0.30", "ttl": 300}]:
     fail("entries: %s" % rec.entries)
-if repr(rec) != '<NetworkZoneRecord "www">' or z.records.get("www") != rec or [x.name for x in z.records.all()] != ["www"]:
+if repr(rec) != '<NetworkZoneRecord "%s">' % www or z.records.get(www) != rec or [x.name for x in z.records.all()] != [www]:
     fail("repr/get/all: %r" % rec)
 
 rec.entries.append({"type": "TXT", "value": '"lxdstar"'})
@@ -426,7 +428,7 @@ if not rec.dirty:
 rec.save()
 if rec.dirty or len(rec.entries) != 2 or rec.entries[0]["ttl"] != 60:
     fail("after save: %s" % rec.to_dict())
-raw_put("/1.0/network-zones/%s/records/www" % zone, '{"description": "theirs"}')
+raw_put("/1.0/network-zones/%s/records/%s" % (zone, www), '{"description": "theirs"}')
 rec.description = "mine"
 r = catch(rec.save)
 if not r.error or r.error.kind != "Conflict":
@@ -438,7 +440,7 @@ if rec.description != "theirs" or rec.dirty:
 	got := serverObject(t, c, zonePath)
 	assert.Equal(t, "mine", got["description"])
 	assert.Equal(t, map[string]any{"user.team": "net", "user.env": "test"}, got["config"])
-	rec := serverObject(t, c, zonePath+"/records/www")
+	rec := serverObject(t, c, recPath)
 	assert.Equal(t, "theirs", rec["description"])
 	assert.Equal(t, map[string]any{"user.x": "1"}, rec["config"])
 	entries, _ := rec["entries"].([]any)
@@ -448,7 +450,7 @@ if rec.description != "theirs" or rec.dirty:
 
 	// A network serving the zone shows in used_by.
 	testBridge(t, c, bridge, 0, map[string]any{"dns.zone.forward": zone})
-	newScript(t, socket).with("zone", starlark.String(zone)).with("bridge", starlark.String(bridge)).mustRun(`
+	newScript(t, socket).with("zone", starlark.String(zone)).with("www", starlark.String(www)).with("bridge", starlark.String(bridge)).mustRun(`
 client = lxd.Client()
 z = client.network_zones.get(zone)
 if z.used_by != ["/1.0/networks/" + bridge]:
@@ -456,8 +458,8 @@ if z.used_by != ["/1.0/networks/" + bridge]:
 n = client.networks.get(bridge)
 n.config.pop("dns.zone.forward")
 n.save()
-z.records.get("www").delete()
-if z.records.exists("www"):
+z.records.get(www).delete()
+if z.records.exists(www):
     fail("record survived delete()")
 z.delete()
 if client.network_zones.exists(zone):
