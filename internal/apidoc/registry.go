@@ -310,7 +310,7 @@ func netModelEntries() []Entry {
 		manager("network_forwards", "Manager of a network's address forwards (API extension network_forward), keyed by listen address: all, get, exists, create."),
 	}, collection("network_forwards", "NetworkForward", "listen_address", "forwards of the network"), []Entry{
 		method("network_forwards.create", "(listen_address, *, description=None, config=None, ports=None)", "NetworkForward", "Create a forward of listen_address and return it. ports is a list of port dicts as LXD takes them ({\"protocol\": \"tcp\", \"listen_port\": \"80\", \"target_address\": …, \"target_port\": …}); config may hold target_address, the default target. On a bridge the network needs an IPv4 address."),
-		typ("NetworkForward", "An address forward of a network. Fields: listen_address, description (writable), config (writable), ports (writable), location. It cannot be renamed."),
+		typ("NetworkForward", "An address forward of a network. Fields: listen_address, description (writable), config (writable), ports (writable), location. It cannot be renamed. save() sends If-Match, but LXD 5.0 and Incus 6.0 do not check it for forwards: a save overwrites a concurrent change."),
 	}, modelCommon("NetworkForward", true, true), []Entry{
 		manager("network_peers", "Manager of a network's peerings (API extension network_peer): all, get, exists, create. LXD supports peering on OVN networks only; on other networks every call fails with LXD's error."),
 	}, collection("network_peers", "NetworkPeer", "name", "peerings of the network"), []Entry{
