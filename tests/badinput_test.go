@@ -377,10 +377,10 @@ func TestBadInputEveryMethod(t *testing.T) {
 
 	// The networking models: an ACL with rules, a forward with ports on a
 	// bridge routed nowhere, a zone with a record.
-	acl, bridge, zone, octet := uniqueName("badacl"), uniqueName("bad"), uniqueName("badzone")+".example.test", randomOctet()
+	acl, bridge, zone := uniqueName("badacl"), uniqueName("bad"), uniqueName("badzone")+".example.test"
 	record := uniqueName("badrec") // LXD 5.0.2: unique across all zones
+	octet := testBridge(t, main, bridge, true, nil)
 	listen := fmt.Sprintf("198.19.%d.10", octet+128)
-	testBridge(t, main, bridge, octet, nil)
 	netPaths := []string{rest.Path("network-acls", acl), rest.Path("networks", bridge, "forwards", listen),
 		rest.Path("network-zones", zone), rest.Path("network-zones", zone, "records", record)}
 	for _, p := range netPaths {
@@ -781,8 +781,8 @@ print("names", inst.name, snap.name, prof.name, proj.name, vol.name, vsnap.name)
 func TestBadInputNetworkNames(t *testing.T) {
 	t.Parallel()
 	main := restClient(t, mainSocket)
-	acl, bridge, zone, octet := uniqueName("badn-acl"), uniqueName("badn"), uniqueName("badn-zone")+".example.test", randomOctet()
-	testBridge(t, main, bridge, octet, nil)
+	acl, bridge, zone := uniqueName("badn-acl"), uniqueName("badn"), uniqueName("badn-zone")+".example.test"
+	testBridge(t, main, bridge, true, nil)
 	cleanupPath(t, main, rest.Path("network-acls", acl))
 	cleanupPath(t, main, rest.Path("network-zones", zone))
 	out := newScript(t, "").with("ACL", starlark.String(acl)).with("BRIDGE", starlark.String(bridge)).

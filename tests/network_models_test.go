@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,30 +63,75 @@ func rawGet(t *testing.T, c *rest.Client, path string) (int, []byte) {
 
 // testBridge creates a managed bridge named name with no instance on it
 // and removes it when the test ends (after everything registered later).
-// octet picks its subnet 198.19.<octet>.0/24; 0 gives it no address.
-func testBridge(t *testing.T, c *rest.Client, name string, octet int, extra map[string]any) {
+// With withAddress it gets the subnet 198.19.<octet>.0/24, octet in
+// [1, 127], which it returns (0 otherwise); forwards then listen in
+// 198.19.<octet+128>.0/24, outside every test bridge.
+func testBridge(t *testing.T, c *rest.Client, name string, withAddress bool, extra map[string]any) int {
 	t.Helper()
-	cfg := map[string]any{"ipv4.address": "none", "ipv6.address": "none"}
-	if octet > 0 {
-		cfg["ipv4.address"] = fmt.Sprintf("198.19.%d.1/24", octet)
-		cfg["ipv4.nat"] = "false"
-		cfg["ipv4.dhcp"] = "false"
+	for attempt := 0; attempt < 20; attempt++ {
+		cfg := map[string]any{"ipv4.address": "none", "ipv6.address": "none"}
+		octet := 0
+		if withAddress {
+			octet = bridgeOctet()
+			if hostHasSubnet(t, octet) {
+				continue
+			}
+			cfg["ipv4.address"] = fmt.Sprintf("198.19.%d.1/24", octet)
+			cfg["ipv4.nat"] = "false"
+			cfg["ipv4.dhcp"] = "false"
+		}
+		for k, v := range extra {
+			cfg[k] = v
+		}
+		_, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("networks"),
+			Body: map[string]any{"name": name, "type": "bridge", "config": cfg}})
+		switch {
+		case err == nil:
+			cleanupPath(t, c, rest.Path("networks", name))
+			return octet
+		case strings.Contains(err.Error(), "Address already in use"):
+			// Another bridge took the subnet meanwhile, on this daemon
+			// or on another one sharing the kernel.
+			continue
+		case strings.Contains(err.Error(), "Failed to delete bridge children interfaces"):
+			// Incus 6.0.4 lists the host's interfaces, then looks each
+			// up: one that another daemon deletes in between fails the
+			// creation (internal/server/network/driver_bridge.go,
+			// deleteChildren). Nothing was created; try again.
+			t.Logf("creating bridge %s: %v (retrying)", name, err)
+			continue
+		default:
+			t.Fatalf("creating bridge %s: %v", name, err)
+		}
 	}
-	for k, v := range extra {
-		cfg[k] = v
-	}
-	_, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("networks"),
-		Body: map[string]any{"name": name, "type": "bridge", "config": cfg}})
-	require.NoError(t, err, "creating bridge %s", name)
-	cleanupPath(t, c, rest.Path("networks", name))
+	t.Fatalf("creating bridge %s: no attempt succeeded", name)
+	return 0
 }
 
-// randomOctet is in [1, 127]: the bridges' subnets. Forwards listen in
-// 198.19.<octet+128>.0/24, outside every test bridge.
-func randomOctet() int {
+// lastOctet hands out bridge subnets within this process, from a random
+// start so that concurrent test processes rarely pick the same.
+var lastOctet = func() *atomic.Int32 {
+	var n atomic.Int32
 	b := make([]byte, 1)
 	_, _ = rand.Read(b)
-	return 1 + int(b[0])%127
+	n.Store(int32(b[0]))
+	return &n
+}()
+
+func bridgeOctet() int { return 1 + int(lastOctet.Add(1))%127 }
+
+// hostHasSubnet reports whether an interface of the host (which every
+// daemon of the test bed shares) has an address in 198.19.<octet>.0/24.
+func hostHasSubnet(t *testing.T, octet int) bool {
+	addrs, err := net.InterfaceAddrs()
+	require.NoError(t, err)
+	_, subnet, _ := net.ParseCIDR(fmt.Sprintf("198.19.%d.0/24", octet))
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && subnet.Contains(ipn.IP) {
+			return true
+		}
+	}
+	return false
 }
 
 // netIncusSocket is the test bed's Incus 6.0 daemon (shared/TESTBED.md).
@@ -114,12 +161,9 @@ func testNetworkACLs(t *testing.T, socket string) {
 	name, renamed, bridge := uniqueName("acl"), uniqueName("acl"), uniqueName("acl")
 	cleanupPath(t, c, rest.Path("network-acls", name))
 	cleanupPath(t, c, rest.Path("network-acls", renamed))
-	// The bridge uses the ACL, so it goes first (cleanups run last-first).
-	testBridge(t, c, bridge, 0, nil)
-	cleanupPath(t, c, rest.Path("networks", bridge))
 
 	s := newScript(t, socket).with("name", starlark.String(name)).with("renamed", starlark.String(renamed)).
-		with("bridge", starlark.String(bridge)).with("raw_put", rawWriter(t, c))
+		with("raw_put", rawWriter(t, c))
 	s.mustRun(`
 client = lxd.Client()
 rule = {"action": "allow", "source": "198.19.0.0/16", "state": "enabled"}
@@ -183,16 +227,7 @@ a.rename(renamed)
 if a.name != renamed or client.network_acls.exists(name) or not client.network_acls.exists(renamed):
     fail("rename: %s" % a.name)
 
-# In use by a network: used_by says so once re-read.
-n = client.networks.get(bridge)
-n.config["security.acls"] = renamed
-n.save()
-a.sync()
-if a.used_by != ["/1.0/networks/" + bridge]:
-    fail("used_by: %s" % a.used_by)
 log_result = catch(a.log)
-n.config.pop("security.acls")
-n.save()
 `)
 	got := serverObject(t, c, rest.Path("network-acls", renamed))
 	assert.Equal(t, "mine", got["description"])
@@ -223,9 +258,23 @@ n.save()
 		assert.Equal(t, starlark.String(body), value)
 	}
 
+	// In use by a network, which is made here rather than by the script
+	// (see testBridge for why bridges are made in one place): used_by
+	// says so once re-read. The bridge goes before the ACL is deleted.
+	testBridge(t, c, bridge, false, map[string]any{"security.acls": renamed})
+	newScript(t, socket).with("renamed", starlark.String(renamed)).with("bridge", starlark.String(bridge)).mustRun(`
+client = lxd.Client()
+a = client.network_acls.get(renamed)
+if a.used_by != ["/1.0/networks/" + bridge]:
+    fail("used_by: %s" % a.used_by)
+`)
+	deletePath(c, rest.Path("networks", bridge))
 	newScript(t, socket).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
 a = client.network_acls.get(renamed)
+a.sync()
+if a.used_by != []:
+    fail("used_by after the network went: %s" % a.used_by)
 a.delete()
 if client.network_acls.exists(renamed):
     fail("ACL survived delete()")
@@ -242,10 +291,10 @@ func TestNetworkForwards(t *testing.T) { onNetServers(t, testNetworkForwards) }
 // so no packet ever flows.
 func testNetworkForwards(t *testing.T, socket string) {
 	c := restClient(t, socket)
-	bridge, octet := uniqueName("fw"), randomOctet()
+	bridge := uniqueName("fw")
+	octet := testBridge(t, c, bridge, true, nil)
 	listen := fmt.Sprintf("198.19.%d.10", octet+128)
 	target, other := fmt.Sprintf("198.19.%d.20", octet), fmt.Sprintf("198.19.%d.21", octet)
-	testBridge(t, c, bridge, octet, nil)
 	fwPath := rest.Path("networks", bridge, "forwards", listen)
 	cleanupPath(t, c, fwPath)
 
@@ -339,7 +388,7 @@ func TestNetworkPeers(t *testing.T) { onNetServers(t, testNetworkPeers) }
 func testNetworkPeers(t *testing.T, socket string) {
 	c := restClient(t, socket)
 	bridge := uniqueName("peer")
-	testBridge(t, c, bridge, 0, nil)
+	testBridge(t, c, bridge, false, nil)
 
 	status, body := rawGet(t, c, rest.Path("networks", bridge, "peers"))
 	if status < 400 {
@@ -449,15 +498,16 @@ if rec.description != "theirs" or rec.dirty:
 	assert.Equal(t, "TXT", entries[1].(map[string]any)["type"])
 
 	// A network serving the zone shows in used_by.
-	testBridge(t, c, bridge, 0, map[string]any{"dns.zone.forward": zone})
-	newScript(t, socket).with("zone", starlark.String(zone)).with("www", starlark.String(www)).with("bridge", starlark.String(bridge)).mustRun(`
-client = lxd.Client()
-z = client.network_zones.get(zone)
+	testBridge(t, c, bridge, false, map[string]any{"dns.zone.forward": zone})
+	newScript(t, socket).with("zone", starlark.String(zone)).with("bridge", starlark.String(bridge)).mustRun(`
+z = lxd.Client().network_zones.get(zone)
 if z.used_by != ["/1.0/networks/" + bridge]:
     fail("used_by: %s" % z.used_by)
-n = client.networks.get(bridge)
-n.config.pop("dns.zone.forward")
-n.save()
+`)
+	deletePath(c, rest.Path("networks", bridge))
+	newScript(t, socket).with("zone", starlark.String(zone)).with("www", starlark.String(www)).mustRun(`
+client = lxd.Client()
+z = client.network_zones.get(zone)
 z.records.get(www).delete()
 if z.records.exists(www):
     fail("record survived delete()")
