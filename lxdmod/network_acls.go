@@ -6,7 +6,7 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.network_acls (API.md §2.4): needs the API extension network_acl.
+// client.network_acls: needs the API extension network_acl.
 func newNetworkACLManager(c *Client) starlark.Value {
 	return newManager(c, "network_acls", networkACLType, nil, networkACLMethods)
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// The collections hanging off a network (API.md §2.4): network.forwards
+// The collections hanging off a network: network.forwards
 // (API extension network_forward) and network.peers (network_peer).
 
 func networkForwards(m *Model) (starlark.Value, error) {

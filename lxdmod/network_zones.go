@@ -6,7 +6,7 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.network_zones (API.md §2.4): DNS zones LXD serves, API extension
+// client.network_zones: DNS zones LXD serves, API extension
 // network_dns; their records (zone.records) need network_dns_records.
 func newNetworkZoneManager(c *Client) starlark.Value {
 	return newManager(c, "network_zones", networkZoneType, nil, networkZoneMethods)

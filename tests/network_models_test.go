@@ -134,7 +134,7 @@ func hostHasSubnet(t *testing.T, octet int) bool {
 	return false
 }
 
-// netIncusSocket is the test bed's Incus 6.0 daemon (shared/TESTBED.md).
+// netIncusSocket is the test bed's Incus 6.0 daemon, when it runs one.
 const netIncusSocket = "/var/lib/incus/unix.socket"
 
 // onNetServers runs body as a parallel subtest per server: the main LXD,
