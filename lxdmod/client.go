@@ -259,6 +259,8 @@ var clientManagers = map[string]func(c *Client) starlark.Value{
 	"profiles":         newProfileManager,
 	"projects":         newProjectManager,
 	"networks":         newNetworkManager,
+	"network_acls":     newNetworkACLManager,
+	"network_zones":    newNetworkZoneManager,
 	"storage_pools":    newStoragePoolManager,
 	"operations":       newOperationManager,
 	"certificates":     newCertificateManager,

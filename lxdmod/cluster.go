@@ -100,11 +100,11 @@ var clusterGroupType = &modelType{
 	afterLoad:  listDefaults("members"),
 }
 
+var clusterGroupsMethods = needsExtension("clustering_groups", collectionMethods,
+	map[string]methodFn{"create": clusterGroupsCreate})
+
 func newClusterGroups(c *Client) *manager {
-	g := newManager(c, "cluster.groups", clusterGroupType, nil, collectionMethods,
-		map[string]methodFn{"create": clusterGroupsCreate})
-	g.extension = "clustering_groups"
-	return g
+	return &manager{c: c, name: "cluster.groups", t: clusterGroupType, methods: clusterGroupsMethods}
 }
 
 // cluster.groups.create(name, *, description=None, members=None)
@@ -127,9 +127,6 @@ func clusterGroupsCreate(thread *starlark.Thread, b *starlark.Builtin, args star
 	}
 	names, err := optStrings(members, b.Name(), "members")
 	if err != nil {
-		return nil, err
-	}
-	if err := g.needExtension(b.Name()); err != nil {
 		return nil, err
 	}
 	body := map[string]any{"name": name}

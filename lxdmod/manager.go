@@ -20,10 +20,6 @@ type manager struct {
 	methods map[string]methodFn
 	itype   string // instance managers: "container", "virtual-machine" or ""
 	parent  *Model // sub-collections (instance.snapshots, ...)
-	// extension is the API extension the whole collection needs ("" for
-	// none): its methods check their arguments, then fail with
-	// LXDAPIExtensionNotAvailable on a server without it.
-	extension string
 }
 
 var _ starlark.HasAttrs = (*manager)(nil)
@@ -138,14 +134,6 @@ func mergeMethods(tables ...map[string]methodFn) map[string]methodFn {
 	return out
 }
 
-// needExtension fails when the server lacks the manager's extension.
-func (g *manager) needExtension(fn string) error {
-	if g.extension == "" {
-		return nil
-	}
-	return g.c.requireFor(fn, g.extension)
-}
-
 // requireFor is requireExtension for a method: the error names fn too.
 func (c *Client) requireFor(fn, extension string) error {
 	if err := c.requireExtension(extension); err != nil {
@@ -179,9 +167,6 @@ func (g *manager) getModel(thread *starlark.Thread, fn, key string) (*Model, err
 	if key == "" {
 		return nil, fmt.Errorf("%s: for parameter %s: empty %s", fn, g.t.key, g.t.key)
 	}
-	if err := g.needExtension(fn); err != nil {
-		return nil, err
-	}
 	return g.fetch(thread, g.itemPath(key), key)
 }
 
@@ -205,9 +190,6 @@ func (g *manager) listModels(thread *starlark.Thread, q url.Values) ([]starlark.
 func collectionAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs); err != nil {
-		return nil, err
-	}
-	if err := g.needExtension(g.fn(b)); err != nil {
 		return nil, err
 	}
 	objs, err := g.listModels(thread, nil)
@@ -234,9 +216,6 @@ func collectionExists(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	}
 	if key == "" {
 		return nil, fmt.Errorf("%s: for parameter %s: empty %s", g.fn(b), g.t.key, g.t.key)
-	}
-	if err := g.needExtension(g.fn(b)); err != nil {
-		return nil, err
 	}
 	return exists(thread, g.c, g.itemPath(key))
 }

@@ -22,6 +22,10 @@ var networkType = &modelType{
 		"rename": renameMethod("new_name"),
 		"state":  networkState,
 	},
+	attrs: map[string]func(m *Model) (starlark.Value, error){
+		"forwards": networkForwards,
+		"peers":    networkPeers,
+	},
 	afterLoad: listDefaults("used_by"),
 }
 

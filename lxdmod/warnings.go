@@ -10,10 +10,10 @@ import (
 // client.warnings (the warnings extension): what the server noticed and
 // wants an operator to see. A project-bound client sees its project's.
 func newWarningManager(c *Client) starlark.Value {
-	g := newManager(c, "warnings", warningType, nil, collectionMethods)
-	g.extension = "warnings"
-	return g
+	return &manager{c: c, name: "warnings", t: warningType, methods: warningsMethods}
 }
+
+var warningsMethods = needsExtension("warnings", collectionMethods)
 
 var warningType = &modelType{
 	name: "Warning",

@@ -47,8 +47,10 @@ import (
 
 // readOnlyProxy forwards GET and HEAD requests (websocket upgrades
 // included) to upstream and answers anything else with 403, recording it.
+// GETs of the paths in canned get that metadata instead.
 type readOnlyProxy struct {
 	Socket string
+	canned map[string]any
 	mu     sync.Mutex
 	writes []string
 }
@@ -71,6 +73,11 @@ func newReadOnlyProxy(t *testing.T, upstream string) *readOnlyProxy {
 		ErrorLog: log.New(io.Discard, "", 0), // clients hanging up early are expected
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if meta, ok := p.canned[r.URL.Path]; ok && r.Method == "GET" {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status_code": 200, "metadata": meta})
+			return
+		}
 		if r.Method == "GET" || r.Method == "HEAD" {
 			rp.ServeHTTP(w, r)
 			return
@@ -368,16 +375,42 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"wait-for-websocket": false, "interactive": false, "record-output": false})
 	require.NotNil(t, execOp)
 
-	before := badInputState(t, main, name, img.fp, vol, certFP)
+	// The networking models: an ACL with rules, a forward with ports on a
+	// bridge routed nowhere, a zone with a record.
+	acl, bridge, zone := uniqueName("badacl"), uniqueName("bad"), uniqueName("badzone")+".example.test"
+	record := uniqueName("badrec") // LXD 5.0.2: unique across all zones
+	octet := testBridge(t, main, bridge, true, nil)
+	listen := fmt.Sprintf("198.19.%d.10", octet+128)
+	netPaths := []string{rest.Path("network-acls", acl), rest.Path("networks", bridge, "forwards", listen),
+		rest.Path("network-zones", zone), rest.Path("network-zones", zone, "records", record)}
+	for _, p := range netPaths {
+		cleanupPath(t, main, p)
+	}
+	mustOp("POST", rest.Path("network-acls"), map[string]any{"name": acl, "config": map[string]any{"user.a": "1"},
+		"ingress": []any{map[string]any{"action": "allow", "source": "198.19.0.0/16", "state": "enabled"}}})
+	mustOp("POST", rest.Path("networks", bridge, "forwards"), map[string]any{"listen_address": listen,
+		"ports": []any{map[string]any{"protocol": "tcp", "listen_port": "80", "target_address": fmt.Sprintf("198.19.%d.20", octet)}}})
+	mustOp("POST", rest.Path("network-zones"), map[string]any{"name": zone})
+	mustOp("POST", rest.Path("network-zones", zone, "records"), map[string]any{"name": record,
+		"entries": []any{map[string]any{"type": "A", "value": "198.19.0.30"}}})
+
+	before := badInputState(t, main, name, img.fp, vol, certFP, netPaths)
 
 	proxy := newReadOnlyProxy(t, mainSocket)
+	// No server here can hold a network peer (LXD 5.0 and Incus 6.0 peer
+	// OVN networks only): the proxy answers for one, so that its methods
+	// and fields get their bad input too. Nothing else is ever answered
+	// in the server's stead, and the calls must not reach a server anyway.
+	proxy.canned = map[string]any{rest.Path("networks", bridge, "peers", "p0"): map[string]any{
+		"name": "p0", "description": "", "config": map[string]any{}, "target_project": "default",
+		"target_network": "other", "status": "Created"}}
 	clusterProxy := newReadOnlyProxy(t, node1Socket)
 	fx := &badFixture{thread: &starlark.Thread{Name: "badinput"}, certPEM: string(pemCert(der))}
 	threadctx.Set(fx.thread, ctx)
 	fx.env = builtins.Predeclared([]string{"badinput"}, map[string]string{})
 	fx.env["lxd"] = lxdmod.New(lxdmod.Config{}).Value()
 	for k, v := range map[string]string{"PROXY": proxy.Socket, "CLUSTER": clusterProxy.Socket, "NAME": name,
-		"FP": img.fp, "VOL": vol, "CERT": certFP, "OP": execOp.ID} {
+		"FP": img.fp, "VOL": vol, "CERT": certFP, "OP": execOp.ID, "ACL": acl, "BRIDGE": bridge, "LISTEN": listen, "ZONE": zone, "RECORD": record} {
 		fx.env[k] = starlark.String(v)
 	}
 	fx.client = fx.eval(t, "lxd.Client(PROXY)")
@@ -426,6 +459,16 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"ClusterGroup":           fx.eval(t, `cc.cluster.groups.get("default")`),
 		"warnings":               fx.eval(t, "c.warnings"),
 		"Warning":                fx.eval(t, "c.warnings.all()[0]"), // LXD records some at start-up (AppArmor, cgroups)
+		"network_acls":           fx.eval(t, "c.network_acls"),
+		"NetworkACL":             fx.eval(t, "c.network_acls.get(ACL)"),
+		"network_forwards":       fx.eval(t, "c.networks.get(BRIDGE).forwards"),
+		"NetworkForward":         fx.eval(t, "c.networks.get(BRIDGE).forwards.get(LISTEN)"),
+		"network_peers":          fx.eval(t, "c.networks.get(BRIDGE).peers"),
+		"NetworkPeer":            fx.eval(t, `c.networks.get(BRIDGE).peers.get("p0")`),
+		"network_zones":          fx.eval(t, "c.network_zones"),
+		"NetworkZone":            fx.eval(t, "c.network_zones.get(ZONE)"),
+		"network_zone_records":   fx.eval(t, "c.network_zones.get(ZONE).records"),
+		"NetworkZoneRecord":      fx.eval(t, "c.network_zones.get(ZONE).records.get(RECORD)"),
 		"EventStream":            fx.eval(t, "c.events()"),
 		"api":                    fx.eval(t, "c.api.instances"),
 		"Response":               fx.eval(t, "c.api.get()"),
@@ -487,7 +530,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 	t.Logf("%d bad calls of %d methods on %d receivers, %d refused", calls, entries, len(fx.receiver), refused)
 
 	fx.checkWritableFields(t, proxy)
-	assert.Equal(t, before, badInputState(t, main, name, img.fp, vol, certFP), "server objects changed")
+	assert.Equal(t, before, badInputState(t, main, name, img.fp, vol, certFP, netPaths), "server objects changed")
 }
 
 // resolve finds the callable an entry documents on the fixture's objects.
@@ -612,7 +655,7 @@ func pemCert(der []byte) []byte {
 
 // badInputState reads the objects the bad calls were made on, without the
 // fields that change by themselves.
-func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string) string {
+func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string, more []string) string {
 	t.Helper()
 	drop := func(m map[string]any, keys ...string) map[string]any {
 		for _, k := range keys {
@@ -632,6 +675,9 @@ func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string) s
 		"pool":      drop(serverObject(t, c, rest.Path("storage-pools", "default")), "used_by"),
 		"member":    serverObject(t, restClient(t, node1Socket), rest.Path("cluster", "members", "node1")),
 		"instances": serverExists(t, c, rest.Path("instances", "t-badinput-new")),
+	}
+	for _, p := range more {
+		state[p] = drop(serverObject(t, c, p), "used_by")
 	}
 	data, err := json.MarshalIndent(state, "", " ")
 	require.NoError(t, err)
@@ -729,6 +775,61 @@ print("names", inst.name, snap.name, prof.name, proj.name, vol.name, vsnap.name)
 			_, err := main.Do(context.Background(), &rest.Request{Method: "GET", Path: p})
 			assert.Error(t, err, "%s exists", p) // NotFound, or refused as invalid
 
+		}
+	}
+}
+
+// TestBadInputNetworkNames gives the networking models' creators and
+// renamers names LXD rejects (LXD 5.0.2 accepts "bad name!" for a zone or
+// a record: not bad input there). Every call must fail, no object of that
+// name may appear, and the renamed ACL keeps its name.
+func TestBadInputNetworkNames(t *testing.T) {
+	t.Parallel()
+	main := restClient(t, mainSocket)
+	acl, bridge, zone := uniqueName("badn-acl"), uniqueName("badn"), uniqueName("badn-zone")+".example.test"
+	testBridge(t, main, bridge, true, nil)
+	cleanupPath(t, main, rest.Path("network-acls", acl))
+	cleanupPath(t, main, rest.Path("network-zones", zone))
+	out := newScript(t, "").with("ACL", starlark.String(acl)).with("BRIDGE", starlark.String(bridge)).
+		with("ZONE", starlark.String(zone)).mustRun(`
+c = lxd.Client()
+acl = c.network_acls.create(ACL)
+zone = c.network_zones.create(ZONE)
+fw = c.networks.get(BRIDGE).forwards
+calls = [
+    ("network_acls.create", lambda n: c.network_acls.create(n), ["", "bad name!", "-x", "x/y"]),
+    ("NetworkACL.rename", lambda n: acl.rename(n), ["", "bad name!", "-x", "x/y"]),
+    ("network_forwards.create", lambda n: fw.create(n), ["", "bad name!", "198.19.0.300", "x/y"]),
+    ("network_zones.create", lambda n: c.network_zones.create(n), ["", "x/y"]),
+    ("network_zone_records.create", lambda n: zone.records.create(n), ["", "x/y"]),
+]
+for what, fn, names in calls:
+    for n in names:
+        r = catch(fn, n)
+        print("%s\t%r\t%s" % (what, n, r.error.kind + ": " + r.error.message if r.error else "ACCEPTED"))
+print("names", acl.name)
+`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	assert.Equal(t, "names "+acl, lines[len(lines)-1], "a bad rename changed the ACL's name")
+	for _, line := range lines[:len(lines)-1] {
+		t.Log(line)
+		if strings.HasSuffix(line, "ACCEPTED") {
+			t.Errorf("accepted: %s", line)
+		}
+	}
+	for _, p := range []string{rest.Path("network-acls", "bad name!"), rest.Path("network-acls", "-x"),
+		rest.Path("networks", bridge, "forwards", "bad name!"), rest.Path("networks", bridge, "forwards", "198.19.0.300")} {
+		_, err := main.Do(context.Background(), &rest.Request{Method: "GET", Path: p})
+		assert.Error(t, err, "%s exists", p)
+	}
+	for _, p := range []string{rest.Path("network-acls"), rest.Path("networks", bridge, "forwards"), rest.Path("network-zones", zone, "records")} {
+		var urls []string
+		resp, err := main.Do(context.Background(), &rest.Request{Method: "GET", Path: p})
+		require.NoError(t, err)
+		require.NoError(t, resp.Decode(&urls))
+		for _, u := range urls {
+			last, _ := url.PathUnescape(u[strings.LastIndexByte(u, '/')+1:])
+			assert.NotContains(t, []string{"bad name!", "-x", "198.19.0.300", "y"}, last, "%s appeared", u)
 		}
 	}
 }

@@ -48,7 +48,10 @@ func genericLXD(t *testing.T) string {
 			_ = json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": "not found", "error_code": 404})
 			return
 		case r.URL.Path == "/1.0":
-			meta = map[string]any{"api_extensions": []string{}, "api_version": "1.0", "auth": "trusted",
+			// The extensions managers check before any request, so that
+			// their objects are walked too.
+			exts := []string{"network_acl", "network_acl_log", "network_forward", "network_peer", "network_dns", "network_dns_records"}
+			meta = map[string]any{"api_extensions": exts, "api_version": "1.0", "auth": "trusted",
 				"environment": map[string]any{"server_clustered": false}}
 		case r.URL.Path == "/1.0/operations" && r.URL.Query().Get("recursion") != "":
 			meta = map[string]any{"running": []any{map[string]any{"id": "op1", "class": "task", "description": "x",

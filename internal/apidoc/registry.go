@@ -98,6 +98,7 @@ func sections() []section {
 		{title: "Instance files", intro: "instance.files; all paths are absolute paths inside the instance (API.md §2.2).", entries: fileEntries()},
 		{title: "Images", intro: "client.images (API.md §2.3).", entries: imageEntries()},
 		{title: "Networks, profiles, projects", intro: "API.md §2.4. rename() updates the object itself.", entries: npEntries()},
+		{title: "Network ACLs, forwards, peers and zones", intro: "client.network_acls, network.forwards, network.peers, client.network_zones and zone.records (API.md §2.4). Each manager needs an API extension (network_acl, network_forward, network_peer, network_dns, network_dns_records) and fails with LXDAPIExtensionNotAvailable naming it on a server without. LXD answers these synchronously.", entries: netModelEntries()},
 		{title: "Storage", intro: "client.storage_pools, pool.volumes and volume.snapshots (API.md §2.5).", entries: storageEntries()},
 		{title: "Operations", intro: "client.operations and the Operation values async methods return (API.md §1.1, §2.6).", entries: operationEntries()},
 		{title: "Certificates and cluster", intro: "API.md §2.6.", entries: certClusterEntries()},
@@ -172,6 +173,8 @@ func clientEntries() []Entry {
 		sub("Client.virtual_machines", "instances", "The instances manager limited to virtual machines."),
 		sub("Client.images", "images", "The images manager."),
 		sub("Client.networks", "networks", "The networks manager."),
+		sub("Client.network_acls", "network_acls", "The network ACLs manager."),
+		sub("Client.network_zones", "network_zones", "The network DNS zones manager."),
 		sub("Client.profiles", "profiles", "The profiles manager."),
 		sub("Client.projects", "projects", "The projects manager."),
 		sub("Client.storage_pools", "storage_pools", "The storage pools manager."),
@@ -290,6 +293,48 @@ func npEntries() []Entry {
 		typ("Project", "An LXD project. Fields: name, description (writable), config (writable), used_by."),
 		method("Project.rename", "(new_name, wait=False)", "", "Rename the project; the object takes the new name."),
 	}, modelCommon("Project", true, true))
+}
+
+func netModelEntries() []Entry {
+	// Every manager here has the same all/get/exists; only the names differ.
+	collection := func(mgr, typ, key, what string) []Entry {
+		return []Entry{
+			method(mgr+".all", "()", "["+typ+"]", "All "+what+", in one request."),
+			method(mgr+".get", "("+key+")", typ, "The "+typ+" with "+key+"; fails with NotFound."),
+			method(mgr+".exists", "("+key+")", "bool", "True when a "+typ+" with "+key+" exists."),
+		}
+	}
+	return join([]Entry{
+		manager("network_acls", "Manager of network ACLs (API extension network_acl): all, get, exists, create."),
+	}, collection("network_acls", "NetworkACL", "name", "network ACLs"), []Entry{
+		method("network_acls.create", "(name, *, description=None, ingress=None, egress=None, config=None)", "NetworkACL", "Create a network ACL and return it. ingress and egress are lists of rule dicts as LXD takes them ({\"action\": \"allow\", \"source\": \"10.0.0.0/8\", \"state\": \"enabled\"}, …)."),
+		typ("NetworkACL", "A network ACL. Fields: name, description (writable), ingress (writable), egress (writable), config (writable), used_by."),
+		method("NetworkACL.rename", "(new_name, wait=False)", "", "Rename the ACL; the object takes the new name."),
+		method("NetworkACL.log", "()", "str", "The ACL's log as LXD returns it (one JSON object per line; API extension network_acl_log). LXD reads it from OVN: on a server without OVN it fails with LXD's \"Only OVN log entries may be retrieved at this time\"."),
+	}, modelCommon("NetworkACL", true, true), []Entry{
+		sub("Network.forwards", "network_forwards", "The network's address forwards manager."),
+		sub("Network.peers", "network_peers", "The network's peerings manager."),
+		manager("network_forwards", "Manager of a network's address forwards (API extension network_forward), keyed by listen address: all, get, exists, create."),
+	}, collection("network_forwards", "NetworkForward", "listen_address", "forwards of the network"), []Entry{
+		method("network_forwards.create", "(listen_address, *, description=None, config=None, ports=None)", "NetworkForward", "Create a forward of listen_address and return it. ports is a list of port dicts as LXD takes them ({\"protocol\": \"tcp\", \"listen_port\": \"80\", \"target_address\": …, \"target_port\": …}); config may hold target_address, the default target. On a bridge the network needs an IPv4 address."),
+		typ("NetworkForward", "An address forward of a network. Fields: listen_address, description (writable), config (writable), ports (writable), location. It cannot be renamed. save() sends If-Match, but LXD 5.0 and Incus 6.0 do not check it for forwards: a save overwrites a concurrent change."),
+	}, modelCommon("NetworkForward", true, true), []Entry{
+		manager("network_peers", "Manager of a network's peerings (API extension network_peer): all, get, exists, create. LXD supports peering on OVN networks only; on other networks every call fails with LXD's error."),
+	}, collection("network_peers", "NetworkPeer", "name", "peerings of the network"), []Entry{
+		method("network_peers.create", "(name, *, target_project, target_network, description=None, config=None)", "NetworkPeer", "Create a peering named name towards target_network in target_project and return it."),
+		typ("NetworkPeer", "A network peering. Fields: name, description (writable), config (writable), target_project, target_network, status."),
+	}, modelCommon("NetworkPeer", true, true), []Entry{
+		manager("network_zones", "Manager of network DNS zones (API extension network_dns): all, get, exists, create."),
+	}, collection("network_zones", "NetworkZone", "name", "network zones"), []Entry{
+		method("network_zones.create", "(name, *, description=None, config=None)", "NetworkZone", "Create a DNS zone (e.g. \"lxd.example.net\") and return it."),
+		typ("NetworkZone", "A network DNS zone. Fields: name, description (writable), config (writable), used_by. It cannot be renamed."),
+		sub("NetworkZone.records", "network_zone_records", "The zone's records manager."),
+	}, modelCommon("NetworkZone", true, true), []Entry{
+		manager("network_zone_records", "Manager of a zone's DNS records (API extension network_dns_records): all, get, exists, create."),
+	}, collection("network_zone_records", "NetworkZoneRecord", "name", "records of the zone"), []Entry{
+		method("network_zone_records.create", "(name, *, entries=None, description=None, config=None)", "NetworkZoneRecord", "Create the record name and return it. entries is a list of dicts as LXD takes them ({\"type\": \"A\", \"value\": \"10.0.0.1\", \"ttl\": 300})."),
+		typ("NetworkZoneRecord", "A DNS record of a zone. Fields: name, description (writable), entries (writable), config (writable). It cannot be renamed."),
+	}, modelCommon("NetworkZoneRecord", true, true))
 }
 
 func storageEntries() []Entry {

@@ -305,3 +305,29 @@ func TestBadClientCertNamesFilesOnly(t *testing.T) {
 	assert.Equal(t, KindConnection, kindOf(err))
 	assert.Contains(t, err.Error(), "/nonexistent/c.crt")
 }
+
+func TestGetBodyFileAnswers(t *testing.T) {
+	ctx := context.Background()
+	// LXD answers file endpoints (an ACL's log) with the bytes themselves.
+	log := "{\"time\":\"t\",\"action\":\"drop\"}\n\x00\xff"
+	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write([]byte(log))
+	}, Config{})
+	got, err := c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, []byte(log), got)
+
+	_, err = c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, int64(len(log)-1))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "larger than")
+
+	c = fakeLXD(t, reply(`{"type":"error","error":"Only OVN log entries may be retrieved at this time","error_code":500}`, 500), Config{})
+	_, err = c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
+	assert.Equal(t, KindAPI, kindOf(err))
+	assert.Equal(t, "LXDAPIException: Only OVN log entries may be retrieved at this time", err.Error())
+
+	c = fakeLXD(t, reply(`{"type":"error","error":"Network ACL not found","error_code":404}`, 404), Config{})
+	_, err = c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
+	assert.Equal(t, KindNotFound, kindOf(err))
+}

@@ -161,16 +161,21 @@ func (c *Client) DeleteFile(ctx context.Context, instance, path string) error {
 	return nil
 }
 
-// errorBody turns an error response into an *Error naming what was asked,
-// reading at most a small envelope.
+// errorBody turns an error response into an *Error naming what was asked.
 func errorBody(resp *http.Response, what string) error {
+	return Annotate(responseError(resp), what)
+}
+
+// responseError turns an error response into an *Error, reading at most a
+// small envelope.
+func responseError(resp *http.Response) error {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	_, err := ParseResponse(resp.StatusCode, resp.Header, data)
 	if err == nil {
 		err = APIError(resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
-	return Annotate(err, what)
+	return err
 }
 
 // Annotate adds context to an error. An *Error keeps its kind and status

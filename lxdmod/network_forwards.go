@@ -1,0 +1,52 @@
+package lxdmod
+
+import (
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
+
+// The collections hanging off a network: network.forwards
+// (API extension network_forward) and network.peers (network_peer).
+
+func networkForwards(m *Model) (starlark.Value, error) {
+	return newManager(m.c, "Network.forwards", networkForwardType, m, networkForwardMethods), nil
+}
+
+var networkForwardMethods = needsExtension("network_forward", collectionMethods, map[string]methodFn{
+	"create": fieldsCreate(
+		createField{name: "description"},
+		createField{name: "config", kind: dictField},
+		createField{name: "ports", kind: dictListField},
+	),
+})
+
+// A forward is named by its listen address; it cannot be renamed.
+var networkForwardType = &modelType{
+	name:       "NetworkForward",
+	writable:   []string{"description", "config", "ports"},
+	key:        "listen_address",
+	collection: func(network string) string { return rest.Path("networks", network, "forwards") },
+	afterLoad:  listDefaults("ports"),
+}
+
+func networkPeers(m *Model) (starlark.Value, error) {
+	return newManager(m.c, "Network.peers", networkPeerType, m, networkPeerMethods), nil
+}
+
+var networkPeerMethods = needsExtension("network_peer", collectionMethods, map[string]methodFn{
+	"create": fieldsCreate(
+		createField{name: "target_project", required: true},
+		createField{name: "target_network", required: true},
+		createField{name: "description"},
+		createField{name: "config", kind: dictField},
+	),
+})
+
+var networkPeerType = &modelType{
+	name:       "NetworkPeer",
+	writable:   []string{"description", "config"},
+	key:        "name",
+	collection: func(network string) string { return rest.Path("networks", network, "peers") },
+	describe:   describeField("status"),
+}
