@@ -301,3 +301,7 @@ func dedent(src string) string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
+
+func starlarkString(s string) starlark.Value { return starlark.String(s) }
+
+func starlarkInt(v starlark.Value) (int, error) { return starlark.AsInt32(v) }

@@ -429,3 +429,56 @@ func TestDeleteWaitTrue(t *testing.T) {
 	`)
 	requireKind(t, err, "LXDAPIException", "Instance is running")
 }
+
+// TestSaveOfEveryKind runs the one save mechanism over every model type the
+// fake models: assign, save, and find the change on the server.
+func TestSaveOfEveryKind(t *testing.T) {
+	s := withInstance(t)
+	s.f.AddSnapshot("c1", "snap0", nil)
+	s.f.AddNetwork("br0", nil)
+	s.f.AddProject("p1", nil)
+	s.f.AddVolume("default", "custom", "v1", nil)
+	for _, tc := range []struct{ get, edit, path, field, want string }{
+		{`c.instances.get("c1")`, `o.description = "new"`, "/1.0/instances/c1", "description", "new"},
+		{`c.instances.get("c1").snapshots.get("snap0")`, `o.expires_at = "2030-01-01T00:00:00Z"`,
+			"/1.0/instances/c1/snapshots/snap0", "expires_at", "2030-01-01T00:00:00Z"},
+		{`c.profiles.get("web")`, `o.config["user.k"] = "v"`, "/1.0/profiles/web", "config.user.k", "v"},
+		{`c.projects.get("p1")`, `o.description = "new"`, "/1.0/projects/p1", "description", "new"},
+		{`c.networks.get("br0")`, `o.config["user.k"] = "v"`, "/1.0/networks/br0", "config.user.k", "v"},
+		{`c.storage_pools.get("default")`, `o.config = {"user.k": "v"}`, "/1.0/storage-pools/default", "config.user.k", "v"},
+		{`c.storage_pools.get("default").volumes.get("custom", "v1")`, `o.description = "new"`,
+			"/1.0/storage-pools/default/volumes/custom/v1", "description", "new"},
+		{`c.images.get_by_alias("busybox")`, `o.properties["os"] = "tiny"`,
+			"/1.0/images/" + fakelxd.BusyboxFingerprint, "properties.os", "tiny"},
+	} {
+		s.run("o = " + tc.get + "\n" + tc.edit + "\n" +
+			"assert_eq(o.dirty, True)\no.save(wait=True)\nassert_eq(o.dirty, False)\n")
+		got, ok := s.f.Get(tc.path)
+		require.True(t, ok, tc.path)
+		var v any = got
+		for _, k := range strings.SplitN(tc.field, ".", 2) {
+			v = v.(map[string]any)[k]
+		}
+		assert.Equal(t, tc.want, v, "%s after %s", tc.path, tc.edit)
+	}
+	// A pool's config keys fixed at creation go back even when the script
+	// replaced the whole config (LXD refuses a PUT without them).
+	pool, _ := s.f.Get("/1.0/storage-pools/default")
+	assert.Equal(t, "/var/lib/lxd/storage-pools/default", pool["config"].(map[string]any)["source"])
+}
+
+func TestEventsStream(t *testing.T) {
+	s := withInstance(t)
+	s.run(`
+		stream = c.events([lxd.EventType.Lifecycle])
+		c.instances.get("c1").start(wait=True)
+		ev = stream.next(timeout=5)
+		assert_eq(ev["type"], "lifecycle")
+		assert_eq(ev["metadata"]["action"], "instance-started")
+		assert_eq(stream.next(timeout=0.1), None)
+		stream.close()
+	`)
+	ls := s.f.Listeners()
+	require.Len(t, ls, 1)
+	assert.Equal(t, "lifecycle", ls[0].Query.Get("type"))
+}
