@@ -64,12 +64,8 @@ func (q *query) events() {
 		q.fail(http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
-	conn, err := q.s.upgrade(q.w, q.r)
-	if err != nil {
-		return
-	}
 	qs := q.r.URL.Query()
-	l := &Listener{Query: qs, conn: conn, done: make(chan struct{}), queue: make(chan []byte, 4096),
+	l := &Listener{Query: qs, done: make(chan struct{}), queue: make(chan []byte, 4096),
 		project: q.project, allProjects: qs.Get("all-projects") == "true"}
 	if t := qs.Get("type"); t != "" {
 		l.types = map[string]bool{}
@@ -77,9 +73,19 @@ func (q *query) events() {
 			l.types[strings.TrimSpace(x)] = true
 		}
 	}
-	conn.SetPongHandler(func(string) error { l.pongs.Add(1); return nil })
+	// Registered before the handshake completes: an event raised right
+	// after the client's dial returns must reach it.
 	q.s.mu.Lock()
 	q.s.listeners = append(q.s.listeners, l)
+	q.s.mu.Unlock()
+	conn, err := q.s.upgrade(q.w, q.r)
+	if err != nil {
+		close(l.done)
+		return
+	}
+	conn.SetPongHandler(func(string) error { l.pongs.Add(1); return nil })
+	q.s.mu.Lock()
+	l.conn = conn
 	q.s.mu.Unlock()
 	go func() {
 		defer close(l.done)
@@ -109,7 +115,13 @@ func (q *query) events() {
 func (s *Server) Listeners() []*Listener {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]*Listener(nil), s.listeners...)
+	var out []*Listener
+	for _, l := range s.listeners {
+		if l.conn != nil {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // WaitListeners waits (up to 5 s) until n events clients have connected
