@@ -363,7 +363,7 @@ func (sess *execSession) read(fd string, conn *websocket.Conn) {
 		}
 		switch fd {
 		case "0":
-			if mt == websocket.TextMessage && !sessInteractive(sess) {
+			if mt == websocket.TextMessage && !sess.interactive() {
 				sess.stdin.closeWrite() // LXD's end-of-stream marker
 			} else {
 				sess.stdin.write(data)
@@ -384,7 +384,8 @@ func (sess *execSession) read(fd string, conn *websocket.Conn) {
 	}
 }
 
-func sessInteractive(sess *execSession) bool { return len(sess.need) == 1 }
+// interactive: one websocket carries the terminal both ways.
+func (sess *execSession) interactive() bool { return len(sess.need) == 1 }
 
 func (sess *execSession) kill() { sess.killOnce.Do(func() { close(sess.killed) }) }
 
@@ -392,7 +393,7 @@ func (sess *execSession) kill() { sess.killOnce.Do(func() { close(sess.killed) }
 func (sess *execSession) closeOutput() {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	if sess.outClosed || sessInteractive(sess) {
+	if sess.outClosed || sess.interactive() {
 		return
 	}
 	sess.outClosed = true

@@ -441,7 +441,7 @@ func TestImagesUploadAliasAndExport(t *testing.T) {
 	alias := c.do("GET", "/1.0/images/aliases/ubuntu%2F22.04", nil)
 	assert.Equal(t, fp, alias.meta()["target"])
 	img := c.do("GET", "/1.0/images/"+fp[:12], nil).meta()
-	assert.Equal(t, []any{map[string]any{"name": "ubuntu/22.04", "description": nil}}, img["aliases"])
+	assert.Equal(t, []any{map[string]any{"name": "ubuntu/22.04", "description": ""}}, img["aliases"])
 
 	resp, err = c.http.Get(c.base + "/1.0/images/" + fp + "/export")
 	require.NoError(t, err)

@@ -35,7 +35,7 @@ type operation struct {
 func (o *operation) render() Object {
 	var md any
 	if o.metadata != nil {
-		md = clone(o.metadata)
+		md = cloneObject(o.metadata)
 	}
 	var res any
 	if o.resources != nil {

@@ -149,6 +149,13 @@ func (s *Server) renderList(list []*entry, recursion int) []any {
 // create makes a new object of kind k under parent.
 func (q *query) create(k *kind, parent []string, body Object) {
 	name, _ := body[k.keyField()].(string)
+	if name == "" && k == volumeSnapshotKind {
+		// LXD names a volume snapshot when the request does not.
+		q.s.mu.Lock()
+		name = fmt.Sprintf("snap%d", len(q.s.store.children(q.project, parent, false)))
+		q.s.mu.Unlock()
+		body[k.keyField()] = name
+	}
 	switch {
 	case name == "":
 		q.fail(http.StatusBadRequest, "No name provided")

@@ -86,7 +86,7 @@ var (
 		pattern:  []string{"storage-pools", "*", "volumes", "*", "*", "snapshots", "*"},
 		notFound: "Storage pool volume snapshot not found", etag: []string{"expires_at"},
 		writable: []string{"description", "config", "expires_at"}, scoped: true,
-		async: map[string]string{"create": "Snapshotting storage volume", "rename": "Renaming storage volume snapshot",
+		async: map[string]string{"create": "Creating storage volume snapshot", "rename": "Renaming storage volume snapshot",
 			"delete": "Deleting storage volume snapshot"},
 		defaults: func() Object {
 			return Object{"config": Object{}, "description": "", "content_type": "filesystem", "expires_at": zeroTime,
@@ -98,7 +98,8 @@ var (
 		async: map[string]string{"create": "Downloading image", "delete": "Deleting image"}}
 	aliasKind = &kind{name: "image-alias", pattern: []string{"images", "aliases", "*"}, notFound: "Image alias not found",
 		etag: []string{"name", "description", "target"}, writable: []string{"description", "target"}, scoped: true,
-		duplicateCode: 409, duplicateMsg: "Alias %q already exists"}
+		duplicateCode: 409, duplicateMsg: "Alias %q already exists",
+		defaults: func() Object { return Object{"description": "", "type": "container"} }}
 	// genericKind serves every path no kind above claims.
 	genericKind = &kind{name: "object", notFound: "not found"}
 
@@ -291,10 +292,6 @@ func (e *entry) name() string {
 	s, _ := e.obj[e.kind.keyField()].(string)
 	return s
 }
-
-// clone deep-copies a JSON object, so that callers never share the
-// store's.
-func clone(o Object) Object { return cloneObject(o) }
 
 func cloneAny(v any) any {
 	switch x := v.(type) {
