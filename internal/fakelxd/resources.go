@@ -211,21 +211,32 @@ func (q *query) create(k *kind, parent []string, body Object) {
 		q.s.lifecycleLocked(k.name+"-created", e.url(), e.project)
 		return nil
 	}
-	if desc, ok := k.async["create"]; ok {
-		q.async(q.start(opSpec{description: desc, resources: resourcesOf(k, objectPath(segs...)),
-			run: func(context.Context) (Object, error) { return nil, plain(store()) }}))
+	q.perform(k, "create", objectPath(segs...), store, func() {
+		if k == volumeKind {
+			q.sync(http.StatusOK, Object{}) // LXD 5.0.2 answers a volume's creation with 200, not 201
+			return
+		}
+		q.created(objectPath(segs...))
+	})
+}
+
+// perform runs apply as LXD runs verb on an object of kind k at path: in
+// an operation (answered at once with 202) when LXD does so, else there and
+// then, answering with done once it succeeded.
+func (q *query) perform(k *kind, verb, path string, apply func() error, done func()) {
+	if desc, ok := k.async[verb]; ok {
+		q.async(q.start(opSpec{description: desc, resources: resourcesOf(k, path),
+			run: func(context.Context) (Object, error) { return nil, plain(apply()) }}))
 		return
 	}
-	if err := store(); err != nil {
+	if err := apply(); err != nil {
 		q.failWith(err)
 		return
 	}
-	if k == volumeKind {
-		q.sync(http.StatusOK, Object{}) // LXD 5.0.2 answers a volume's creation with 200, not 201
-		return
-	}
-	q.created(objectPath(segs...))
+	done()
 }
+
+func (q *query) emptySync() { q.sync(http.StatusOK, Object{}) }
 
 // httpError is a synchronous LXD error: status and message.
 type httpError struct {
@@ -314,16 +325,11 @@ func (q *query) update(e *entry, patch bool) {
 		q.s.lifecycleLocked(e.kind.name+"-updated", e.url(), e.project)
 		return nil
 	}
-	if desc, ok := e.kind.async["update"]; ok && !patch {
-		q.async(q.start(opSpec{description: desc, resources: resourcesOf(e.kind, e.path),
-			run: func(context.Context) (Object, error) { return nil, plain(apply()) }}))
-		return
+	verb := "update"
+	if patch {
+		verb = "patch" // never an operation
 	}
-	if err := apply(); err != nil {
-		q.failWith(err)
-		return
-	}
-	q.sync(http.StatusOK, Object{})
+	q.perform(e.kind, verb, e.path, apply, q.emptySync)
 }
 
 // applyFields writes body into obj: PUT replaces every writable field
@@ -466,16 +472,7 @@ func (q *query) rename(e *entry) {
 		q.s.lifecycleLocked(e.kind.name+"-renamed", old, e.project)
 		return nil
 	}
-	if desc, ok := e.kind.async["rename"]; ok {
-		q.async(q.start(opSpec{description: desc, resources: resourcesOf(e.kind, e.path),
-			run: func(context.Context) (Object, error) { return nil, plain(apply()) }}))
-		return
-	}
-	if err := apply(); err != nil {
-		q.failWith(err)
-		return
-	}
-	q.created(objectPath(to...))
+	q.perform(e.kind, "rename", e.path, apply, func() { q.created(objectPath(to...)) })
 }
 
 // moveProject moves every object of project from to its new name. The
@@ -527,16 +524,7 @@ func (q *query) remove(e *entry) {
 			return
 		}
 	}
-	if desc, ok := e.kind.async["delete"]; ok {
-		q.async(q.start(opSpec{description: desc, resources: resourcesOf(e.kind, e.path),
-			run: func(context.Context) (Object, error) { return nil, plain(apply()) }}))
-		return
-	}
-	if err := apply(); err != nil {
-		q.failWith(err)
-		return
-	}
-	q.sync(http.StatusOK, Object{})
+	q.perform(e.kind, "delete", e.path, apply, q.emptySync)
 }
 
 // renderLocked returns an object as LXD shows it: a copy, with the fields
