@@ -156,19 +156,24 @@ func (s *Server) AddSnapshot(instance, name string, fields Object) {
 	s.addTyped([]string{"instances", instance, "snapshots", name}, obj, fields)
 }
 
+// addNamed adds an object of a kind with defaults, named by the last of
+// segs, with fields over the defaults.
+func (s *Server) addNamed(segs []string, fields Object) {
+	k := kindOf(segs)
+	obj := k.defaults()
+	obj[k.keyField()] = segs[len(segs)-1]
+	s.addTyped(segs, obj, fields)
+}
+
 // AddProfile adds a profile (in fields["project"], default "default").
 func (s *Server) AddProfile(name string, fields Object) {
-	obj := profileKind.defaults()
-	obj["name"] = name
-	s.addTyped([]string{"profiles", name}, obj, fields)
+	s.addNamed([]string{"profiles", name}, fields)
 }
 
 // AddProject adds a project, with LXD's default features and (but for
 // "default") its own default profile, as LXD creates one.
 func (s *Server) AddProject(name string, fields Object) {
-	obj := projectKind.defaults()
-	obj["name"] = name
-	s.addTyped([]string{"projects", name}, obj, fields)
+	s.addNamed([]string{"projects", name}, fields)
 	if name != "default" {
 		s.AddProfile("default", Object{"project": name, "description": "Default LXD profile for project " + name})
 	}
@@ -176,24 +181,24 @@ func (s *Server) AddProject(name string, fields Object) {
 
 // AddNetwork adds a managed bridge unless fields say otherwise.
 func (s *Server) AddNetwork(name string, fields Object) {
-	obj := networkKind.defaults()
-	obj["name"] = name
-	s.addTyped([]string{"networks", name}, obj, fields)
+	s.addNamed([]string{"networks", name}, fields)
 }
 
 // AddStoragePool adds a storage pool (driver "dir" unless fields say).
 func (s *Server) AddStoragePool(name string, fields Object) {
-	obj := poolKind.defaults()
-	obj["name"] = name
-	s.addTyped([]string{"storage-pools", name}, obj, fields)
+	s.addNamed([]string{"storage-pools", name}, fields)
 }
 
 // AddVolume adds a storage volume of type typ ("custom", "container", …)
 // to pool.
 func (s *Server) AddVolume(pool, typ, name string, fields Object) {
-	obj := volumeKind.defaults()
-	obj["name"], obj["type"], obj["project"] = name, typ, "default"
-	s.addTyped([]string{"storage-pools", pool, "volumes", typ, name}, obj, fields)
+	fields = normalise(fields)
+	for k, v := range (Object{"type": typ, "project": "default"}) {
+		if _, given := fields[k]; !given {
+			fields[k] = v
+		}
+	}
+	s.addNamed([]string{"storage-pools", pool, "volumes", typ, name}, fields)
 }
 
 // AddImage adds an image; fields["aliases"] ([{"name": …}]) adds its
