@@ -184,10 +184,6 @@ func (q *query) exec(e *entry) {
 		q.fail(http.StatusBadRequest, "Instance is not running")
 		return
 	}
-	if len(req.Command) == 0 {
-		q.fail(http.StatusBadRequest, "No command provided") // unmeasured wording
-		return
-	}
 	env := map[string]string{"HOME": "/root", "LANG": "C.UTF-8", "USER": "root",
 		"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	for k, v := range req.Environment {
@@ -204,9 +200,12 @@ func (q *query) exec(e *entry) {
 	if req.Interactive {
 		fds, sess.need = []string{"0", "control"}, []string{"0"}
 	}
-	md := Object{"command": cloneAny(req.Command), "environment": cloneAny(env), "interactive": req.Interactive}
+	// LXD 5.0.2 shows the command in the operation only when it waits
+	// for websockets.
+	var md Object
 	class := "task"
 	if req.WaitForWS {
+		md = Object{"command": cloneAny(req.Command), "environment": cloneAny(env), "interactive": req.Interactive}
 		class = "websocket"
 		secrets := Object{}
 		for _, fd := range fds {
@@ -232,6 +231,9 @@ func (q *query) exec(e *entry) {
 	q.s.mu.Unlock()
 	op := q.start(opSpec{class: class, description: "Executing command", resources: resourcesOf(e.kind, e.path),
 		metadata: md, run: func(ctx context.Context) (Object, error) {
+			if len(req.Command) == 0 {
+				return nil, errors.New("Failed to retrieve PID of executing child process") // LXD 5.0.2, measured
+			}
 			select {
 			case code := <-sess.result:
 				sess.mu.Lock()
@@ -318,7 +320,10 @@ func (sess *execSession) run() {
 	}
 	sess.mu.Unlock()
 	go func() {
-		code := sess.handler(x)
+		code := 0
+		if len(x.Command) > 0 { // LXD fails the operation of an empty command
+			code = sess.handler(x)
+		}
 		sess.closeOutput()
 		sess.result <- code
 		select {

@@ -144,7 +144,7 @@ func (q *query) createInstance() {
 	body = normalise(body)
 	name, _ := body["name"].(string)
 	if strings.Contains(name, "/") {
-		q.fail(http.StatusBadRequest, "Invalid instance name") // unmeasured wording
+		q.fail(http.StatusBadRequest, `The character "/" is reserved for snapshots`)
 		return
 	}
 	typ, _ := body["type"].(string)
@@ -171,21 +171,32 @@ func (q *query) createInstance() {
 			cfg["volatile.base_image"] = image.name()
 			cfg["volatile.apply_template"] = "create"
 		}
-	case "", "none", "copy":
+	case "", "none":
+	case "copy":
+		src, _ := source["source"].(string)
+		if s.copySourceLocked(q.project, src) == nil {
+			lookupErr = &httpError{http.StatusNotFound,
+				fmt.Sprintf("Failed to fetch instance %q in project %q: Instance not found", src, q.project)}
+		}
 	case "migration":
 		lookupErr = &httpError{http.StatusNotImplemented, "fakelxd: migration sources are not implemented"}
 	default:
 		lookupErr = &httpError{http.StatusBadRequest, fmt.Sprintf("Unknown source type %s", srcType)}
 	}
-	s.mu.Unlock()
-	if lookupErr != nil {
-		q.fail(lookupErr.code, lookupErr.msg)
-		return
-	}
 	for _, f := range []string{"architecture", "devices", "ephemeral", "profiles", "description"} {
 		if v, ok := body[f]; ok && v != nil {
 			obj[f] = v
 		}
+	}
+	for _, p := range asList(obj["profiles"]) {
+		if pn, _ := p.(string); lookupErr == nil && s.store.get(q.project, []string{"profiles", pn}) == nil {
+			lookupErr = &httpError{http.StatusInternalServerError, fmt.Sprintf("Requested profile %q doesn't exist", pn)}
+		}
+	}
+	s.mu.Unlock()
+	if lookupErr != nil {
+		q.fail(lookupErr.code, lookupErr.msg)
+		return
 	}
 	if c, ok := body["config"].(map[string]any); ok {
 		for k, v := range c {
@@ -205,11 +216,6 @@ func (q *query) createInstance() {
 				return nil, err
 			}
 		}
-		for _, p := range asList(obj["profiles"]) {
-			if pn, _ := p.(string); s.store.get(project, []string{"profiles", pn}) == nil {
-				return nil, fmt.Errorf("Failed loading profile %q: Profile not found", pn) // unmeasured wording
-			}
-		}
 		e := s.store.put(project, segs, obj)
 		s.lifecycleLocked("instance-created", e.url(), project)
 		return nil, nil
@@ -217,17 +223,23 @@ func (q *query) createInstance() {
 	q.async(q.start(opSpec{description: "Creating instance", resources: resourcesOf(instanceKind, objectPath(segs...)), run: run}))
 }
 
-// copyFromLocked fills obj from the source instance (or snapshot,
-// "c1/snap0") of a copy: its definition without volatile keys.
-func (s *Server) copyFromLocked(project string, source Object, obj Object) error {
-	src, _ := source["source"].(string)
+// copySourceLocked finds the instance (or snapshot, "c1/snap0") a copy
+// is made from.
+func (s *Server) copySourceLocked(project, src string) *entry {
 	segs := []string{"instances", src}
 	if inst, snap, ok := strings.Cut(src, "/"); ok {
 		segs = []string{"instances", inst, "snapshots", snap}
 	}
-	e := s.store.get(project, segs)
+	return s.store.get(project, segs)
+}
+
+// copyFromLocked fills obj from the source of a copy: its definition
+// without volatile keys.
+func (s *Server) copyFromLocked(project string, source Object, obj Object) error {
+	src, _ := source["source"].(string)
+	e := s.copySourceLocked(project, src)
 	if e == nil {
-		return fmt.Errorf("Failed loading source instance: Instance not found") // unmeasured wording
+		return fmt.Errorf("Failed to fetch instance %q in project %q: Instance not found", src, project)
 	}
 	cfg := obj["config"].(map[string]any)
 	for k, v := range e.obj["config"].(map[string]any) {
@@ -326,7 +338,7 @@ func (q *query) instanceState(e *entry) {
 		}
 		a, ok := stateActions[body.Action]
 		if !ok {
-			q.fail(http.StatusBadRequest, fmt.Sprintf("Unknown action %s", body.Action))
+			q.fail(http.StatusBadRequest, fmt.Sprintf("Unknown action: '%s'", body.Action))
 			return
 		}
 		project, segs := e.project, e.segs
@@ -372,11 +384,11 @@ var stateActions = map[string]stateAction{
 	"stop": {"Stopping instance", "Stopped", "STOPPED", "instance-stopped",
 		map[string]string{"Stopped": "The instance is already stopped"}},
 	"restart": {"Restarting instance", "Running", "RUNNING", "instance-restarted",
-		map[string]string{"Stopped": "The instance isn't running"}},
+		map[string]string{"Stopped": "The instance is already stopped"}},
 	"freeze": {"Freezing instance", "Frozen", "", "instance-paused",
-		map[string]string{"Stopped": "The instance isn't running", "Frozen": "The instance is already frozen"}},
+		map[string]string{"Stopped": "The container isn't running", "Frozen": "The container is already frozen"}},
 	"unfreeze": {"Unfreezing instance", "Running", "", "instance-resumed",
-		map[string]string{"Stopped": "The instance isn't running", "Running": "The instance is not frozen"}},
+		map[string]string{"Stopped": "The container isn't running", "Running": "The container is already running"}},
 }
 
 // stateLocked is the instance's state as GET .../state shows it.
@@ -463,7 +475,7 @@ func (q *query) createSnapshot(inst *entry) {
 		return
 	}
 	if strings.Contains(body.Name, "/") {
-		q.fail(http.StatusBadRequest, "Snapshot names may not contain slashes") // unmeasured wording
+		q.fail(http.StatusBadRequest, `Invalid snapshot name: Cannot contain "/"`)
 		return
 	}
 	s := q.s
@@ -487,7 +499,8 @@ func (q *query) createSnapshot(inst *entry) {
 			}
 			segs := append(append([]string(nil), parent...), body.Name)
 			if s.store.get(project, segs) != nil {
-				return nil, fmt.Errorf("Failed creating instance snapshot record %q: This \"instances_snapshots\" entry already exists", body.Name)
+				return nil, fmt.Errorf("Failed creating instance snapshot record %q: Add snapshot info to the database: "+
+					"This \"instances_snapshots\" entry already exists", body.Name)
 			}
 			obj := Object{"expires_at": body.ExpiresAt, "created_at": time.Now().UTC().Format(time.RFC3339Nano),
 				"last_used_at": zeroTime, "name": body.Name, "stateful": body.Stateful, "size": float64(-1)}

@@ -442,6 +442,19 @@ func (q *query) rename(e *entry) {
 			project = p
 		}
 	}
+	taken := func() error {
+		if q.s.store.get(project, to) != nil {
+			return &httpError{http.StatusConflict, fmt.Sprintf("Name %q already in use", name)}
+		}
+		return nil
+	}
+	q.s.mu.Lock()
+	err := taken() // refused at once, before any operation (LXD 5.0.2)
+	q.s.mu.Unlock()
+	if err != nil {
+		q.failWith(err)
+		return
+	}
 	apply := func() error {
 		q.s.mu.Lock()
 		defer q.s.mu.Unlock()
@@ -454,8 +467,8 @@ func (q *query) rename(e *entry) {
 		if e.kind == volumeKind && q.s.store.get("", to[:2]) == nil {
 			return &httpError{http.StatusNotFound, "Storage pool not found"}
 		}
-		if q.s.store.get(project, to) != nil {
-			return &httpError{http.StatusConflict, fmt.Sprintf("Name %q already in use", name)}
+		if err := taken(); err != nil {
+			return err
 		}
 		old := e.url()
 		e.obj[e.kind.keyField()] = name
