@@ -252,8 +252,8 @@ func (s *Server) Count(pattern string) int {
 
 const maxLoggedBody = 1 << 20
 
-// ServeHTTP answers one request: it records it, applies the first matching
-// Intercept, and otherwise serves it as LXD would.
+// ServeHTTP answers one request: it records it, hands it to the newest
+// matching Intercept if any, and otherwise serves it as LXD would.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	logged := &Request{Method: r.Method, URL: r.URL, Header: r.Header.Clone()}
 	if r.Body != nil && r.ContentLength <= maxLoggedBody {
