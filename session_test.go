@@ -134,7 +134,7 @@ func TestSessionEnvironmentIsAScriptsEnvironment(t *testing.T) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	want := []string{"catch", "greeting", "json", "lxd", "math", "read_file", "struct", "sys", "time", "write_file"}
+	want := []string{"catch", "greeting", "json", "lxd", "math", "read_file", "struct", "sys", "table", "time", "write_file", "yaml"}
 	if !slices.Equal(names, want) {
 		t.Errorf("Predeclared() = %q, want %q", names, want)
 	}

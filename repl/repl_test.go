@@ -138,7 +138,7 @@ func TestCompleteNeverMakesRequests(t *testing.T) {
 		{"print(c.host_", "host_", []string{"host_info"}},
 		{"c.host_info.ke", "ke", []string{"keys"}},
 		{"c.has_", "has_", []string{"has_api_extension"}},
-		{"inst.sta", "sta", []string{"start", "state", "status"}},
+		{"inst.sta", "sta", []string{"start", "state", "stateful", "status", "status_code"}},
 		{"inst.re", "re", []string{"rename", "restart", "restore_snapshot"}},
 		{"c.api.instances.g", "g", []string{"get"}},
 		// client is not connected: completed from the registry.
@@ -422,7 +422,9 @@ func TestReplHelp(t *testing.T) {
 		{"help(c)", "  instances: instances manager\n"},
 		{"help(inst)", "Instance (type)"},
 		{"help(inst)", "  start(timeout=30, force=True, wait=False)\n"},
-		{"help(inst)", "Fields:\n  config, description, devices, name, profiles, status, type\n"},
+		{"help(inst)", "Fields:\n  architecture, config, created_at, description, devices, ephemeral,\n" +
+			"  expanded_config, expanded_devices, last_used_at, location, name, profiles,\n" +
+			"  project, stateful, status, status_code, type\n"},
 		{"help(inst.start)", "Instance.start(timeout=30, force=True, wait=False)"},
 		{"help(inst.execute)", "Instance.execute(commands, environment=None"},
 		{"help(lxd)", "lxd (module)"},

@@ -9,19 +9,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/lxdstar/lxdstar/internal/fakelxd"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -282,41 +279,25 @@ func TestREPLForLoopOverInstances(t *testing.T) {
 	tm.waitFor("EXIT=0", 5*time.Second, func(s string) bool { return strings.Contains(s, "EXIT=0") })
 }
 
-// countingLXD is a fake LXD on a unix socket that answers GET /1.0 and
-// counts every request.
+// countingLXD is the fake LXD of internal/fakelxd, whose requests the
+// completion tests count.
 type countingLXD struct {
+	*fakelxd.Server
 	socket string
-	mu     sync.Mutex
-	reqs   []string
 }
 
 func newCountingLXD(t *testing.T) *countingLXD {
-	f := &countingLXD{socket: filepath.Join(t.TempDir(), "lxd.socket")}
-	ln, err := net.Listen("unix", f.socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.reqs = append(f.reqs, r.Method+" "+r.URL.Path)
-		f.mu.Unlock()
-		if r.URL.Path != "/1.0" {
-			w.WriteHeader(http.StatusNotFound)
-			_ = json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": "not found", "error_code": 404})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status": "Success", "status_code": 200,
-			"metadata": map[string]any{"api_extensions": []string{}, "auth": "trusted", "environment": map[string]any{}}})
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	return f
+	f := fakelxd.New(t, fakelxd.Config{})
+	return &countingLXD{Server: f, socket: f.Endpoint()}
 }
 
+// requests lists the requests received so far as "METHOD /path?query".
 func (f *countingLXD) requests() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.reqs...)
+	var out []string
+	for _, r := range f.Requests() {
+		out = append(out, r.String())
+	}
+	return out
 }
 
 func TestREPLCompletesAttributes(t *testing.T) {

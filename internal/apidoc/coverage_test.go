@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -19,54 +18,55 @@ import (
 
 	"github.com/lxdstar/lxdstar"
 	"github.com/lxdstar/lxdstar/internal/apidoc"
+	"github.com/lxdstar/lxdstar/internal/fakelxd"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod"
 )
 
-// genericLXD is a unix-socket LXD that answers every GET with one generic
-// object (a list of one for recursion=1 collections), enough for managers'
-// all() and get() to return models whose methods can be listed.
+// genericLXD is a fake LXD (internal/fakelxd) holding an object of each
+// kind it models, so that managers' all() and get() return models whose
+// methods can be listed. Collections it has no model for (or that are
+// empty) answer one generic object, so that managers added later are
+// walked too.
 func genericLXD(t *testing.T) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "lxd.socket")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := fakelxd.New(t, fakelxd.Config{})
+	f.AddInstance("c1", fakelxd.Object{"status": "Running"})
+	f.AddSnapshot("c1", "snap0", nil)
+	f.AddNetwork("br0", nil)
+	f.AddVolume("default", "custom", "v1", nil)
+	f.Add("/1.0/storage-pools/default/volumes/custom/v1/snapshots/s1", fakelxd.Object{"name": "s1", "config": fakelxd.Object{}})
+	f.StartOperation("Walking", func(ctx context.Context) (fakelxd.Object, error) {
+		<-ctx.Done() // running until the test ends
+		return nil, nil
+	})
 	object := map[string]any{
 		"name": "x", "fingerprint": "abc", "id": "op1", "server_name": "m1", "type": "container",
 		"status": "Running", "status_code": 103, "description": "", "config": map[string]any{},
 		"devices": map[string]any{}, "profiles": []any{}, "aliases": []any{}, "used_by": []any{},
 		"properties": map[string]any{}, "metadata": map[string]any{}, "resources": map[string]any{},
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		var meta any
-		switch {
-		case r.Method != "GET":
-			w.WriteHeader(http.StatusNotFound)
-			_ = json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": "not found", "error_code": 404})
+	f.Intercept("GET /1.0/**", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		f.Backend().ServeHTTP(rec, r)
+		var env struct{ Metadata any }
+		_ = json.Unmarshal(rec.Body.Bytes(), &env)
+		if list, isList := env.Metadata.([]any); rec.Code != http.StatusNotFound && (!isList || len(list) > 0) {
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
 			return
-		case r.URL.Path == "/1.0":
-			// The extensions managers check before any request, so that
-			// their objects are walked too.
-			exts := []string{"network_acl", "network_acl_log", "network_forward", "network_peer", "network_dns", "network_dns_records"}
-			meta = map[string]any{"api_extensions": exts, "api_version": "1.0", "auth": "trusted",
-				"environment": map[string]any{"server_clustered": false}}
-		case r.URL.Path == "/1.0/operations" && r.URL.Query().Get("recursion") != "":
-			meta = map[string]any{"running": []any{map[string]any{"id": "op1", "class": "task", "description": "x",
-				"status": "Running", "status_code": 103, "resources": map[string]any{}, "metadata": map[string]any{},
-				"may_cancel": false, "err": "", "location": "none"}}}
-		case r.URL.Query().Get("recursion") != "":
-			meta = []any{object}
-		default:
-			meta = object
 		}
+		var meta any = object
+		if r.URL.Query().Get("recursion") != "" {
+			meta = []any{object}
+		}
+		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status": "Success", "status_code": 200, "metadata": meta})
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	return sock
+	}))
+	return f.Endpoint()
 }
 
 // walker visits the values reachable from the environment without calling

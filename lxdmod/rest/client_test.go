@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -15,28 +16,27 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
 
-// fakeLXD serves handler on a unix socket and returns a client for it.
-func fakeLXD(t *testing.T, handler http.HandlerFunc, cfg Config) *Client {
+// newFake starts a fake LXD (internal/fakelxd) and a client of it.
+func newFake(t *testing.T, cfg Config) (*fakelxd.Server, *Client) {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "fake.socket")
-	ln, err := net.Listen("unix", sock)
-	require.NoError(t, err)
-	srv := &http.Server{Handler: handler}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	cfg.Endpoint = sock
+	f := fakelxd.New(t, fakelxd.Config{})
+	cfg.Endpoint = f.Endpoint()
 	c, err := New(cfg)
 	require.NoError(t, err)
-	return c
+	t.Cleanup(c.CloseIdleConnections)
+	return f, c
 }
 
-func reply(body string, status int) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}
+// replying is a client of a fake that answers every request with status
+// and body.
+func replying(t *testing.T, body string, status int, cfg Config) *Client {
+	f, c := newFake(t, cfg)
+	f.Intercept("*", fakelxd.Reply(status, body))
+	return c
 }
 
 func kindOf(err error) Kind {
@@ -67,7 +67,7 @@ func TestParseEnvelopeFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := fakeLXD(t, reply(tc.body, tc.status), Config{})
+			c := replying(t, tc.body, tc.status, Config{})
 			_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0"})
 			require.Error(t, err)
 			assert.Equal(t, tc.kind, kindOf(err), "kind of %v", err)
@@ -89,15 +89,8 @@ func TestErrorKindsHierarchy(t *testing.T) {
 }
 
 func TestConnectionClosedMidBody(t *testing.T) {
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"type\":\"sync\",\"metadata\":{")
-		_ = buf.Flush()
-		_ = conn.Close()
-	}, Config{})
+	f, c := newFake(t, Config{})
+	f.Intercept("*", fakelxd.Cut("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"type\":\"sync\",\"metadata\":{"))
 	_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0"})
 	require.Error(t, err)
 	assert.Equal(t, KindConnection, kindOf(err), "%v", err)
@@ -105,14 +98,8 @@ func TestConnectionClosedMidBody(t *testing.T) {
 }
 
 func TestStallHitsRequestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	defer close(release)
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}, Config{Timeout: 200 * time.Millisecond})
+	f, c := newFake(t, Config{Timeout: 200 * time.Millisecond})
+	f.Intercept("GET /1.0", fakelxd.Stall(""))
 	start := time.Now()
 	_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0"})
 	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
@@ -120,7 +107,8 @@ func TestStallHitsRequestTimeout(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, Config{})
+	f, c := newFake(t, Config{})
+	f.Intercept("GET /1.0", fakelxd.Stall(""))
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	_, err := c.Do(ctx, &Request{Method: "GET", Path: "/1.0"})
@@ -187,30 +175,30 @@ func TestDiscoverSocketDefaults(t *testing.T) {
 }
 
 func TestPathEscapingProjectAndETag(t *testing.T) {
-	var mu sync.Mutex
-	var seen []*http.Request
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.Clone(context.Background()))
-		mu.Unlock()
-		w.Header().Set("ETag", `"abc"`)
-		_, _ = w.Write([]byte(`{"type":"sync","status":"Success","status_code":200,"metadata":{"name":"x"}}`))
-	}, Config{Project: "p1"})
-	resp, err := c.Do(context.Background(), &Request{Method: "GET", Path: Path("images", "aliases", "ubuntu/22.04")})
+	f, c := newFake(t, Config{Project: "p1"})
+	f.AddProject("p1", nil)
+	f.AddImage(fakelxd.BusyboxFingerprint, fakelxd.Object{"project": "p1", "aliases": []any{fakelxd.Object{"name": "ubuntu/22.04"}}})
+	f.AddInstance("a b", fakelxd.Object{"project": "p1"})
+	ctx := context.Background()
+	resp, err := c.Do(ctx, &Request{Method: "GET", Path: Path("images", "aliases", "ubuntu/22.04")})
 	require.NoError(t, err)
-	assert.Equal(t, `"abc"`, resp.ETag)
-	_, err = c.Do(context.Background(), &Request{Method: "PUT", Path: Path("instances", "a b"), Body: map[string]any{}, Header: http.Header{"If-Match": {resp.ETag}}})
+	assert.Equal(t, `"`+f.ETag("/1.0/images/aliases/ubuntu%2F22.04?project=p1")+`"`, resp.ETag)
+	resp, err = c.Do(ctx, &Request{Method: "GET", Path: Path("instances", "a b")})
 	require.NoError(t, err)
-	require.Len(t, seen, 2)
+	_, err = c.Do(ctx, &Request{Method: "PUT", Path: Path("instances", "a b"), Body: map[string]any{}, Header: http.Header{"If-Match": {resp.ETag}}})
+	require.NoError(t, err)
+	seen := f.Requests()
+	require.Len(t, seen, 3)
 	assert.Equal(t, "/1.0/images/aliases/ubuntu%2F22.04", seen[0].URL.EscapedPath())
 	assert.Equal(t, "p1", seen[0].URL.Query().Get("project"))
-	assert.Equal(t, "/1.0/instances/a%20b", seen[1].URL.EscapedPath())
-	assert.Equal(t, `"abc"`, seen[1].Header.Get("If-Match"))
+	assert.Equal(t, "/1.0/instances/a%20b", seen[2].URL.EscapedPath())
+	assert.Equal(t, `"`+f.ETag("/1.0/instances/a%20b?project=p1")+`"`, seen[2].Header.Get("If-Match"))
 }
 
 func TestTraceLineHasNoSecrets(t *testing.T) {
 	var buf bytes.Buffer
-	c := fakeLXD(t, reply(`{"type":"sync","metadata":{}}`, 200), Config{Trace: &buf})
+	f, c := newFake(t, Config{Trace: &buf})
+	f.Intercept("GET /1.0/operations/x/websocket", fakelxd.Reply(200, `{"type":"sync","metadata":{}}`))
 	_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0/operations/x/websocket?secret=hunter2", Header: http.Header{"X-Password": {"s3cret"}}})
 	require.NoError(t, err)
 	line := buf.String()
@@ -220,78 +208,95 @@ func TestTraceLineHasNoSecrets(t *testing.T) {
 }
 
 func TestWaitOperationFinalNeedsNoRequest(t *testing.T) {
-	calls := 0
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) { calls++ }, Config{})
+	f, c := newFake(t, Config{})
 	op, err := c.WaitOperation(context.Background(), &Operation{ID: "x", StatusCode: 200, Status: "Success"}, 0)
 	require.NoError(t, err)
 	assert.Equal(t, "Success", op.Status)
 	_, err = c.WaitOperation(context.Background(), &Operation{ID: "y", StatusCode: 400, Status: "Failure", Err: "boom"}, 0)
 	assert.Equal(t, KindAPI, kindOf(err))
 	assert.Contains(t, err.Error(), "boom")
-	assert.Zero(t, calls)
+	assert.Empty(t, f.Requests())
+}
+
+// operationJSON is LXD's answer to a wait: the operation as it is now.
+func operationJSON(t *testing.T, f *fakelxd.Server, id string) []byte {
+	op, ok := f.Operation(id)
+	require.True(t, ok)
+	data, err := json.Marshal(map[string]any{"type": "sync", "status": "Success", "status_code": 200, "metadata": op})
+	require.NoError(t, err)
+	return data
 }
 
 func TestWaitOperationLongPolls(t *testing.T) {
+	f, c := newFake(t, Config{Timeout: time.Millisecond}) // the request timeout must not bound waits
+	release := make(chan struct{})
+	id := f.StartOperation("Testing", func(ctx context.Context) (fakelxd.Object, error) {
+		<-release
+		return fakelxd.Object{"return": 0}, nil
+	})
+	// The first two polls end with the operation still running, as LXD's
+	// do when their timeout passes; the third waits for the end.
 	var mu sync.Mutex
 	polls := 0
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+	f.InterceptN("GET /1.0/operations/*/wait", 2, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		polls++
-		n := polls
-		mu.Unlock()
-		assert.Equal(t, "/1.0/operations/op1/wait", r.URL.Path)
-		assert.NotEmpty(t, r.URL.Query().Get("timeout"))
-		if n < 3 {
-			_, _ = w.Write([]byte(`{"type":"sync","metadata":{"id":"op1","status":"Running","status_code":103}}`))
-			return
+		if polls == 2 {
+			close(release)
 		}
-		_, _ = w.Write([]byte(`{"type":"sync","metadata":{"id":"op1","status":"Success","status_code":200,"metadata":{"return":0}}}`))
-	}, Config{Timeout: time.Millisecond}) // the request timeout must not bound waits
-	op, err := c.WaitOperation(context.Background(), &Operation{ID: "op1", StatusCode: 103}, 0)
+		mu.Unlock()
+		_, _ = w.Write(operationJSON(t, f, id))
+	}))
+	op, err := c.WaitOperation(context.Background(), &Operation{ID: id, StatusCode: 103}, 0)
 	require.NoError(t, err)
-	assert.Equal(t, 3, polls)
+	reqs := f.Requests()
+	assert.Len(t, reqs, 3)
+	for _, r := range reqs {
+		assert.Equal(t, "/1.0/operations/"+id+"/wait", r.URL.Path)
+		assert.NotEmpty(t, r.URL.Query().Get("timeout"))
+	}
 	assert.Equal(t, float64(0), op.Metadata["return"])
 }
 
 func TestWaitOperationVanished(t *testing.T) {
-	c := fakeLXD(t, reply(`{"type":"error","error":"not found","error_code":404}`, 404), Config{})
+	_, c := newFake(t, Config{})
 	_, err := c.WaitOperation(context.Background(), &Operation{ID: "gone", StatusCode: 103}, 0)
 	assert.Equal(t, KindNotFound, kindOf(err))
 	assert.Contains(t, err.Error(), "operation gone no longer exists")
 }
 
 func TestPendingKeepsResultAfterServerForgets(t *testing.T) {
-	var mu sync.Mutex
-	done := false
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		if done { // the server forgot the operation
-			w.WriteHeader(404)
-			_, _ = w.Write([]byte(`{"type":"error","error":"not found","error_code":404}`))
-			return
-		}
-		done = true
-		_, _ = w.Write([]byte(`{"type":"sync","metadata":{"id":"op","status":"Success","status_code":200}}`))
-	}, Config{})
-	p := c.Watch(context.Background(), &Operation{ID: "op", StatusCode: 103})
+	f := fakelxd.New(t, fakelxd.Config{ForgetAfter: 10 * time.Millisecond})
+	c, err := New(Config{Endpoint: f.Endpoint()})
+	require.NoError(t, err)
+	release := make(chan struct{})
+	id := f.StartOperation("Testing", func(ctx context.Context) (fakelxd.Object, error) {
+		<-release
+		return nil, nil
+	})
+	p := c.Watch(context.Background(), &Operation{ID: id, StatusCode: 103})
+	close(release)
 	<-p.Done()
+	require.Eventually(t, func() bool { _, ok := f.Operation(id); return !ok }, 2*time.Second, 5*time.Millisecond,
+		"the server forgot the operation")
+	n := len(f.Requests())
 	op, err := p.Wait(context.Background(), 0)
 	require.NoError(t, err)
 	assert.Equal(t, "Success", op.Status)
+	assert.Len(t, f.Requests(), n, "the result was kept, not asked for again")
 }
 
 func TestWaitTimeout(t *testing.T) {
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-time.After(5 * time.Second):
-		case <-r.Context().Done():
-		}
-	}, Config{})
+	f, c := newFake(t, Config{})
+	id := f.StartOperation("Testing", func(ctx context.Context) (fakelxd.Object, error) {
+		<-ctx.Done() // runs until the server closes
+		return nil, nil
+	})
 	start := time.Now()
-	_, err := c.WaitOperation(context.Background(), &Operation{ID: "slow", StatusCode: 103}, 300*time.Millisecond)
+	_, err := c.WaitOperation(context.Background(), &Operation{ID: id, StatusCode: 103}, 300*time.Millisecond)
 	assert.Less(t, time.Since(start), 3*time.Second)
 	require.Error(t, err)
+	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
 }
 
 func TestInvalidEndpoint(t *testing.T) {
@@ -310,10 +315,11 @@ func TestGetBodyFileAnswers(t *testing.T) {
 	ctx := context.Background()
 	// LXD answers file endpoints (an ACL's log) with the bytes themselves.
 	log := "{\"time\":\"t\",\"action\":\"drop\"}\n\x00\xff"
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+	f, c := newFake(t, Config{})
+	f.Intercept("*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write([]byte(log))
-	}, Config{})
+	}))
 	got, err := c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
 	require.NoError(t, err)
 	assert.Equal(t, []byte(log), got)
@@ -322,12 +328,12 @@ func TestGetBodyFileAnswers(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "larger than")
 
-	c = fakeLXD(t, reply(`{"type":"error","error":"Only OVN log entries may be retrieved at this time","error_code":500}`, 500), Config{})
+	c = replying(t, `{"type":"error","error":"Only OVN log entries may be retrieved at this time","error_code":500}`, 500, Config{})
 	_, err = c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
 	assert.Equal(t, KindAPI, kindOf(err))
 	assert.Equal(t, "LXDAPIException: Only OVN log entries may be retrieved at this time", err.Error())
 
-	c = fakeLXD(t, reply(`{"type":"error","error":"Network ACL not found","error_code":404}`, 404), Config{})
+	c = replying(t, `{"type":"error","error":"Network ACL not found","error_code":404}`, 404, Config{})
 	_, err = c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
 	assert.Equal(t, KindNotFound, kindOf(err))
 }

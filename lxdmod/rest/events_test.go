@@ -3,53 +3,27 @@ package rest
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
 
-// fakeEvents serves /1.0/events: it records the query and runs feed with
-// the connection.
-func fakeEvents(t *testing.T, cfg Config, feed func(conn *websocket.Conn, query string)) *Client {
-	return fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/1.0/events" {
-			http.NotFound(w, r)
-			return
-		}
-		up := websocket.Upgrader{}
-		conn, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		feed(conn, r.URL.RawQuery)
-	}, cfg)
-}
+// newEvents is a client of a fake LXD for the events tests.
+func newEvents(t *testing.T, cfg Config) (*fakelxd.Server, *Client) { return newFake(t, cfg) }
 
 func event(i int) []byte {
 	return fmt.Appendf(nil, `{"type":"lifecycle","timestamp":"t","metadata":{"action":"instance-started","n":%d}}`, i)
 }
 
-// holdOpen reads until the client goes away, so pings get their pongs.
-func holdOpen(conn *websocket.Conn) {
-	for {
-		if _, _, err := conn.NextReader(); err != nil {
-			return
-		}
-	}
-}
-
 func TestEventsQuery(t *testing.T) {
-	queries := make(chan string, 4)
-	c := fakeEvents(t, Config{Project: "p1"}, func(conn *websocket.Conn, q string) { queries <- q })
+	f, c := newEvents(t, Config{Project: "p1"})
 	ctx := context.Background()
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		opts EventOptions
 		want string
 	}{
@@ -60,24 +34,21 @@ func TestEventsQuery(t *testing.T) {
 	} {
 		s, err := c.Events(ctx, tc.opts)
 		require.NoError(t, err)
-		assert.Equal(t, tc.want, <-queries)
+		assert.Equal(t, tc.want, f.WaitListeners(i + 1)[i].Query.Encode())
 		require.NoError(t, s.Close())
 	}
 }
 
 func TestEventsDeliveredInOrderAndPingsAnswered(t *testing.T) {
-	var pongs atomic.Int64
-	c := fakeEvents(t, Config{}, func(conn *websocket.Conn, _ string) {
-		conn.SetPongHandler(func(string) error { pongs.Add(1); return nil })
-		for i := range 3 {
-			_ = conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
-			_ = conn.WriteMessage(websocket.TextMessage, event(i))
-		}
-		holdOpen(conn) // reading is what runs the pong handler
-	})
+	f, c := newEvents(t, Config{})
 	s, err := c.Events(context.Background(), EventOptions{})
 	require.NoError(t, err)
 	defer s.Close()
+	l := f.WaitListeners(1)[0]
+	for i := range 3 {
+		require.NoError(t, l.Ping())
+		require.NoError(t, l.Send(event(i)))
+	}
 	for i := range 3 {
 		ev, err := s.Next(context.Background())
 		require.NoError(t, err)
@@ -85,14 +56,14 @@ func TestEventsDeliveredInOrderAndPingsAnswered(t *testing.T) {
 		assert.JSONEq(t, string(event(i)), string(ev.Raw))
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for pongs.Load() < 3 && time.Now().Before(deadline) {
+	for l.Pongs() < 3 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	assert.EqualValues(t, 3, pongs.Load())
+	assert.EqualValues(t, 3, l.Pongs())
 }
 
 func TestEventsNeverSentTimesOutAndCloseUnblocks(t *testing.T) {
-	c := fakeEvents(t, Config{}, func(conn *websocket.Conn, _ string) { holdOpen(conn) })
+	_, c := newEvents(t, Config{})
 	s, err := c.Events(context.Background(), EventOptions{})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -115,14 +86,14 @@ func TestEventsNeverSentTimesOutAndCloseUnblocks(t *testing.T) {
 }
 
 func TestEventsServerClosesMidStream(t *testing.T) {
-	c := fakeEvents(t, Config{}, func(conn *websocket.Conn, _ string) {
-		_ = conn.WriteMessage(websocket.TextMessage, event(1))
-		_ = conn.WriteMessage(websocket.TextMessage, []byte("not json"))
-		// return: the connection drops without a close frame
-	})
+	f, c := newEvents(t, Config{})
 	s, err := c.Events(context.Background(), EventOptions{})
 	require.NoError(t, err)
 	defer s.Close()
+	l := f.WaitListeners(1)[0]
+	require.NoError(t, l.Send(event(1)))
+	require.NoError(t, l.Send([]byte("not json")))
+	l.Drop() // the connection drops without a close frame
 	ev, err := s.Next(context.Background())
 	require.NoError(t, err, "events queued before the end are still delivered")
 	assert.JSONEq(t, string(event(1)), string(ev.Raw))
@@ -132,18 +103,14 @@ func TestEventsServerClosesMidStream(t *testing.T) {
 }
 
 func TestEventsBoundedBufferDropsOldest(t *testing.T) {
-	sent := make(chan struct{})
-	c := fakeEvents(t, Config{}, func(conn *websocket.Conn, _ string) {
-		for i := range 10 {
-			_ = conn.WriteMessage(websocket.TextMessage, event(i))
-		}
-		close(sent)
-		holdOpen(conn)
-	})
+	f, c := newEvents(t, Config{})
 	s, err := c.Events(context.Background(), EventOptions{Buffer: 4})
 	require.NoError(t, err)
 	defer s.Close()
-	<-sent
+	l := f.WaitListeners(1)[0]
+	for i := range 10 {
+		require.NoError(t, l.Send(event(i)))
+	}
 	deadline := time.Now().Add(2 * time.Second)
 	for s.Dropped() < 6 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -157,7 +124,7 @@ func TestEventsBoundedBufferDropsOldest(t *testing.T) {
 }
 
 func TestEventsCloseLeavesNoGoroutines(t *testing.T) {
-	c := fakeEvents(t, Config{}, func(conn *websocket.Conn, _ string) { holdOpen(conn) })
+	_, c := newEvents(t, Config{})
 	s, err := c.Events(context.Background(), EventOptions{})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())

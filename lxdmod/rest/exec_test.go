@@ -3,187 +3,27 @@ package rest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"net/http"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
 
-// fakeExec plays LXD's side of one non-interactive exec: it hands out four
-// websocket secrets and, as LXD does, runs the "command" (script) once
-// stdin, stdout and stderr are connected, control or not. The value script
-// returns is the command's exit code; the operation ends once script has
-// returned (and /wait then answers). As LXD does when no control socket is
-// connected, it takes the client's closing of stdout as a kill (killed).
-type fakeExec struct {
-	t      *testing.T
-	script func(f *fakeExec, ws map[string]*websocket.Conn) int
-
-	mu      sync.Mutex
-	conns   map[string]*websocket.Conn
-	exit    chan int // receives the exit code once the script returns
-	pongs   atomic.Int64
-	control chan []byte   // messages received on the control socket
-	killed  chan struct{} // closed when the client closes stdout (no control)
-	// failure, when set, makes the operation fail with this error (as
-	// LXD does for "Command not found"), still reporting the exit code.
-	failure string
-}
-
-func newFakeExec(t *testing.T, script func(f *fakeExec, ws map[string]*websocket.Conn) int) (*fakeExec, *Client) {
-	f := &fakeExec{t: t, script: script}
-	f.reset()
-	c := fakeLXD(t, f.serve, Config{})
-	t.Cleanup(f.closeAll)
+// newExec starts a fake LXD with a running instance c1 whose commands
+// script plays (see fakelxd.ExecFunc), and a client of it.
+func newExec(t *testing.T, script fakelxd.ExecFunc) (*fakelxd.Server, *Client) {
+	f, c := newFake(t, Config{})
+	f.AddInstance("c1", fakelxd.Object{"status": "Running"})
+	f.HandleExec(script)
 	return f, c
-}
-
-var fakeSecrets = map[string]string{"0": "s0", "1": "s1", "2": "s2", "control": "sc"}
-
-// reset readies f for a new command.
-func (f *fakeExec) reset() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.conns, f.exit = map[string]*websocket.Conn{}, make(chan int, 1)
-	f.control, f.killed = make(chan []byte, 8), make(chan struct{})
-}
-
-func (f *fakeExec) serve(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == "POST" && r.URL.Path == "/1.0/instances/c1/exec":
-		var req ExecRequest
-		_ = json.NewDecoder(r.Body).Decode(&req)
-		if !req.WaitForWS || req.Interactive {
-			http.Error(w, "bad request", 400)
-			return
-		}
-		f.reset()
-		w.WriteHeader(202)
-		_ = json.NewEncoder(w).Encode(map[string]any{"type": "async", "status_code": 100, "operation": "/1.0/operations/op1",
-			"metadata": map[string]any{"id": "op1", "status": "Running", "status_code": 103, "metadata": map[string]any{"fds": fakeSecrets}}})
-	case r.URL.Path == "/1.0/operations/op1/websocket":
-		f.accept(w, r)
-	case r.URL.Path == "/1.0/operations/op1/wait":
-		f.mu.Lock()
-		exit := f.exit
-		f.mu.Unlock()
-		select {
-		case code := <-exit:
-			exit <- code // later waits see it too
-			op := map[string]any{"id": "op1", "status": "Success", "status_code": 200, "metadata": map[string]any{"return": code}}
-			f.mu.Lock()
-			if f.failure != "" {
-				op["status"], op["status_code"], op["err"] = "Failure", 400, f.failure
-			}
-			f.mu.Unlock()
-			_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status_code": 200, "metadata": op})
-		case <-r.Context().Done():
-		}
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (f *fakeExec) accept(w http.ResponseWriter, r *http.Request) {
-	name := ""
-	for k, s := range fakeSecrets {
-		if r.URL.Query().Get("secret") == s {
-			name = k
-		}
-	}
-	if name == "" {
-		w.WriteHeader(403)
-		_, _ = w.Write([]byte(`{"type":"error","error":"Forbidden","error_code":403}`))
-		return
-	}
-	up := websocket.Upgrader{}
-	conn, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	conn.SetPongHandler(func(string) error { f.pongs.Add(1); return nil })
-	f.mu.Lock()
-	f.conns[name] = conn
-	if name == "control" {
-		go f.readControl(conn)
-	}
-	_, in := f.conns["0"]
-	_, out := f.conns["1"]
-	_, errs := f.conns["2"]
-	start := name != "control" && in && out && errs
-	conns := maps.Clone(f.conns)
-	exit, killed := f.exit, f.killed
-	f.mu.Unlock()
-	if start {
-		go f.watchStdout(conns["1"], killed)
-		go func() { exit <- f.script(f, conns) }()
-	}
-}
-
-// watchStdout reads stdout, on which a client never sends: when the read
-// fails (the client closed it) and no control socket is connected, LXD
-// kills the command.
-func (f *fakeExec) watchStdout(conn *websocket.Conn, killed chan struct{}) {
-	_, _, _ = conn.ReadMessage()
-	f.mu.Lock()
-	_, control := f.conns["control"]
-	f.mu.Unlock()
-	if !control {
-		close(killed)
-	}
-}
-
-// readControl collects what the client sends on the control socket.
-func (f *fakeExec) readControl(conn *websocket.Conn) {
-	for {
-		_, data, err := conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		f.control <- data
-	}
-}
-
-func (f *fakeExec) closeAll() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, c := range f.conns {
-		_ = c.Close()
-	}
-}
-
-// readStdin returns what the client sent on stdin up to its end marker.
-func readStdin(conn *websocket.Conn) ([]byte, error) {
-	var buf bytes.Buffer
-	for {
-		mt, data, err := conn.ReadMessage()
-		if err != nil {
-			return buf.Bytes(), err
-		}
-		if mt == websocket.TextMessage {
-			return buf.Bytes(), nil
-		}
-		buf.Write(data)
-	}
-}
-
-// endOutput sends LXD's end-of-stream marker on the output sockets, then
-// drops the connections as LXD does once the operation is over.
-func endOutput(ws map[string]*websocket.Conn) {
-	for _, fd := range []string{"1", "2"} {
-		_ = ws[fd].WriteMessage(websocket.TextMessage, nil)
-	}
 }
 
 // settleGoroutines waits briefly for goroutines to drop back to want.
@@ -201,23 +41,22 @@ func settleGoroutines(t *testing.T, want int) {
 
 func TestExecStreamsStdinAndExitCode(t *testing.T) {
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 100_000) // 1.6 MB, many messages
-	var gotStdin []byte
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		var err error
-		gotStdin, err = readStdin(ws["0"])
+	stdin := make(chan []byte, 1)
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		got, err := io.ReadAll(x.Stdin)
+		stdin <- got
 		if err != nil {
 			return 99
 		}
 		// Echo stdin to stdout in odd-sized messages, interleaved with stderr.
-		for off, i := 0, 0; off < len(gotStdin); i++ {
-			n := min(1+i*7919%65536, len(gotStdin)-off)
-			_ = ws["1"].WriteMessage(websocket.BinaryMessage, gotStdin[off:off+n])
+		for off, i := 0, 0; off < len(got); i++ {
+			n := min(1+i*7919%65536, len(got)-off)
+			_, _ = x.Stdout.Write(got[off : off+n])
 			off += n
 			if i%50 == 0 {
-				_ = ws["2"].WriteMessage(websocket.BinaryMessage, []byte("e"))
+				_, _ = x.Stderr.Write([]byte("e"))
 			}
 		}
-		endOutput(ws)
 		return 42
 	})
 	var out, errb bytes.Buffer
@@ -225,32 +64,28 @@ func TestExecStreamsStdinAndExitCode(t *testing.T) {
 		ExecIO{Stdin: bytes.NewReader(payload), Stdout: &out, Stderr: &errb})
 	require.NoError(t, err)
 	assert.Equal(t, 42, res.ExitCode)
-	assert.True(t, bytes.Equal(payload, gotStdin), "stdin differs")
+	assert.True(t, bytes.Equal(payload, <-stdin), "stdin differs")
 	assert.True(t, bytes.Equal(payload, out.Bytes()), "stdout differs: got %d bytes, want %d", out.Len(), len(payload))
 	assert.NotZero(t, errb.Len())
 	assert.Equal(t, strings.Repeat("e", errb.Len()), errb.String())
 }
 
 func TestExecFailedOperationWithExitCodeIsAResult(t *testing.T) {
-	f, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		endOutput(ws)
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		x.Fail("Command not found") // as LXD 5.0.2 reports a missing command
 		return 127
 	})
-	f.mu.Lock()
-	f.failure = "Command not found"
-	f.mu.Unlock()
 	res, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"nope"}}, ExecIO{})
 	require.NoError(t, err)
 	assert.Equal(t, 127, res.ExitCode)
 }
 
 func TestExecNoStdinSendsEndAtOnce(t *testing.T) {
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		data, err := readStdin(ws["0"])
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		data, err := io.ReadAll(x.Stdin)
 		if err != nil || len(data) != 0 {
 			return 99
 		}
-		endOutput(ws)
 		return 0
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -261,29 +96,19 @@ func TestExecNoStdinSendsEndAtOnce(t *testing.T) {
 }
 
 func TestExecAnswersPings(t *testing.T) {
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
 		// Pings on every socket; the client's readers must answer them
-		// while the "command" runs. The server reads every socket to see
-		// the pongs (stdout is read by watchStdout already).
-		_, _ = readStdin(ws["0"]) // the end marker comes at once; pongs may follow it
-		for _, fd := range []string{"0", "2"} {
-			go func() {
-				for {
-					if _, _, err := ws[fd].NextReader(); err != nil {
-						return
-					}
-				}
-			}()
-		}
-		for _, conn := range ws {
+		// while the "command" runs (the fake reads every socket, so it
+		// sees the pongs).
+		_, _ = io.ReadAll(x.Stdin) // the end marker comes at once; pongs may follow it
+		for _, conn := range x.Conns {
 			_ = conn.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second))
 		}
 		deadline := time.Now().Add(2 * time.Second)
-		for f.pongs.Load() < 3 && time.Now().Before(deadline) {
+		for x.Pongs() < 3 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
-		_ = ws["1"].WriteMessage(websocket.BinaryMessage, fmt.Appendf(nil, "%d", f.pongs.Load()))
-		endOutput(ws)
+		fmt.Fprintf(x.Stdout, "%d", x.Pongs())
 		return 0
 	})
 	var out bytes.Buffer
@@ -293,10 +118,10 @@ func TestExecAnswersPings(t *testing.T) {
 }
 
 func TestExecServerClosesMidStream(t *testing.T) {
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		_ = ws["1"].WriteMessage(websocket.BinaryMessage, []byte("partial"))
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		_, _ = x.Stdout.Write([]byte("partial"))
 		// Drop everything without the end marker.
-		for _, conn := range ws {
+		for _, conn := range x.Conns {
 			_ = conn.Close()
 		}
 		return 0
@@ -310,11 +135,10 @@ func TestExecServerClosesMidStream(t *testing.T) {
 }
 
 func TestExecTimeoutKillsByClosingStdout(t *testing.T) {
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
 		// Never sends anything until killed.
 		select {
-		case <-f.killed:
-			endOutput(ws)
+		case <-x.Killed:
 			return 137
 		case <-time.After(10 * time.Second):
 			return 0
@@ -328,8 +152,12 @@ func TestExecTimeoutKillsByClosingStdout(t *testing.T) {
 }
 
 func TestExecKillIgnoredGivesUpAfterGrace(t *testing.T) {
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		time.Sleep(10 * time.Second) // a server that never ends the command
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		// A server that never ends the command (until the test is over).
+		select {
+		case <-time.After(10 * time.Second):
+		case <-x.Context().Done():
+		}
 		return 0
 	})
 	start := time.Now()
@@ -339,9 +167,8 @@ func TestExecKillIgnoredGivesUpAfterGrace(t *testing.T) {
 }
 
 func TestExecCancelReturnsPromptly(t *testing.T) {
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		<-f.killed
-		endOutput(ws)
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		<-x.Killed
 		return 137
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -359,15 +186,14 @@ func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrShortWrite }
 
 func TestExecWriterFailureKills(t *testing.T) {
 	killed := make(chan bool, 1)
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		_ = ws["1"].WriteMessage(websocket.BinaryMessage, []byte("x"))
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		_, _ = x.Stdout.Write([]byte("x"))
 		select {
-		case <-f.killed:
+		case <-x.Killed:
 			killed <- true
 		case <-time.After(5 * time.Second):
 			killed <- false
 		}
-		endOutput(ws)
 		return 137
 	})
 	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"x"}}, ExecIO{Stdout: failingWriter{}})
@@ -379,31 +205,26 @@ func TestExecWriterFailureKills(t *testing.T) {
 // call's critical path, and its presence would stop LXD from taking a
 // closed stdout as the kill.
 func TestExecConnectsNoControlSocket(t *testing.T) {
-	f, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		endOutput(ws)
+	connected := make(chan map[string]*websocket.Conn, 1)
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		connected <- x.Conns
 		return 0
 	})
 	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"true"}}, ExecIO{})
 	require.NoError(t, err)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	assert.NotContains(t, f.conns, "control")
-	assert.Len(t, f.conns, 3)
+	conns := <-connected
+	assert.NotContains(t, conns, "control")
+	assert.Len(t, conns, 3)
 }
 
 func TestExecLeavesNoGoroutines(t *testing.T) {
-	f, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		_, _ = readStdin(ws["0"])
-		endOutput(ws)
-		for _, conn := range ws {
-			_ = conn.Close()
-		}
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		_, _ = io.ReadAll(x.Stdin)
 		return 0
 	})
 	run := func() {
 		_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"x"}}, ExecIO{})
 		require.NoError(t, err)
-		f.closeAll()
 	}
 	run() // warm up: the HTTP pool keeps an idle connection (and its goroutines)
 	base := runtime.NumGoroutine()
@@ -414,10 +235,12 @@ func TestExecLeavesNoGoroutines(t *testing.T) {
 }
 
 func TestDialWebsocketRefusedKeepsLXDError(t *testing.T) {
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int { return 0 })
-	_, err := c.DialWebsocket(context.Background(), OperationWebsocketPath("op1", "wrong"))
+	_, c := newExec(t, func(x *fakelxd.Exec) int { <-x.Context().Done(); return 0 })
+	started, err := c.StartExec(context.Background(), "c1", ExecRequest{Command: []string{"x"}, WaitForWS: true})
+	require.NoError(t, err)
+	_, err = c.DialWebsocket(context.Background(), OperationWebsocketPath(started.Operation.ID, "wrong"))
 	require.Error(t, err)
 	assert.Equal(t, KindAPI, kindOf(err))
-	assert.Contains(t, err.Error(), "Forbidden")
+	assert.Contains(t, err.Error(), "permission denied") // LXD 5.0.2's answer to a wrong secret
 	assert.NotContains(t, err.Error(), "wrong", "secrets stay out of messages")
 }

@@ -1,6 +1,6 @@
 package rest
 
-// Fault injection with loopback fake servers: connections that drop or
+// Fault injection with the fake LXD (internal/fakelxd): connections that drop or
 // stall in the middle of an exec, an operation wait or a streamed transfer.
 // Each case must end with a clear error of the right kind, promptly, without
 // a panic and without leaving goroutines behind.
@@ -11,18 +11,20 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
 
 // dropAll closes the network connections under the websockets without a
 // close frame, as a crashed server or a cut cable would.
 func dropAll(ws map[string]*websocket.Conn) {
+	// x.Conns: the fake's own reader of each socket then sees the drop.
 	for _, conn := range ws {
 		_ = conn.UnderlyingConn().Close()
 	}
@@ -33,9 +35,9 @@ func dropAll(ws map[string]*websocket.Conn) {
 // the command's end: it gives up after killGrace with ClientConnectionFailed.
 func TestFaultExecWebsocketsDropWhileOperationRuns(t *testing.T) {
 	release := make(chan struct{})
-	_, c := newFakeExec(t, func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		_ = ws["1"].WriteMessage(websocket.BinaryMessage, []byte("partial output"))
-		dropAll(ws)
+	_, c := newExec(t, func(x *fakelxd.Exec) int {
+		_, _ = x.Stdout.Write([]byte("partial output"))
+		dropAll(x.Conns)
 		<-release // the "command" runs on, unobserved
 		return 0
 	})
@@ -56,27 +58,18 @@ func TestFaultExecWebsocketsDropWhileOperationRuns(t *testing.T) {
 // TestFaultExecServerDiesMidExec: websockets and the operation wait fail
 // together (the daemon is gone): the error comes at once, not after a grace.
 func TestFaultExecServerDiesMidExec(t *testing.T) {
-	f := &fakeExec{t: t}
-	f.reset()
 	dead := make(chan struct{})
-	f.script = func(f *fakeExec, ws map[string]*websocket.Conn) int {
-		_ = ws["1"].WriteMessage(websocket.BinaryMessage, []byte("partial"))
+	f, c := newExec(t, func(x *fakelxd.Exec) int {
+		_, _ = x.Stdout.Write([]byte("partial"))
 		close(dead)
-		dropAll(ws)
+		dropAll(x.Conns)
 		return 0
-	}
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/wait") {
-			<-dead
-			// A dead daemon's connections just close: no answer.
-			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-				_ = conn.Close()
-			}
-			return
-		}
-		f.serve(w, r)
-	}, Config{})
-	t.Cleanup(f.closeAll)
+	})
+	f.Intercept("GET /1.0/operations/*/wait", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-dead
+		// A dead daemon's connections just close: no answer.
+		fakelxd.Cut("").ServeHTTP(w, r)
+	}))
 	start := time.Now()
 	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"sleep", "60"}}, ExecIO{})
 	require.Error(t, err)
@@ -92,19 +85,12 @@ func shortPolls(t *testing.T) {
 	t.Cleanup(func() { longPoll, pollGrace = oldPoll, oldGrace })
 }
 
-// stallingWait answers /wait of operation "op" after writing prefix (no
-// headers at all when prefix is "") and then says nothing until the client
-// goes away.
-func stallingWait(prefix string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if prefix != "" {
-			w.Header().Set("Content-Length", "500")
-			w.WriteHeader(200)
-			_, _ = io.WriteString(w, prefix)
-			w.(http.Flusher).Flush()
-		}
-		<-r.Context().Done()
-	}
+// stallingWait is a client of a fake whose answers to waits for operation
+// "op" stall (see fakelxd.Stall) after prefix.
+func stallingWait(t *testing.T, prefix string) *Client {
+	f, c := newFake(t, Config{})
+	f.Intercept("GET /1.0/operations/op/wait", fakelxd.Stall(prefix))
+	return c
 }
 
 func TestFaultOperationWaitServerStalls(t *testing.T) {
@@ -114,7 +100,7 @@ func TestFaultOperationWaitServerStalls(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			shortPolls(t)
-			c := fakeLXD(t, stallingWait(tc.prefix), Config{})
+			c := stallingWait(t, tc.prefix)
 			base := runtime.NumGoroutine()
 			start := time.Now()
 			_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103}, 0)
@@ -135,7 +121,7 @@ func TestFaultOperationWaitServerStalls(t *testing.T) {
 // A stalled wait still honours the caller's timeout and cancellation at
 // once, whatever the poll length.
 func TestFaultOperationWaitStallTimeoutAndCancel(t *testing.T) {
-	c := fakeLXD(t, stallingWait(""), Config{})
+	c := stallingWait(t, "")
 	start := time.Now()
 	_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103, Description: "Creating instance"}, 200*time.Millisecond)
 	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
@@ -155,7 +141,7 @@ func TestFaultOperationWaitStallTimeoutAndCancel(t *testing.T) {
 // panic nor a success.
 func TestFaultOperationWaitGarbage(t *testing.T) {
 	for _, body := range []string{`{"type":"sync","metadata":`, `{"type":"sync","metadata":[1,2]}`, `<html>oops</html>`, ``} {
-		c := fakeLXD(t, reply(body, 200), Config{})
+		c := replying(t, body, 200, Config{})
 		_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103}, 0)
 		assert.Equal(t, KindConnection, kindOf(err), "body %q: %v", body, err)
 	}
@@ -164,20 +150,12 @@ func TestFaultOperationWaitGarbage(t *testing.T) {
 // An image export whose connection drops half way, or stalls until the
 // caller cancels, ends with ClientConnectionFailed or Cancelled.
 func TestFaultExportDropsOrStalls(t *testing.T) {
-	var calls atomic.Int64
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "1000000")
-		w.WriteHeader(200)
-		_, _ = w.Write(make([]byte, 100_000))
-		w.(http.Flusher).Flush()
-		if calls.Add(1) > 1 {
-			<-r.Context().Done() // stall
-			return
-		}
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			_ = conn.Close() // drop
-		}
-	}, Config{})
+	f, c := newFake(t, Config{})
+	part := string(make([]byte, 100_000))
+	// The first export drops after a tenth of its body, the next stalls there.
+	f.Intercept("GET /1.0/images/abc/export", fakelxd.Stall(part))
+	f.InterceptN("GET /1.0/images/abc/export", 1,
+		fakelxd.Cut("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n"+part))
 	discard := func(_ string, r io.Reader) error {
 		_, err := io.Copy(io.Discard, r)
 		return err
@@ -198,7 +176,7 @@ func TestFaultExportDropsOrStalls(t *testing.T) {
 // A wait given up (cancelled) just as the watcher learns the outcome: under
 // -race this caught Wait reading the watcher's state without its lock.
 func TestFaultPendingWaitCancelledAsTheOperationEnds(t *testing.T) {
-	c := fakeLXD(t, reply(`{"type":"sync","metadata":{"id":"op","status":"Success","status_code":200}}`, 200), Config{})
+	c := replying(t, `{"type":"sync","metadata":{"id":"op","status":"Success","status_code":200}}`, 200, Config{})
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	for range 50 {

@@ -13,12 +13,13 @@ import (
 
 func TestMetricsParsesTextAndSendsProject(t *testing.T) {
 	var query string
-	c := fakeLXD(t, func(w http.ResponseWriter, r *http.Request) {
+	f, c := newFake(t, Config{Project: "p1"})
+	f.Intercept("*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		query = r.URL.RawQuery
 		assert.Equal(t, "/1.0/metrics", r.URL.Path)
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("# TYPE x gauge\nx{name=\"c1\"} 2.5\n# EOF\n"))
-	}, Config{Project: "p1"})
+	}))
 	got, err := c.Metrics(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, []openmetrics.Sample{{Name: "x", Labels: []openmetrics.Label{{Name: "name", Value: "c1"}}, Value: 2.5}}, got)
@@ -26,13 +27,13 @@ func TestMetricsParsesTextAndSendsProject(t *testing.T) {
 }
 
 func TestMetricsErrors(t *testing.T) {
-	c := fakeLXD(t, reply(`{"type":"error","error":"Certificate is restricted","error_code":403}`, 403), Config{})
+	c := replying(t, `{"type":"error","error":"Certificate is restricted","error_code":403}`, 403, Config{})
 	_, err := c.Metrics(context.Background())
 	require.Error(t, err)
 	assert.Equal(t, KindAPI, kindOf(err))
 	assert.Contains(t, err.Error(), "metrics: Certificate is restricted")
 
-	c = fakeLXD(t, reply(`{"type":"sync","metadata":{}}`, 200), Config{})
+	c = replying(t, `{"type":"sync","metadata":{}}`, 200, Config{})
 	_, err = c.Metrics(context.Background())
 	require.Error(t, err)
 	assert.Equal(t, KindConnection, kindOf(err))

@@ -3,67 +3,59 @@ package rest
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
 
-func echoServer(w http.ResponseWriter, r *http.Request) {
-	up := websocket.Upgrader{}
-	conn, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	mt, data, err := conn.ReadMessage()
-	if err == nil {
-		_ = conn.WriteMessage(mt, append([]byte(r.URL.RawQuery+":"), data...))
-	}
-}
-
 func TestDialWebsocketOverTLS(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(echoServer))
-	defer srv.Close()
-	c, err := New(Config{Endpoint: srv.URL, Insecure: true})
+	f := fakelxd.NewTLS(t, fakelxd.Config{})
+	c, err := New(Config{Endpoint: f.Endpoint(), Insecure: true})
 	require.NoError(t, err)
-	conn, err := c.DialWebsocket(context.Background(), "/1.0/x?secret=abc")
+	conn, err := c.DialWebsocket(context.Background(), "/1.0/events?type=lifecycle")
 	require.NoError(t, err)
 	defer conn.Close()
-	require.NoError(t, conn.WriteMessage(websocket.BinaryMessage, []byte("hi")))
+	l := f.WaitListeners(1)[0]
+	assert.Equal(t, "lifecycle", l.Query.Get("type"), "the query reaches the server")
+	require.NoError(t, l.Send([]byte("hi")))
 	_, data, err := conn.ReadMessage()
 	require.NoError(t, err)
-	assert.Equal(t, "secret=abc:hi", string(data))
+	assert.Equal(t, "hi", string(data))
 }
 
 func TestDialWebsocketVerifiesServer(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(echoServer))
-	defer srv.Close()
-	c, err := New(Config{Endpoint: srv.URL}) // verification on: self-signed is refused
+	f := fakelxd.NewTLS(t, fakelxd.Config{})
+	c, err := New(Config{Endpoint: f.Endpoint()}) // verification on: self-signed is refused
 	require.NoError(t, err)
-	_, err = c.DialWebsocket(context.Background(), "/1.0/x")
+	_, err = c.DialWebsocket(context.Background(), "/1.0/events")
 	require.Error(t, err)
 	assert.Equal(t, KindConnection, kindOf(err))
 }
 
 func TestDialWebsocketTraceHidesSecret(t *testing.T) {
 	var trace bytes.Buffer
-	c := fakeLXD(t, echoServer, Config{Trace: &trace})
-	conn, err := c.DialWebsocket(context.Background(), OperationWebsocketPath("op1", "s3cr3t"))
+	f, c := newFake(t, Config{Trace: &trace})
+	f.AddInstance("c1", fakelxd.Object{"status": "Running"})
+	started, err := c.StartExec(context.Background(), "c1", ExecRequest{Command: []string{"true"}, WaitForWS: true})
+	require.NoError(t, err)
+	trace.Reset()
+	secret := started.Secrets["0"]
+	conn, err := c.DialWebsocket(context.Background(), started.WebsocketPath("0"))
 	require.NoError(t, err)
 	conn.Close()
-	assert.True(t, strings.HasPrefix(trace.String(), "lxdstar: WEBSOCKET /1.0/operations/op1/websocket?secret=REDACTED 101"), trace.String())
-	assert.NotContains(t, trace.String(), "s3cr3t")
+	want := "lxdstar: WEBSOCKET /1.0/operations/" + started.Operation.ID + "/websocket?secret=REDACTED 101"
+	assert.True(t, strings.HasPrefix(trace.String(), want), trace.String())
+	assert.NotContains(t, trace.String(), secret)
 }
 
 func TestDialWebsocketCancelled(t *testing.T) {
-	c := fakeLXD(t, echoServer, Config{})
+	_, c := newFake(t, Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := c.DialWebsocket(ctx, "/1.0/x")
+	_, err := c.DialWebsocket(ctx, "/1.0/events")
 	assert.Equal(t, KindCancelled, kindOf(err), "%v", err)
 }
