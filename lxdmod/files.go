@@ -25,6 +25,8 @@ func instanceFiles(m *Model) (starlark.Value, error) {
 
 var fileMethods = map[string]methodFn{
 	"put":              filesPut,
+	"push":             filesPush,
+	"pull":             filesPull,
 	"mk_dir":           filesMkDir,
 	"get":              filesGet,
 	"stat":             filesStat,
@@ -114,6 +116,54 @@ func filesPut(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	}
 	push.Type, push.Append = "file", appendTo
 	return starlark.None, g.c.rest.PushFile(ctxOf(thread), g.filesInstance(), p, push)
+}
+
+// filesPush streams the host file local_path to filepath in the instance:
+// the file is read as it is sent, never held in memory. Without mode the
+// instance file gets the host file's permission bits.
+func filesPush(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var (
+		local, p       string
+		mode, uid, gid starlark.Value = starlark.None, starlark.None, starlark.None
+	)
+	if err := starlark.UnpackArgs(fn, args, kwargs, "local_path", &local, "filepath", &p,
+		"mode?", &mode, "uid?", &uid, "gid?", &gid); err != nil {
+		return nil, err
+	}
+	p, err := instancePath(fn, "filepath", p)
+	if err != nil {
+		return nil, err
+	}
+	push, err := pushAttrs(fn, mode, uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	err = g.pushHostFile(ctxOf(thread), local, p, push)
+	return starlark.None, hostError(err, fn+": for parameter local_path")
+}
+
+// pushHostFile streams the regular host file local to target in the
+// instance, with the host file's permission bits unless push has a mode.
+// The request carries the size seen when the file was opened (progress
+// has its total), and a file that shrinks meanwhile fails the push
+// rather than sending a short file.
+func (g *manager) pushHostFile(ctx context.Context, local, target string, push rest.FilePush) error {
+	fh, err := os.Open(local)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	info, err := fh.Stat()
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (a directory goes with recursive_put)", local)
+	}
+	push.Type, push.Content = "file", io.NewSectionReader(fh, 0, info.Size())
+	return g.c.rest.PushFile(ctx, g.filesInstance(), target, withHostMode(push, info))
 }
 
 func filesMkDir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -209,6 +259,37 @@ func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		return nil, rest.Annotate(err, "reading "+found)
 	}
 	return starlark.Bytes(sb.String()), nil
+}
+
+// filesPull streams filepath (symlinks inside the instance followed) to the
+// host file local_path the way recursive_get writes files: into a
+// temporary file beside it, renamed into place once complete, with the
+// instance file's permission bits. On failure local_path is as it was.
+func filesPull(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	g := mgr(b)
+	fn := g.fn(b)
+	var p, local string
+	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p, "local_path", &local); err != nil {
+		return nil, err
+	}
+	p, err := instancePath(fn, "filepath", p)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHostTarget(fn, "local_path", local); err != nil {
+		return nil, err
+	}
+	ctx := ctxOf(thread)
+	f, found, err := g.openRemote(ctx, p, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if f.Type == "directory" {
+		return nil, fmt.Errorf("%s: %s is a directory (use recursive_get)", fn, found)
+	}
+	w := &treeGetter{ctx: ctx, g: g, inst: g.filesInstance(), fn: fn}
+	return starlark.None, hostError(w.singleFile(local, f), fn+": writing "+local)
 }
 
 func filesStat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -331,17 +412,7 @@ func filesRecursivePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 			push.Type, push.Content = "symlink", strings.NewReader(link)
 			return g.c.rest.PushFile(ctx, inst, target, push)
 		case t.IsRegular():
-			fh, err := os.Open(hp)
-			if err != nil {
-				return err
-			}
-			defer fh.Close()
-			info, err := fh.Stat()
-			if err != nil {
-				return err
-			}
-			push.Type, push.Content = "file", fh
-			return g.c.rest.PushFile(ctx, inst, target, withHostMode(push, info))
+			return g.pushHostFile(ctx, hp, target, push)
 		}
 		skipped = append(skipped, starlark.String(hp))
 		return nil

@@ -43,7 +43,7 @@ func filesRecursiveGet(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err != nil {
 		return nil, err
 	}
-	w := &treeGetter{ctx: ctx, g: g, inst: g.filesInstance()}
+	w := &treeGetter{ctx: ctx, g: g, inst: g.filesInstance(), fn: fn}
 	if f.Type != "directory" {
 		defer f.Close()
 		err = w.singleFile(local, f)
@@ -61,6 +61,7 @@ type treeGetter struct {
 	ctx     context.Context
 	g       *manager
 	inst    string
+	fn      string // the method, for messages
 	root    *os.Root
 	top     string // the instance directory being copied
 	skipped []starlark.Value
@@ -142,7 +143,7 @@ func (w *treeGetter) copyDir(remote, rel string, entries []string, mode uint32) 
 
 func (w *treeGetter) copyEntry(remote, rel string) error {
 	if err := w.ctx.Err(); err != nil {
-		return rest.ContextError(w.ctx, "recursive_get")
+		return rest.ContextError(w.ctx, w.fn)
 	}
 	f, err := w.g.c.rest.GetFile(w.ctx, w.inst, remote)
 	if err != nil {
@@ -211,7 +212,7 @@ func (w *treeGetter) writeFile(rel string, f *rest.File) error {
 		if _, err := io.Copy(out, f.Body); err != nil {
 			out.Close()
 			if w.ctx.Err() != nil {
-				return rest.ContextError(w.ctx, "recursive_get")
+				return rest.ContextError(w.ctx, w.fn)
 			}
 			return err
 		}
@@ -274,4 +275,39 @@ func linkStaysInside(rel, target string) bool {
 		}
 	}
 	return ups <= depth
+}
+
+// checkHostTarget refuses, before anything is downloaded, a host path that
+// cannot become a file (export_to, files.pull): empty, naming a directory
+// (a trailing slash, or an existing directory, which is never written
+// into), or in a directory that does not exist. A symlink at the path is
+// fine: it is replaced, never written through.
+func checkHostTarget(fn, param, dst string) error {
+	if dst == "" {
+		return fmt.Errorf("%s: for parameter %s: empty path", fn, param)
+	}
+	if strings.HasSuffix(dst, string(filepath.Separator)) {
+		return fmt.Errorf("%s: for parameter %s: %q names a directory: give the path of the file to write", fn, param, dst)
+	}
+	if fi, err := os.Lstat(dst); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s: for parameter %s: %s is a directory: give the path of the file to write", fn, param, dst)
+	}
+	dir := filepath.Dir(dst)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%s: for parameter %s: %w", fn, param, err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%s: for parameter %s: %s is not a directory", fn, param, dir)
+	}
+	return nil
+}
+
+// hostError prefixes the error of a transfer between the host and LXD with
+// what was being done, unless it is LXD's (or the connection's) error,
+// whose kind must stay first in the message. nil stays nil.
+func hostError(err error, prefix string) error {
+	var e *rest.Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
 }

@@ -3,7 +3,6 @@ package lxdmod
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -415,7 +414,7 @@ func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &dst); err != nil {
 		return nil, err
 	}
-	if err := checkExportTarget(fn, dst); err != nil {
+	if err := checkHostTarget(fn, "path", dst); err != nil {
 		return nil, err
 	}
 	fp := m.key()
@@ -441,11 +440,7 @@ func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		err = checkFingerprint(fp, h.Sum(nil))
 	}
 	if err != nil {
-		var e *rest.Error
-		if errors.As(err, &e) {
-			return nil, err // its kind comes first
-		}
-		return nil, fmt.Errorf("%s: %w", fn, err) // a host file error
+		return nil, hostError(err, fn)
 	}
 	for _, t := range temps {
 		if err := os.Rename(t.tmp, t.dst); err != nil {
@@ -453,30 +448,6 @@ func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		}
 	}
 	return starlark.None, nil
-}
-
-// checkExportTarget refuses, before anything is downloaded, a path that
-// cannot become a file: empty, naming a directory (trailing slash, or an
-// existing directory, which export_to never writes into), or in a
-// directory that does not exist. A symlink at path is fine: the export
-// replaces it and never writes through it.
-func checkExportTarget(fn, dst string) error {
-	if dst == "" {
-		return fmt.Errorf("%s: for parameter path: empty path", fn)
-	}
-	if strings.HasSuffix(dst, string(filepath.Separator)) {
-		return fmt.Errorf("%s: for parameter path: %q names a directory: give the path of the file to write", fn, dst)
-	}
-	if fi, err := os.Lstat(dst); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s: for parameter path: %s is a directory: give the path of the file to write", fn, dst)
-	}
-	dir := filepath.Dir(dst)
-	if fi, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("%s: for parameter path: %w", fn, err)
-	} else if !fi.IsDir() {
-		return fmt.Errorf("%s: for parameter path: %s is not a directory", fn, dir)
-	}
-	return nil
 }
 
 type exportTemp struct{ tmp, dst string }

@@ -29,9 +29,17 @@ import (
 // connection after the first 64 KiB of every image export.
 func cuttingProxy(t *testing.T) string {
 	t.Helper()
-	return unixProxy(t, mainSocket, func(rp *httputil.ReverseProxy) http.Handler {
+	return cutBodiesProxy(t, mainSocket, func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/export") })
+}
+
+// cutBodiesProxy serves upstream's API on a unix socket but cuts the
+// connection after the first 64 KiB of the response body of every request
+// that cut selects.
+func cutBodiesProxy(t *testing.T, upstream string, cut func(*http.Request) bool) string {
+	t.Helper()
+	return unixProxy(t, upstream, func(rp *httputil.ReverseProxy) http.Handler {
 		rp.ModifyResponse = func(resp *http.Response) error {
-			if strings.HasSuffix(resp.Request.URL.Path, "/export") {
+			if cut(resp.Request) {
 				resp.Body = struct {
 					io.Reader
 					io.Closer

@@ -234,10 +234,12 @@ func snapshotEntries() []Entry {
 
 func fileEntries() []Entry {
 	return []Entry{
-		manager("files", "Manager of the files inside an instance: put, get, stat, listdir, mk_dir, delete, recursive_put, recursive_get."),
+		manager("files", "Manager of the files inside an instance: put, get, push, pull, stat, listdir, mk_dir, delete, recursive_put, recursive_get."),
 		method("files.put", "(filepath, data, mode=None, uid=None, gid=None, *, append=False)", "", "Write data (str or bytes) to filepath in the instance. mode is an int (0o644) or an octal string (\"0644\"); append adds to an existing file."),
 		method("files.mk_dir", "(path, mode=None, uid=None, gid=None)", "", "Create the directory path in the instance."),
 		method("files.get", "(filepath)", "bytes", "Read the file filepath from the instance."),
+		method("files.push", "(local_path, filepath, mode=None, uid=None, gid=None)", "", "Stream the host file local_path to filepath in the instance; memory does not grow with the file's size. Without mode the file gets the host file's permission bits."),
+		method("files.pull", "(filepath, local_path)", "", "Stream the file filepath from the instance to the host file local_path, keeping its mode: written to a temporary file beside local_path and renamed into place, so a failed pull leaves local_path as it was."),
 		method("files.stat", "(filepath)", "struct", "Describe filepath: struct(type, mode, uid, gid) with type \"file\", \"directory\" or \"symlink\"."),
 		method("files.listdir", "(path)", "[str]", "The names in the directory path."),
 		method("files.delete_available", "()", "bool", "True when the server can delete files (API extension file_delete)."),

@@ -335,8 +335,11 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	case nil:
 	case io.Reader:
 		size := int64(-1)
-		if l, ok := b.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader
+		switch l := b.(type) {
+		case interface{ Len() int }: // bytes.Reader, strings.Reader: what is left
 			size = int64(l.Len())
+		case *io.SectionReader: // a host file's section, not yet read
+			size = l.Size()
 		}
 		body, up = c.meterUpload(req, b, size)
 		contentType = "application/octet-stream"
