@@ -462,7 +462,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxEnvelope))
+	data, err := readBody(io.LimitReader(resp.Body, maxEnvelope))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ContextError(ctx, "request to "+c.endpoint)
@@ -478,7 +478,7 @@ func ParseResponse(status int, header http.Header, data []byte) (*Response, erro
 	if header != nil {
 		r.ETag = header.Get("ETag")
 	}
-	if err := json.Unmarshal(data, r); err != nil || r.Type == "" {
+	if err := decodeEnvelope(data, r); err != nil || r.Type == "" {
 		if status >= 400 {
 			return nil, &Error{Kind: KindForStatus(status), StatusCode: status,
 				Message: fmt.Sprintf("HTTP %d with a non-LXD body: %s", status, snippet(data))}
