@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Kind classifies an entry.
@@ -116,7 +117,7 @@ func (e Entry) ValueType() string {
 // carry ("Client" → "lxd.Client" is not applied here: "Client" is the
 // type; see Index for values).
 func Lookup(key string) (Entry, bool) {
-	e, ok := reg.byKey[Canonical(key)]
+	e, ok := reg().byKey[Canonical(key)]
 	return e, ok
 }
 
@@ -126,7 +127,7 @@ func Lookup(key string) (Entry, bool) {
 // the attribute that holds it: "StorageVolume.snapshots.all" →
 // "volume_snapshots.all". Unknown keys are returned as is.
 func Canonical(key string) string {
-	if _, ok := reg.byKey[key]; ok {
+	if _, ok := reg().byKey[key]; ok {
 		return key
 	}
 	if to, ok := managerOf(key); ok {
@@ -146,8 +147,8 @@ func managerOf(name string) (string, bool) {
 	if to, ok := managerAliases[name]; ok {
 		return to, true
 	}
-	if e, ok := reg.byKey[name]; ok && e.Kind == Attribute && e.Of != "" {
-		if of, ok := reg.byKey[e.Of]; ok && of.Kind == Manager {
+	if e, ok := reg().byKey[name]; ok && e.Kind == Attribute && e.Of != "" {
+		if of, ok := reg().byKey[e.Of]; ok && of.Kind == Manager {
 			return of.Key, true
 		}
 	}
@@ -157,8 +158,8 @@ func managerOf(name string) (string, bool) {
 // Entries returns every entry, in reference order (the order of
 // docs/reference.md). The slice is the caller's.
 func Entries() []Entry {
-	out := make([]Entry, 0, len(reg.byKey))
-	for _, s := range reg.sections {
+	out := make([]Entry, 0, len(reg().byKey))
+	for _, s := range reg().sections {
 		out = append(out, s.entries...)
 	}
 	return out
@@ -168,7 +169,7 @@ func Entries() []Entry {
 // "instances" or "Instance"), sorted by name.
 func Members(key string) []Entry {
 	key = Canonical(key)
-	out := slices.Clone(reg.children[key])
+	out := slices.Clone(reg().children[key])
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
@@ -182,8 +183,8 @@ type Section struct {
 
 // Sections returns the registry grouped as the reference is.
 func Sections() []Section {
-	out := make([]Section, len(reg.sections))
-	for i, s := range reg.sections {
+	out := make([]Section, len(reg().sections))
+	for i, s := range reg().sections {
 		out[i] = Section{Title: s.title, Intro: s.intro, Entries: slices.Clone(s.entries)}
 	}
 	return out
@@ -202,7 +203,10 @@ type section struct {
 	entries      []Entry
 }
 
-var reg = build(sections())
+// reg builds the registry on first use: a script that never asks for help
+// does not pay for it, and building it at package initialisation was
+// most of the binary's start-up time.
+var reg = sync.OnceValue(func() *registry { return build(sections()) })
 
 func build(secs []section) *registry {
 	r := &registry{sections: secs, byKey: map[string]Entry{}, children: map[string][]Entry{}}

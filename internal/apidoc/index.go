@@ -75,7 +75,7 @@ func (ix *Index) Lookup(v starlark.Value) (Entry, bool) {
 // ok is false when the registry has no such entry. A nil Index still
 // resolves values that identify themselves.
 func (ix *Index) KeyOf(v starlark.Value) (key string, ok bool) {
-	has := func(k string) bool { _, ok := reg.byKey[Canonical(k)]; return ok }
+	has := func(k string) bool { _, ok := reg().byKey[Canonical(k)]; return ok }
 	callable := func(k string) bool { e, ok := Lookup(k); return ok && e.Callable() }
 
 	switch v := v.(type) {

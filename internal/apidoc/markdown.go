@@ -18,7 +18,7 @@ func Markdown() []byte {
 	b.WriteString("Every builtin, module member, manager, model and method of the Starlark API\n")
 	b.WriteString("(API.md is the contract). In the REPL, `help(x)` prints the same text.\n")
 	b.WriteString("Signatures use Python notation; `*` starts keyword-only parameters.\n")
-	for _, s := range reg.sections {
+	for _, s := range reg().sections {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n", s.title, s.intro)
 		inList := false
 		for _, e := range s.entries {
