@@ -174,7 +174,7 @@ func clusterGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		return nil, err
 	}
 	cm := b.Receiver().(*clusterManager)
-	data, etag, err := cm.c.getObject(ctxOf(thread), rest.Path("cluster"))
+	data, etag, err := cm.c.getFields(ctxOf(thread), rest.Path("cluster"))
 	if err != nil {
 		return nil, err
 	}

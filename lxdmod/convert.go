@@ -10,9 +10,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/jsonscan"
 )
 
 // fromJSON decodes JSON into Starlark values, keeping object keys in the
@@ -174,56 +175,30 @@ func (p *jsonParser) array(depth int) (starlark.Value, error) {
 	}
 }
 
-// str reads a string literal. The common case (no escapes, valid UTF-8, no
-// control characters) is a plain slice; anything else is left to
-// encoding/json.
+// str reads a string literal. The common case (no escapes, valid UTF-8) is
+// a plain slice; jsonscan decodes the rest as encoding/json does.
 func (p *jsonParser) str() (string, error) {
 	start := p.pos
-	p.pos++ // opening quote
-	plain := true
-	for p.pos < len(p.data) {
-		c := p.data[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			raw := p.data[start:p.pos]
-			if plain && utf8.Valid(raw) {
-				return string(raw[1 : len(raw)-1]), nil
-			}
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return "", fmt.Errorf("offset %d: %w", start, err)
-			}
-			return s, nil
-		case c == '\\':
-			plain = false
-			p.pos += 2
-		case c < 0x20:
-			return "", p.errorf("control character in string")
-		default:
-			p.pos++
-		}
+	end, plain, err := jsonscan.String(p.data, p.pos)
+	p.pos = end
+	if err != nil {
+		return "", err
 	}
-	return "", p.errorf("unterminated string")
+	if plain {
+		return string(p.data[start+1 : end-1]), nil
+	}
+	return jsonscan.Unquote(p.data[start:end]), nil
 }
 
 func (p *jsonParser) number() (starlark.Value, error) {
 	start := p.pos
-	isFloat := false
-	for p.pos < len(p.data) {
-		c := p.data[p.pos]
-		if c == '.' || c == 'e' || c == 'E' {
-			isFloat = true
-		} else if !(c == '-' || c == '+' || (c >= '0' && c <= '9')) {
-			break
-		}
-		p.pos++
+	end, err := jsonscan.Number(p.data, p.pos)
+	if err != nil {
+		return nil, err
 	}
-	lit := p.data[start:p.pos]
-	if !json.Valid(lit) {
-		return nil, fmt.Errorf("offset %d: invalid number %q", start, lit)
-	}
-	if isFloat {
+	p.pos = end
+	lit := p.data[start:end]
+	if bytes.ContainsAny(lit, ".eE") {
 		f, err := strconv.ParseFloat(string(lit), 64)
 		if err != nil {
 			return nil, fmt.Errorf("offset %d: %w", start, err)

@@ -51,7 +51,7 @@ func TestToGoRefusesCycles(t *testing.T) {
 func TestModelInsideItsOwnFieldDoesNotDeadlock(t *testing.T) {
 	m := &Model{t: instanceType, fields: map[string]starlark.Value{}, server: map[string]string{}}
 	cfg := starlark.NewDict(1)
-	m.load(dictOf("name", starlark.String("c1"), "config", cfg), "")
+	m.load(dictFields(dictOf("name", starlark.String("c1"), "config", cfg)), "")
 	_ = cfg.SetKey(starlark.String("self"), m)
 	done := make(chan bool)
 	go func() { done <- m.Dirty() }()

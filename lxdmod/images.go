@@ -36,7 +36,8 @@ var imageType = &modelType{
 func imageDescribe(m *Model) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if l, ok := m.fields["aliases"].(*starlark.List); ok && l.Len() > 0 {
+	aliases, _ := m.fieldLocked("aliases")
+	if l, ok := aliases.(*starlark.List); ok && l.Len() > 0 {
 		if d, ok := l.Index(0).(*starlark.Dict); ok {
 			if v, found, _ := d.Get(starlark.String("name")); found {
 				if s, ok := starlark.AsString(v); ok && s != "" {
@@ -45,7 +46,8 @@ func imageDescribe(m *Model) string {
 			}
 		}
 	}
-	if d, ok := m.fields["properties"].(*starlark.Dict); ok {
+	properties, _ := m.fieldLocked("properties")
+	if d, ok := properties.(*starlark.Dict); ok {
 		if v, found, _ := d.Get(starlark.String("description")); found {
 			if s, ok := starlark.AsString(v); ok && s != "" {
 				return fmt.Sprintf("%q", s)
@@ -70,7 +72,7 @@ func imageModel(c *Client, fingerprint string) *Model {
 	m := newModel(imageType, c, "")
 	seed := starlark.NewDict(1)
 	_ = seed.SetKey(starlark.String("fingerprint"), starlark.String(fingerprint))
-	m.load(seed, "")
+	m.load(dictFields(seed), "")
 	return m
 }
 

@@ -26,7 +26,7 @@ var instanceType = &modelType{
 	describe:   func(m *Model) string { return m.str("status") },
 	afterLoad: func(m *Model) {
 		// recursion=2 sends "snapshots": null for an instance without any.
-		if v, ok := m.fields["full_snapshots"]; ok && v == starlark.None {
+		if v, ok := m.fieldLocked("full_snapshots"); ok && v == starlark.None {
 			m.setServerField("full_snapshots", starlark.NewList(nil))
 		}
 	},
@@ -217,7 +217,7 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 				return instanceGet(thread, g, name)
 			}})
 	}
-	m := g.model(seed, "")
+	m := g.model(dictFields(seed), "")
 	return g.c.run(thread, post, wait, m.createSpec())
 }
 

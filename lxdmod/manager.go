@@ -72,7 +72,7 @@ func mgr(b *starlark.Builtin) *manager { return b.Receiver().(*manager) }
 func (g *manager) fn(b *starlark.Builtin) string { return b.Name() }
 
 // model builds a clean object of the manager's type from server data.
-func (g *manager) model(data *starlark.Dict, etag string) *Model {
+func (g *manager) model(data []serverField, etag string) *Model {
 	parent := ""
 	if g.parent != nil {
 		parent = g.parent.key()
@@ -86,7 +86,7 @@ func (g *manager) model(data *starlark.Dict, etag string) *Model {
 // fetch GETs one object of the manager's type at path; key names it in
 // errors.
 func (g *manager) fetch(thread *starlark.Thread, path, key string) (*Model, error) {
-	data, etag, err := g.c.getObject(ctxOf(thread), path)
+	data, etag, err := g.c.getFields(ctxOf(thread), path)
 	if err != nil {
 		return nil, rest.About(err, g.subjectOf(key))
 	}

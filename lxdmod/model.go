@@ -16,6 +16,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
+	"github.com/lxdstar/lxdstar/internal/jsonscan"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -78,7 +79,12 @@ type Model struct {
 	mu     sync.Mutex
 	order  []string // field names, in server order
 	fields map[string]starlark.Value
-	server map[string]string // canonical JSON of the server's values
+	// lazy holds the fields loaded from a response and not yet read: their
+	// JSON, decoded on first use (fieldLocked). Until the script reads a
+	// field it cannot have changed it, so most of a listing is never
+	// decoded at all.
+	lazy   []serverField
+	server map[string]string // canonical JSON of the server's values (see serverCopyLocked)
 	etag   string
 	// op is the object's own pending state-changing operation (create,
 	// start, rename, save, delete, ...): nothing overtakes it (await).
@@ -107,7 +113,7 @@ func (m *Model) sibling(c *Client, key string, seed *starlark.Dict) *Model {
 	}
 	_ = seed.SetKey(starlark.String(m.t.key), starlark.String(key))
 	s := newModel(m.t, c, m.parentKey())
-	s.load(seed, "")
+	s.load(dictFields(seed), "")
 	return s
 }
 
@@ -120,27 +126,95 @@ func (m *Model) parentKey() string {
 	return m.parent
 }
 
-// load replaces every field with the server's representation.
-func (m *Model) load(data *starlark.Dict, etag string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.loadLocked(data, etag)
+// serverField is one field of a server object as loaded: a value (an
+// object built locally from a seed) or, from a response, the field's JSON
+// (checked when the response was read), decoded when first read.
+type serverField struct {
+	name string
+	v    starlark.Value // nil: decode json when first read
+	json []byte
 }
 
-func (m *Model) loadLocked(data *starlark.Dict, etag string) {
-	m.order = m.order[:0]
-	m.fields = make(map[string]starlark.Value, data.Len())
-	m.server = make(map[string]string, data.Len())
-	for _, item := range data.Items() {
-		k, ok := item[0].(starlark.String)
-		if !ok {
+// dictFields lists a dict's string-keyed items as fields.
+func dictFields(d *starlark.Dict) []serverField {
+	out := make([]serverField, 0, d.Len())
+	for _, item := range d.Items() {
+		if k, ok := item[0].(starlark.String); ok {
+			out = append(out, serverField{name: string(k), v: item[1]})
+		}
+	}
+	return out
+}
+
+// objectFields splits one JSON object into fields, checking all of it (as
+// strictly as fromJSON) but decoding none.
+func objectFields(data []byte) ([]serverField, error) {
+	var r fieldReader
+	return r.object(data)
+}
+
+// fieldReader splits the objects of one answer into fields. The objects
+// share one string per key name and a few large arrays of fields, rather
+// than allocating their own: a listing of a thousand instances has 25
+// thousand fields.
+type fieldReader struct {
+	names map[string]string // key literal → name
+	slab  []serverField
+}
+
+func (r *fieldReader) object(data []byte) ([]serverField, error) {
+	if cap(r.slab)-len(r.slab) < 64 {
+		r.slab = make([]serverField, 0, 2048)
+	}
+	start := len(r.slab)
+	err := jsonscan.Object(data, func(key, value []byte) error {
+		r.slab = append(r.slab, serverField{name: r.name(key), json: value})
+		return nil
+	})
+	// Capped: the object's fields are its own (loadLocked works in place).
+	return r.slab[start:len(r.slab):len(r.slab)], err
+}
+
+func (r *fieldReader) name(key []byte) string {
+	if name, ok := r.names[string(key)]; ok { // no allocation for the lookup
+		return name
+	}
+	name := jsonscan.Unquote(key)
+	if r.names == nil {
+		r.names = map[string]string{}
+	}
+	r.names[string(key)] = name
+	return name
+}
+
+// load replaces every field with the server's representation.
+func (m *Model) load(fields []serverField, etag string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.loadLocked(fields, etag)
+}
+
+// loadLocked takes fields over: the loaded fields' slice becomes the
+// object's own.
+func (m *Model) loadLocked(fields []serverField, etag string) {
+	m.order = make([]string, 0, len(fields))
+	clear(m.fields)
+	clear(m.server)
+	// The lazy fields are kept in fields' own array, in place: a field
+	// is never written back to an index after the one being read.
+	m.lazy = fields[:0]
+	for _, f := range fields {
+		if r, ok := m.t.rewrite[f.name]; ok {
+			f.name = r
+		}
+		if f.v != nil {
+			m.setServerField(f.name, f.v)
 			continue
 		}
-		name := string(k)
-		if r, ok := m.t.rewrite[name]; ok {
-			name = r
-		}
-		m.setServerField(name, item[1])
+		// A name sent twice (never by LXD) is listed twice; lookups take
+		// the last, as a dict would.
+		m.order = append(m.order, f.name)
+		m.lazy = append(m.lazy, f)
 	}
 	m.etag = etag
 	if m.t.afterLoad != nil {
@@ -158,13 +232,74 @@ func (m *Model) loadLocked(data *starlark.Dict, etag string) {
 // encoding every field of every object (expanded_config, ...) made all()
 // of many instances needlessly slow.
 func (m *Model) setServerField(name string, v starlark.Value) {
-	if _, seen := m.fields[name]; !seen {
+	if !m.hasLocked(name) {
 		m.order = append(m.order, name)
 	}
 	m.fields[name] = v
 	if m.t.isWritable(name) {
 		m.server[name] = canonical(v)
 	}
+}
+
+// hasLocked reports whether the object has the field, read or not.
+func (m *Model) hasLocked(name string) bool {
+	if _, ok := m.fields[name]; ok {
+		return true
+	}
+	return m.lazyJSON(name) != nil
+}
+
+// lazyJSON is the server's JSON of a field not yet read (nil if none).
+func (m *Model) lazyJSON(name string) []byte {
+	for i := len(m.lazy) - 1; i >= 0; i-- {
+		if m.lazy[i].name == name {
+			return m.lazy[i].json
+		}
+	}
+	return nil
+}
+
+// fieldLocked returns a field's value, decoding it from the server's JSON
+// when it is first read; ok is false when the object has no such field.
+func (m *Model) fieldLocked(name string) (starlark.Value, bool) {
+	if v, ok := m.fields[name]; ok {
+		return v, true
+	}
+	js := m.lazyJSON(name)
+	if js == nil {
+		return nil, false
+	}
+	v, err := fromJSON(js)
+	if err != nil {
+		// Cannot happen: objectFields checked the text as strictly as
+		// fromJSON decodes it.
+		v = starlark.None
+	}
+	if m.frozen {
+		v.Freeze()
+	}
+	m.fields[name] = v
+	return v, true
+}
+
+// serverCopyLocked is the canonical form of a writable field as the server
+// last had it: recorded at load or save, or made from the field's JSON
+// when first needed (dirty tracking compares only fields that were read).
+func (m *Model) serverCopyLocked(name string) (string, bool) {
+	if c, ok := m.server[name]; ok {
+		return c, true
+	}
+	js := m.lazyJSON(name)
+	if js == nil {
+		return "", false
+	}
+	v, err := fromJSON(js)
+	if err != nil {
+		return "", false
+	}
+	c := canonical(v)
+	m.server[name] = c
+	return c, true
 }
 
 // path is the object's URL path.
@@ -179,7 +314,7 @@ func (m *Model) path() string {
 // rename). The caller must not hold m.mu.
 func (m *Model) pathAs(key string) string {
 	m.mu.Lock()
-	s := &Model{t: m.t, c: m.c, parent: m.parent, owner: m.owner, fields: maps.Clone(m.fields)}
+	s := &Model{t: m.t, c: m.c, parent: m.parent, owner: m.owner, fields: maps.Clone(m.fields), lazy: m.lazy}
 	m.mu.Unlock()
 	s.fields[m.t.key] = starlark.String(key)
 	return s.path()
@@ -214,7 +349,7 @@ func (t *modelType) noun() string {
 func (m *Model) field(name string) starlark.Value {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if v, ok := m.fields[name]; ok {
+	if v, ok := m.fieldLocked(name); ok {
 		return v
 	}
 	return starlark.None
@@ -270,7 +405,7 @@ func (m *Model) Thaw() starlark.Value {
 	defer m.mu.Unlock()
 	c := &Model{t: m.t, c: m.c, parent: m.parent, owner: m.owner, etag: m.etag, op: m.op, failed: m.failed,
 		order: append([]string(nil), m.order...), fields: make(map[string]starlark.Value, len(m.fields)),
-		server: make(map[string]string, len(m.server))}
+		lazy: m.lazy, server: make(map[string]string, len(m.server))}
 	for k, v := range m.fields {
 		c.fields[k] = deepCopy(v)
 	}
@@ -373,10 +508,8 @@ func (m *Model) settleLocked() {
 			m.server = f.saved
 		}
 		if f.data != nil {
-			if v, err := fromJSON(f.data); err == nil {
-				if d, ok := v.(*starlark.Dict); ok {
-					m.mergeLocked(d, f.etag)
-				}
+			if fields, err := objectFields(f.data); err == nil {
+				m.mergeLocked(fields, f.etag)
 			}
 		}
 	}
@@ -458,7 +591,7 @@ func (m *Model) Attr(name string) (starlark.Value, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if v, ok := m.fields[name]; ok {
+	if v, ok := m.fieldLocked(name); ok {
 		return v, nil
 	}
 	if m.t.isWritable(name) {
@@ -521,18 +654,18 @@ func (m *Model) SetField(name string, v starlark.Value) error {
 		if name == m.t.renameHint {
 			return fmt.Errorf("%s.%s is read-only: use %s.rename(new_name) to rename", m.t.name, name, strings.ToLower(m.t.name))
 		}
-		if _, ok := m.fields[name]; ok {
+		if m.hasLocked(name) {
 			return fmt.Errorf("%s.%s is read-only (writable fields: %s)", m.t.name, name, strings.Join(m.t.writable, ", "))
 		}
 		return fmt.Errorf("%s has no field %q (writable fields: %s)", m.t.name, name, strings.Join(m.t.writable, ", "))
 	}
-	if old, ok := m.fields[name]; ok && old != starlark.None && !sameKind(old, v) && (v != starlark.None || !nullable(old)) {
+	if old, ok := m.fieldLocked(name); ok && old != starlark.None && !sameKind(old, v) && (v != starlark.None || !nullable(old)) {
 		return fmt.Errorf("%s.%s: got %s, want %s", m.t.name, name, v.Type(), old.Type())
 	}
 	if _, err := fieldToGo(v, m.t.name+"."+name); err != nil {
 		return err
 	}
-	if _, seen := m.fields[name]; !seen {
+	if !m.hasLocked(name) {
 		m.order = append(m.order, name)
 	}
 	m.fields[name] = v
@@ -570,7 +703,8 @@ func (m *Model) toDict() *starlark.Dict {
 	m.settleLocked()
 	d := starlark.NewDict(len(m.order))
 	for _, f := range m.order {
-		_ = d.SetKey(starlark.String(f), m.fields[f])
+		v, _ := m.fieldLocked(f)
+		_ = d.SetKey(starlark.String(f), v)
 	}
 	return d
 }
@@ -605,11 +739,12 @@ func keepsKey(field, key string) bool {
 func (m *Model) editsLocked() map[string]*fieldEdit {
 	var out map[string]*fieldEdit
 	for _, f := range m.t.writable {
+		// A field not read yet is the server's: it cannot have changed.
 		v, ok := m.fields[f]
 		if !ok {
 			continue
 		}
-		srv, known := m.server[f]
+		srv, known := m.serverCopyLocked(f)
 		if canonical(v) == srv {
 			continue
 		}
@@ -673,13 +808,14 @@ func canonicalGo(v any) string {
 func (m *Model) applyEditsLocked(edits map[string]*fieldEdit) {
 	for f, e := range edits {
 		if e.whole != nil {
-			if _, seen := m.fields[f]; !seen {
+			if !m.hasLocked(f) {
 				m.order = append(m.order, f)
 			}
 			m.fields[f] = e.whole
 			continue
 		}
-		d, ok := m.fields[f].(*starlark.Dict)
+		v, _ := m.fieldLocked(f)
+		d, ok := v.(*starlark.Dict)
 		if !ok {
 			continue // the server changed the field's kind: its value wins
 		}
@@ -694,11 +830,11 @@ func (m *Model) applyEditsLocked(edits map[string]*fieldEdit) {
 
 // mergeLocked loads a fresh server copy and re-applies the script's
 // unsaved changes on top of it (sync()'s merge).
-func (m *Model) mergeLocked(data *starlark.Dict, etag string) {
+func (m *Model) mergeLocked(fields []serverField, etag string) {
 	edits := m.editsLocked()
 	frozen := m.frozen
 	m.frozen = false // edits go in before the values are frozen again
-	m.loadLocked(data, etag)
+	m.loadLocked(fields, etag)
 	m.applyEditsLocked(edits)
 	m.frozen = frozen
 	if frozen {
@@ -714,12 +850,11 @@ func (m *Model) mergeLocked(data *starlark.Dict, etag string) {
 func (m *Model) putBodyLocked(edits map[string]*fieldEdit) (map[string]any, error) {
 	body := map[string]any{}
 	for _, f := range m.t.writable {
-		v, ok := m.fields[f]
-		if !ok {
+		if !m.hasLocked(f) {
 			continue
 		}
 		e := edits[f]
-		srv, known := m.server[f]
+		srv, known := m.serverCopyLocked(f)
 		var g any
 		var err error
 		switch {
@@ -740,6 +875,7 @@ func (m *Model) putBodyLocked(edits map[string]*fieldEdit) (map[string]any, erro
 		case known:
 			g = decodeCanonical(srv)
 		default:
+			v, _ := m.fieldLocked(f)
 			g, err = fieldToGo(v, m.t.name+"."+f)
 		}
 		if err != nil {
@@ -758,9 +894,9 @@ func (m *Model) putBodyLocked(edits map[string]*fieldEdit) (map[string]any, erro
 // caller holds m.mu.
 func (m *Model) serverValue(field string) any {
 	var v any
-	if s, ok := m.server[field]; ok {
+	if s, ok := m.serverCopyLocked(field); ok {
 		_ = json.Unmarshal([]byte(s), &v)
-	} else if local, ok := m.fields[field]; ok {
+	} else if local, ok := m.fieldLocked(field); ok {
 		v, _ = fieldToGo(local, field)
 	}
 	return v
@@ -802,7 +938,7 @@ func (m *Model) rename(thread *starlark.Thread, name string, wait bool) (starlar
 // refresh re-reads the object. keepLocal keeps unsaved changes to writable
 // fields, merged key by key (sync); otherwise they are discarded (rollback).
 func (m *Model) refresh(ctx context.Context, keepLocal bool) error {
-	data, etag, err := m.c.getObject(ctx, m.path())
+	data, etag, err := m.c.getFields(ctx, m.path())
 	if err != nil {
 		return err
 	}

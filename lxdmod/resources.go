@@ -43,7 +43,7 @@ func checkNewName(fn, param, name string) error {
 // the server. With wait=False and an asynchronous answer the object comes
 // back at once holding what is known (seed) with .operation pending.
 func (g *manager) createObject(thread *starlark.Thread, path string, seed map[string]any, body any, wait bool) (starlark.Value, error) {
-	m := g.model(fromGo(seed).(*starlark.Dict), "")
+	m := g.model(dictFields(fromGo(seed).(*starlark.Dict)), "")
 	req := &rest.Request{Method: "POST", Path: path, Body: body}
 	return g.c.run(thread, req, wait, m.createSpec())
 }
@@ -127,7 +127,7 @@ func setIf(body map[string]any, key string, v any) {
 func listDefaults(fields ...string) func(m *Model) {
 	return func(m *Model) {
 		for _, f := range fields {
-			if v, ok := m.fields[f]; !ok || v == starlark.None {
+			if v, ok := m.fieldLocked(f); !ok || v == starlark.None {
 				m.setServerField(f, starlark.NewList(nil))
 			}
 		}

@@ -30,7 +30,8 @@ var snapshotType = &modelType{
 // stripSnapshotPrefix keeps snapshot names bare: some LXD versions return
 // "c1/snap0" where scripts (and the URL path) use "snap0".
 func stripSnapshotPrefix(m *Model) {
-	name, ok := m.fields["name"].(starlark.String)
+	v, _ := m.fieldLocked("name")
+	name, ok := v.(starlark.String)
 	if !ok {
 		return
 	}
@@ -85,7 +86,7 @@ func snapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		body["expires_at"] = string(s)
 		_ = seed.SetKey(starlark.String("expires_at"), s)
 	}
-	m := g.model(seed, "")
+	m := g.model(dictFields(seed), "")
 	req := &rest.Request{Method: "POST", Path: snapshotType.collection(g.parentKey()), Body: body}
 	return g.c.run(thread, req, wait, m.createSpec())
 }

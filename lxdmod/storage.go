@@ -147,7 +147,7 @@ func volumePath(pool, typ, name string) string {
 // volumeAfterLoad adds the pool field (LXD 5.0 does not send it) and
 // defaults used_by.
 func volumeAfterLoad(m *Model) {
-	if _, ok := m.fields["pool"]; !ok || m.fields["pool"] == starlark.None {
+	if v, ok := m.fieldLocked("pool"); !ok || v == starlark.None {
 		m.setServerField("pool", starlark.String(m.parentKey()))
 	}
 	listDefaults("used_by")(m)
@@ -311,11 +311,13 @@ const zeroTime = "0001-01-01T00:00:00Z"
 // listings, and makes "no expiry" None whichever way LXD spelled it (the
 // listing sends null, a single GET the zero time).
 func volumeSnapshotAfterLoad(m *Model) {
-	// afterLoad runs with m.mu held: read m.fields directly.
-	if n, _ := starlark.AsString(m.fields["name"]); strings.Contains(n, "/") {
+	// afterLoad runs with m.mu held.
+	name, _ := m.fieldLocked("name")
+	if n, _ := starlark.AsString(name); strings.Contains(n, "/") {
 		m.setServerField("name", starlark.String(n[strings.LastIndex(n, "/")+1:]))
 	}
-	if s, _ := starlark.AsString(m.fields["expires_at"]); s == zeroTime {
+	expires, _ := m.fieldLocked("expires_at")
+	if s, _ := starlark.AsString(expires); s == zeroTime {
 		m.setServerField("expires_at", starlark.None)
 	}
 }
