@@ -35,7 +35,11 @@ func TestHarnessTiny(t *testing.T) {
 		Socket: defaultSocket, Image: "busybox", Sizes: TinySizes(), Runs: TinyRuns(),
 		Timeout: 40 * time.Second, Log: &log, TimeBin: gnuTime(),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	if fi, err := os.Stat(defaultIncusSocket); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		cfg.IncusSocket = defaultIncusSocket
+	}
+	// Creating a dozen containers on a loaded test bed takes a while.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, cfg)
 	t.Logf("harness log:\n%s", log.String())
@@ -48,13 +52,25 @@ func TestHarnessTiny(t *testing.T) {
 
 	_, err = exec.LookPath("curl")
 	curlInstalled := err == nil
+	list := []string{"lxdstar", "pylxd", "pyraw", "cli", "curl"}
 	want := map[string][]string{
-		"startup":   {"lxdstar", "pylxd", "python"},
-		"list":      {"lxdstar", "pylxd", "lxc", "curl"},
-		"exec":      {"lxdstar", "pylxd", "lxc", "raw", "rawws"},
-		"lifecycle": {"lxdstar-concurrent", "lxdstar", "pylxd", "lxc"},
-		"files":     {"lxdstar", "pylxd", "lxc"},
+		"startup":    {"lxdstar", "pylxd", "python"},
+		"list":       list,
+		"list-large": list,
+		"exec":       {"lxdstar", "pylxd", "cli", "raw", "rawws"},
+		"conc":       {"lxdstar", "cli", "raw"},
+		"lifecycle":  {"lxdstar-concurrent", "lxdstar", "pylxd", "lxc"},
+		"files":      {"lxdstar", "pylxd", "cli"},
+		"bigfile":    {"lxdstar", "pylxd", "cli", "curl"},
 	}
+	if cfg.IncusSocket != "" {
+		want["incus-list"] = []string{"lxdstar", "cli", "curl"}
+		want["incus-exec"] = []string{"lxdstar", "cli", "raw", "rawws"}
+		want["incus-files"] = []string{"lxdstar", "cli"}
+		want["incus-bigfile"] = []string{"lxdstar", "cli", "curl"}
+	}
+	// lxdstar without execute(wait=False) cannot run workload 4.
+	noWaitFalse := strings.HasPrefix(res.workload("conc").tool("lxdstar").Err, "n/a")
 	for wk, tools := range want {
 		w := res.workload(wk)
 		if w == nil {
@@ -63,24 +79,29 @@ func TestHarnessTiny(t *testing.T) {
 		}
 		for _, key := range tools {
 			tl := w.tool(key)
-			if key == "curl" && !curlInstalled {
-				continue // make bench installs it; make test need not
+			if key == "curl" && !curlInstalled || wk == "conc" && key == "lxdstar" && noWaitFalse {
+				continue // make bench installs curl; make test need not
 			}
 			if tl == nil || len(tl.Samples) != 1 || tl.Stats.Median <= 0 {
 				t.Errorf("%s/%s: no measurement", wk, key)
 				continue
 			}
-			memory := wk == "startup" || wk == "list" || wk == "exec"
+			memory := wk == "startup" || strings.HasPrefix(wk, "list") || wk == "exec" || wk == "bigfile"
 			if memory && !tl.InProcess && (len(tl.RSS) != 1 || tl.Stats.MedianRSSKiB <= 0) {
 				t.Errorf("%s/%s: no peak RSS", wk, key)
 			}
 		}
 	}
-	if len(res.Targets) != 8 {
-		t.Errorf("%d targets evaluated, want 8", len(res.Targets))
+	if res.Soak == nil || res.Soak.Err != "" || res.Soak.End.Goroutines == 0 || res.Soak.After.FDs == 0 {
+		t.Errorf("soak: %+v", res.Soak)
+	}
+	if len(res.Targets) != 17 {
+		t.Errorf("%d targets evaluated, want 17", len(res.Targets))
 	}
 	for _, tg := range res.Targets {
-		if tg.Status != "met" && tg.Status != "missed" && (curlInstalled || tg.Name != "List vs raw API") {
+		curlTarget := strings.Contains(tg.Name, "raw API") || strings.Contains(tg.Name, "curl")
+		if tg.Status != "met" && tg.Status != "missed" && (curlInstalled || !curlTarget) &&
+			!(noWaitFalse && strings.HasPrefix(tg.Name, "Concurrent exec")) {
 			t.Errorf("target %s not evaluated: %s", tg.Name, tg.Status)
 		}
 	}
@@ -89,7 +110,8 @@ func TestHarnessTiny(t *testing.T) {
 	if err := WriteReport(&report, res); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"## Machine", "`nproc`", "LXD", "## Targets", "List vs pylxd", "### 3. Exec", "### 6. Peak memory", "bench/star/list.star", "bench/pylxd/exec.py", "bench/sh/files.sh"} {
+	for _, s := range []string{"## Machine", "`nproc`", "LXD", "## Targets", "List vs pylxd", "### 3. Exec", "### 4. Concurrent exec", "### 7. Big file",
+		"#### Cost per instance", "### 9. Soak", "### 14. Peak memory", "bench/star/list.star", "bench/pylxd/exec.py", "bench/pylxd/list_raw.py", "bench/sh/files.sh", "bench/star/bigfile.star"} {
 		if !strings.Contains(report.String(), s) {
 			t.Errorf("report lacks %q", s)
 		}
@@ -98,12 +120,17 @@ func TestHarnessTiny(t *testing.T) {
 		t.Logf("report:\n%s", report.String())
 	}
 
-	left, err := newRawClient(defaultSocket).namesWithPrefix(context.Background(), res.Prefix+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(left) > 0 {
-		t.Errorf("bench instances left behind: %v", left)
+	for _, socket := range []string{defaultSocket, cfg.IncusSocket} {
+		if socket == "" {
+			continue
+		}
+		left, err := newRawClient(socket).namesWithPrefix(context.Background(), res.Prefix+"-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) > 0 {
+			t.Errorf("bench instances left behind on %s: %v", socket, left)
+		}
 	}
 }
 

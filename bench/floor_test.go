@@ -12,7 +12,7 @@ func TestExecFloorUsesTheWebsocketReference(t *testing.T) {
 		return &Tool{Key: key, Name: key, Samples: []Sample{{}}, Stats: Stats{Median: 10 * perCall}}
 	}
 	h := &harness{res: &Results{Work: []*Workload{{Key: "exec", Ops: 10, Tools: []*Tool{
-		tool("lxdstar", 15*time.Millisecond), tool("lxc", 45*time.Millisecond), tool("pylxd", 500*time.Millisecond),
+		tool("lxdstar", 15*time.Millisecond), tool("cli", 45*time.Millisecond), tool("pylxd", 500*time.Millisecond),
 		tool("raw", 12*time.Millisecond), tool("rawws", 14*time.Millisecond),
 	}}}}}
 	text := h.execFloor().Text

@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -19,20 +17,36 @@ import (
 // Sizes is how much work each workload does per run.
 type Sizes struct {
 	List      int      // instances listed (created once, stopped)
+	ListLarge int      // instances of the large listing (List plus more)
 	Exec      int      // sequential commands
 	ExecCmd   []string // the command run by the exec workload
 	ExecOut   string   // what one ExecCmd prints on stdout
-	Lifecycle int      // containers created, started, stopped and deleted
-	Files     int      // put+get round trips
-	FileBytes int      // size of the file pushed and pulled
+	Conc      int      // running containers that run ConcCmd at once
+	ConcCmd   []string
+	ConcOut   string // what one ConcCmd prints on stdout
+	Lifecycle int    // containers created, started, stopped and deleted
+	Files     int    // put+get round trips
+	FileBytes int    // size of the file pushed and pulled
+	BigFile   int64  // size of the file the big-file workload pushes and pulls
+	Soak      Soak
+	IncusList int // instances listed on Incus
+}
+
+// Soak is the long run of one process: Execs commands and Files put+get
+// round trips spread over Duration, with an event stream open.
+type Soak struct {
+	Execs, Files int
+	Duration     time.Duration
 }
 
 // Runs is how many measured runs each workload gets (the report shows
 // medians).
 type Runs struct {
-	Startup, List, Exec, Lifecycle, Files int
-	// ExecPylxd caps pylxd's exec runs (≈ 0.5 s a call); 0: no cap.
-	ExecPylxd int
+	Startup, List, ListLarge, Exec, Conc, Lifecycle, Files, BigFile int
+	// ExecPylxd caps pylxd's exec runs (≈ 0.5 s a call), Slow the runs
+	// of pylxd and the CLI in the large listing and the big file (seconds
+	// each); 0: no cap.
+	ExecPylxd, Slow int
 	// Memory runs (under GNU time, for the peak RSS) of workloads 1 and
 	// 2; the exec runs are all memory runs too.
 	MemStartup, MemList int
@@ -46,9 +60,15 @@ type Config struct {
 	Lxc     string // the lxc CLI
 	Curl    string
 	Socket  string // the LXD daemon's unix socket
-	Image   string // image alias of a container image whose init stops fast
-	Sizes   Sizes
-	Runs    Runs
+	// IncusSocket is an Incus daemon's unix socket, for the list, exec
+	// and files workloads against Incus; "" leaves them out.
+	IncusSocket string
+	Image       string // image alias of a container image whose init stops fast, on both servers
+	// Only, when not empty, runs just these workloads (by key; the
+	// Incus ones are "incus-…"): for trying a change, not for the report.
+	Only  map[string]bool
+	Sizes Sizes
+	Runs  Runs
 	// Profile runs the profiles of the lxdstar workloads whose targets
 	// were missed (a CPU profile through a compiled Go benchmark, a
 	// per-request trace, Go init trace).
@@ -62,16 +82,21 @@ type Config struct {
 	Log     io.Writer // progress; nil = discard
 }
 
-// FullSizes are the sizes of GitHub issue #8.
+// FullSizes are the sizes of GitHub issues #8 and #18.
 func FullSizes() Sizes {
-	return Sizes{List: 100, Exec: 50, ExecCmd: []string{"true"}, Lifecycle: 20, Files: 50, FileBytes: 1 << 20}
+	return Sizes{List: 100, ListLarge: 1000, Exec: 50, ExecCmd: []string{"true"},
+		Conc: 20, ConcCmd: []string{"sh", "-c", "sleep 0.2; echo bench"}, ConcOut: "bench\n",
+		Lifecycle: 20, Files: 50, FileBytes: 1 << 20, BigFile: 256 << 20,
+		Soak: Soak{Execs: 2000, Files: 2000, Duration: 10 * time.Minute}, IncusList: 100}
 }
 
-// FullRuns keep `make bench` within about ten minutes on two cores. Exec
-// gets 9 runs: a single exec's cost at LXD varies by a factor of two from
-// call to call, and each run is only a second or two (but pylxd's 27 s).
+// FullRuns keep `make bench` within about half an hour on two cores, ten
+// minutes of it the soak. Exec gets 9 runs: a single exec's cost at LXD
+// varies by a factor of two from call to call, and each run is only a
+// second or two (but pylxd's 27 s).
 func FullRuns() Runs {
-	return Runs{Startup: 20, List: 15, Exec: 9, ExecPylxd: 3, Lifecycle: 3, Files: 3, MemStartup: 3, MemList: 3}
+	return Runs{Startup: 20, List: 15, ListLarge: 9, Exec: 9, ExecPylxd: 3, Slow: 3, Conc: 7, Lifecycle: 3, Files: 3, BigFile: 3,
+		MemStartup: 3, MemList: 3}
 }
 
 // Tool is one tool's part in a workload.
@@ -117,6 +142,7 @@ type Results struct {
 	Duration time.Duration
 	Load     [2]string // /proc/loadavg before and after
 	Work     []*Workload
+	Soak     *SoakResult // nil: not run
 	Targets  []Target
 	Profiles []Profile
 }
@@ -168,6 +194,12 @@ type spec struct {
 	verify    func(ctx context.Context, run int, out string) error
 	// inProcess, when set, replaces argv: the harness measures it itself.
 	inProcess func(ctx context.Context) (time.Duration, error)
+	// env is the tool's environment (nil: the LXD server's).
+	env []string
+	// naWhen, when a failed run's error holds it, makes the tool n/a
+	// for the reason naWhy rather than failed (a feature this lxdstar
+	// lacks).
+	naWhen, naWhy string
 	// maxRuns, when positive, caps this tool's measured runs (failed
 	// ones included) below the workload's: for the slowest tools.
 	maxRuns int
@@ -175,7 +207,8 @@ type spec struct {
 
 type harness struct {
 	cfg    Config
-	raw    *rawClient
+	lxd    *server
+	incus  *server // nil: no Incus workloads
 	log    io.Writer
 	prefix string
 	tmp    string
@@ -199,12 +232,18 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
-	h := &harness{cfg: cfg, raw: newRawClient(cfg.Socket), log: cfg.Log, prefix: "bench-" + hex.EncodeToString(b)}
+	h := &harness{cfg: cfg, lxd: lxdServer(cfg.Socket, cfg.Lxc), log: cfg.Log, prefix: "bench-" + hex.EncodeToString(b)}
 	h.res = &Results{Config: cfg, Prefix: h.prefix, Started: time.Now()}
 	h.res.Load[0] = loadavg()
 
-	if _, _, err := h.raw.serverVersion(ctx); err != nil {
+	if _, _, err := h.lxd.raw.serverVersion(ctx); err != nil {
 		return nil, fmt.Errorf("no LXD at %s (start it with `make testbed-up-main`): %w", cfg.Socket, err)
+	}
+	if cfg.IncusSocket != "" {
+		h.incus = incusServer(cfg.IncusSocket)
+		if _, _, err := h.incus.raw.serverVersion(ctx); err != nil {
+			return nil, fmt.Errorf("no Incus at %s (start it with `make testbed-up`, or leave Incus out with -incus ''): %w", cfg.IncusSocket, err)
+		}
 	}
 	tmp, err := os.MkdirTemp("", "lxdstar-bench-")
 	if err != nil {
@@ -215,16 +254,23 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	defer h.cleanup()
 	h.removeStale(ctx)
 
-	h.res.Machine = collectMachine(ctx, cfg, h.raw)
-	if err := h.setup(ctx); err != nil {
+	h.res.Machine = collectMachine(ctx, cfg, h.lxd, h.incus)
+	if err := h.setup(ctx, h.lxd, h.cfg.Sizes.List, h.cfg.Sizes.Conc); err != nil {
 		return nil, err
 	}
-	steps := []func(context.Context) *Workload{h.startup, h.list, h.exec, h.lifecycle, h.files}
-	for _, step := range steps {
+	for _, step := range h.steps() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		h.res.Work = append(h.res.Work, step(ctx))
+		if len(cfg.Only) > 0 && !cfg.Only[step.key] {
+			continue
+		}
+		if step.before != nil {
+			if err := step.before(ctx); err != nil {
+				return nil, err
+			}
+		}
+		h.res.Work = append(h.res.Work, step.run(ctx))
 	}
 	h.res.Targets = evaluateTargets(h.res)
 	if cfg.Profile {
@@ -242,6 +288,7 @@ func (h *harness) logf(format string, args ...any) {
 // Names of the bench instances.
 func (h *harness) listPrefix() string { return h.prefix + "-list-" }
 func (h *harness) runName() string    { return h.prefix + "-run" }
+func (h *harness) concPrefix() string { return h.prefix + "-conc-" }
 func (h *harness) lifecyclePrefix(tool string, run int) string {
 	return fmt.Sprintf("%s-lc%s%d", h.prefix, tool, run)
 }
@@ -249,51 +296,142 @@ func (h *harness) lifecyclePrefix(tool string, run int) string {
 const payloadPath = "/tmp/bench-payload"
 
 func (h *harness) payloadFile() string { return filepath.Join(h.tmp, "payload.bin") }
+func (h *harness) bigPayload() string  { return filepath.Join(h.tmp, "big.bin") }
 
-// setup creates the listed instances (stopped), the running instance used
-// by exec and files, and the payload file.
-func (h *harness) setup(ctx context.Context) error {
-	payload := make([]byte, h.cfg.Sizes.FileBytes)
-	_, _ = rand.Read(payload)
-	if err := os.WriteFile(h.payloadFile(), payload, 0o644); err != nil {
-		return err
+// step is one workload of the run, in the report's order; before
+// prepares what it needs beyond setup.
+type step struct {
+	key    string
+	before func(context.Context) error
+	run    func(context.Context) *Workload
+}
+
+func (h *harness) steps() []step {
+	lxd := h.lxd
+	steps := []step{
+		{key: "startup", run: h.startup},
+		{key: "list", run: func(ctx context.Context) *Workload { return h.list(ctx, lxd, "list", "2. List", h.cfg.Sizes.List) }},
+		{key: "exec", run: func(ctx context.Context) *Workload { return h.exec(ctx, lxd, "exec", "3. Exec") }},
+		{key: "conc", run: h.concurrentExec},
+		{key: "lifecycle", run: h.lifecycle},
+		{key: "files", run: func(ctx context.Context) *Workload { return h.files(ctx, lxd, "files", "6. Files") }},
+		{key: "bigfile", run: func(ctx context.Context) *Workload { return h.bigFile(ctx, lxd, "bigfile", "7. Big file") }},
+		{key: "list-large", before: func(ctx context.Context) error { return h.createList(ctx, lxd, h.cfg.Sizes.ListLarge) },
+			run: func(ctx context.Context) *Workload {
+				return h.list(ctx, lxd, "list-large", fmt.Sprintf("8. List %d", h.cfg.Sizes.ListLarge), h.cfg.Sizes.ListLarge)
+			}},
+		{key: "soak", run: h.soak},
+	}
+	if h.incus == nil {
+		return steps
+	}
+	inc := h.incus
+	return append(steps,
+		step{key: "incus-list", before: func(ctx context.Context) error { return h.setup(ctx, inc, h.cfg.Sizes.IncusList, 0) },
+			run: func(ctx context.Context) *Workload {
+				return h.list(ctx, inc, "incus-list", "10. Incus: list", h.cfg.Sizes.IncusList)
+			}},
+		step{key: "incus-exec", run: func(ctx context.Context) *Workload { return h.exec(ctx, inc, "incus-exec", "11. Incus: exec") }},
+		step{key: "incus-files", run: func(ctx context.Context) *Workload { return h.files(ctx, inc, "incus-files", "12. Incus: files") }},
+		step{key: "incus-bigfile", run: func(ctx context.Context) *Workload {
+			return h.bigFile(ctx, inc, "incus-bigfile", "13. Incus: big file")
+		}})
+}
+
+// servers are the servers this run uses.
+func (h *harness) servers() []*server {
+	if h.incus == nil {
+		return []*server{h.lxd}
+	}
+	return []*server{h.lxd, h.incus}
+}
+
+// setup prepares a server: list stopped instances, the running instance
+// used by exec and files, conc more running ones for the concurrent exec,
+// and (once) the payload files.
+func (h *harness) setup(ctx context.Context, srv *server, list, conc int) error {
+	if _, err := os.Stat(h.payloadFile()); err != nil {
+		payload := make([]byte, h.cfg.Sizes.FileBytes)
+		_, _ = rand.Read(payload)
+		if err := os.WriteFile(h.payloadFile(), payload, 0o644); err != nil {
+			return err
+		}
+		if err := writeRandomFile(h.bigPayload(), h.cfg.Sizes.BigFile); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
-	names := make([]string, h.cfg.Sizes.List)
-	for i := range names {
-		names[i] = fmt.Sprintf("%s%03d", h.listPrefix(), i)
+	h.logf("%s: creating %s and %d running instances %s…", srv.Name, h.runName(), conc, h.concPrefix())
+	running := []string{h.runName()}
+	for i := range conc {
+		running = append(running, fmt.Sprintf("%s%02d", h.concPrefix(), i))
 	}
-	h.logf("creating %d stopped instances %s… and %s", len(names), h.listPrefix(), h.runName())
-	if err := h.raw.createInstance(ctx, h.runName(), h.cfg.Image, true); err != nil {
+	if err := forEach(running, 8, func(n string) error { return srv.raw.createInstance(ctx, n, h.cfg.Image, true) }); err != nil {
 		return err
 	}
-	if err := h.raw.createMany(ctx, names, h.cfg.Image, 8); err != nil {
+	if err := h.createList(ctx, srv, list); err != nil {
 		return err
 	}
-	// Warm LXD's per-instance helpers (the first exec and the first file
-	// request on an instance are slower) so that no tool pays for them.
-	if _, err := h.raw.execNoWebsocket(ctx, h.runName(), []string{"true"}); err != nil {
-		return fmt.Errorf("warm-up exec: %w", err)
+	// Warm the server's per-instance helpers (the first exec and the
+	// first file request on an instance are slower) so that no tool pays
+	// for them.
+	for _, n := range running {
+		if _, err := srv.raw.execNoWebsocket(ctx, n, []string{"true"}); err != nil {
+			return fmt.Errorf("warm-up exec in %s: %w", n, err)
+		}
 	}
-	if err := h.raw.putFile(ctx, h.runName(), payloadPath, payload); err != nil {
+	if err := srv.raw.putFile(ctx, h.runName(), payloadPath, []byte("warm-up")); err != nil {
 		return fmt.Errorf("warm-up file push: %w", err)
 	}
-	h.logf("set up in %s", time.Since(start).Round(time.Millisecond))
+	h.logf("%s: set up in %s", srv.Name, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// cleanup deletes every instance carrying this run's prefix.
-func (h *harness) cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	names, err := h.raw.namesWithPrefix(ctx, h.prefix+"-")
+// createList makes sure n stopped instances named listPrefix000… exist.
+func (h *harness) createList(ctx context.Context, srv *server, n int) error {
+	have, err := srv.raw.namesWithPrefix(ctx, h.listPrefix())
 	if err != nil {
-		h.logf("cleanup: %v", err)
-		return
+		return err
 	}
-	h.logf("deleting %d bench instances", len(names))
-	if err := h.raw.deleteMany(ctx, names, 8); err != nil {
-		h.logf("cleanup: %v", err)
+	exists := map[string]bool{}
+	for _, name := range have {
+		exists[name] = true
+	}
+	var names []string
+	for i := range n {
+		if name := fmt.Sprintf("%s%04d", h.listPrefix(), i); !exists[name] {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	start := time.Now()
+	h.logf("%s: creating %d stopped instances %s…", srv.Name, len(names), h.listPrefix())
+	if err := srv.raw.createMany(ctx, names, h.cfg.Image, 8); err != nil {
+		return err
+	}
+	h.logf("%s: created them in %s", srv.Name, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// cleanup deletes every instance carrying this run's prefix, on every
+// server.
+func (h *harness) cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	for _, srv := range h.servers() {
+		names, err := srv.raw.namesWithPrefix(ctx, h.prefix+"-")
+		if err != nil {
+			h.logf("cleanup: %v", err)
+			continue
+		}
+		start := time.Now()
+		h.logf("%s: deleting %d bench instances", srv.Name, len(names))
+		if err := srv.raw.deleteMany(ctx, names, 8); err != nil {
+			h.logf("cleanup: %v", err)
+		}
+		h.logf("%s: deleted them in %s", srv.Name, time.Since(start).Round(time.Millisecond))
 	}
 }
 
@@ -304,19 +442,21 @@ var stalePattern = regexp.MustCompile(`^bench-[0-9a-f]{6}-`)
 // killed (SIGKILL leaves no chance to clean up) more than two hours ago;
 // younger ones may belong to a harness still running.
 func (h *harness) removeStale(ctx context.Context) {
-	list, err := h.raw.instances(ctx)
-	if err != nil {
-		return
-	}
-	var stale []string
-	for _, in := range list {
-		if stalePattern.MatchString(in.Name) && time.Since(in.CreatedAt) > 2*time.Hour {
-			stale = append(stale, in.Name)
+	for _, srv := range h.servers() {
+		list, err := srv.raw.instances(ctx)
+		if err != nil {
+			continue
 		}
-	}
-	if len(stale) > 0 {
-		h.logf("deleting %d stale bench instances", len(stale))
-		_ = h.raw.deleteMany(ctx, stale, 8)
+		var stale []string
+		for _, in := range list {
+			if stalePattern.MatchString(in.Name) && time.Since(in.CreatedAt) > 2*time.Hour {
+				stale = append(stale, in.Name)
+			}
+		}
+		if len(stale) > 0 {
+			h.logf("%s: deleting %d stale bench instances", srv.Name, len(stale))
+			_ = srv.raw.deleteMany(ctx, stale, 8)
+		}
 	}
 }
 
@@ -421,8 +561,15 @@ func (h *harness) one(ctx context.Context, s spec, run int, mem bool) (Sample, e
 		_ = os.Remove(rssFile)
 		run1 = withTimeRSS(h.cfg.TimeBin, rssFile, argv)
 	}
-	res, err := runProc(ctx, h.cfg.Root, childEnv(h.cfg.Socket), run1, h.cfg.Timeout)
+	env := s.env
+	if env == nil {
+		env = h.lxd.env()
+	}
+	res, err := runProc(ctx, h.cfg.Root, env, run1, h.cfg.Timeout)
 	if err != nil {
+		if s.naWhen != "" && strings.Contains(err.Error(), s.naWhen) {
+			return Sample{}, fmt.Errorf("n/a (%s)", s.naWhy)
+		}
 		return Sample{}, err
 	}
 	if s.verify != nil {
@@ -465,232 +612,6 @@ func expectLine(out, want string) error {
 		return fmt.Errorf("printed %q, want %q", got, want)
 	}
 	return nil
-}
-
-// --- 1. startup ---------------------------------------------------------
-
-func (h *harness) startup(ctx context.Context) *Workload {
-	w := &Workload{Key: "startup", Title: "1. Startup", Notes: []string{
-		"Start, do nothing, exit: `lxdstar -c 'pass'` (no LXD connection: `lxd.Client()` is never called) against `python3 -c 'import pylxd'`, with the bare interpreter for reference.",
-	}}
-	h.logf("workload: startup")
-	h.measure(ctx, w, []spec{
-		{key: "lxdstar", name: "lxdstar", argv: func(int) []string { return []string{h.cfg.Lxdstar, "-c", "pass"} }},
-		{key: "pylxd", name: "pylxd", argv: func(int) []string { return []string{h.cfg.Python, "-c", "import pylxd"} }},
-		{key: "python", name: "python3 alone (reference)", ref: true, argv: func(int) []string { return []string{h.cfg.Python, "-c", "pass"} }},
-	}, h.cfg.Runs.Startup, 2, h.cfg.Runs.MemStartup, false)
-	return w
-}
-
-// --- 2. list ------------------------------------------------------------
-
-func (h *harness) list(ctx context.Context) *Workload {
-	n := h.cfg.Sizes.List
-	w := &Workload{Key: "list", Title: "2. List", Notes: []string{
-		fmt.Sprintf("%d stopped busybox containers named `%s…` are created once; every tool lists all instances on the server (other engineers' instances included) and the harness checks that each one saw all %d bench instances with their config.", n, h.listPrefix(), n),
-		"pylxd 2.2.10's `containers.all()` returns name-only objects: reading `.config` does one GET per container.",
-		"`lxc list --format json` asks for `recursion=2` (state and snapshots too): that is what the CLI does.",
-	}}
-	h.logf("workload: list")
-	want := fmt.Sprintf("list-ok %d %d", n, n)
-	verifyScript := func(_ context.Context, _ int, out string) error {
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if !strings.HasPrefix(lines[len(lines)-1]+" ", want+" ") {
-			return fmt.Errorf("printed %q, want %q followed by the total", lines[len(lines)-1], want)
-		}
-		return nil
-	}
-	verifyJSON := func(wrapped bool) func(context.Context, int, string) error {
-		return func(_ context.Context, _ int, out string) error {
-			var list []instanceInfo
-			data := []byte(out)
-			if wrapped {
-				var env envelope
-				if err := json.Unmarshal(data, &env); err != nil {
-					return err
-				}
-				data = env.Metadata
-			}
-			if err := json.Unmarshal(data, &list); err != nil {
-				return err
-			}
-			matched, withConfig := 0, 0
-			for _, in := range list {
-				if strings.HasPrefix(in.Name, h.listPrefix()) {
-					matched++
-					if in.Config["volatile.base_image"] != "" {
-						withConfig++
-					}
-				}
-			}
-			if matched != n || withConfig != n {
-				return fmt.Errorf("saw %d bench instances, %d with config; want %d", matched, withConfig, n)
-			}
-			return nil
-		}
-	}
-	h.measure(ctx, w, []spec{
-		{key: "lxdstar", name: "lxdstar", verify: verifyScript,
-			argv: func(int) []string { return []string{h.cfg.Lxdstar, h.script("star/list.star"), h.listPrefix()} }},
-		{key: "pylxd", name: "pylxd", verify: verifyScript,
-			argv: func(int) []string { return []string{h.cfg.Python, h.script("pylxd/list.py"), h.listPrefix()} }},
-		{key: "lxc", name: "lxc list", verify: verifyJSON(false),
-			argv: func(int) []string { return []string{h.cfg.Lxc, "list", "--format", "json"} }},
-		{key: "curl", name: "curl (raw API, floor)", ref: true, verify: verifyJSON(true),
-			argv: func(int) []string {
-				return []string{h.cfg.Curl, "-sS", "--unix-socket", h.cfg.Socket, "http://x/1.0/instances?recursion=1"}
-			}},
-	}, h.cfg.Runs.List, 1, h.cfg.Runs.MemList, false)
-	return w
-}
-
-// --- 3. exec ------------------------------------------------------------
-
-func (h *harness) exec(ctx context.Context) *Workload {
-	n := h.cfg.Sizes.Exec
-	cmd := h.cfg.Sizes.ExecCmd
-	w := &Workload{Key: "exec", Title: "3. Exec", Ops: n, OpName: "call", Notes: []string{
-		fmt.Sprintf("%d sequential `%s` in one running busybox container, in one script/process (lxc: one process per call, from a shell loop). Per call = the whole run (process start included) / %d.", n, strings.Join(cmd, " "), n),
-		"The two raw-API references are measured inside the harness (no process start, kept-alive connections), with a minimal client of net/http and gorilla/websocket. _No websockets_: `POST /1.0/instances/<name>/exec` with `wait-for-websocket: false` and `record-output: false`, then `GET /1.0/operations/<id>/wait` — LXD's own cost of running a command, with no output transport at all. _With websockets_: the same with `wait-for-websocket: true`, stdin, stdout and stderr dialled at once (the fewest sockets LXD accepts), both outputs read to their end: the least any client that returns a command's output can ask of LXD. Both are floors, give or take the noise of a shared machine.",
-	}}
-	h.logf("workload: exec")
-	want := strings.Repeat(h.cfg.Sizes.ExecOut, n) + fmt.Sprintf("exec-ok %d\n", n)
-	verify := func(_ context.Context, _ int, out string) error {
-		if out != want {
-			return fmt.Errorf("stdout %.200q, want %.200q", out, want)
-		}
-		return nil
-	}
-	args := append([]string{h.runName(), strconv.Itoa(n)}, cmd...)
-	h.measure(ctx, w, []spec{
-		{key: "lxdstar", name: "lxdstar", verify: verify,
-			argv: func(int) []string { return append([]string{h.cfg.Lxdstar, h.script("star/exec.star")}, args...) }},
-		{key: "pylxd", name: "pylxd", verify: verify, maxRuns: h.cfg.Runs.ExecPylxd,
-			argv: func(int) []string { return append([]string{h.cfg.Python, h.script("pylxd/exec.py")}, args...) }},
-		{key: "lxc", name: "lxc exec (shell loop)", verify: verify,
-			argv: func(int) []string { return append([]string{"/bin/sh", h.script("sh/exec.sh")}, args...) }},
-		h.rawExecSpec("raw", "raw API, no websockets (in-process reference)", n, func(ctx context.Context) (int, *string, error) {
-			code, err := h.raw.execNoWebsocket(ctx, h.runName(), cmd)
-			return code, nil, err
-		}),
-		h.rawExecSpec("rawws", "raw API with websockets (in-process reference)", n, func(ctx context.Context) (int, *string, error) {
-			code, out, err := h.raw.execWithWebsockets(ctx, h.runName(), cmd)
-			return code, &out, err
-		}),
-	}, h.cfg.Runs.Exec, 0, 0, h.cfg.TimeBin != "")
-	return w
-}
-
-// rawExecSpec is an in-process raw-API reference for the exec workload: n
-// sequential calls of one, each checked for exit status 0 and, when one
-// returns the output (out not nil), the expected stdout.
-func (h *harness) rawExecSpec(key, name string, n int, one func(context.Context) (code int, out *string, err error)) spec {
-	want := h.cfg.Sizes.ExecOut
-	return spec{key: key, name: name, ref: true,
-		inProcess: func(ctx context.Context) (time.Duration, error) {
-			start := time.Now()
-			for range n {
-				code, out, err := one(ctx)
-				if err != nil {
-					return 0, err
-				}
-				if code != 0 {
-					return 0, fmt.Errorf("exit status %d, want 0", code)
-				}
-				if out != nil && *out != want {
-					return 0, fmt.Errorf("stdout %.100q, want %q", *out, want)
-				}
-			}
-			return time.Since(start), nil
-		}}
-}
-
-// --- 4. lifecycle -------------------------------------------------------
-
-func (h *harness) lifecycle(ctx context.Context) *Workload {
-	n := h.cfg.Sizes.Lifecycle
-	w := &Workload{Key: "lifecycle", Title: "4. Lifecycle fan-out", Ops: n, OpName: "container", Notes: []string{
-		fmt.Sprintf("Create + start + stop + delete %d containers from the `%s` image. lxdstar concurrent: each phase launched for all containers with `wait=False`, then `lxd.wait_all`. The others: one container after the other, each step waited for. Stops are forced (pylxd's and lxdstar's default; `lxc stop --force`).", n, h.cfg.Image),
-	}}
-	h.logf("workload: lifecycle")
-	want := fmt.Sprintf("lifecycle-ok %d %d %d", n, n, n)
-	mk := func(key, name, short string, argv func(prefix string) []string) spec {
-		return spec{key: key, name: name,
-			argv: func(run int) []string { return argv(h.lifecyclePrefix(short, run)) },
-			verify: func(ctx context.Context, run int, out string) error {
-				if err := expectLine(out, want); err != nil {
-					return err
-				}
-				left, err := h.raw.namesWithPrefix(ctx, h.lifecyclePrefix(short, run)+"-")
-				if err != nil {
-					return err
-				}
-				if len(left) > 0 {
-					return fmt.Errorf("%d containers left behind: %v", len(left), left)
-				}
-				return nil
-			}}
-	}
-	ns := strconv.Itoa(n)
-	h.measure(ctx, w, []spec{
-		mk("lxdstar-concurrent", "lxdstar concurrent (wait_all)", "c", func(p string) []string {
-			return []string{h.cfg.Lxdstar, h.script("star/lifecycle_concurrent.star"), p, ns, h.cfg.Image}
-		}),
-		mk("lxdstar", "lxdstar sequential", "s", func(p string) []string {
-			return []string{h.cfg.Lxdstar, h.script("star/lifecycle_sequential.star"), p, ns, h.cfg.Image}
-		}),
-		mk("pylxd", "pylxd sequential", "p", func(p string) []string {
-			return []string{h.cfg.Python, h.script("pylxd/lifecycle.py"), p, ns, h.cfg.Image}
-		}),
-		mk("lxc", "lxc (shell loop)", "l", func(p string) []string {
-			return []string{"/bin/sh", h.script("sh/lifecycle.sh"), p, ns, h.cfg.Image}
-		}),
-	}, h.cfg.Runs.Lifecycle, 0, 0, false)
-	return w
-}
-
-// --- 5. files -----------------------------------------------------------
-
-func (h *harness) files(ctx context.Context) *Workload {
-	n := h.cfg.Sizes.Files
-	size := h.cfg.Sizes.FileBytes
-	w := &Workload{Key: "files", Title: "5. Files", Ops: n, OpName: "put+get", Notes: []string{
-		fmt.Sprintf("%d × (put + get) of a %s random file to `%s` in the running container. Before each run the file is deleted; after it the harness reads it back through the raw API and compares it with the original.", n, humanBytes(int64(size)), payloadPath),
-		"lxdstar and pylxd compare every copy read back in memory; the lxc loop compares the last one it pulled (`cmp`).",
-	}}
-	h.logf("workload: files")
-	payload, err := os.ReadFile(h.payloadFile())
-	if err != nil {
-		w.Notes = append(w.Notes, "payload unreadable: "+err.Error())
-		return w
-	}
-	want := fmt.Sprintf("files-ok %d %d", n, size)
-	before := func(ctx context.Context, _ int) error { return h.raw.deleteFile(ctx, h.runName(), payloadPath) }
-	verify := func(ctx context.Context, _ int, out string) error {
-		if err := expectLine(out, want); err != nil {
-			return err
-		}
-		got, err := h.raw.getFile(ctx, h.runName(), payloadPath)
-		if err != nil {
-			return err
-		}
-		if string(got) != string(payload) {
-			return fmt.Errorf("the file in the instance has %d bytes, not the %d pushed", len(got), len(payload))
-		}
-		return nil
-	}
-	args := []string{h.runName(), strconv.Itoa(n), h.payloadFile(), payloadPath}
-	h.measure(ctx, w, []spec{
-		{key: "lxdstar", name: "lxdstar", before: before, verify: verify,
-			argv: func(int) []string { return append([]string{h.cfg.Lxdstar, h.script("star/files.star")}, args...) }},
-		{key: "pylxd", name: "pylxd", before: before, verify: verify,
-			argv: func(int) []string { return append([]string{h.cfg.Python, h.script("pylxd/files.py")}, args...) }},
-		{key: "lxc", name: "lxc file push/pull (shell loop)", before: before, verify: verify,
-			argv: func(int) []string {
-				return append([]string{"/bin/sh", h.script("sh/files.sh")}, append(args, filepath.Join(h.tmp, "pulled.bin"))...)
-			}},
-	}, h.cfg.Runs.Files, 0, 0, false)
-	return w
 }
 
 // peakRSS returns the median max RSS of tool key in workload wk.

@@ -9,6 +9,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -412,4 +414,24 @@ func (c *rawClient) execWithWebsockets(ctx context.Context, name string, cmd []s
 		return 0, "", fmt.Errorf("exec %v: no exit status in %v", cmd, md)
 	}
 	return int(code), outs[0].String(), nil
+}
+
+// fileSHA256 streams a file of an instance and returns its sha256 and size.
+func (c *rawClient) fileSHA256(ctx context.Context, name, path string) (string, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://lxd"+filePath(name, path), nil)
+	if err != nil {
+		return "", 0, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return "", 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return "", 0, &apiError{Code: resp.StatusCode, Msg: fmt.Sprintf("GET file %s%s: %.200s", name, path, data)}
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, resp.Body)
+	return hex.EncodeToString(h.Sum(nil)), n, err
 }

@@ -14,23 +14,25 @@ import (
 
 // Machine describes where the numbers were measured.
 type Machine struct {
-	Date        time.Time
-	CPUs        int    // nproc
-	CPUModel    string // /proc/cpuinfo
-	MemTotal    string // /proc/meminfo
-	Kernel      string
-	OS          string
-	LXD         string // server version and API extension count
-	Instances   int    // instances on the server when the harness started
-	Lxdstar     string // git commit of the tree the binary was built from
-	GoVersion   string
-	Python      string
-	Pylxd       string
-	LxcVersion  string
-	CurlVersion string
+	Date         time.Time
+	CPUs         int    // nproc
+	CPUModel     string // /proc/cpuinfo
+	MemTotal     string // /proc/meminfo
+	Kernel       string
+	OS           string
+	LXD          string // server version and API extension count
+	Incus        string // the same for Incus ("" when not used)
+	Instances    int    // instances on the server when the harness started
+	Lxdstar      string // git commit of the tree the binary was built from
+	GoVersion    string
+	Python       string
+	Pylxd        string
+	LxcVersion   string
+	IncusVersion string // the incus CLI
+	CurlVersion  string
 }
 
-func collectMachine(ctx context.Context, cfg Config, raw *rawClient) Machine {
+func collectMachine(ctx context.Context, cfg Config, lxd, incus *server) Machine {
 	m := Machine{Date: time.Now().UTC(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	if out, err := exec.Command("nproc").Output(); err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(out))); err == nil {
@@ -45,11 +47,13 @@ func collectMachine(ctx context.Context, cfg Config, raw *rawClient) Machine {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	m.OS = strings.Trim(procField("/etc/os-release", "PRETTY_NAME"), `"`)
-	if v, ext, err := raw.serverVersion(ctx); err == nil {
-		m.LXD = fmt.Sprintf("%s (%d API extensions)", v, ext)
-	}
-	if list, err := raw.instances(ctx); err == nil {
+	m.LXD = lxd.version(ctx)
+	if list, err := lxd.raw.instances(ctx); err == nil {
 		m.Instances = len(list)
+	}
+	if incus != nil {
+		m.Incus = incus.version(ctx)
+		m.IncusVersion = firstLine(cmdOutput("", incus.CLI, "--version"))
 	}
 	m.Lxdstar = firstLine(cmdOutput(cfg.Root, "git", "rev-parse", "--short", "HEAD"))
 	if m.Lxdstar != "" && cmdOutput(cfg.Root, "git", "status", "--porcelain") != "" {

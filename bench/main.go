@@ -4,12 +4,16 @@
 // (docs/BENCHMARKS.md) with medians, ratios, the targets met or missed and
 // profiles of lxdstar where a target is missed.
 //
-//	go run ./bench [-size full|tiny] [-runs N] [-profile missed|all|off] [-out docs/BENCHMARKS.md] [-lxdstar bin/lxdstar]
+//	go run ./bench [-size full|tiny] [-runs N] [-profile missed|all|off] [-out docs/BENCHMARKS.md]
+//	  [-lxdstar bin/lxdstar] [-socket /var/lib/lxd/unix.socket] [-incus /var/lib/incus/unix.socket] [-only list,exec]
 //
-// The workloads' scripts are bench/star (lxdstar), bench/pylxd and bench/sh
-// (lxc); `make bench` runs it at full size. Every instance it creates is
-// named bench-<random>-… and deleted before it exits, also on failure or
-// Ctrl-C.
+// The workloads' scripts are bench/star (lxdstar), bench/pylxd (pylxd and a
+// raw Python client) and bench/sh (lxc, incus, curl); `make bench` runs it
+// at full size, about half an hour. Every instance it creates is named
+// bench-<random>-… and deleted before it exits, also on failure or
+// Ctrl-C. -socket picks the LXD daemon (another one than the test bed's
+// main daemon keeps large experiments out of other people's way); -only
+// runs some workloads, for trying a change.
 package main
 
 import (
@@ -20,19 +24,26 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 )
 
-const defaultSocket = "/var/lib/lxd/unix.socket"
+const (
+	defaultSocket      = "/var/lib/lxd/unix.socket"
+	defaultIncusSocket = "/var/lib/incus/unix.socket"
+)
 
 // TinySizes is the smallest run that still exercises every workload.
 func TinySizes() Sizes {
-	return Sizes{List: 2, Exec: 2, ExecCmd: []string{"echo", "bench"}, ExecOut: "bench\n", Lifecycle: 2, Files: 1, FileBytes: 1 << 20}
+	return Sizes{List: 2, ListLarge: 3, Exec: 2, ExecCmd: []string{"echo", "bench"}, ExecOut: "bench\n",
+		Conc: 2, ConcCmd: []string{"echo", "bench"}, ConcOut: "bench\n", Lifecycle: 2, Files: 1, FileBytes: 1 << 20,
+		BigFile: 3 << 20, Soak: Soak{Execs: 4, Files: 4, Duration: 2 * time.Second}, IncusList: 2}
 }
 
 // TinyRuns measures each tool once.
 func TinyRuns() Runs {
-	return Runs{Startup: 1, List: 1, Exec: 1, Lifecycle: 1, Files: 1, MemStartup: 1, MemList: 1}
+	return Runs{Startup: 1, List: 1, ListLarge: 1, Exec: 1, Conc: 1, Lifecycle: 1, Files: 1, BigFile: 1, MemStartup: 1, MemList: 1}
 }
 
 // gnuTime returns GNU time's path, or "" when it is not installed.
@@ -51,6 +62,8 @@ func main() {
 		bin     = flag.String("lxdstar", "bin/lxdstar", "lxdstar binary, relative to the repository root")
 		python  = flag.String("python", "/usr/bin/python3", "python3 with pylxd")
 		socket  = flag.String("socket", defaultSocket, "LXD unix socket")
+		incus   = flag.String("incus", defaultIncusSocket, "Incus unix socket for workloads 10-13 ('' leaves them out)")
+		only    = flag.String("only", "", "run only these workloads (comma-separated keys: startup,list,exec,conc,lifecycle,files,bigfile,list-large,soak,incus-list,...)")
 		image   = flag.String("image", "busybox", "container image alias")
 		profile = flag.String("profile", "missed", "profile the lxdstar workloads: missed (those whose target was missed), all, or off")
 	)
@@ -61,7 +74,17 @@ func main() {
 	}
 	cfg := Config{
 		Root: root, Lxdstar: inRoot(root, *bin), Python: *python, Lxc: "lxc", Curl: "curl",
-		Socket: *socket, Image: *image, Log: os.Stderr, TimeBin: gnuTime(),
+		Socket: *socket, IncusSocket: *incus, Image: *image, Log: os.Stderr, TimeBin: gnuTime(),
+	}
+	if fi, err := os.Stat(cfg.IncusSocket); *incus == defaultIncusSocket && (err != nil || fi.Mode()&os.ModeSocket == 0) {
+		fmt.Fprintf(os.Stderr, "bench: no Incus at %s: its workloads are left out\n", *incus)
+		cfg.IncusSocket = ""
+	}
+	if *only != "" {
+		cfg.Only = map[string]bool{}
+		for _, k := range strings.Split(*only, ",") {
+			cfg.Only[strings.TrimSpace(k)] = true
+		}
 	}
 	switch *profile {
 	case "missed":
@@ -81,7 +104,9 @@ func main() {
 		fatal(fmt.Errorf("-size %q: want full or tiny", *size))
 	}
 	if *runs > 0 {
-		cfg.Runs = Runs{Startup: max(*runs, 3), List: *runs, Exec: *runs, Lifecycle: *runs, Files: *runs,
+		slow := cfg.Runs
+		cfg.Runs = Runs{Startup: max(*runs, 3), List: *runs, ListLarge: *runs, Exec: *runs, Conc: *runs, Lifecycle: *runs,
+			Files: *runs, BigFile: *runs, ExecPylxd: min(slow.ExecPylxd, *runs), Slow: min(slow.Slow, *runs),
 			MemStartup: cfg.Runs.MemStartup, MemList: cfg.Runs.MemList}
 	}
 	if _, err := os.Stat(cfg.Lxdstar); err != nil {

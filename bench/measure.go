@@ -138,29 +138,6 @@ func tail(s string, n int) string {
 	return "; stderr: " + s
 }
 
-// childEnv is the environment of every tool: the harness's own, with the
-// LXD endpoint variables pointing every client at the same socket.
-func childEnv(socket string, extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "LXD_SOCKET", "LXD_DIR", "LXDSTAR_TRACE":
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "LXD_DIR="+dirOf(socket))
-	return append(env, extra...)
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndex(path, "/"); i > 0 {
-		return path[:i]
-	}
-	return "/"
-}
-
 // Stats summarises the samples of one tool.
 type Stats struct {
 	N                 int

@@ -32,7 +32,7 @@ type ProfileSection struct {
 func (h *harness) profiles(ctx context.Context) []Profile {
 	timeWk, memWk := map[string]bool{}, map[string]bool{}
 	if h.cfg.ProfileAll {
-		for _, wk := range []string{"startup", "list", "exec", "lifecycle"} {
+		for _, wk := range profiled {
 			timeWk[wk] = true
 		}
 	}
@@ -61,7 +61,7 @@ func (h *harness) profiles(ctx context.Context) []Profile {
 		testBin = bin
 		return bin, nil
 	}
-	for _, wk := range []string{"startup", "list", "exec", "lifecycle"} {
+	for _, wk := range profiled {
 		if !timeWk[wk] && !memWk[wk] {
 			continue
 		}
@@ -97,14 +97,23 @@ func (h *harness) profiles(ctx context.Context) []Profile {
 	return out
 }
 
+// profiled are the workloads that can be profiled, in the report's order.
+var profiled = []string{"startup", "list", "exec", "conc", "lifecycle", "bigfile", "list-large"}
+
 // profileScript returns the lxdstar script of workload wk, its arguments
 // for run number n (names must be fresh for lifecycle) and how many times
 // the Go benchmark should run it.
 func (h *harness) profileScript(wk string) (string, func(n int) []string, int) {
 	s := h.cfg.Sizes
 	switch wk {
-	case "list":
+	case "list", "list-large":
 		return "star/list.star", func(int) []string { return []string{h.listPrefix()} }, 20
+	case "conc":
+		return "star/exec_concurrent.star", func(int) []string { return append([]string{h.concPrefix()}, s.ConcCmd...) }, 3
+	case "bigfile":
+		return "star/bigfile.star", func(int) []string {
+			return []string{h.runName(), h.bigPayload(), bigPath, h.tmp + "/big-profiled.bin"}
+		}, 1
 	case "exec":
 		return "star/exec.star", func(int) []string {
 			return append([]string{h.runName(), strconv.Itoa(s.Exec)}, s.ExecCmd...)
@@ -217,7 +226,7 @@ func parseTrace(lines []timedLine) traceSummary {
 func (h *harness) traceBreakdown(ctx context.Context, wk, script string, args func(int) []string) ProfileSection {
 	sec := ProfileSection{Heading: "Where the wall time goes (one run with `LXDSTAR_TRACE=1`)"}
 	argv := append([]string{h.cfg.Lxdstar, h.script(script)}, args(0)...)
-	res, lines, err := runTimed(ctx, h.cfg.Root, childEnv(h.cfg.Socket, "LXDSTAR_TRACE=1"), argv, h.cfg.Timeout)
+	res, lines, err := runTimed(ctx, h.cfg.Root, h.lxd.env("LXDSTAR_TRACE=1"), argv, h.cfg.Timeout)
 	if err != nil {
 		sec.Text = "trace run failed: " + err.Error()
 		return sec
@@ -260,7 +269,7 @@ func (h *harness) pprof(ctx context.Context, bin, kind, script string, args []st
 	cmdline := fmt.Sprintf("BENCH_SCRIPT=bench/%s BENCH_ARGS='%s' go test ./bench -run '^$' -bench '^BenchmarkScript$' -benchtime %dx -%s %s.prof", script, argsJSON, iters, flag, kind)
 	cmd := exec.CommandContext(ctx, bin, "-test.run=^$", "-test.bench=^BenchmarkScript$", fmt.Sprintf("-test.benchtime=%dx", iters), "-test."+flag+"="+prof)
 	cmd.Dir = h.tmp
-	cmd.Env = append(childEnv(h.cfg.Socket),
+	cmd.Env = append(h.lxd.env(),
 		"BENCH_SCRIPT="+filepath.Join(h.cfg.Root, h.script(script)),
 		"BENCH_ARGS="+string(argsJSON),
 		"BENCH_SOCKET="+h.cfg.Socket)
@@ -323,7 +332,7 @@ func (h *harness) execFloor() ProfileSection {
 	fmt.Fprintf(&b, "LXD itself needs %s per exec with no output transport at all (raw API, no websockets), and %s with the websockets that any client returning the output must use (raw API with websockets; both in-process, no process start). lxdstar needs %s per call: %s (%.0f%%) more than the latter, for its process start, Starlark and client.",
 		ms(bare), ms(ws), ms(lx), ms(lx-ws), 100*float64(lx-ws)/float64(ws))
 	var best, actual []string
-	for _, other := range []struct{ key, name string }{{"lxc", "`lxc exec`"}, {"pylxd", "pylxd"}} {
+	for _, other := range []struct{ key, name string }{{"cli", "`lxc exec`"}, {"pylxd", "pylxd"}} {
 		if o, ok := per(other.key); ok {
 			best = append(best, fmt.Sprintf("%.1f× faster than %s", float64(o)/float64(ws), other.name))
 			actual = append(actual, fmt.Sprintf("%.1f×", float64(o)/float64(lx)))
@@ -352,7 +361,7 @@ func (h *harness) memoryBaseline() ProfileSection {
 // runtime's init trace, slowest package initialisers first.
 func (h *harness) startupProfile(ctx context.Context) []ProfileSection {
 	sec := ProfileSection{Heading: "Package initialisation (`GODEBUG=inittrace=1 lxdstar -c pass`)"}
-	res, err := runProc(ctx, h.cfg.Root, childEnv(h.cfg.Socket, "GODEBUG=inittrace=1"), []string{h.cfg.Lxdstar, "-c", "pass"}, h.cfg.Timeout)
+	res, err := runProc(ctx, h.cfg.Root, h.lxd.env("GODEBUG=inittrace=1"), []string{h.cfg.Lxdstar, "-c", "pass"}, h.cfg.Timeout)
 	if err != nil {
 		sec.Text = err.Error()
 		return []ProfileSection{sec}

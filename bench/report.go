@@ -13,8 +13,12 @@ func WriteReport(w io.Writer, r *Results) error {
 	m := r.Machine
 	c := r.Config
 	b.WriteString("# lxdstar benchmarks\n\n")
-	fmt.Fprintf(&b, "Written by the benchmark harness (`make bench`, i.e. `go run ./bench`; sources in `bench/`) for GitHub issue #8. Do not edit by hand: run `make bench` again.\n\n")
-	fmt.Fprintf(&b, "Measured on %s; the whole run took %s.\n\n", m.Date.Format("2006-01-02 15:04 MST"), r.Duration.Round(time.Second))
+	fmt.Fprintf(&b, "Written by the benchmark harness (`make bench`, i.e. `go run ./bench`; sources in `bench/`) for GitHub issues #8 and #18. Do not edit by hand: run `make bench` again.\n\n")
+	fmt.Fprintf(&b, "Measured on %s; the whole run took %s", m.Date.Format("2006-01-02 15:04 MST"), r.Duration.Round(time.Second))
+	if r.Soak != nil {
+		fmt.Fprintf(&b, " (%s of it the soak)", c.Sizes.Soak.Duration)
+	}
+	b.WriteString(", creating and deleting its own instances.\n\n")
 
 	b.WriteString("## Machine\n\n| | |\n|---|---|\n")
 	row := func(k, v string) {
@@ -27,6 +31,10 @@ func WriteReport(w io.Writer, r *Results) error {
 	row("Kernel", m.Kernel)
 	row("OS", m.OS)
 	row("LXD", fmt.Sprintf("%s, unix socket `%s`", orUnknown(m.LXD), c.Socket))
+	if c.IncusSocket != "" {
+		row("Incus", fmt.Sprintf("%s, unix socket `%s`", orUnknown(m.Incus), c.IncusSocket))
+		row("incus", m.IncusVersion)
+	}
 	row("lxdstar", fmt.Sprintf("`%s`, commit %s, %s", relTo(c.Root, c.Lxdstar), orUnknown(m.Lxdstar), m.GoVersion))
 	row("pylxd", fmt.Sprintf("%s (%s, `%s`)", orUnknown(m.Pylxd), orUnknown(m.Python), c.Python))
 	row("lxc", m.LxcVersion)
@@ -35,7 +43,7 @@ func WriteReport(w io.Writer, r *Results) error {
 	row("Instances on the server", fmt.Sprintf("%d before the harness created its own (prefix `%s-`)", m.Instances, r.Prefix))
 
 	b.WriteString("\n## Method\n\n")
-	b.WriteString("* All tools talk to the same LXD daemon over its unix socket, with the same data.\n")
+	b.WriteString("* All tools talk to the same daemon over its unix socket, with the same data: LXD, and for workloads 10–13 Incus.\n")
 	b.WriteString("* **Wall time** runs from fork to exit of the tool's process, as the harness sees it around `wait4`: process start (interpreter, imports, Go runtime) is included for every tool.\n")
 	b.WriteString("* Every figure is the **median** of several runs (the number is in each table; min … max beside it). The tools' runs are interleaved, in an order that rotates from run to run; list and startup get unmeasured warm-up runs first. Before any run, one exec and one file push warm LXD's per-instance helpers, so that no tool pays for them.\n")
 	if c.TimeBin != "" {
@@ -61,7 +69,14 @@ func WriteReport(w io.Writer, r *Results) error {
 
 	b.WriteString("\n## Results\n")
 	for _, wl := range r.Work {
+		if wl.Key == "soak" {
+			writeSoak(&b, r)
+			continue
+		}
 		writeWorkload(&b, r, wl)
+		if wl.Key == "list-large" {
+			writePerInstance(&b, r)
+		}
 	}
 	writeMemory(&b, r)
 
@@ -162,14 +177,21 @@ func baseName(wl *Workload) string {
 	return wl.Tools[0].Name
 }
 
+// memoryWorkloads are the columns of the peak memory table.
+var memoryWorkloads = []struct{ key, title string }{{"list", "2. list"}, {"exec", "3. exec"}, {"list-large", "8. list (large)"}, {"bigfile", "7. big file"}}
+
 func writeMemory(b *strings.Builder, r *Results) {
 	c := r.Config
-	b.WriteString("\n### 6. Peak memory\n\n")
-	fmt.Fprintf(b, "Peak RSS of each tool in workloads 2 and 3: median of %d memory runs of the list and of the exec runs (see Method). For the shell loop it is the largest single process of the tree (one `lxc`), not a sum.\n\n", c.Runs.MemList)
-	b.WriteString("| tool | 2. list | 3. exec |\n|---|---:|---:|\n")
+	b.WriteString("\n### 14. Peak memory\n\n")
+	fmt.Fprintf(b, "Peak RSS of each tool in workloads 2, 3, 7 and 8: median of %d memory runs of the lists, of the exec runs and of the big-file runs (see Method). For a shell loop it is the largest single process of the tree (one `lxc`), not a sum.\n\n", c.Runs.MemList)
+	b.WriteString("| tool |")
+	for _, mw := range memoryWorkloads {
+		b.WriteString(" " + mw.title + " |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(memoryWorkloads)) + "\n")
 	seen := map[string]bool{}
-	for _, wk := range []string{"list", "exec"} {
-		w := r.workload(wk)
+	for _, mw := range memoryWorkloads {
+		w := r.workload(mw.key)
 		if w == nil {
 			continue
 		}
@@ -183,8 +205,8 @@ func writeMemory(b *strings.Builder, r *Results) {
 				name = "_" + t.Name + "_"
 			}
 			cols := []string{name}
-			for _, wk2 := range []string{"list", "exec"} {
-				if v, ok := r.peakRSS(wk2, t.Key); ok {
+			for _, mw2 := range memoryWorkloads {
+				if v, ok := r.peakRSS(mw2.key, t.Key); ok {
 					cols = append(cols, kib(v))
 				} else {
 					cols = append(cols, "—")
@@ -193,6 +215,64 @@ func writeMemory(b *strings.Builder, r *Results) {
 			b.WriteString("| " + strings.Join(cols, " | ") + " |\n")
 		}
 	}
+}
+
+// writePerInstance compares the cost per instance of the two listings:
+// the whole run, and lxdstar's time beyond curl's (the same request), per
+// instance.
+func writePerInstance(b *strings.Builder, r *Results) {
+	b.WriteString("\n#### Cost per instance\n\n")
+	b.WriteString("| listing | lxdstar per instance | lxdstar beyond curl, per instance | curl per instance |\n|---|---:|---:|---:|\n")
+	for _, wk := range []string{"list", "list-large"} {
+		w := r.workload(wk)
+		lx, why := r.wallOf(wk, "lxdstar")
+		cu, why2 := r.wallOf(wk, "curl")
+		if w == nil || why != "" || why2 != "" || w.Ops == 0 {
+			continue
+		}
+		n := time.Duration(w.Ops)
+		fmt.Fprintf(b, "| %d instances | %s | %s | %s |\n", w.Ops, us(lx/n), us((lx-cu)/n), us(cu/n))
+	}
+}
+
+func us(d time.Duration) string {
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+// writeSoak shows the soak's samples of the process.
+func writeSoak(b *strings.Builder, r *Results) {
+	s := r.Soak
+	sz := r.Config.Sizes.Soak
+	b.WriteString("\n### 9. Soak\n\n")
+	fmt.Fprintf(b, "One process runs %d commands (`echo soak`) and %d put + get round trips of a 6 KB file in the running container, spread evenly over %s, with an event stream open and drained all along: `%s`, run inside the harness's own process through the embedding API (`lxdstar.New(…).RunFile`) so that its goroutines can be counted. The process is sampled every twentieth of the run; _start_ and _end_ are the smallest counts of the first and of the last tenth of the samples during the run (a command in flight has goroutines and sockets of its own), _after_ is one second after the script ended.\n\n", sz.Execs, sz.Files, sz.Duration, s.scriptOr())
+	if s == nil {
+		return
+	}
+	if s.Err != "" {
+		fmt.Fprintf(b, "The soak failed: %s\n", mdEscape(s.Err))
+		return
+	}
+	fmt.Fprintf(b, "It took %s and printed `%s`.\n\n", s.Took.Round(time.Second), strings.TrimSpace(s.Output))
+	b.WriteString("| | goroutines | open fds | RSS |\n|---|---:|---:|---:|\n")
+	for _, row := range []struct {
+		name string
+		v    SoakSample
+	}{{"before", s.Samples[0]}, {"start (after warm-up)", s.Start}, {"end", s.End}, {"after", s.After}} {
+		fmt.Fprintf(b, "| %s | %d | %d | %s |\n", row.name, row.v.Goroutines, row.v.FDs, kib(row.v.RSSKiB))
+	}
+	b.WriteString("\nEvery sample (time into the run, goroutines, fds, RSS): ")
+	var parts []string
+	for _, x := range s.Samples {
+		parts = append(parts, fmt.Sprintf("%s %d/%d/%s", x.At.Round(time.Second), x.Goroutines, x.FDs, kib(x.RSSKiB)))
+	}
+	b.WriteString(strings.Join(parts, "; ") + ".\n")
+}
+
+func (s *SoakResult) scriptOr() string {
+	if s == nil {
+		return "bench/star/soak.star"
+	}
+	return s.Script
 }
 
 func boolToInt(v bool) int {

@@ -65,15 +65,25 @@ func evaluateTargets(r *Results) []Target {
 			return fmt.Sprintf("%.1f× (%s vs %s)", ratio, r.perOp(wk, a), r.perOp(wk, b)), ratio >= min
 		})
 	}
-	speedup("List vs pylxd", "lxdstar ≥ 10× faster than pylxd", "list", "lxdstar", "pylxd", 10)
-	compare("List vs raw API", "lxdstar within 1.5× of `curl …?recursion=1`", "list", "lxdstar", "curl",
-		func(a, b time.Duration) (string, bool) {
+	// within: lxdstar's time must be at most max × other's.
+	within := func(name, goal, wk, lx, other, what string, max float64) {
+		compare(name, goal, wk, lx, other, func(a, b time.Duration) (string, bool) {
 			ratio := float64(a) / float64(b)
-			return fmt.Sprintf("%.2f× the raw call (%s vs %s)", ratio, ms(a), ms(b)), ratio <= 1.5
+			return fmt.Sprintf("%.2f× %s (%s vs %s)", ratio, what, r.perOp(wk, a), r.perOp(wk, b)), ratio <= max
 		})
-	speedup("Exec vs lxc", "lxdstar per call ≥ 3× faster than `lxc exec`", "exec", "lxdstar", "lxc", 3)
+	}
+	large := fmt.Sprintf("list %d", r.Config.Sizes.ListLarge)
+	speedup("List vs pylxd", "lxdstar ≥ 10× faster than pylxd", "list", "lxdstar", "pylxd", 10)
+	within("List vs raw API", "lxdstar within 1.5× of `curl …?recursion=1`", "list", "lxdstar", "curl", "the raw call", 1.5)
+	within("List 1000 vs raw API", "lxdstar within 1.25× of `curl …?recursion=1`", "list-large", "lxdstar", "curl", "the raw call", 1.25)
+	speedup("List 1000 vs raw Python", "lxdstar faster than a raw Python client (http.client + json)", "list-large", "lxdstar", "pyraw", 1)
+	within("Exec vs LXD's floor", "lxdstar per call within 1.1× of the raw API with websockets", "exec", "lxdstar", "rawws", "the floor", 1.1)
 	speedup("Exec vs pylxd", "lxdstar per call ≥ 20× faster than pylxd", "exec", "lxdstar", "pylxd", 20)
+	speedup("Concurrent exec vs lxc", "lxdstar ≥ 1.5× faster than `lxc exec … &` in a shell", "conc", "lxdstar", "cli", 1.5)
+	within("Concurrent exec vs raw API", "lxdstar within 1.2× of an in-process raw-API client, concurrent", "conc", "lxdstar", "raw", "the raw client", 1.2)
 	speedup("Lifecycle fan-out", "lxdstar concurrent ≥ 2× faster than pylxd sequential", "lifecycle", "lxdstar-concurrent", "pylxd", 2)
+	speedup("Big file vs lxc", "lxdstar push + pull at least as fast as `lxc file push` + `pull`", "bigfile", "lxdstar", "cli", 1)
+	within("Big file vs curl", "lxdstar push + pull within 1.1× of curl", "bigfile", "lxdstar", "curl", "curl", 1.1)
 	speedup("Startup", "lxdstar ≤ 1/10 of pylxd's import time", "startup", "lxdstar", "pylxd", 10)
 	for _, wk := range []string{"list", "exec"} {
 		t := Target{Name: "Peak memory (" + wk + ")", Goal: "lxdstar max RSS below pylxd's", Workload: wk, Memory: true}
@@ -87,6 +97,20 @@ func evaluateTargets(r *Results) []Target {
 		}
 		out = append(out, t)
 	}
+	for _, c := range []struct {
+		wk, name string
+		limitKiB int64
+	}{{"list-large", "Peak memory (" + large + ")", 24 << 10}, {"bigfile", "Peak memory (big file)", 48 << 10}} {
+		t := Target{Name: c.name, Goal: "lxdstar max RSS ≤ " + kib(c.limitKiB), Workload: c.wk, Memory: true}
+		if a, ok := r.peakRSS(c.wk, "lxdstar"); ok {
+			t.Measured = kib(a)
+			t.Status = metOrMissed(a <= c.limitKiB)
+		} else {
+			t.Status = "n/a (not measured)"
+		}
+		out = append(out, t)
+	}
+	out = append(out, soakTarget(r.Soak))
 	return out
 }
 
@@ -121,4 +145,30 @@ func ms(d time.Duration) string {
 
 func kib(k int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(k)/1024)
+}
+
+// Soak margins: what one process may gain from the end of its warm-up to
+// the end of the soak (and keep after it) without counting as a leak.
+const (
+	soakGoroutines = 5
+	soakFDs        = 5
+	soakRSSKiB     = 8 << 10
+)
+
+// soakTarget judges the soak: goroutines, open files and RSS flat.
+func soakTarget(s *SoakResult) Target {
+	t := Target{Name: "Soak", Goal: fmt.Sprintf("goroutines, open fds and RSS flat over the run (at most +%d, +%d, +%s)", soakGoroutines, soakFDs, kib(soakRSSKiB))}
+	switch {
+	case s == nil:
+		t.Status = "n/a (not run)"
+		return t
+	case s.Err != "":
+		t.Status = "n/a (failed: " + s.Err + ")"
+		return t
+	}
+	t.Measured = fmt.Sprintf("%d → %d goroutines, %d → %d fds, %s → %s RSS", s.Start.Goroutines, s.End.Goroutines,
+		s.Start.FDs, s.End.FDs, kib(s.Start.RSSKiB), kib(s.End.RSSKiB))
+	t.Status = metOrMissed(s.End.Goroutines <= s.Start.Goroutines+soakGoroutines && s.End.FDs <= s.Start.FDs+soakFDs &&
+		s.End.RSSKiB <= s.Start.RSSKiB+soakRSSKiB)
+	return t
 }

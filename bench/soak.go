@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/lxdmod"
+)
+
+// --- soak ---------------------------------------------------------------
+
+// SoakResult is what one long run of one process did to that process.
+type SoakResult struct {
+	Script  string
+	Took    time.Duration
+	Output  string
+	Err     string
+	Samples []SoakSample // before, during, after
+	// Start and End summarise the run after its warm-up: the smallest
+	// counts of the first and of the last tenth of the samples taken
+	// during it (an exec in flight has goroutines and sockets of its
+	// own, which no sample should count as a leak).
+	Start, End SoakSample
+	After      SoakSample // once the script has ended
+}
+
+// SoakSample is the state of the harness's process at one moment.
+type SoakSample struct {
+	At         time.Duration // since the script started (negative: before)
+	Goroutines int
+	FDs        int
+	RSSKiB     int64
+}
+
+func takeSoakSample(at time.Duration) SoakSample {
+	s := SoakSample{At: at, Goroutines: runtime.NumGoroutine()}
+	if entries, err := os.ReadDir("/proc/self/fd"); err == nil {
+		s.FDs = len(entries)
+	}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				s.RSSKiB, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			}
+		}
+	}
+	return s
+}
+
+// soak runs bench/star/soak.star in the harness's own process, through
+// the embedding API (so that its goroutines can be counted), and samples
+// goroutines, open file descriptors and RSS every twentieth of the run.
+func (h *harness) soak(ctx context.Context) *Workload {
+	sz := h.cfg.Sizes.Soak
+	w := &Workload{Key: "soak", Title: "9. Soak"}
+	h.logf("workload: soak (%s)", sz.Duration)
+	args := []string{h.runName(), strconv.Itoa(sz.Execs), strconv.Itoa(sz.Files), strconv.FormatFloat(sz.Duration.Seconds(), 'f', -1, 64)}
+	res := &SoakResult{Script: h.display(append([]string{h.script("star/soak.star")}, args...))}
+	h.res.Soak = res
+	var out strings.Builder
+	var mu sync.Mutex
+	rt := lxdstar.New(
+		lxdstar.WithLXD(lxdmod.Config{Endpoint: h.lxd.Socket}),
+		lxdstar.WithArgs(args),
+		lxdstar.WithPrint(func(msg string) { mu.Lock(); out.WriteString(msg + "\n"); mu.Unlock() }),
+	)
+	res.Samples = append(res.Samples, takeSoakSample(0))
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := rt.RunFile(ctx, h.cfg.Root+"/"+h.script("star/soak.star"))
+		done <- err
+	}()
+	tick := time.NewTicker(sz.Duration / 20)
+	defer tick.Stop()
+	var during []SoakSample
+	var err error
+wait:
+	for {
+		select {
+		case err = <-done:
+			break wait
+		case <-tick.C:
+			s := takeSoakSample(time.Since(start))
+			during = append(during, s)
+			res.Samples = append(res.Samples, s)
+		}
+	}
+	res.Took = time.Since(start)
+	time.Sleep(time.Second) // let the run's last connections and goroutines go
+	res.After = takeSoakSample(time.Since(start))
+	res.Samples = append(res.Samples, res.After)
+	res.Output = out.String()
+	want := fmt.Sprintf("soak-ok %d %d ", sz.Execs, sz.Files)
+	switch {
+	case err != nil:
+		res.Err = err.Error()
+	case !strings.HasPrefix(res.Output, want):
+		res.Err = fmt.Sprintf("printed %q, want %q followed by the events seen", strings.TrimSpace(res.Output), want)
+	case len(during) < 4:
+		res.Err = fmt.Sprintf("only %d samples during the run", len(during))
+	default:
+		tenth := max(len(during)/10, 1)
+		res.Start, res.End = smallest(during[:tenth]), smallest(during[len(during)-tenth:])
+	}
+	h.logf("soak: %s, start %+v, end %+v, after %+v %s", res.Took.Round(time.Second), res.Start, res.End, res.After, res.Err)
+	return w
+}
+
+// smallest takes each count's minimum over samples.
+func smallest(samples []SoakSample) SoakSample {
+	m := samples[0]
+	for _, s := range samples[1:] {
+		m.Goroutines = min(m.Goroutines, s.Goroutines)
+		m.FDs = min(m.FDs, s.FDs)
+		m.RSSKiB = min(m.RSSKiB, s.RSSKiB)
+	}
+	return m
+}
