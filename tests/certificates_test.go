@@ -257,20 +257,7 @@ func TestAuthenticateWithToken(t *testing.T) {
 	cert := newTestCert(t, t.TempDir(), "client")
 	cert.untrustLater(t)
 	name := uniqueName("tok")
-	r, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"),
-		Body: map[string]any{"name": name, "type": "client", "token": true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	op, err := rest.AsyncOperation(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { deletePath(c, rest.Path("operations", op.ID)) })
-	// The token is what `lxc config trust add` prints: base64 of this JSON.
-	tok, _ := json.Marshal(map[string]any{"client_name": name, "fingerprint": op.Metadata["fingerprint"],
-		"addresses": op.Metadata["addresses"], "secret": op.Metadata["secret"], "expires_at": "0001-01-01T00:00:00Z"})
-	token := base64.StdEncoding.EncodeToString(tok)
+	token := newTrustToken(t, c, name)
 
 	newScript(t, "").with("crt", starlark.String(cert.crtFile)).with("key", starlark.String(cert.keyFile)).
 		with("token", starlark.String(token)).with("endpoint", starlark.String(mainHTTPS)).mustRun(`
@@ -285,6 +272,26 @@ if not c.trusted:
 	if got["name"] != name {
 		t.Fatalf("trusted certificate: %v", got)
 	}
+}
+
+// newTrustToken asks the server at c for a trust token for a client named
+// name (what `lxc config trust add` prints: base64 of this JSON); the
+// pending token is revoked when the test ends.
+func newTrustToken(t testing.TB, c *rest.Client, name string) string {
+	t.Helper()
+	r, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"),
+		Body: map[string]any{"name": name, "type": "client", "token": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := rest.AsyncOperation(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deletePath(c, rest.Path("operations", op.ID)) })
+	tok, _ := json.Marshal(map[string]any{"client_name": name, "fingerprint": op.Metadata["fingerprint"],
+		"addresses": op.Metadata["addresses"], "secret": op.Metadata["secret"], "expires_at": "0001-01-01T00:00:00Z"})
+	return base64.StdEncoding.EncodeToString(tok)
 }
 
 func TestAuthenticateNeedsCertificate(t *testing.T) {
