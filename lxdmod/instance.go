@@ -119,17 +119,32 @@ func instancesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 func instancesAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	recursion := 1
-	var filter starlark.Value = starlark.None
+	var filter, fields starlark.Value = starlark.None, starlark.None
 	if len(args) > 0 {
-		return nil, fmt.Errorf("%s: takes keyword arguments only (recursion=, filter=)", g.fn(b))
+		return nil, fmt.Errorf("%s: takes keyword arguments only (recursion=, filter=, fields=)", g.fn(b))
 	}
-	if err := starlark.UnpackArgs(g.fn(b), nil, kwargs, "recursion?", &recursion, "filter?", &filter); err != nil {
+	if err := starlark.UnpackArgs(g.fn(b), nil, kwargs, "recursion?", &recursion, "filter?", &filter, "fields?", &fields); err != nil {
 		return nil, err
 	}
 	if recursion != 1 && recursion != 2 {
 		return nil, fmt.Errorf("%s: for parameter recursion: want 1 or 2, got %d", g.fn(b), recursion)
 	}
 	q := url.Values{"recursion": {fmt.Sprint(recursion)}}
+	if fields != starlark.None {
+		names, err := optStrings(fields, g.fn(b), "fields")
+		if err != nil {
+			return nil, err
+		}
+		if recursion != 2 {
+			return nil, fmt.Errorf("%s: for parameter fields: only recursion=2 reads state, got recursion=%d", g.fn(b), recursion)
+		}
+		// A server without the extension reads "2;fields=…" as no
+		// recursion at all (a list of URLs): it gets a plain recursion=2,
+		// whose state holds every field asked for, as pylxd falls back.
+		if g.c.exts["instances_state_selective_recursion"] {
+			q.Set("recursion", "2;fields="+strings.Join(names, ","))
+		}
+	}
 	if filter != starlark.None {
 		f, ok := filter.(starlark.String)
 		if !ok {
