@@ -41,12 +41,21 @@ type pylxdTest struct {
 // pylxdSkipCRIU: live migration of a running container needs CRIU.
 const pylxdSkipCRIU = "live migration needs CRIU, which the test bed's LXD lacks"
 
-// pylxdSkipOneIncus: migration needs a second server of the same kind.
-const pylxdSkipOneIncus = "the test bed has one Incus daemon, and migration from Incus 6.0 to LXD 5.0 is not among the directions the servers accept"
+// pylxdSkipOneIncus: pylxd migrates between two servers of one kind.
+const pylxdSkipOneIncus = "the test bed has one Incus daemon: no second Incus to migrate to (migration between LXD and Incus is the multi-server tests' business)"
+
+// lxdstar's gaps with Incus on this branch's main (the incus branch closes
+// them; drop these skips when it has landed).
+const (
+	pylxdSkipIncusToken = "lxdstar bug: Client.authenticate sends an Incus trust token as \"password\" (lxdmod/certificates.go); Incus wants \"trust_token\" and answers \"not authorized\""
+	pylxdSkipIncusFiles = "lxdstar bug: files.get reads only X-LXD-* headers (lxdmod/rest/files.go parseFileHeaders); Incus sends X-Incus-*: \"the answer has no X-LXD-type header\""
+)
 
 var pylxdTests = []pylxdTest{
-	{file: "test_client", fn: "TestClient_test_authenticate", https: true},
-	{file: "test_client", fn: "TestClient_test_authenticate_with_project", https: true},
+	{file: "test_client", fn: "TestClient_test_authenticate", https: true,
+		skipOn: map[string]string{"incus": pylxdSkipIncusToken}},
+	{file: "test_client", fn: "TestClient_test_authenticate_with_project", https: true,
+		skipOn: map[string]string{"incus": pylxdSkipIncusToken}},
 
 	{file: "test_cluster_members", fn: "TestClusterMembers_test_get", cluster: true},
 
@@ -59,7 +68,8 @@ var pylxdTests = []pylxdTest{
 	{file: "test_containers", fn: "TestContainer_test_delete"},
 	{file: "test_containers", fn: "TestContainer_test_start_stop"},
 	{file: "test_containers", fn: "TestContainer_test_snapshot"},
-	{file: "test_containers", fn: "TestContainer_test_put_get_file"},
+	{file: "test_containers", fn: "TestContainer_test_put_get_file",
+		skipOn: map[string]string{"incus": pylxdSkipIncusFiles}},
 	{file: "test_containers", fn: "TestContainer_test_execute"},
 	{file: "test_containers", fn: "TestContainer_test_execute_no_buffer"},
 	{file: "test_containers", fn: "TestContainer_test_execute_no_decode"},
@@ -206,8 +216,57 @@ func TestPylxdTableCoversScripts(t *testing.T) {
 	}
 }
 
-// runPylxdTest runs one translated test with its fixtures and cleans up.
+// pylxdServerRaces are failures of the servers themselves under the
+// concurrent load of the shared test bed (pylxd runs its suite alone on a
+// server): the test is run again, with fresh objects, a few times.
+var pylxdServerRaces = []string{
+	// Incus 6.0.4 lists the host's interfaces, then looks each up: one
+	// that another daemon deletes in between fails the creation
+	// (internal/server/network/driver_bridge.go, deleteChildren).
+	"Failed to delete bridge children interfaces",
+	// Incus 6.0.4 fails a whole GET /1.0/storage-pools?recursion=1 when a
+	// pool it listed is deleted (by another test) before it reads it.
+	"Error in storage_pools.all: NotFound: Storage pool not found",
+}
+
+// runPylxdTest runs one translated test with its fixtures and cleans up;
+// a test that failed on a known server race is run again.
 func runPylxdTest(t *testing.T, srv pylxdServer, pt pylxdTest) {
+	for try := 1; ; try++ {
+		printed, err := runPylxdOnce(t, srv, pt)
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+			var e *lxdstar.Error
+			if errors.As(err, &e) {
+				msg = e.Backtrace()
+			}
+		}
+		race := ""
+		for _, r := range pylxdServerRaces {
+			if strings.Contains(msg, r) {
+				race = r
+			}
+		}
+		switch {
+		case err == nil:
+			for _, line := range strings.Split(printed, "\n") {
+				if reason, ok := strings.CutPrefix(line, "pylxd-skip "); ok {
+					t.Skip("skipped by the test itself, as pylxd's: " + reason)
+				}
+			}
+			return
+		case race != "" && try < 3:
+			t.Logf("attempt %d hit a server race (%s); running the test again:\n%s", try, race, msg)
+		default:
+			t.Fatalf("%s failed:\n%s\noutput:\n%s", pt.fn, msg, printed)
+		}
+	}
+}
+
+// runPylxdOnce runs the test once, with fixtures of its own that are
+// removed when t ends, and returns what it printed and its error.
+func runPylxdOnce(t *testing.T, srv pylxdServer, pt pylxdTest) (string, error) {
 	token := strings.TrimPrefix(uniqueName("x"), "t-x-")
 	endpoint := srv.socket
 	if pt.cluster {
@@ -278,20 +337,8 @@ func runPylxdTest(t *testing.T, srv pylxdServer, pt pylxdTest) {
 	defer cancel()
 	_, err = rt.Run(ctx, filepath.Join("testdata", "pylxd", "run.star"), []byte(src))
 	mu.Lock()
-	printed := out.String()
-	mu.Unlock()
-	if err != nil {
-		var e *lxdstar.Error
-		if errors.As(err, &e) {
-			t.Fatalf("%s failed:\n%s\noutput:\n%s", pt.fn, e.Backtrace(), printed)
-		}
-		t.Fatalf("%s failed: %v\noutput:\n%s", pt.fn, err, printed)
-	}
-	for _, line := range strings.Split(printed, "\n") {
-		if reason, ok := strings.CutPrefix(line, "pylxd-skip "); ok {
-			t.Skip("skipped by the test itself, as pylxd's: " + reason)
-		}
-	}
+	defer mu.Unlock()
+	return out.String(), err
 }
 
 // freeBridgeOctets picks n octets x for which 198.19.x.0/24 is on no
@@ -326,8 +373,14 @@ func cleanupByToken(t *testing.T, c *rest.Client, token string, announced []stri
 	ctx := context.Background()
 	list := func(path string) []map[string]any {
 		resp, err := c.Do(ctx, &rest.Request{Method: "GET", Path: path, Query: url.Values{"recursion": {"1"}}})
+		for try := 0; errors.Is(err, rest.ErrNotFound) && try < 5; try++ {
+			// Incus 6.0 fails a whole listing with NotFound when one of its
+			// objects is deleted (by another test) while it reads them.
+			time.Sleep(200 * time.Millisecond)
+			resp, err = c.Do(ctx, &rest.Request{Method: "GET", Path: path, Query: url.Values{"recursion": {"1"}}})
+		}
 		if err != nil {
-			t.Logf("cleanup: GET %s: %v", path, err)
+			t.Errorf("cleanup: GET %s: %v", path, err)
 			return nil
 		}
 		var items []map[string]any
