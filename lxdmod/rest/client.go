@@ -62,6 +62,8 @@ type Client struct {
 	transfers   TransferFunc // nil: no byte counting (see WithTransfers)
 	transferIDs *atomic.Uint64
 
+	ident *identity // which server this is, once known (server.go)
+
 	// wsWrite lends websockets their write buffers only while a message is
 	// being written: a command's four sockets mostly sit idle, and buffers
 	// owned for a connection's lifetime would be allocated on every exec.
@@ -75,7 +77,7 @@ func New(cfg Config) (*Client, error) {
 		getenv = os.Getenv
 	}
 	ep := strings.TrimSpace(cfg.Endpoint)
-	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}}
+	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}, ident: &identity{}}
 	switch {
 	case ep == "" || strings.HasPrefix(ep, "unix://") || strings.HasPrefix(ep, "/") || isSocket(ep):
 		path := strings.TrimPrefix(ep, "unix://")
@@ -351,7 +353,16 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	if contentType != "" {
 		hr.Header.Set("Content-Type", contentType)
 	}
-	for k, vs := range req.Header {
+	header := req.Header
+	if hasServerHeaders(header) {
+		kind, err := c.ServerKind(ctx)
+		if err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		header = serverHeaders(header, kind)
+	}
+	for k, vs := range header {
 		hr.Header[k] = vs
 	}
 	hr.Header.Set("User-Agent", "lxdstar")
@@ -404,7 +415,7 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return &Error{Kind: KindTimeout, Message: "request to " + c.endpoint + " timed out", Err: err}
 	}
-	return &Error{Kind: KindConnection, Message: "cannot talk to LXD at " + c.endpoint, Err: err}
+	return &Error{Kind: KindConnection, Message: "cannot talk to " + c.name() + " at " + c.endpoint, Err: err}
 }
 
 // connReader marks the errors of reading a streamed response body as
@@ -413,6 +424,7 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 // scripts can catch as such, from a failure of their own writer.
 type connReader struct {
 	io.ReadCloser
+	server   string // "LXD" or "Incus"
 	endpoint string
 }
 
@@ -421,7 +433,7 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		var e *Error
 		if !errors.As(err, &e) {
-			err = &Error{Kind: KindConnection, Message: "reading the answer of LXD at " + r.endpoint, Err: err}
+			err = &Error{Kind: KindConnection, Message: "reading the answer of " + r.server + " at " + r.endpoint, Err: err}
 		}
 	}
 	return n, err
@@ -490,9 +502,4 @@ func snippet(data []byte) string {
 		return "(empty body)"
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-// Server is GET /1.0: the server's description.
-func (c *Client) Server(ctx context.Context) (*Response, error) {
-	return c.Do(ctx, &Request{Method: "GET", Path: "/1.0"})
 }

@@ -139,7 +139,7 @@ var execReadBuffer = [fdCount]int{fdStdin: 512, fdStdout: wsBufferSize, fdStderr
 func (c *Client) dialExec(ctx context.Context, started *ExecStarted) (conns [fdCount]*websocket.Conn, err error) {
 	for _, name := range execFDNames {
 		if _, ok := started.Secrets[name]; !ok {
-			return conns, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD sent no websocket secret for fd %q", name)}
+			return conns, &Error{Kind: KindConnection, Message: fmt.Sprintf("%s sent no websocket secret for fd %q", c.name(), name)}
 		}
 	}
 	var errs [fdCount]error
@@ -224,7 +224,7 @@ func (r *execRun) run(ctx context.Context, stdio ExecIO) (*ExecResult, error) {
 		return nil, fmt.Errorf("%s: reading stdin: %w", r.what, r.stdinErr)
 	}
 	if !haveCode {
-		return nil, &Error{Kind: KindConnection, Message: r.what + ": LXD reported no exit status"}
+		return nil, &Error{Kind: KindConnection, Message: r.what + ": " + r.c.name() + " reported no exit status"}
 	}
 	return &ExecResult{ExitCode: code, Operation: final.op}, nil
 }
@@ -373,7 +373,7 @@ func (r *execRun) pump(conn *websocket.Conn, w io.Writer) {
 	for {
 		mt, msg, err := conn.NextReader()
 		if err != nil {
-			report(&Error{Kind: KindConnection, Message: "the output stream from " + r.c.endpoint + " ended before LXD's end-of-stream marker", Err: err})
+			report(&Error{Kind: KindConnection, Message: "the output stream from " + r.c.endpoint + " ended before " + r.c.name() + "'s end-of-stream marker", Err: err})
 			return
 		}
 		if reported {

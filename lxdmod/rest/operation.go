@@ -120,6 +120,21 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 			Query: url.Values{"timeout": {fmt.Sprint(secs)}}, NoProject: true, NoTimeout: true,
 		})
 		cancel()
+		if err != nil && r != nil && r.HTTPStatus < 400 {
+			// Incus answers a wait on an operation that failed, or that
+			// outlived the wait's timeout, with an error envelope (HTTP
+			// 200, the header being sent before the wait): the
+			// operation's own state tells which, and keeps what a failed
+			// operation reports (an exec's exit status).
+			next, gerr := c.GetOperation(ctx, op.ID)
+			if gerr == nil {
+				op = next
+				if op.Final() {
+					return op, op.Failed()
+				}
+				continue
+			}
+		}
 		if err != nil {
 			var e *Error
 			switch {
@@ -130,7 +145,7 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 			case errors.As(err, &e) && e.Kind == KindNotFound:
 				return op, &Error{Kind: KindNotFound, StatusCode: 404, Message: fmt.Sprintf("operation %s no longer exists on the server (finished more than 5 s ago?)", op.ID)}
 			case errors.As(err, &e) && e.Kind == KindTimeout:
-				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD at %s did not answer a wait for operation %s within %s", c.endpoint, op.ID, poll+pollGrace), Err: err}
+				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("%s at %s did not answer a wait for operation %s within %s", c.name(), c.endpoint, op.ID, poll+pollGrace), Err: err}
 			}
 			return op, err
 		}
