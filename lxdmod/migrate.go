@@ -2,6 +2,7 @@ package lxdmod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -129,7 +130,7 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 	resp, err := m.c.rest.Do(ctx, &rest.Request{Method: "POST", Path: m.path(),
 		Body: map[string]any{"migration": true, "live": tr.live, "instance_only": tr.instanceOnly}})
 	if err != nil {
-		return nil, err
+		return nil, tr.refused(m.c, err)
 	}
 	srcOp, err := rest.AsyncOperation(resp)
 	if err != nil {
@@ -167,8 +168,37 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 			return starlark.None, nil
 		}
 	}
-	return tr.createOnTarget(thread, body, seed, q, wait, after, func() { cancelOperation(m.c, srcOp.ID) })
+	v, err := tr.createOnTarget(thread, body, seed, q, wait, after, func() { cancelOperation(m.c, srcOp.ID) })
+	return v, tr.refused(tr.dst, err)
 }
+
+// refused names the server that refused a transfer between two servers:
+// their own messages do not say which of the two is speaking, and an LXD
+// and an Incus server accept different things (Incus's snapshots carry
+// config keys LXD 5.0 does not know). Errors other than a server's refusal
+// (cancelled, timed out, unreachable), and lxdstar's own, pass unchanged.
+func (tr *transfer) refused(by *Client, err error) error {
+	var e *rest.Error
+	if !errors.As(err, &e) || !errors.Is(e, rest.ErrAPI) || errors.Is(err, errTransferOwn) {
+		return err
+	}
+	verb, role, peer := "copy", "target", "from "+tr.src.c.describe()
+	if tr.move {
+		verb = "migration"
+	}
+	if by == tr.src.c {
+		role, peer = "source", "to "+tr.dst.describe()
+	}
+	return rest.Annotate(err, fmt.Sprintf("%s (%s) refused the %s of instance %q %s", by.describe(), role, verb, tr.src.key(), peer))
+}
+
+// errTransferOwn marks the errors of lxdstar's own steps after the target
+// accepted the instance (reading it back, deleting the source), which
+// refused must not attribute to the target.
+var errTransferOwn = errors.New("transfer step")
+
+// describe names a server in messages: "Incus at /var/lib/incus/unix.socket".
+func (c *Client) describe() string { return c.server.Name() + " at " + c.rest.Endpoint() }
 
 // targetBody is the InstancesPost body built from a fresh read of the
 // source (unsaved local edits are not copied): its definition without
@@ -217,10 +247,11 @@ func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any,
 	dst := tr.src.sibling(tr.dst, tr.name, seed)
 	finish := func(thread *starlark.Thread) (starlark.Value, error) {
 		if err := dst.refresh(ctxOf(thread), false); err != nil {
-			return nil, err
+			return nil, ownStep(err)
 		}
 		if after != nil {
-			return after(thread)
+			v, err := after(thread)
+			return v, ownStep(err)
 		}
 		return starlark.None, nil
 	}
@@ -230,6 +261,19 @@ func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any,
 	}
 	return v, err
 }
+
+// ownStep marks err as one of lxdstar's own transfer steps (see
+// errTransferOwn), keeping its kind and message.
+func ownStep(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ownStepError{err}
+}
+
+type ownStepError struct{ error }
+
+func (e *ownStepError) Unwrap() []error { return []error{e.error, errTransferOwn} }
 
 // cancelOperation gives up a migration source that will never be pulled, so
 // the source instance is not left busy. Best effort: LXD also times it out.
