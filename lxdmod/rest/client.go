@@ -373,8 +373,11 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	}
 	if err != nil {
 		c.traceLine(hr, 0, start)
+		// Classified before cancel: cancelling the request's own timeout
+		// context would make every failure look like a cancellation.
+		err = c.transportError(ctx, err)
 		cancel()
-		return nil, nil, c.transportError(ctx, err)
+		return nil, nil, err
 	}
 	c.traceLine(hr, resp.StatusCode, start)
 	c.meterDownload(req, resp)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -159,4 +160,15 @@ func TestMessagesNameIncus(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Incus", c.name())
 	assert.Equal(t, "Incus", c.WithProject("p").name(), "copies share what was learnt")
+}
+
+// A client with a request timeout reports a refused connection as such,
+// not as a cancellation (the timeout's context is released after the
+// error is classified).
+func TestTimeoutClientReportsConnectionFailure(t *testing.T) {
+	c, err := New(Config{Endpoint: "/nonexistent/lxd.socket", Timeout: time.Minute})
+	require.NoError(t, err)
+	_, err = c.Server(context.Background())
+	assert.Equal(t, KindConnection, kindOf(err), "%v", err)
+	assert.ErrorContains(t, err, "cannot talk to LXD at /nonexistent/lxd.socket")
 }
