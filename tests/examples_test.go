@@ -41,6 +41,9 @@ func lxdstarBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if checkTestbed() {
+		return
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

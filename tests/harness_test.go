@@ -1,13 +1,17 @@
 // Package tests holds the integration tests: every one runs against the real
-// LXD daemons of the test bed (tests/testbed/testbed.sh, started by make test).
+// LXD and Incus daemons of the test bed (tests/testbed/testbed.sh, started by
+// make test). Tests that are not about one server's own feature run against
+// both, as subtests named after the server (see eachServer).
 package tests
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -27,15 +31,77 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// The test bed's layout (shared/TESTBED.md).
+// The test bed's layout (tests/testbed/testbed.sh).
 const (
-	mainSocket   = "/var/lib/lxd/unix.socket"
 	mainHTTPS    = "https://127.0.0.1:8443"
 	secondSocket = "/var/lib/lxd2/unix.socket"
 	node1Socket  = "/var/lib/lxd3/unix.socket"
 	node2Socket  = "/var/lib/lxd4/unix.socket"
+	incusSocket  = "/var/lib/incus/unix.socket"
+	incusHTTPS   = "https://127.0.0.1:8446"
 	imageAlias   = "busybox"
 )
+
+// mainSocket is the main LXD daemon's socket: $LXDSTAR_TEST_SOCKET, else the
+// test bed's.
+var mainSocket = cmp.Or(os.Getenv("LXDSTAR_TEST_SOCKET"), "/var/lib/lxd/unix.socket")
+
+// server is one server of the test bed the suite runs against.
+type server struct {
+	Name   string // "lxd" or "incus", as client.server says; names the subtest
+	Socket string
+	HTTPS  string
+}
+
+// testServers are the servers every test not about one server's own feature
+// runs against: the main LXD 5.0 daemon and the Incus 6.0 one.
+func testServers() []server {
+	return []server{{"lxd", mainSocket, mainHTTPS}, {"incus", incusSocket, incusHTTPS}}
+}
+
+// eachServer runs body against every test server, as parallel subtests
+// named after the server (TestX/lxd, TestX/incus). It makes t parallel too.
+func eachServer(t *testing.T, body func(t *testing.T, srv server)) {
+	t.Parallel()
+	for _, srv := range testServers() {
+		t.Run(srv.Name, func(t *testing.T) {
+			t.Parallel()
+			needSocket(t, srv.Socket)
+			body(t, srv)
+		})
+	}
+}
+
+// testbedMissing says why the integration tests cannot run, or "" when the
+// main daemon answers GET /1.0.
+func testbedMissing() string {
+	c, err := rest.New(rest.Config{Endpoint: mainSocket, Timeout: 10 * time.Second})
+	if err == nil {
+		_, err = c.Server(context.Background())
+		c.CloseIdleConnections()
+	}
+	if err == nil {
+		return ""
+	}
+	return fmt.Sprintf("no LXD answers at %s (LXDSTAR_TEST_SOCKET): %v", mainSocket, err)
+}
+
+// checkTestbed is TestMain's gate: without a test bed the integration tests
+// are skipped with one message (go test ./... then works anywhere), unless
+// LXDSTAR_REQUIRE_TESTBED=1, which make test and CI set so that they can
+// never pass by skipping.
+func checkTestbed() (skip bool) {
+	why := testbedMissing()
+	if why == "" {
+		return false
+	}
+	if os.Getenv("LXDSTAR_REQUIRE_TESTBED") == "1" {
+		fmt.Fprintf(os.Stderr, "tests: %s; LXDSTAR_REQUIRE_TESTBED=1: `make test` starts the test bed\n", why)
+		os.Exit(1)
+	}
+	fmt.Printf("tests: integration tests skipped: %s; run `make test`, which starts the test bed\n", why)
+	return true
+}
 
 func trustPassword() string {
 	if p := os.Getenv("LXDSTAR_TRUST_PASSWORD"); p != "" {
@@ -44,12 +110,13 @@ func trustPassword() string {
 	return "s3cret"
 }
 
-// needSocket fails the test when a test-bed daemon is missing: make test
-// starts them, so absence is a broken set-up, not a reason to skip.
+// needSocket fails the test when a test-bed daemon is missing: the main
+// one answered (see checkTestbed) and make test starts them all, so absence
+// is a broken set-up, not a reason to skip.
 func needSocket(t testing.TB, path string) {
 	t.Helper()
 	if fi, err := os.Stat(path); err != nil || fi.Mode()&os.ModeSocket == 0 {
-		t.Fatalf("no LXD socket at %s: start the test bed with `make testbed-up`", path)
+		t.Fatalf("no LXD or Incus socket at %s: start the test bed with `make testbed-up`", path)
 	}
 }
 
