@@ -59,6 +59,15 @@ func testServers() []server {
 	return []server{{"lxd", mainSocket, mainHTTPS}, {"incus", incusSocket, incusHTTPS}}
 }
 
+// instanceNotFound is the server's own message for a missing instance:
+// Incus 6.0 names the instance and project, LXD 5.0 does not.
+func (s server) instanceNotFound(name string) string {
+	if s.Name == "incus" {
+		return fmt.Sprintf("Failed to fetch instance %q in project \"default\": Instance not found", name)
+	}
+	return "Instance not found"
+}
+
 // eachServer runs body against every test server, as parallel subtests
 // named after the server (TestX/lxd, TestX/incus). It makes t parallel too.
 func eachServer(t *testing.T, body func(t *testing.T, srv server)) {

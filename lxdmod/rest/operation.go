@@ -44,11 +44,13 @@ func (o *Operation) Failed() error {
 // operationErrorKind recovers the kind of a failed operation. LXD reports
 // operation failures without the HTTP status its handlers used, so a create
 // whose name is taken would otherwise not be a Conflict. Its wording for
-// those two cases is stable ("... already exists", "... not found").
+// those two cases is stable ("... already exists", "... not found"); Incus
+// 6.0 reports a taken instance name as its database's "UNIQUE constraint
+// failed".
 func operationErrorKind(msg string) Kind {
 	lower := strings.ToLower(msg)
 	switch {
-	case strings.Contains(lower, "already exists"):
+	case strings.Contains(lower, "already exists"), strings.Contains(lower, "unique constraint failed"):
 		return KindConflict
 	case strings.HasSuffix(lower, "not found"):
 		return KindNotFound
