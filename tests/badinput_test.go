@@ -337,7 +337,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 		}
 	}
 	wait(mustOp("POST", rest.Path("instances", name, "snapshots"), map[string]any{"name": "snap0"}))
-	img := issue3Image(t, uniqueName("badimg"))
+	img := issue3Image(t, mainSocket, uniqueName("badimg"))
 	_, err := main.Do(ctx, rest.ImageUploadRequest(rest.ImageUpload{Rootfs: strings.NewReader(string(img.unified)), Fingerprint: img.fp}))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return serverExists(t, main, rest.Path("images", img.fp)) }, 30*time.Second, 50*time.Millisecond)

@@ -17,6 +17,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -59,6 +60,18 @@ func testServers() []server {
 	return []server{{"lxd", mainSocket, mainHTTPS}, {"incus", incusSocket, incusHTTPS}}
 }
 
+// cli is the server's own command-line client (lxc or incus) on its unix
+// socket, for checks that do not depend on the code under test.
+func (s server) cli(args ...string) *exec.Cmd {
+	tool, dirVar := "lxc", "LXD_DIR"
+	if s.Name == "incus" {
+		tool, dirVar = "incus", "INCUS_DIR"
+	}
+	cmd := exec.Command(tool, args...)
+	cmd.Env = append(os.Environ(), dirVar+"="+filepath.Dir(s.Socket))
+	return cmd
+}
+
 // instanceNotFound is the server's own message for a missing instance:
 // Incus 6.0 names the instance and project, LXD 5.0 does not.
 func (s server) instanceNotFound(name string) string {
@@ -68,13 +81,25 @@ func (s server) instanceNotFound(name string) string {
 	return "Instance not found"
 }
 
-// eachServer runs body against every test server, as parallel subtests
-// named after the server (TestX/lxd, TestX/incus). It makes t parallel too.
+// eachServer runs body against every test server, as subtests named after
+// the server (TestX/lxd, TestX/incus) that run in parallel with each other.
+// Whether TestX runs in parallel with other tests is TestX's own choice.
 func eachServer(t *testing.T, body func(t *testing.T, srv server)) {
-	t.Parallel()
+	forServers(t, true, body)
+}
+
+// eachServerInTurn is eachServer for tests that measure the process (its
+// goroutines): one server after the other.
+func eachServerInTurn(t *testing.T, body func(t *testing.T, srv server)) {
+	forServers(t, false, body)
+}
+
+func forServers(t *testing.T, parallel bool, body func(t *testing.T, srv server)) {
 	for _, srv := range testServers() {
 		t.Run(srv.Name, func(t *testing.T) {
-			t.Parallel()
+			if parallel {
+				t.Parallel()
+			}
 			needSocket(t, srv.Socket)
 			body(t, srv)
 		})

@@ -28,7 +28,10 @@ func instanceConfig(t *testing.T, c *rest.Client, name string) map[string]any {
 	return serverObject(t, c, rest.Path("instances", name))["config"].(map[string]any)
 }
 
-func TestInstanceLifecycle(t *testing.T) { eachServer(t, testInstanceLifecycle) }
+func TestInstanceLifecycle(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testInstanceLifecycle)
+}
 
 func testInstanceLifecycle(t *testing.T, srv server) {
 	name, renamed := uniqueName("life"), uniqueName("life2")
@@ -68,7 +71,10 @@ print(c.instances.exists(renamed))
 	assert.False(t, serverExists(t, rc, rest.Path("instances", renamed)))
 }
 
-func TestInstanceDirtyTrackingAndSave(t *testing.T) { eachServer(t, testInstanceDirtyTrackingAndSave) }
+func TestInstanceDirtyTrackingAndSave(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testInstanceDirtyTrackingAndSave)
+}
 
 func testInstanceDirtyTrackingAndSave(t *testing.T, srv server) {
 	name := uniqueName("dirty")
@@ -129,7 +135,10 @@ func marks(p *countingProxy, into *[]int) starlark.Value {
 	})
 }
 
-func TestSaveOfCleanObjectSendsNothing(t *testing.T) { eachServer(t, testSaveOfCleanObjectSendsNothing) }
+func TestSaveOfCleanObjectSendsNothing(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSaveOfCleanObjectSendsNothing)
+}
 
 func testSaveOfCleanObjectSendsNothing(t *testing.T, srv server) {
 	name := uniqueName("clean")
@@ -150,7 +159,10 @@ mark()
 	assert.Equal(t, m[0], m[1], "save() of a clean object made requests:\n%s", proxy.requestsSince(m[0]))
 }
 
-func TestAllIsOneRequest(t *testing.T) { eachServer(t, testAllIsOneRequest) }
+func TestAllIsOneRequest(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testAllIsOneRequest)
+}
 
 func testAllIsOneRequest(t *testing.T, srv server) {
 	prefix := uniqueName("all")
@@ -177,7 +189,10 @@ print(len([i for i in c.instances.all(filter="name eq " + prefix + "-1")]))
 	assert.Equal(t, 1, m[2]-m[1], "all(recursion=2) made these requests:\n%s", proxy.requestsSince(m[1]))
 }
 
-func TestConcurrentChangeGivesConflict(t *testing.T) { eachServer(t, testConcurrentChangeGivesConflict) }
+func TestConcurrentChangeGivesConflict(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testConcurrentChangeGivesConflict)
+}
 
 func testConcurrentChangeGivesConflict(t *testing.T, srv server) {
 	name := uniqueName("conflict")
@@ -211,7 +226,10 @@ print(inst.config["user.owner"], inst.description)
 	assert.Equal(t, "other", cfg["user.owner"], "a refused save leaves the server untouched")
 }
 
-func TestErrorKindsThroughCatch(t *testing.T) { eachServer(t, testErrorKindsThroughCatch) }
+func TestErrorKindsThroughCatch(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testErrorKindsThroughCatch)
+}
 
 func testErrorKindsThroughCatch(t *testing.T, srv server) {
 	name := uniqueName("kinds")
@@ -242,7 +260,10 @@ LXDAPIExtensionNotAvailable True
 `, out)
 }
 
-func TestGoCallerSeesErrorKind(t *testing.T) { eachServer(t, testGoCallerSeesErrorKind) }
+func TestGoCallerSeesErrorKind(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testGoCallerSeesErrorKind)
+}
 
 func testGoCallerSeesErrorKind(t *testing.T, srv server) {
 	_, err := newScript(t, srv.Socket).run(`lxd.Client().instances.get("t-absent-instance")`)
@@ -258,7 +279,10 @@ func testGoCallerSeesErrorKind(t *testing.T, srv server) {
 	assert.Equal(t, "NotFound: "+srv.instanceNotFound("t-absent-instance"), re.Error())
 }
 
-func TestWaitFalseReturnsOperation(t *testing.T) { eachServer(t, testWaitFalseReturnsOperation) }
+func TestWaitFalseReturnsOperation(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testWaitFalseReturnsOperation)
+}
 
 func testWaitFalseReturnsOperation(t *testing.T, srv server) {
 	name := uniqueName("async")
@@ -278,7 +302,10 @@ print(op.wait(), op.status)
 	assert.Equal(t, "Running", instanceStatus(t, rc, name))
 }
 
-func TestWaitAfterServerForgotOperation(t *testing.T) { eachServer(t, testWaitAfterServerForgotOperation) }
+func TestWaitAfterServerForgotOperation(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testWaitAfterServerForgotOperation)
+}
 
 func testWaitAfterServerForgotOperation(t *testing.T, srv server) {
 	name := uniqueName("late")
@@ -294,7 +321,10 @@ print(op.wait(), inst.status)
 	assert.Equal(t, "None Running\n", out)
 }
 
-func TestWaitAll(t *testing.T) { eachServer(t, testWaitAll) }
+func TestWaitAll(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testWaitAll)
+}
 
 func testWaitAll(t *testing.T, srv server) {
 	prefix := uniqueName("many")
@@ -328,7 +358,10 @@ Conflict True
 	assert.Equal(t, "Stopped", instanceStatus(t, rc, names[0].(starlark.String).GoString()), "the failed create touched nothing")
 }
 
-func TestTypedManagers(t *testing.T) { eachServer(t, testTypedManagers) }
+func TestTypedManagers(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testTypedManagers)
+}
 
 func testTypedManagers(t *testing.T, srv server) {
 	name := uniqueName("typed")
@@ -343,7 +376,10 @@ print(c.containers.get(name) == c.instances.get(name))
 	assert.Equal(t, "True False\nTrue False\nNotFound\nTrue\n", out)
 }
 
-func TestModelFields(t *testing.T) { eachServer(t, testModelFields) }
+func TestModelFields(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testModelFields)
+}
 
 func testModelFields(t *testing.T, srv server) {
 	name := uniqueName("fields")
@@ -372,7 +408,10 @@ True
 `, out)
 }
 
-func TestRawAPI(t *testing.T) { eachServer(t, testRawAPI) }
+func TestRawAPI(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testRawAPI)
+}
 
 func testRawAPI(t *testing.T, srv server) {
 	name := uniqueName("raw")
@@ -388,7 +427,10 @@ print(c.api.storage_pools.get().status_code, c.api.instances.get(params={"recurs
 	assert.Equal(t, "200 True True\n404 "+srv.instanceNotFound("t-absent")+"\n200 200\n", out)
 }
 
-func TestClientAttributes(t *testing.T) { eachServer(t, testClientAttributes) }
+func TestClientAttributes(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testClientAttributes)
+}
 
 func testClientAttributes(t *testing.T, srv server) {
 	out := newScript(t, srv.Socket).mustRun(`
