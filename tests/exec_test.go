@@ -35,9 +35,9 @@ import (
 
 // execScript prepares a script with `inst` bound to the named instance and
 // a deadline, so a hanging execute fails the test instead of blocking it.
-func execScript(t *testing.T, name string, limit time.Duration) *script {
+func execScript(t *testing.T, socket, name string, limit time.Duration) *script {
 	t.Helper()
-	s := newScript(t, "").with("name", starlark.String(name))
+	s := newScript(t, socket).with("name", starlark.String(name))
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancel)
 	s.ctx = ctx
@@ -89,7 +89,7 @@ func TestExec(t *testing.T) {
 
 	t.Run("Echo", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, mainSocket, name, 30*time.Second)
 		out := s.mustRun(execPrelude + `
 r = inst.execute(["echo", "hello world"])
 code, out, err = r
@@ -103,7 +103,7 @@ print(r)
 	t.Run("Large50MB", func(t *testing.T) {
 		t.Parallel()
 		const size = 50 << 20
-		s := execScript(t, name, 120*time.Second)
+		s := execScript(t, mainSocket, name, 120*time.Second)
 		s.mustRun(execPrelude + fmt.Sprintf(`
 r = inst.execute(["sh", "-c", "head -c %d /dev/urandom > /tmp/big && sha256sum /tmp/big >&2 && cat /tmp/big; rc=$?; rm -f /tmp/big; exit $rc"], decode=False)
 code, out, err = r
@@ -126,7 +126,7 @@ code, out, err = r
 			mu.Unlock()
 			return starlark.None, nil
 		})
-		s := execScript(t, name, 30*time.Second).with("stamp", stamp)
+		s := execScript(t, mainSocket, name, 30*time.Second).with("stamp", stamp)
 		s.mustRun(execPrelude + `
 chunks = []
 def handler(c):
@@ -148,7 +148,7 @@ plain = inst.execute(["sh", "-c", "echo a; sleep 1.5; echo b; sleep 1.5; echo c"
 
 	t.Run("InterleavedStdoutStderr", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 60*time.Second)
+		s := execScript(t, mainSocket, name, 60*time.Second)
 		s.mustRun(execPrelude + `
 code, out, err = inst.execute(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done"])
 `)
@@ -170,7 +170,7 @@ code, out, err = inst.execute(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo 
 			fmt.Fprintf(&format, `\%03o`, i)
 			want[i] = byte(i)
 		}
-		s := execScript(t, name, 30*time.Second).with("format", starlark.String(format.String()))
+		s := execScript(t, mainSocket, name, 30*time.Second).with("format", starlark.String(format.String()))
 		s.mustRun(execPrelude + `
 raw = inst.execute(["printf", format], decode=False).stdout
 replaced = inst.execute(["printf", "ok\\377\\376!"]).stdout
@@ -190,7 +190,7 @@ utf8 = inst.execute(["printf", "caf\\303\\251"]).stdout
 		payload := make([]byte, 5<<20)
 		rng := mrand.NewChaCha8([32]byte{4})
 		_, _ = rng.Read(payload)
-		s := execScript(t, name, 60*time.Second).with("payload", starlark.Bytes(payload))
+		s := execScript(t, mainSocket, name, 60*time.Second).with("payload", starlark.Bytes(payload))
 		s.mustRun(execPrelude + `
 r = inst.execute(["cat"], stdin_payload=payload, decode=False)
 same = r.stdout == payload
@@ -209,7 +209,7 @@ latin = inst.execute(["cat"], stdin_payload="héllo", stdin_encoding="latin-1", 
 	t.Run("NoStdinPayloadClosesStdin", func(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
-		s := execScript(t, name, 15*time.Second)
+		s := execScript(t, mainSocket, name, 15*time.Second)
 		s.mustRun(execPrelude + `
 r = inst.execute(["cat"])
 n = inst.execute(["wc", "-c"]).stdout.strip()
@@ -220,7 +220,7 @@ n = inst.execute(["wc", "-c"]).stdout.strip()
 
 	t.Run("HandlersGetEveryChunk", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, mainSocket, name, 30*time.Second)
 		s.mustRun(execPrelude + `
 outs, errs = [], []
 r = inst.execute(["sh", "-c", "for i in 1 2 3 4 5; do echo line$i; echo eline$i >&2; sleep 0.1; done; head -c 300000 /dev/zero | tr '\\0' x"],
@@ -249,7 +249,7 @@ inst.execute(["sh", "-c", "printf 'a\\303'; sleep 0.3; printf '\\251b'"], stdout
 
 	t.Run("ExitCodes", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, mainSocket, name, 30*time.Second)
 		out := s.mustRun(execPrelude + `
 for cmd in [["true"], ["false"], ["sh", "-c", "exit 42"], ["no-such-command"], ["/etc/passwd"], ["sh", "-c", "/etc/passwd"]]:
     print(inst.execute(cmd).exit_code)
@@ -261,7 +261,7 @@ for cmd in [["true"], ["false"], ["sh", "-c", "exit 42"], ["no-such-command"], [
 		t.Parallel()
 		marker := fmt.Sprintf("sleep %d", 60+mrand.IntN(1000)) // unique among parallel subtests
 		start := time.Now()
-		s := execScript(t, name, 30*time.Second).with("cmd", starlark.String(marker))
+		s := execScript(t, mainSocket, name, 30*time.Second).with("cmd", starlark.String(marker))
 		s.mustRun(execPrelude + `
 r = catch(inst.execute, cmd.split(" "), timeout=1)
 kind, msg = r.error.kind, r.error.message
@@ -290,7 +290,7 @@ kind, msg = r.error.kind, r.error.message
 	t.Run("HandlerFailureKills", func(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, mainSocket, name, 30*time.Second)
 		_, err := s.run(execPrelude + `
 def h(chunk):
     fail("handler saw " + chunk.strip())
@@ -304,7 +304,7 @@ inst.execute(["sh", "-c", "echo first; exec sleep 3001"], stdout_handler=h)
 
 	t.Run("EnvironmentUserGroupCwd", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, mainSocket, name, 30*time.Second)
 		s.mustRun(execPrelude + `
 out = inst.execute(["sh", "-c", "echo $FOO; id -u; id -g; pwd"], environment={"FOO": "bar baz"}, user=1000, group=1001, cwd="/tmp").stdout
 positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, True, None, "utf-8", None, None, None, None, "/etc").stdout
@@ -325,7 +325,7 @@ positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, Tr
 			{`inst.execute(["true"], stdout_handler=5)`, "stdout_handler"},
 			{`inst.execute(["true"], environment={"A": 1})`, "environment"},
 		} {
-			_, err := execScript(t, name, 30*time.Second).run(execPrelude + tc.call)
+			_, err := execScript(t, mainSocket, name, 30*time.Second).run(execPrelude + tc.call)
 			if assert.Error(t, err, tc.call) {
 				assert.Contains(t, err.Error(), tc.want, tc.call)
 				assert.Contains(t, err.Error(), "execute", "the message names the function")
@@ -344,7 +344,7 @@ func TestExecLatency(t *testing.T) {
 		marks = append(marks, time.Now())
 		return starlark.None, nil
 	})
-	execScript(t, name, 60*time.Second).with("mark", mark).mustRun(execPrelude + `
+	execScript(t, mainSocket, name, 60*time.Second).with("mark", mark).mustRun(execPrelude + `
 inst.execute(["true"])  # warm-up: connections, first exec in the container
 mark()
 for i in range(50):
@@ -368,7 +368,7 @@ func TestExecLeavesNoGoroutines(t *testing.T) {
 		counts = append(counts, settledGoroutines(counts))
 		return starlark.None, nil
 	})
-	execScript(t, name, 60*time.Second).with("count", count).mustRun(execPrelude + `
+	execScript(t, mainSocket, name, 60*time.Second).with("count", count).mustRun(execPrelude + `
 inst.execute(["true"])
 inst.execute(["cat"], stdin_payload="x", stdout_handler=len)
 count()
@@ -434,7 +434,7 @@ func TestExecOverHTTPS(t *testing.T) {
 	name := uniqueName("exhttps")
 	createInstance(t, mainSocket, name, true)
 	crt, key := trustedClientCert(t)
-	s := execScript(t, name, 60*time.Second).with("crt", starlark.String(crt)).with("key", starlark.String(key))
+	s := execScript(t, mainSocket, name, 60*time.Second).with("crt", starlark.String(crt)).with("key", starlark.String(key))
 	s.mustRun(`
 c = lxd.Client(endpoint="https://127.0.0.1:8443", cert=(crt, key), verify=False)
 inst = c.instances.get(name)
@@ -503,7 +503,7 @@ func TestRawInteractiveExecute(t *testing.T) {
 	t.Parallel()
 	name := uniqueName("exint")
 	createInstance(t, mainSocket, name, true)
-	s := execScript(t, name, 30*time.Second)
+	s := execScript(t, mainSocket, name, 30*time.Second)
 	s.mustRun(execPrelude + `
 d = inst.raw_interactive_execute(["sh"], environment={"PS1": "$ ", "TERM": "dumb"})
 ws, control, dname = d["ws"], d["control"], d["name"]
