@@ -56,9 +56,10 @@ type server struct {
 
 // testServers are the servers every test not about one server's own feature
 // runs against: the main LXD 5.0 daemon and the Incus 6.0 one.
-func testServers() []server {
-	return []server{{"lxd", mainSocket, mainHTTPS}, {"incus", incusSocket, incusHTTPS}}
-}
+func testServers() []server { return []server{lxdServer(), incusServer()} }
+
+func lxdServer() server   { return server{"lxd", mainSocket, mainHTTPS} }
+func incusServer() server { return server{"incus", incusSocket, incusHTTPS} }
 
 // cli is the server's own command-line client (lxc or incus) on its unix
 // socket, for checks that do not depend on the code under test.
