@@ -2,6 +2,7 @@ package lxdmod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,7 +60,16 @@ func connect(ctx, life context.Context, cfg rest.Config) (*Client, error) {
 func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	resp, err := rc.Server(ctx)
 	if err != nil {
-		if e, ok := err.(*rest.Error); ok && e.Kind == rest.KindConnection {
+		var e *rest.Error
+		isRest := errors.As(err, &e)
+		// An HTTP answer that is no API envelope (no response parsed, but
+		// a status), or an envelope that is no server description: some
+		// other web server listens there.
+		if isRest && ((resp == nil && e.StatusCode != 0) || (resp != nil && resp.Type != "error")) {
+			return nil, &rest.Error{Kind: rest.KindConnection,
+				Message: fmt.Sprintf("%s is neither an LXD nor an Incus server: %s", rc.Endpoint(), e.Message)}
+		}
+		if isRest && e.Kind == rest.KindConnection {
 			return nil, err
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", rc.Endpoint(), err)
