@@ -161,6 +161,12 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 	var after finisher
 	if tr.move {
 		after = func(thread *starlark.Thread) (starlark.Value, error) {
+			// The source's own migration operation may still be winding
+			// down when the target's has ended (Incus 6.0 then refuses
+			// the delete: "Instance is busy running a migrate
+			// operation"). Its outcome no longer matters: the target has
+			// the instance; a real problem shows in the delete.
+			_, _ = m.c.rest.WaitOperation(ctxOf(thread), srcOp, time.Minute)
 			_, err := m.c.async(thread, &rest.Request{Method: "DELETE", Path: m.path()}, true, nil)
 			if err != nil {
 				return nil, fmt.Errorf("the instance reached %s but deleting the source failed: %w", tr.dst.rest.Endpoint(), err)
