@@ -210,9 +210,11 @@ func (r *execRun) run(ctx context.Context, stdio ExecIO) (*ExecResult, error) {
 	if failure != nil {
 		return nil, failure
 	}
-	// LXD fails the operation of a command that could not be run ("Command
-	// not found", "Command not executable") yet still reports its exit
-	// status (127, 126): that is a result, as any other exit status.
+	// LXD and Incus fail the operation of a command that could not be run
+	// ("Command not found", "Command not executable") yet still report its
+	// exit status (127, 126): that is a result, as any other exit status.
+	// (Incus's wait answers such a failure with an error; WaitOperation
+	// then reads the operation, which holds the status.)
 	code, haveCode := exitCode(final.op)
 	if final.err != nil && !haveCode {
 		return nil, fmt.Errorf("%s: %w", r.what, final.err)
