@@ -263,3 +263,27 @@ print(cp.name, [s.name for s in cp.snapshots.all()])
 	assert.Equal(t, "container", serverObject(t, dst, rest.Path("instances", copied))["type"])
 	assert.True(t, serverExists(t, src, rest.Path("instances", name, "snapshots", "s1")))
 }
+
+// An image upload's headers (public, filename, properties) reach either
+// server under its own names: Incus ignores X-LXD-* ones here.
+func TestImageUploadHeadersReachEitherServer(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testImageUploadHeadersReachEitherServer)
+}
+
+func testImageUploadHeadersReachEitherServer(t *testing.T, srv server) {
+	img := issue3Image(t, srv.Socket, uniqueName("hdr"))
+	c := restClient(t, srv.Socket)
+	r, err := c.Do(context.Background(), rest.ImageUploadRequest(rest.ImageUpload{Rootfs: bytes.NewReader(img.unified),
+		Fingerprint: img.fp, Public: true, Filename: "busybox-hdr.tar.gz",
+		Properties: map[string]string{"lxdstar.tag": "a b&c"}}))
+	require.NoError(t, err)
+	op, err := rest.AsyncOperation(r)
+	require.NoError(t, err)
+	_, err = c.WaitOperation(context.Background(), op, time.Minute)
+	require.NoError(t, err)
+	got := serverObject(t, c, rest.Path("images", img.fp))
+	assert.Equal(t, true, got["public"])
+	assert.Equal(t, "busybox-hdr.tar.gz", got["filename"])
+	assert.Equal(t, "a b&c", got["properties"].(map[string]any)["lxdstar.tag"])
+}

@@ -27,9 +27,9 @@ type ImageUpload struct {
 	Fingerprint string
 	Public      bool
 	Filename    string
-	// Properties and Aliases are set on the new image by the server.
+	// Properties are set on the new image by the server. (Aliases are
+	// made afterwards: LXD 5.0 has no upload header for them.)
 	Properties map[string]string
-	Aliases    []string
 }
 
 // ImageUploadRequest builds the upload request. The body streams from the
@@ -59,9 +59,6 @@ func ImageUploadRequest(u ImageUpload) *Request {
 	sort.Strings(keys)
 	for _, k := range keys {
 		h.Add("X-LXD-properties", url.Values{k: {u.Properties[k]}}.Encode())
-	}
-	if len(u.Aliases) > 0 {
-		h.Set("X-LXD-aliases", url.Values{"alias": u.Aliases}.Encode())
 	}
 	req := &Request{Method: "POST", Path: Path("images"), Header: h, NoTimeout: true, Body: u.Rootfs, Label: "image"}
 	if u.Meta == nil {

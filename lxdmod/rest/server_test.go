@@ -78,7 +78,7 @@ func TestHeadersNamedForTheServer(t *testing.T) {
 			ctx := context.Background()
 			require.NoError(t, c.PushFile(ctx, "c1", "/f", FilePush{Type: "file", Mode: 0o640, UID: 1, GID: 2, Content: strings.NewReader("x")}))
 			up := ImageUploadRequest(ImageUpload{Rootfs: strings.NewReader("img"), Public: true, Filename: "a.tar",
-				Fingerprint: "ab", Properties: map[string]string{"os": "busybox", "b": "1 2"}, Aliases: []string{"a1", "a2"}})
+				Fingerprint: "ab", Properties: map[string]string{"os": "busybox", "b": "1 2"}})
 			_, err := c.Do(ctx, up)
 			require.NoError(t, err)
 			kind, err := c.ServerKind(ctx)
@@ -90,10 +90,9 @@ func TestHeadersNamedForTheServer(t *testing.T) {
 			assert.ElementsMatch(t, []string{tc.prefix + "Type", tc.prefix + "Mode", tc.prefix + "Uid", tc.prefix + "Gid", tc.prefix + "Write"}, serverHeaderNames(file))
 			assert.Equal(t, "0640", file.Get(tc.prefix+"mode"))
 			assert.Equal(t, "overwrite", file.Get(tc.prefix+"write"))
-			assert.ElementsMatch(t, []string{tc.prefix + "Public", tc.prefix + "Filename", tc.prefix + "Fingerprint", tc.prefix + "Properties", tc.prefix + "Aliases"}, serverHeaderNames(img))
+			assert.ElementsMatch(t, []string{tc.prefix + "Public", tc.prefix + "Filename", tc.prefix + "Fingerprint", tc.prefix + "Properties"}, serverHeaderNames(img))
 			assert.Equal(t, "1", img.Get(tc.prefix+"public"))
 			assert.Equal(t, []string{"b=1+2", "os=busybox"}, img.Values(tc.prefix+"properties"), "one key=value per header, URL-encoded")
-			assert.Equal(t, "alias=a1&alias=a2", img.Get(tc.prefix+"aliases"))
 		})
 	}
 }
