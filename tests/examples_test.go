@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lxdstar/lxdstar/internal/testbed"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -41,7 +42,7 @@ func lxdstarBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
-	if checkTestbed() {
+	if testbed.Skip(os.Stdout) {
 		return
 	}
 	code := m.Run()

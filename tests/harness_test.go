@@ -6,7 +6,6 @@ package tests
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +27,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/internal/testbed"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -45,7 +45,7 @@ const (
 
 // mainSocket is the main LXD daemon's socket: $LXDSTAR_TEST_SOCKET, else the
 // test bed's.
-var mainSocket = cmp.Or(os.Getenv("LXDSTAR_TEST_SOCKET"), "/var/lib/lxd/unix.socket")
+var mainSocket = testbed.Socket()
 
 // server is one server of the test bed the suite runs against.
 type server struct {
@@ -105,37 +105,6 @@ func forServers(t *testing.T, parallel bool, body func(t *testing.T, srv server)
 			body(t, srv)
 		})
 	}
-}
-
-// testbedMissing says why the integration tests cannot run, or "" when the
-// main daemon answers GET /1.0.
-func testbedMissing() string {
-	c, err := rest.New(rest.Config{Endpoint: mainSocket, Timeout: 10 * time.Second})
-	if err == nil {
-		_, err = c.Server(context.Background())
-		c.CloseIdleConnections()
-	}
-	if err == nil {
-		return ""
-	}
-	return fmt.Sprintf("no LXD answers at %s (LXDSTAR_TEST_SOCKET): %v", mainSocket, err)
-}
-
-// checkTestbed is TestMain's gate: without a test bed the integration tests
-// are skipped with one message (go test ./... then works anywhere), unless
-// LXDSTAR_REQUIRE_TESTBED=1, which make test and CI set so that they can
-// never pass by skipping.
-func checkTestbed() (skip bool) {
-	why := testbedMissing()
-	if why == "" {
-		return false
-	}
-	if os.Getenv("LXDSTAR_REQUIRE_TESTBED") == "1" {
-		fmt.Fprintf(os.Stderr, "tests: %s; LXDSTAR_REQUIRE_TESTBED=1: `make test` starts the test bed\n", why)
-		os.Exit(1)
-	}
-	fmt.Printf("tests: integration tests skipped: %s; run `make test`, which starts the test bed\n", why)
-	return true
 }
 
 func trustPassword() string {
