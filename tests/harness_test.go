@@ -124,6 +124,19 @@ func needSocket(t testing.TB, path string) {
 	}
 }
 
+// hostLinks serialises the tests that create, rename or delete network
+// interfaces of the host (bridges). Stopping a bridge, Incus 6.0.4 scans
+// every host interface and fails ("Failed to delete bridge children
+// interfaces: ... Device ... does not exist") when one vanishes meanwhile;
+// the LXD and Incus daemons of the test bed share the host's interfaces.
+var hostLinks sync.Mutex
+
+// holdHostLinks takes hostLinks until the test (and its cleanups) ends.
+func holdHostLinks(t testing.TB) {
+	hostLinks.Lock()
+	t.Cleanup(hostLinks.Unlock)
+}
+
 // uniqueName returns a fresh, valid LXD name starting with "t-<prefix>-".
 func uniqueName(prefix string) string {
 	b := make([]byte, 4)

@@ -16,6 +16,7 @@ func TestNetworkLifecycle(t *testing.T) {
 }
 
 func testNetworkLifecycle(t *testing.T, srv server) {
+	holdHostLinks(t)
 	c := restClient(t, srv.Socket)
 	// Interface names are at most 15 characters: "t-net-" + 8 hex digits.
 	old, renamed := uniqueName("net"), uniqueName("net")
