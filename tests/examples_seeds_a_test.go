@@ -10,7 +10,10 @@ import (
 // TestSeedsAExamples runs each of scripts/examples/seeds/{instances,
 // snapshots,files,images}.star (pylxd's manual examples) against each
 // server through the harness. Each script asserts with fail() and cleans up.
-func TestSeedsAExamples(t *testing.T) { eachServer(t, testSeedsAExamples) }
+func TestSeedsAExamples(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSeedsAExamples)
+}
 
 func testSeedsAExamples(t *testing.T, srv server) {
 	for _, ex := range []string{"instances", "snapshots", "files", "images"} {

@@ -14,7 +14,10 @@ import (
 // certificates) against each server (the certificates example authenticates
 // with a trust password: LXD only). Each script asserts with fail() and
 // cleans up; the test checks on the server that nothing survived.
-func TestSeedsBExamples(t *testing.T) { eachServer(t, testSeedsBExamples) }
+func TestSeedsBExamples(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSeedsBExamples)
+}
 
 func testSeedsBExamples(t *testing.T, srv server) {
 	for ex, leftovers := range map[string][]string{

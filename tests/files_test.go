@@ -65,7 +65,10 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func TestFilesPutGetModesOwners(t *testing.T) { eachServer(t, testFilesPutGetModesOwners) }
+func TestFilesPutGetModesOwners(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesPutGetModesOwners)
+}
 
 func testFilesPutGetModesOwners(t *testing.T, srv server) {
 	name := uniqueName("files")
@@ -125,7 +128,10 @@ True
 	}
 }
 
-func TestFilesDirsListDelete(t *testing.T) { eachServer(t, testFilesDirsListDelete) }
+func TestFilesDirsListDelete(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesDirsListDelete)
+}
 
 func testFilesDirsListDelete(t *testing.T, srv server) {
 	name := uniqueName("files")
@@ -168,7 +174,10 @@ True
 	}
 }
 
-func TestFilesBadArguments(t *testing.T) { eachServer(t, testFilesBadArguments) }
+func TestFilesBadArguments(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesBadArguments)
+}
 
 func testFilesBadArguments(t *testing.T, srv server) {
 	name := uniqueName("files")
@@ -195,7 +204,10 @@ func testFilesBadArguments(t *testing.T, srv server) {
 	}
 }
 
-func TestFilesLarge(t *testing.T) { eachServer(t, testFilesLarge) }
+func TestFilesLarge(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesLarge)
+}
 
 func testFilesLarge(t *testing.T, srv server) {
 	name := uniqueName("files")
@@ -252,7 +264,10 @@ func hostTree(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-func TestFilesRecursiveGetStaysInside(t *testing.T) { eachServer(t, testFilesRecursiveGetStaysInside) }
+func TestFilesRecursiveGetStaysInside(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesRecursiveGetStaysInside)
+}
 
 func testFilesRecursiveGetStaysInside(t *testing.T, srv server) {
 	name := uniqueName("files")
@@ -366,7 +381,10 @@ lxd.Client().instances.get(NAME).files.recursive_get("/root/tree", LOCAL)`)
 	}
 }
 
-func TestFilesRecursiveGetSingleFile(t *testing.T) { eachServer(t, testFilesRecursiveGetSingleFile) }
+func TestFilesRecursiveGetSingleFile(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesRecursiveGetSingleFile)
+}
 
 func testFilesRecursiveGetSingleFile(t *testing.T, srv server) {
 	name := uniqueName("files")
@@ -381,7 +399,10 @@ lxd.Client().instances.get(NAME).files.recursive_get("/etc/passwd", LOCAL)`)
 	}
 }
 
-func TestFilesRecursivePutSymlinks(t *testing.T) { eachServer(t, testFilesRecursivePutSymlinks) }
+func TestFilesRecursivePutSymlinks(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesRecursivePutSymlinks)
+}
 
 func testFilesRecursivePutSymlinks(t *testing.T, srv server) {
 	name := uniqueName("files")

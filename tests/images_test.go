@@ -149,6 +149,7 @@ func (w *tarGz) bytes(t testing.TB) []byte {
 }
 
 func TestImagesCreateUnifiedSplitAndLaunch(t *testing.T) {
+	t.Parallel()
 	eachServer(t, testImagesCreateUnifiedSplitAndLaunch)
 }
 
@@ -212,7 +213,10 @@ func fileSHA(t testing.TB, path string) string {
 	return sha256Hex(data)
 }
 
-func TestImagesExport(t *testing.T) { eachServer(t, testImagesExport) }
+func TestImagesExport(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testImagesExport)
+}
 
 func testImagesExport(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("exp"))
@@ -273,6 +277,7 @@ func corruptingProxy(t *testing.T, socket string) string {
 }
 
 func TestImagesExportToRejectsCorruptData(t *testing.T) {
+	t.Parallel()
 	eachServer(t, testImagesExportToRejectsCorruptData)
 }
 
@@ -298,7 +303,10 @@ print(r.error.message)
 	}
 }
 
-func TestImagesAliasesSaveDelete(t *testing.T) { eachServer(t, testImagesAliasesSaveDelete) }
+func TestImagesAliasesSaveDelete(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testImagesAliasesSaveDelete)
+}
 
 func testImagesAliasesSaveDelete(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("alias"))
@@ -426,7 +434,10 @@ func newImageServer(t *testing.T, img []byte, alias string) *imageServer {
 	return s
 }
 
-func TestImagesCreateFromURL(t *testing.T) { eachServer(t, testImagesCreateFromURL) }
+func TestImagesCreateFromURL(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testImagesCreateFromURL)
+}
 
 func testImagesCreateFromURL(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("url"))
@@ -452,6 +463,7 @@ print(r.error.message)
 }
 
 func TestImagesCreateFromSimplestreams(t *testing.T) {
+	t.Parallel()
 	eachServer(t, testImagesCreateFromSimplestreams)
 }
 

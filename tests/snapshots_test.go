@@ -27,7 +27,10 @@ func deleteImageLater(t testing.TB, socket, fingerprint string) {
 	})
 }
 
-func TestSnapshotRestoreRestoresFiles(t *testing.T) { eachServer(t, testSnapshotRestoreRestoresFiles) }
+func TestSnapshotRestoreRestoresFiles(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSnapshotRestoreRestoresFiles)
+}
 
 func testSnapshotRestoreRestoresFiles(t *testing.T, srv server) {
 	name := uniqueName("snap")
@@ -54,7 +57,10 @@ print(str(inst.files.get("/root/state")))
 	}
 }
 
-func TestSnapshotManagerLifecycle(t *testing.T) { eachServer(t, testSnapshotManagerLifecycle) }
+func TestSnapshotManagerLifecycle(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSnapshotManagerLifecycle)
+}
 
 func testSnapshotManagerLifecycle(t *testing.T, srv server) {
 	name := uniqueName("snap")
@@ -122,6 +128,7 @@ False
 }
 
 func TestSnapshotPublishAndInstancePublish(t *testing.T) {
+	t.Parallel()
 	eachServer(t, testSnapshotPublishAndInstancePublish)
 }
 
@@ -184,7 +191,10 @@ func mustAttr(t testing.TB, v starlark.Value, name string) starlark.Value {
 	return a
 }
 
-func TestInstanceCopySameServer(t *testing.T) { eachServer(t, testInstanceCopySameServer) }
+func TestInstanceCopySameServer(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testInstanceCopySameServer)
+}
 
 func testInstanceCopySameServer(t *testing.T, srv server) {
 	name := uniqueName("copy")
