@@ -179,7 +179,11 @@ func (tr *transfer) refused(by *Client, err error) error {
 	if by == tr.src.c {
 		role, peer = "source", "to "+tr.dst.describe()
 	}
-	return rest.Annotate(err, fmt.Sprintf("%s (%s) refused the %s of instance %q %s", by.describe(), role, verb, tr.src.key(), peer))
+	// The refusing server is what the error is about: its subject.
+	cp := *e
+	cp.Subject = fmt.Sprintf("%s (%s)", by.describe(), role)
+	cp.Message = fmt.Sprintf("refused the %s of instance %q %s: %s", verb, tr.src.key(), peer, e.Message)
+	return &cp
 }
 
 // describe names a server in messages: "Incus at /var/lib/incus/unix.socket".
