@@ -108,9 +108,9 @@ func TestRenameThenDelete(t *testing.T) {
 			t.Run(k.name, func(t *testing.T) {
 				t.Parallel()
 				a, b := uniqueName("rd"), uniqueName("rd")
-			if k.name == "network" {
-				holdHostLinks(t) // see hostLinks
-			}
+				if k.name == "network" {
+					holdHostLinks(t) // see hostLinks
+				}
 				for _, n := range []string{a, b} {
 					if k.name == "instance" {
 						cleanupInstance(t, srv.Socket, n)
