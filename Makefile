@@ -41,8 +41,11 @@ vet:
 fmt:
 	$(GO) fmt ./...
 
-demo: testbed-up-main build
+# Installs and starts the whole test bed (LXD and Incus), then runs the
+# quickstart against each server.
+demo: testbed-up build
 	bin/lxdstar scripts/examples/quickstart.star
+	bin/lxdstar --endpoint /var/lib/incus/unix.socket scripts/examples/quickstart.star
 
 # Benchmarks against pylxd, lxc and curl on the main daemon (GitHub issue #8):
 # full size, about ten minutes; writes docs/BENCHMARKS.md (see bench/).
