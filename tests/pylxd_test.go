@@ -39,23 +39,14 @@ type pylxdTest struct {
 }
 
 // pylxdSkipCRIU: live migration of a running container needs CRIU.
-const pylxdSkipCRIU = "live migration needs CRIU, which the test bed's LXD lacks"
+const pylxdSkipCRIU = "live migration needs CRIU, which the test bed's servers lack"
 
 // pylxdSkipOneIncus: pylxd migrates between two servers of one kind.
 const pylxdSkipOneIncus = "the test bed has one Incus daemon: no second Incus to migrate to (migration between LXD and Incus is the multi-server tests' business)"
 
-// lxdstar's gaps with Incus on this branch's main (the incus branch closes
-// them; drop these skips when it has landed).
-const (
-	pylxdSkipIncusToken = "lxdstar bug: Client.authenticate sends an Incus trust token as \"password\" (lxdmod/certificates.go); Incus wants \"trust_token\" and answers \"not authorized\""
-	pylxdSkipIncusFiles = "lxdstar bug: files.get reads only X-LXD-* headers (lxdmod/rest/files.go parseFileHeaders); Incus sends X-Incus-*: \"the answer has no X-LXD-type header\""
-)
-
 var pylxdTests = []pylxdTest{
-	{file: "test_client", fn: "TestClient_test_authenticate", https: true,
-		skipOn: map[string]string{"incus": pylxdSkipIncusToken}},
-	{file: "test_client", fn: "TestClient_test_authenticate_with_project", https: true,
-		skipOn: map[string]string{"incus": pylxdSkipIncusToken}},
+	{file: "test_client", fn: "TestClient_test_authenticate", https: true},
+	{file: "test_client", fn: "TestClient_test_authenticate_with_project", https: true},
 
 	{file: "test_cluster_members", fn: "TestClusterMembers_test_get", cluster: true},
 
@@ -68,8 +59,7 @@ var pylxdTests = []pylxdTest{
 	{file: "test_containers", fn: "TestContainer_test_delete"},
 	{file: "test_containers", fn: "TestContainer_test_start_stop"},
 	{file: "test_containers", fn: "TestContainer_test_snapshot"},
-	{file: "test_containers", fn: "TestContainer_test_put_get_file",
-		skipOn: map[string]string{"incus": pylxdSkipIncusFiles}},
+	{file: "test_containers", fn: "TestContainer_test_put_get_file"},
 	{file: "test_containers", fn: "TestContainer_test_execute"},
 	{file: "test_containers", fn: "TestContainer_test_execute_no_buffer"},
 	{file: "test_containers", fn: "TestContainer_test_execute_no_decode"},
@@ -135,47 +125,31 @@ var pylxdTests = []pylxdTest{
 	{file: "test_storage", fn: "TestStorageVolumeSnapshot_test_create_get_restore_delete_volume_snapshot"},
 }
 
-// pylxdServer is a server the suite runs against.
-type pylxdServer struct {
-	name      string // subtest name: "lxd", "incus"
-	socket    string
-	https     string
-	daemonDir string // holds server.crt
-}
-
-var (
-	pylxdLXD    = pylxdServer{"lxd", mainSocket, mainHTTPS, "/var/lib/lxd"}
-	pylxdIncus  = pylxdServer{"incus", "/var/lib/incus/unix.socket", "https://127.0.0.1:8446", "/var/lib/incus"}
-	pylxdSecond = pylxdServer{"second", secondSocket, "https://127.0.0.1:8444", "/var/lib/lxd2"}
-)
+// pylxdSecond is the test bed's second LXD daemon, where the migration
+// tests move containers to.
+var pylxdSecond = server{"lxd", secondSocket, "https://127.0.0.1:8444"}
 
 // TestPylxdIntegration runs every translated pylxd test against the main
-// LXD daemon and, when the test bed has one, the Incus daemon.
+// LXD daemon and the Incus daemon.
 func TestPylxdIntegration(t *testing.T) {
 	t.Parallel()
-	for _, srv := range []pylxdServer{pylxdLXD, pylxdIncus} {
-		t.Run(srv.name, func(t *testing.T) {
-			t.Parallel()
-			if srv.name == "incus" {
-				if fi, err := os.Stat(srv.socket); err != nil || fi.Mode()&os.ModeSocket == 0 {
-					t.Skip("no Incus daemon in the test bed")
+	eachServer(t, func(t *testing.T, srv server) {
+		for _, pt := range pylxdTests {
+			t.Run(pt.fn, func(t *testing.T) {
+				t.Parallel()
+				if pt.skip != "" {
+					t.Skip(pt.skip)
 				}
-			}
-			needSocket(t, srv.socket)
-			for _, pt := range pylxdTests {
-				t.Run(pt.fn, func(t *testing.T) {
-					t.Parallel()
-					if pt.skip != "" {
-						t.Skip(pt.skip)
-					}
-					if reason := pt.skipOn[srv.name]; reason != "" {
-						t.Skip(reason)
-					}
-					runPylxdTest(t, srv, pt)
-				})
-			}
-		})
-	}
+				if reason := pt.skipOn[srv.Name]; reason != "" {
+					t.Skip(reason)
+				}
+				if pt.file == "test_networks" {
+					holdHostLinks(t) // before the cleanup that deletes its bridges
+				}
+				runPylxdTest(t, srv, pt)
+			})
+		}
+	})
 }
 
 // TestPylxdTableCoversScripts: every function of the translated scripts is
@@ -223,6 +197,8 @@ var pylxdServerRaces = []string{
 	// Incus 6.0.4 lists the host's interfaces, then looks each up: one
 	// that another daemon deletes in between fails the creation
 	// (internal/server/network/driver_bridge.go, deleteChildren).
+	// holdHostLinks keeps this process's tests apart; other processes
+	// sharing the test bed still make bridges.
 	"Failed to delete bridge children interfaces",
 	// Incus 6.0.4 fails a whole GET /1.0/storage-pools?recursion=1 when a
 	// pool it listed is deleted (by another test) before it reads it.
@@ -231,7 +207,7 @@ var pylxdServerRaces = []string{
 
 // runPylxdTest runs one translated test with its fixtures and cleans up;
 // a test that failed on a known server race is run again.
-func runPylxdTest(t *testing.T, srv pylxdServer, pt pylxdTest) {
+func runPylxdTest(t *testing.T, srv server, pt pylxdTest) {
 	for try := 1; ; try++ {
 		printed, err := runPylxdOnce(t, srv, pt)
 		msg := ""
@@ -266,17 +242,17 @@ func runPylxdTest(t *testing.T, srv pylxdServer, pt pylxdTest) {
 
 // runPylxdOnce runs the test once, with fixtures of its own that are
 // removed when t ends, and returns what it printed and its error.
-func runPylxdOnce(t *testing.T, srv pylxdServer, pt pylxdTest) (string, error) {
+func runPylxdOnce(t *testing.T, srv server, pt pylxdTest) (string, error) {
 	token := strings.TrimPrefix(uniqueName("x"), "t-x-")
-	endpoint := srv.socket
+	endpoint := srv.Socket
 	if pt.cluster {
 		endpoint = node1Socket
 	}
 	needSocket(t, endpoint)
 	cleaned := []string{endpoint}
 	if pt.second {
-		needSocket(t, pylxdSecond.socket)
-		cleaned = append(cleaned, pylxdSecond.socket)
+		needSocket(t, pylxdSecond.Socket)
+		cleaned = append(cleaned, pylxdSecond.Socket)
 	}
 	var (
 		mu      sync.Mutex
@@ -295,7 +271,7 @@ func runPylxdOnce(t *testing.T, srv pylxdServer, pt pylxdTest) (string, error) {
 
 	fix := map[string]any{"token": token}
 	if pt.image {
-		img := issue3Image(t, token)
+		img := issue3Image(t, srv.Socket, token)
 		path := filepath.Join(t.TempDir(), "busybox.tar.gz")
 		if err := os.WriteFile(path, img.unified, 0o600); err != nil {
 			t.Fatal(err)
@@ -306,12 +282,12 @@ func runPylxdOnce(t *testing.T, srv pylxdServer, pt pylxdTest) (string, error) {
 	if pt.https {
 		cert := newTestCert(t, t.TempDir(), "client")
 		fix["cert"] = []string{cert.crtFile, cert.keyFile}
-		fix["https"], fix["server_crt"] = srv.https, filepath.Join(srv.daemonDir, "server.crt")
+		fix["https"], fix["server_crt"] = srv.HTTPS, serverCrtPath(srv)
 		fix["secret"] = pylxdTrustSecret(t, srv, token)
-		cert.untrustLaterAt(t, srv.socket)
+		cert.untrustLater(t, srv.Socket)
 		if pt.second {
-			cert.untrustLaterAt(t, pylxdSecond.socket)
-			fix["second"] = map[string]any{"https": pylxdSecond.https, "server_crt": filepath.Join(pylxdSecond.daemonDir, "server.crt")}
+			cert.untrustLater(t, pylxdSecond.Socket)
+			fix["second"] = map[string]any{"https": pylxdSecond.HTTPS, "server_crt": serverCrtPath(pylxdSecond)}
 		}
 	}
 	fixJSON, err := json.Marshal(fix)
@@ -357,12 +333,15 @@ func freeBridgeOctets(t *testing.T, n int) []int {
 // pylxdTrustSecret is what pylxd's run-integration-tests hands its tests:
 // the trust password on LXD 5.0, a fresh trust token on Incus (which has
 // no passwords).
-func pylxdTrustSecret(t *testing.T, srv pylxdServer, token string) string {
-	if srv.name != "incus" {
+func pylxdTrustSecret(t *testing.T, srv server, token string) string {
+	if srv.Name != "incus" {
 		return trustPassword()
 	}
-	return newTrustToken(t, restClient(t, srv.socket), "t-pylxd-"+token)
+	return newTrustToken(t, restClient(t, srv.Socket), "t-pylxd-"+token)
 }
+
+// serverCrtPath is the server certificate of a daemon, beside its socket.
+func serverCrtPath(srv server) string { return filepath.Join(filepath.Dir(srv.Socket), "server.crt") }
 
 // cleanupByToken deletes from a server everything a translated test made:
 // objects whose name (or an instance's description, an image's alias or
