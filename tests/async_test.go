@@ -422,8 +422,9 @@ func TestInterruptFinalWait(t *testing.T) {
 
 		cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "-c",
 			"lxd.Client().instances.get('"+name+"').stop(timeout=60, force=False)\nprint('started')\n")
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		// Read while the command writes: the writes go through a lock.
+		stdout, stderr := &syncWriter{w: new(strings.Builder)}, &syncWriter{w: new(strings.Builder)}
+		cmd.Stdout, cmd.Stderr = stdout, stderr
 		require.NoError(t, cmd.Start())
 		deadline := time.Now().Add(20 * time.Second)
 		for !strings.Contains(stdout.String(), "started") && time.Now().Before(deadline) {
