@@ -35,7 +35,7 @@ type pylxdTest struct {
 	second   bool   // also uses the second daemon (migration target)
 	cluster  bool   // on LXD, runs against a member of the test bed's cluster
 	skip     string // why the test bed cannot run it (on every server)
-	skipOn   map[string]string
+	skipOn   map[string]string // by server name ("lxd", "incus"): why it cannot run there
 }
 
 // pylxdSkipCRIU: live migration of a running container needs CRIU.
@@ -195,8 +195,9 @@ func TestPylxdTableCoversScripts(t *testing.T) {
 // server): the test is run again, with fresh objects, a few times.
 var pylxdServerRaces = []string{
 	// Incus 6.0.4 lists the host's interfaces, then looks each up: one
-	// that another daemon deletes in between fails the creation
-	// (internal/server/network/driver_bridge.go, deleteChildren).
+	// that another daemon deletes in between fails a bridge's creation,
+	// rename or deletion (internal/server/network/driver_bridge.go,
+	// deleteChildren).
 	// holdHostLinks keeps this process's tests apart; other processes
 	// sharing the test bed still make bridges.
 	"Failed to delete bridge children interfaces",
