@@ -29,12 +29,12 @@ import (
 
 // pylxdTest is one translated pylxd test.
 type pylxdTest struct {
-	file, fn string // testdata/pylxd/<file>.star, function <Class>_<test>
-	image    bool   // needs a busybox image of its own (FIX["image"])
-	https    bool   // needs a fresh client certificate and the trust secret
-	second   bool   // also uses the second daemon (migration target)
-	cluster  bool   // on LXD, runs against a member of the test bed's cluster
-	skip     string // why the test bed cannot run it (on every server)
+	file, fn string            // testdata/pylxd/<file>.star, function <Class>_<test>
+	image    bool              // needs a busybox image of its own (FIX["image"])
+	https    bool              // needs a fresh client certificate and the trust secret
+	second   bool              // also uses the second daemon (migration target)
+	cluster  bool              // on LXD, runs against a member of the test bed's cluster
+	skip     string            // why the test bed cannot run it (on every server)
 	skipOn   map[string]string // by server name ("lxd", "incus"): why it cannot run there
 }
 
