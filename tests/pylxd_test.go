@@ -352,7 +352,9 @@ func serverCrtPath(srv server) string { return filepath.Join(filepath.Dir(srv.So
 // "image <fingerprint>"). Instances go first, projects last, as their
 // dependencies require.
 func cleanupByToken(t *testing.T, c *rest.Client, token string, announced []string) {
-	ctx := context.Background()
+	// A daemon that stopped answering must fail the cleanup, not hang it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	list := func(path string) []map[string]any {
 		resp, err := c.Do(ctx, &rest.Request{Method: "GET", Path: path, Query: url.Values{"recursion": {"1"}}})
 		for try := 0; errors.Is(err, rest.ErrNotFound) && try < 5; try++ {
