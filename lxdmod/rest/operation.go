@@ -151,6 +151,9 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 type Pending struct {
 	c    *Client
 	done chan struct{}
+	// resumable: the outcome comes from LXD's operation alone (Watch), so
+	// a wait can carry on where a stopped watcher left off.
+	resumable bool
 
 	mu   sync.Mutex
 	op   *Operation // latest state seen
@@ -170,21 +173,37 @@ func (c *Client) Watch(ctx context.Context, op *Operation) *Pending {
 // and its error becomes the outcome. Whoever sees Done closed therefore
 // also sees then's work finished.
 func (c *Client) WatchThen(ctx context.Context, op *Operation, then func(ctx context.Context, final *Operation, err error) error) *Pending {
-	p := &Pending{c: c, done: make(chan struct{}), op: op}
 	if op.Final() && then == nil {
-		p.err = op.Failed()
+		p := &Pending{c: c, done: make(chan struct{}), op: op, resumable: true, err: op.Failed()}
 		close(p.done)
 		return p
 	}
-	ctx, p.stop = context.WithCancel(ctx)
-	go func() {
-		defer p.stop()
+	p := c.Follow(ctx, op, func(ctx context.Context) (*Operation, error) {
 		final, err := c.WaitOperation(ctx, op, 0)
 		if then != nil {
 			err = then(ctx, final, err)
 		}
+		return final, err
+	})
+	p.resumable = true
+	return p
+}
+
+// Follow is the general form of Watch, for an operation whose end the
+// caller observes itself (an exec, whose websockets it drives): run, on
+// its own goroutine, returns the final state (nil: op as it was) and the
+// outcome. It must end when ctx is done.
+func (c *Client) Follow(ctx context.Context, op *Operation, run func(ctx context.Context) (*Operation, error)) *Pending {
+	p := &Pending{c: c, done: make(chan struct{}), op: op}
+	ctx, p.stop = context.WithCancel(ctx)
+	go func() {
+		defer p.stop()
+		final, err := run(ctx)
 		p.mu.Lock()
-		p.op, p.err = final, err
+		if final != nil {
+			p.op = final
+		}
+		p.err = err
 		p.mu.Unlock()
 		close(p.done)
 	}()
@@ -251,7 +270,7 @@ func (p *Pending) Wait(ctx context.Context, timeout time.Duration) (*Operation, 
 	// The watcher was stopped (its context ended) before the operation did:
 	// carry on in the caller's context.
 	var e *Error
-	if errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
+	if p.resumable && errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
 		return p.c.WaitOperation(ctx, op, timeout)
 	}
 	return op, err
