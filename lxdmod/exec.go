@@ -33,7 +33,7 @@ func newExecArgs() execArgs {
 func (a execArgs) request(fn string) (rest.ExecRequest, error) {
 	var req rest.ExecRequest
 	var err error
-	if req.Command, err = commandList(fn, a.commands); err != nil {
+	if req.Command, err = commandList(fn, "commands", a.commands); err != nil {
 		return req, err
 	}
 	if req.Environment, err = stringDict(fn, "environment", a.environment); err != nil {
@@ -49,24 +49,24 @@ func (a execArgs) request(fn string) (rest.ExecRequest, error) {
 	return req, err
 }
 
-func commandList(fn string, v starlark.Value) ([]string, error) {
+func commandList(fn, param string, v starlark.Value) ([]string, error) {
 	switch v.(type) {
 	case starlark.String, starlark.Bytes:
-		return nil, fmt.Errorf(`%s: for parameter commands: got %s, want a list of strings (to run a shell command line, use ["sh", "-c", %s])`,
-			fn, v.Type(), v.String())
+		return nil, fmt.Errorf(`%s: for parameter %s: got %s, want a list of strings (to run a shell command line, use ["sh", "-c", %s])`,
+			fn, param, v.Type(), v.String())
 	}
 	seq, ok := v.(starlark.Indexable)
 	if !ok {
-		return nil, fmt.Errorf("%s: for parameter commands: got %s, want a list of strings", fn, v.Type())
+		return nil, fmt.Errorf("%s: for parameter %s: got %s, want a list of strings", fn, param, v.Type())
 	}
 	if seq.Len() == 0 {
-		return nil, fmt.Errorf("%s: for parameter commands: the command is empty", fn)
+		return nil, fmt.Errorf("%s: for parameter %s: the command is empty", fn, param)
 	}
 	out := make([]string, seq.Len())
 	for i := range out {
 		s, ok := seq.Index(i).(starlark.String)
 		if !ok {
-			return nil, fmt.Errorf("%s: for parameter commands: element %d is %s, want string", fn, i, seq.Index(i).Type())
+			return nil, fmt.Errorf("%s: for parameter %s: element %d is %s, want string", fn, param, i, seq.Index(i).Type())
 		}
 		out[i] = string(s)
 	}

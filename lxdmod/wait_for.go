@@ -83,7 +83,7 @@ func instanceWaitFor(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		}
 	}
 	if command != starlark.None {
-		if r.command, err = commandList(fn, command); err != nil {
+		if r.command, err = commandList(fn, "command", command); err != nil {
 			return nil, err
 		}
 	}
