@@ -37,18 +37,16 @@ type execJob struct {
 	res *rest.ExecResult
 }
 
-// startExec sends the command to LXD (so that a refusal fails the call
-// itself) and runs it in the background, tied to the client's life: the
-// end of the script or Ctrl-C kills it. The Operation is in the ledger
-// until the script has seen its outcome, so a command that could not be
-// run to its end (a timeout, a broken connection) is reported even if
-// nobody waits for it. A non-zero exit status is a result, not a failure.
+// startExec runs the command in the background, from the request that
+// starts it to its end, tied to the client's life: the end of the script
+// or Ctrl-C kills it. Sending even the request from the background lets
+// LXD accept many commands at once (on a busy server, one after another
+// took half as long again). The Operation is in the ledger until the
+// script has seen its outcome, so a command that could not be run to its
+// end (refused, a timeout, a broken connection) is reported even if nobody
+// waits for it. A non-zero exit status is a result, not a failure.
 func startExec(thread *starlark.Thread, m *Model, req rest.ExecRequest, opts execOptions) (starlark.Value, error) {
 	rc := m.c.rest
-	started, err := rc.StartCommand(ctxOf(thread), m.key(), req)
-	if err != nil {
-		return nil, err
-	}
 	streams, stdio := newStreams(opts)
 	j := &execJob{streams: streams, decode: opts.decode}
 	for fd, s := range streams {
@@ -62,7 +60,9 @@ func startExec(thread *starlark.Thread, m *Model, req rest.ExecRequest, opts exe
 			stdio.Stderr = w
 		}
 	}
-	o := &Operation{c: m.c, state: started.Operation, spec: opSpec{
+	// Until LXD has answered, the operation is known by its description.
+	placeholder := &rest.Operation{Description: "Executing command", Status: "Pending", StatusCode: 105, Metadata: map[string]any{}}
+	o := &Operation{c: m.c, state: placeholder, spec: opSpec{
 		what: "execute(" + commandRepr(req.Command) + ")", subject: m.subject(), where: callerPos(thread),
 		result: j.result, exec: j,
 	}}
@@ -74,8 +74,14 @@ func startExec(thread *starlark.Thread, m *Model, req rest.ExecRequest, opts exe
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	m.c.ledger.add(o)
-	o.pending = rc.Follow(ctx, started.Operation, func(ctx context.Context) (*rest.Operation, error) {
+	instance := m.key()
+	o.pending = rc.Follow(ctx, placeholder, func(ctx context.Context, update func(*rest.Operation)) (*rest.Operation, error) {
 		defer kill(nil)
+		started, err := rc.StartCommand(ctx, instance, req)
+		if err != nil {
+			return nil, err
+		}
+		update(started.Operation)
 		res, err := rc.Attach(ctx, started, stdio)
 		if f := j.failure(); f != nil {
 			return nil, f // the handler's error, rather than the kill it caused

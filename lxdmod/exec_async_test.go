@@ -290,3 +290,21 @@ func TestExecuteNoWaitInterruptedWaitKillsItsCommand(t *testing.T) {
 	s.run(`assert_eq(other.wait().exit_code, 0)`)
 	assert.NoError(t, s.lxd.Wait(s.ctx), "the interrupted command was reported by its wait")
 }
+
+func TestExecuteNoWaitRefusedCommand(t *testing.T) {
+	s := newScript(t, fakelxd.Config{})
+	s.f.AddInstance("c1", nil) // stopped
+	s.run(`
+		i = c.instances.get("c1")
+		op = i.execute(["true"], wait=False)
+		r = catch(op.wait)
+		assert_eq(r.error.kind, "LXDAPIException")
+		msg = r.error.message
+		i.execute(["true"], wait=False)
+	`)
+	assert.Contains(t, s.str(`msg`), `instance "c1"`)
+	assert.Contains(t, s.str(`msg`), "Instance is not running")
+	err := s.lxd.Wait(s.ctx)
+	requireKind(t, err, "LXDAPIException", "Instance is not running")
+	assert.Contains(t, err.Error(), `execute(["true"]) of instance "c1" (started at test.star:7:10 with wait=False, never waited for) failed`)
+}

@@ -71,8 +71,14 @@ func globalInt(t *testing.T, s *script, name string) int {
 // in the instance (checked through the REST client, not the code under test).
 func psHas(t *testing.T, name, pattern string) bool {
 	t.Helper()
+	return psHasOn(t, mainSocket, name, pattern)
+}
+
+// psHasOn is psHas on the daemon at socket.
+func psHasOn(t *testing.T, socket, name, pattern string) bool {
+	t.Helper()
 	var out bytes.Buffer
-	_, err := restClient(t, mainSocket).Exec(context.Background(), name, rest.ExecRequest{Command: []string{"ps", "-o", "args"}}, rest.ExecIO{Stdout: &out})
+	_, err := restClient(t, socket).Exec(context.Background(), name, rest.ExecRequest{Command: []string{"ps", "-o", "args"}}, rest.ExecIO{Stdout: &out})
 	require.NoError(t, err)
 	for _, line := range strings.Split(out.String(), "\n") {
 		if strings.Contains(line, pattern) && !strings.Contains(line, "ps -o") {

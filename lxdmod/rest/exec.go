@@ -113,10 +113,8 @@ func (c *Client) Exec(ctx context.Context, instance string, req ExecRequest, std
 }
 
 // StartCommand is the first half of Exec: LXD accepts the command, which
-// waits for Attach to connect its websockets. A caller that runs commands
-// in the background sends this request itself, so that a refusal
-// ("Instance is not running") comes back at once, and runs Attach on
-// another goroutine.
+// waits for Attach to connect its websockets. In between, a caller that
+// follows the command as an operation (Follow) learns its id.
 func (c *Client) StartCommand(ctx context.Context, instance string, req ExecRequest) (*ExecStarted, error) {
 	req.WaitForWS, req.Interactive = true, false
 	return c.StartExec(ctx, instance, req)

@@ -178,7 +178,7 @@ func (c *Client) WatchThen(ctx context.Context, op *Operation, then func(ctx con
 		close(p.done)
 		return p
 	}
-	p := c.Follow(ctx, op, func(ctx context.Context) (*Operation, error) {
+	p := c.Follow(ctx, op, func(ctx context.Context, _ func(*Operation)) (*Operation, error) {
 		final, err := c.WaitOperation(ctx, op, 0)
 		if then != nil {
 			err = then(ctx, final, err)
@@ -189,16 +189,24 @@ func (c *Client) WatchThen(ctx context.Context, op *Operation, then func(ctx con
 	return p
 }
 
-// Follow is the general form of Watch, for an operation whose end the
-// caller observes itself (an exec, whose websockets it drives): run, on
-// its own goroutine, returns the final state (nil: op as it was) and the
-// outcome. It must end when ctx is done.
-func (c *Client) Follow(ctx context.Context, op *Operation, run func(ctx context.Context) (*Operation, error)) *Pending {
+// Follow is the general form of Watch, for an operation that the caller
+// starts or observes itself (an exec, whose request it sends and whose
+// websockets it drives): run, on its own goroutine, may report the states
+// it learns with update (op is the first, possibly a placeholder until
+// the request that starts the operation has been answered), and returns
+// the final state (nil: the last one reported) and the outcome. It must
+// end when ctx is done.
+func (c *Client) Follow(ctx context.Context, op *Operation, run func(ctx context.Context, update func(*Operation)) (*Operation, error)) *Pending {
 	p := &Pending{c: c, done: make(chan struct{}), op: op}
 	ctx, p.stop = context.WithCancel(ctx)
+	update := func(op *Operation) {
+		p.mu.Lock()
+		p.op = op
+		p.mu.Unlock()
+	}
 	go func() {
 		defer p.stop()
-		final, err := run(ctx)
+		final, err := run(ctx, update)
 		p.mu.Lock()
 		if final != nil {
 			p.op = final
