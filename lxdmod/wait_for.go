@@ -138,14 +138,21 @@ func (r *readiness) await(thread *starlark.Thread, m *Model, limit time.Duration
 	var last *observation
 	for {
 		obs, err := r.check(ctx, m)
-		if obs != nil && obs.state != nil {
-			last = obs
-		}
-		if err != nil && ctx.Err() == nil {
-			return nil, err
-		}
-		if err == nil && len(obs.missing) == 0 {
+		switch {
+		case err == nil && len(obs.missing) == 0:
 			return record("InstanceState", obs.dict), nil
+		case err == nil:
+			last = obs
+		case ctx.Err() != nil:
+		case transient(err):
+			// A server error while the instance changes state (Incus
+			// 6.0.4: "Invalid PID" while it stops) is worth another try.
+			if last == nil {
+				last = &observation{}
+			}
+			last.missing = []string{"its state could not be read (" + shortError(err) + ")"}
+		default:
+			return nil, err // the instance is gone, the server refuses, …
 		}
 		if events, err = pause(ctx, events, source, interval); err != nil {
 			return nil, r.failure(thread, m, limit, last)
@@ -388,13 +395,23 @@ func (r *readiness) failure(thread *starlark.Thread, m *Model, limit time.Durati
 	if ctx := ctxOf(thread); ctx.Err() != nil {
 		return rest.ContextError(ctx, "Instance.wait_for")
 	}
-	missing, seen := "the instance's state could not be read", "no state read"
-	if last != nil {
-		missing = strings.Join(last.missing, ", ")
-		seen = r.describe(last.state)
-	}
 	secs := strconv.FormatFloat(limit.Seconds(), 'f', -1, 64)
-	return &rest.Error{Kind: rest.KindTimeout, Message: fmt.Sprintf("%s: %s after %s s (%s)", m.key(), missing, secs, seen)}
+	msg := fmt.Sprintf("%s: no state read after %s s", m.key(), secs)
+	if last != nil {
+		msg = fmt.Sprintf("%s: %s after %s s", m.key(), strings.Join(last.missing, ", "), secs)
+		if last.state != nil {
+			msg += " (" + r.describe(last.state) + ")"
+		}
+	}
+	return &rest.Error{Kind: rest.KindTimeout, Message: msg}
+}
+
+// transient reports whether a failed read may succeed if tried again: a
+// server error, as opposed to a refusal (NotFound, Forbidden) or a lost
+// connection.
+func transient(err error) bool {
+	var e *rest.Error
+	return errors.As(err, &e) && e.StatusCode >= 500
 }
 
 // describe summarises a state for a timeout message: the status, and the

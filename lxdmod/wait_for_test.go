@@ -228,3 +228,13 @@ func TestWaitForStatusAlreadyThere(t *testing.T) {
 	}
 	require.Len(t, reads, 1, "one read of the state: %v", reads)
 }
+
+func TestWaitForRetriesAServerError(t *testing.T) {
+	s := running(t)
+	s.f.InterceptN("GET /1.0/instances/c1/state", 2, fakelxd.Reply(http.StatusInternalServerError,
+		`{"type":"error","error":"Invalid PID","error_code":500}`))
+	s.run(`assert_eq(i.wait_for(status="Running").status, "Running")`)
+	s.f.Intercept("GET /1.0/instances/c1/state", fakelxd.Reply(http.StatusInternalServerError,
+		`{"type":"error","error":"Invalid PID","error_code":500}`))
+	requireKind(t, s.fail(`i.wait_for(status="Running", timeout=0.3)`), "Timeout", "c1: its state could not be read (Invalid PID) after 0.3 s")
+}

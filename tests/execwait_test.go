@@ -226,3 +226,112 @@ outs = [r.stdout for r in lxd.wait_all(a, b)]
 		assert.Equal(t, `["a\n", "b\n"]`, s.global("outs").String())
 	})
 }
+
+func TestWaitFor(t *testing.T) { onNetServers(t, testWaitFor) }
+
+// testWaitFor gives a container a NIC on a bridge that carries no traffic
+// (no DHCP, no NAT, an address range routed nowhere); the address the
+// conditions wait for is set inside the container by hand.
+func testWaitFor(t *testing.T, socket string) {
+	c := restClient(t, socket)
+	bridge := uniqueName("wf")
+	octet := testBridge(t, c, bridge, true, nil) // removed after the instances
+	addr := fmt.Sprintf("198.19.%d.20", octet)
+	withNIC := func(name string) {
+		createDefinedInstance(t, socket, map[string]any{"name": name,
+			"devices": map[string]any{"eth0": map[string]any{"type": "nic", "network": bridge, "name": "eth0"}}})
+	}
+	script := func(t *testing.T, name string) *script {
+		s := newScript(t, socket).with("name", starlark.String(name)).with("addr", starlark.String(addr))
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		t.Cleanup(cancel)
+		s.ctx = ctx
+		return s
+	}
+	setState := func(name, action string) {
+		ctx := context.Background()
+		r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"),
+			Body: map[string]any{"action": action, "force": true, "timeout": 30}})
+		if err == nil {
+			var op *rest.Operation
+			if op, err = rest.AsyncOperation(r); err == nil {
+				_, err = c.WaitOperation(ctx, op, time.Minute)
+			}
+		}
+		assert.NoError(t, err, "%s %s", action, name)
+	}
+
+	t.Run("StatusChangedByAnotherClient", func(t *testing.T) {
+		t.Parallel()
+		name := uniqueName("wfst")
+		withNIC(name)
+		// Another client starts, freezes and stops the instance while the
+		// script waits for each status.
+		s := script(t, name).with("later", starlark.NewBuiltin("later", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var action string
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "action", &action); err != nil {
+				return nil, err
+			}
+			time.AfterFunc(time.Second, func() { setState(name, action) })
+			return starlark.None, nil
+		}))
+		s.mustRun(`
+inst = lxd.Client().instances.get(name)
+later("start")
+running = inst.wait_for(status="Running", timeout=60)
+later("freeze")
+frozen = inst.wait_for(status="Frozen", timeout=60)
+later("unfreeze")
+agent = inst.wait_for(agent=True, timeout=60)
+later("stop")
+stopped = inst.wait_for(status="Stopped", timeout=60)
+statuses = [running.status, frozen.status, agent.status, stopped.status]
+pid = running.pid
+`)
+		assert.Equal(t, `["Running", "Frozen", "Running", "Stopped"]`, s.global("statuses").String())
+		assert.NotEqual(t, "0", s.global("pid").String(), "the state of a running instance")
+	})
+
+	t.Run("AddressPathCommand", func(t *testing.T) {
+		t.Parallel()
+		name := uniqueName("wfip")
+		withNIC(name)
+		setState(name, "start")
+		s := script(t, name)
+		s.mustRun(`
+inst = lxd.Client().instances.get(name)
+# The address, the file and the command's condition appear a second
+# after the wait began.
+inst.execute(["sh", "-c", "sleep 1; ip link set eth0 up; ip addr add %s/24 dev eth0; touch /tmp/ready" % addr], wait=False)
+st = inst.wait_for(ipv4=True, interface="eth0", timeout=60)
+addrs = [a["address"] for a in st.network["eth0"]["addresses"]]
+anyv4 = [a["address"] for a in inst.wait_for(ipv4=True).network["eth0"]["addresses"]]
+inst.wait_for(path="/tmp/ready", timeout=60)
+inst.execute(["sh", "-c", "sleep 1; touch /tmp/ready2"], wait=False)
+both = inst.wait_for(status="Running", ipv4=True, command=["test", "-e", "/tmp/ready2"], timeout=60)
+after = inst.execute(["test", "-e", "/tmp/ready2"]).exit_code
+
+# What a timeout says.
+v6 = catch(inst.wait_for, ipv6=True, interface="eth0", timeout=3).error
+nopath = catch(inst.wait_for, path="/nonexistent", timeout=3).error
+failing = catch(inst.wait_for, command=["sh", "-c", "echo not yet >&2; exit 3"], timeout=3).error
+bothstatus = both.status
+kinds = [e.kind for e in (v6, nopath, failing)]
+v6msg, nopathmsg, failingmsg = v6.message, nopath.message, failing.message
+`)
+		addrs := s.global("addrs").String()
+		assert.Contains(t, addrs, `"`+addr+`"`, "the state wait_for returned has the address")
+		assert.Contains(t, s.global("anyv4").String(), `"`+addr+`"`)
+		assert.Equal(t, "0", s.global("after").String(), "the command's condition held when wait_for returned")
+		assert.Equal(t, "Running", globalString(t, s, "bothstatus"))
+		assert.Equal(t, `["Timeout", "Timeout", "Timeout"]`, s.global("kinds").String())
+		// e.g. "t-wfip-…: no global IPv6 address on eth0 after 3 s (status
+		// Running; eth0: 198.19.7.20/24, fe80::…/64)"
+		v6 := globalString(t, s, "v6msg")
+		assert.Contains(t, v6, name+": no global IPv6 address on eth0 after 3 s (status Running; eth0: ")
+		assert.Contains(t, v6, addr+"/24")
+		assert.Contains(t, v6, "fe80::", "the link-local address is shown, and does not count")
+		assert.Contains(t, globalString(t, s, "nopathmsg"), name+": no /nonexistent after 3 s (status Running)")
+		assert.Contains(t, globalString(t, s, "failingmsg"), name+`: command ["sh", "-c", "echo not yet >&2; exit 3"] exited 3 (not yet) after 3 s (status Running)`)
+	})
+}
