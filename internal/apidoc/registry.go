@@ -384,7 +384,7 @@ func operationEntries() []Entry {
 		method("operations.wait_for_operation", "(operation_id, timeout=None)", "Operation", "Wait for the operation to end (server-side long poll) and return it."),
 		method("operations.all", "()", "[Operation]", "All operations of the project."),
 		typ("Operation", "An LXD background operation, returned by methods called with wait=False. Fields: id, description, status, status_code, created_at, updated_at, metadata, resources, may_cancel, err, location, op_class."),
-		method("Operation.wait", "(timeout=None)", "any", "Wait for the operation to end (server-side long poll, never counted against the client's HTTP timeout) and return exactly what the method with wait=True would have returned; fails with the operation's error. Ctrl-C interrupts the wait."),
+		method("Operation.wait", "(timeout=None)", "any", "Wait for the operation to end (server-side long poll, never counted against the client's HTTP timeout) and return exactly what the method with wait=True would have returned (for execute(wait=False), the ExecResult: the command's output handlers are called meanwhile); fails with the operation's error. Ctrl-C interrupts the wait (and kills a command waited for)."),
 		method("Operation.cancel", "()", "", "Ask the server to cancel the operation (when may_cancel)."),
 		method("Operation.refresh", "()", "", "Re-read the operation's fields from the server."),
 		attr("Operation.progress", "str", "LXD's *_progress metadata, e.g. \"download: 42% (12.3MB/s)\", or None."),
