@@ -81,11 +81,31 @@ func testExecNoWait(t *testing.T, socket string) {
 		s := script(t, 60*time.Second).with("mark", m.builtin())
 		s.mustRun(prelude + `
 mark()
-res = lxd.wait_all(*[inst.execute(["sh", "-c", "sleep 1; echo " + inst.name], wait=False) for inst in insts])
+ops = [inst.execute(["sh", "-c", "sleep 1; echo " + inst.name], wait=False) for inst in insts]
+res = lxd.wait_all(*ops)
 mark()
 outs = [r.stdout for r in res]
+spans = [(op.created_at, op.updated_at) for op in ops]
 `)
 		assert.Equal(t, fmt.Sprintf("[%q, %q, %q]", names[0]+"\n", names[1]+"\n", names[2]+"\n"), s.global("outs").String())
+		// The server's own record: every command had started before any
+		// of them ended.
+		var lastStart, firstEnd time.Time
+		spans := s.global("spans").(*starlark.List)
+		for k := range spans.Len() {
+			span := spans.Index(k).(starlark.Tuple)
+			start, err := time.Parse(time.RFC3339Nano, string(span[0].(starlark.String)))
+			require.NoError(t, err)
+			end, err := time.Parse(time.RFC3339Nano, string(span[1].(starlark.String)))
+			require.NoError(t, err)
+			if start.After(lastStart) {
+				lastStart = start
+			}
+			if firstEnd.IsZero() || end.Before(firstEnd) {
+				firstEnd = end
+			}
+		}
+		assert.True(t, lastStart.Before(firstEnd), "the last command started at %v, the first ended at %v", lastStart, firstEnd)
 		took := m.between(0, 1)
 		t.Logf("three 1 s sleeps in three containers: %v", took)
 		assert.Less(t, took, 2500*time.Millisecond, "they ran at once")
