@@ -71,12 +71,6 @@ func globalInt(t *testing.T, s *script, name string) int {
 // in the instance (checked through the REST client, not the code under test).
 func psHas(t *testing.T, socket, name, pattern string) bool {
 	t.Helper()
-	return psHasOn(t, mainSocket, name, pattern)
-}
-
-// psHasOn is psHas on the daemon at socket.
-func psHasOn(t *testing.T, socket, name, pattern string) bool {
-	t.Helper()
 	var out bytes.Buffer
 	_, err := restClient(t, socket).Exec(context.Background(), name, rest.ExecRequest{Command: []string{"ps", "-o", "args"}}, rest.ExecIO{Stdout: &out})
 	require.NoError(t, err)

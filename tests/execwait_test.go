@@ -4,7 +4,7 @@ package tests
 // commands at once, their output whole and in order however late the script
 // waits, handlers on the script's thread, kills (Ctrl-C, handler failure),
 // unwaited failures reported at the end; each readiness condition, read
-// back from the server. Each test body takes the daemon's socket.
+// back from the server. Each runs against every test server.
 
 import (
 	"context"
@@ -22,7 +22,10 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-func TestExecNoWait(t *testing.T) { onNetServers(t, testExecNoWait) }
+func TestExecNoWait(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testExecNoWait)
+}
 
 // seqOutput is what `seq from to` prints.
 func seqOutput(from, to int) string {
@@ -54,7 +57,8 @@ func (m *timeMarks) between(i, j int) time.Duration {
 	return m.marks[j].Sub(m.marks[i])
 }
 
-func testExecNoWait(t *testing.T, socket string) {
+func testExecNoWait(t *testing.T, srv server) {
+	socket := srv.Socket
 	names := []string{uniqueName("exnw"), uniqueName("exnw"), uniqueName("exnw")}
 	var wg sync.WaitGroup
 	for _, n := range names {
@@ -189,7 +193,7 @@ a.wait()
 		require.ErrorIs(t, err, context.Canceled)
 		assert.Less(t, time.Since(start), 6*time.Second)
 		require.Eventually(t, func() bool {
-			return !psHasOn(t, socket, names[0], markers[0]) && !psHasOn(t, socket, names[1], markers[1]) && !psHasOn(t, socket, names[1], markers[2])
+			return !psHas(t, socket, names[0], markers[0]) && !psHas(t, socket, names[1], markers[1]) && !psHas(t, socket, names[1], markers[2])
 		}, 10*time.Second, 250*time.Millisecond, "every command is killed, waited for or not")
 	})
 
@@ -206,7 +210,7 @@ lxd.wait_all(op, other)
 `)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "handler saw first")
-		require.Eventually(t, func() bool { return !psHasOn(t, socket, names[0], marker) }, 10*time.Second, 250*time.Millisecond)
+		require.Eventually(t, func() bool { return !psHas(t, socket, names[0], marker) }, 10*time.Second, 250*time.Millisecond)
 	})
 
 	t.Run("FailureNobodyWaitedForIsReported", func(t *testing.T) {
@@ -247,13 +251,19 @@ outs = [r.stdout for r in lxd.wait_all(a, b)]
 	})
 }
 
-func TestWaitFor(t *testing.T) { onNetServers(t, testWaitFor) }
+func TestWaitFor(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testWaitFor)
+}
 
 // testWaitFor gives a container a NIC on a bridge that carries no traffic
 // (no DHCP, no NAT, an address range routed nowhere); the address the
 // conditions wait for is set inside the container by hand.
-func testWaitFor(t *testing.T, socket string) {
+func testWaitFor(t *testing.T, srv server) {
+	socket := srv.Socket
 	c := restClient(t, socket)
+	// The bridge and the instances' NICs are host interfaces: see hostLinks.
+	holdHostLinks(t)
 	bridge := uniqueName("wf")
 	octet := testBridge(t, c, bridge, true, nil) // removed after the instances
 	addr := fmt.Sprintf("198.19.%d.20", octet)
@@ -286,13 +296,17 @@ func testWaitFor(t *testing.T, socket string) {
 		name := uniqueName("wfst")
 		withNIC(name)
 		// Another client starts, freezes and stops the instance while the
-		// script waits for each status.
+		// script waits for each status. The status changes before LXD's
+		// operation has ended: the instance is deleted only after that.
+		var pending sync.WaitGroup
+		t.Cleanup(pending.Wait)
 		s := script(t, name).with("later", starlark.NewBuiltin("later", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			var action string
 			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "action", &action); err != nil {
 				return nil, err
 			}
-			time.AfterFunc(time.Second, func() { setState(name, action) })
+			pending.Add(1)
+			time.AfterFunc(time.Second, func() { defer pending.Done(); setState(name, action) })
 			return starlark.None, nil
 		}))
 		s.mustRun(`
