@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,7 +65,7 @@ func instanceWaitFor(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if r.status, err = optString(status, fn, "status"); err != nil {
 		return nil, err
 	}
-	if r.status != "" && !contains(instanceStatuses, r.status) {
+	if r.status != "" && !slices.Contains(instanceStatuses, r.status) {
 		return nil, fmt.Errorf("%s: for parameter status: got %q, want \"Running\", \"Stopped\" or \"Frozen\"", fn, r.status)
 	}
 	if r.iface, err = optString(iface, fn, "interface"); err != nil {
@@ -96,15 +97,6 @@ func instanceWaitFor(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	}
 	r.vm = m.str("type") == "virtual-machine"
 	return r.await(thread, m, limit)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // evented reports whether lifecycle events announce every condition.
