@@ -134,7 +134,11 @@ func (r *readiness) await(thread *starlark.Thread, m *Model, limit time.Duration
 		case err == nil && len(obs.missing) == 0:
 			return record("InstanceState", obs.dict), nil
 		case err == nil:
-			last = obs
+			// A round the deadline cut short ("command … still running")
+			// says less than a whole one before it ("exited 1").
+			if ctx.Err() == nil || last == nil {
+				last = obs
+			}
 		case ctx.Err() != nil:
 		case transient(err):
 			// A server error while the instance changes state (Incus
