@@ -195,15 +195,13 @@ func (c *Client) WatchThen(ctx context.Context, op *Operation, then func(ctx con
 		close(p.done)
 		return p
 	}
-	p := c.Follow(ctx, op, func(ctx context.Context, _ func(*Operation)) (*Operation, error) {
+	return c.follow(ctx, op, true, func(ctx context.Context, _ func(*Operation)) (*Operation, error) {
 		final, err := c.WaitOperation(ctx, op, 0)
 		if then != nil {
 			err = then(ctx, final, err)
 		}
 		return final, err
 	})
-	p.resumable = true
-	return p
 }
 
 // Follow is the general form of Watch, for an operation that the caller
@@ -214,7 +212,11 @@ func (c *Client) WatchThen(ctx context.Context, op *Operation, then func(ctx con
 // the final state (nil: the last one reported) and the outcome. It must
 // end when ctx is done.
 func (c *Client) Follow(ctx context.Context, op *Operation, run func(ctx context.Context, update func(*Operation)) (*Operation, error)) *Pending {
-	p := &Pending{c: c, done: make(chan struct{}), op: op}
+	return c.follow(ctx, op, false, run)
+}
+
+func (c *Client) follow(ctx context.Context, op *Operation, resumable bool, run func(ctx context.Context, update func(*Operation)) (*Operation, error)) *Pending {
+	p := &Pending{c: c, done: make(chan struct{}), op: op, resumable: resumable}
 	ctx, p.stop = context.WithCancel(ctx)
 	update := func(op *Operation) {
 		p.mu.Lock()
