@@ -38,6 +38,7 @@ var instanceType = &modelType{
 		"unfreeze": instanceAction("unfreeze"),
 		"rename":   renameMethod("name"),
 		"state":    instanceState,
+		"wait_for": instanceWaitFor, // wait_for.go
 		// exec.go
 		"execute":                 instanceExecute,
 		"raw_interactive_execute": instanceRawInteractiveExecute,

@@ -66,6 +66,9 @@ type opSpec struct {
 	// returnsObject: with wait=False return the first follow's object (with
 	// .operation pending) rather than the Operation.
 	returnsObject bool
+	// exec is the command of an execute(wait=False), whose output handlers
+	// are called while the script waits for it (exec_async.go).
+	exec *execJob
 }
 
 // follow is one object following an operation.
@@ -302,6 +305,12 @@ func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starla
 	}
 	o.mu.Unlock()
 	p := o.watch()
+	if o.spec.exec != nil {
+		if err := o.awaitExec(thread, timeout); err != nil {
+			return nil, err
+		}
+		return o.conclude(thread)
+	}
 	done := o.c.progress.track(o.snapshot())
 	_, werr := p.Wait(ctxOf(thread), timeout)
 	done()
@@ -309,6 +318,21 @@ func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starla
 		return nil, werr // the wait was interrupted; the operation goes on
 	}
 	return o.conclude(thread)
+}
+
+// awaitExec is wait for a command started with wait=False: its output
+// handlers are called meanwhile.
+func (o *Operation) awaitExec(thread *starlark.Thread, timeout time.Duration) error {
+	ctx := ctxOf(thread)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if awaitDelivering(thread, ctx, o.watch().Done(), []*execJob{o.spec.exec}) != nil {
+		return waitError(thread, o.spec.label(), timeout)
+	}
+	return nil
 }
 
 // conclude settles the following objects and computes the result, once.
@@ -489,20 +513,25 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		defer cancel()
 	}
 	// The watchers run concurrently in the background; waiting for each in
-	// turn therefore takes as long as the slowest.
+	// turn therefore takes as long as the slowest. Meanwhile the output
+	// handlers of the commands among them are called as output arrives.
 	ops := make([]*Operation, len(items))
 	for i, it := range items {
 		ops[i] = pendingOf(it)
-		if op := ops[i]; op != nil {
+	}
+	jobs := execJobs(ops)
+	for _, op := range ops {
+		if op == nil {
+			continue
+		}
+		if op.spec.exec == nil {
 			defer op.c.progress.track(op.snapshot())()
-			select {
-			case <-op.watch().Done():
-			case <-ctx.Done():
-				if ctxOf(thread).Err() == nil {
-					return nil, &rest.Error{Kind: rest.KindTimeout, Message: fmt.Sprintf("lxd.wait_all: operations still running after %s", d)}
-				}
-				return nil, rest.ContextError(ctx, "lxd.wait_all")
+		}
+		if awaitDelivering(thread, ctx, op.watch().Done(), jobs) != nil {
+			if ctxOf(thread).Err() == nil {
+				return nil, &rest.Error{Kind: rest.KindTimeout, Message: fmt.Sprintf("lxd.wait_all: operations still running after %s", d)}
 			}
+			return nil, rest.ContextError(ctxOf(thread), "lxd.wait_all")
 		}
 	}
 	results := make([]starlark.Value, len(items))

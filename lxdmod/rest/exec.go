@@ -33,6 +33,8 @@ type ExecRequest struct {
 type ExecStarted struct {
 	Operation *Operation
 	Secrets   map[string]string
+	// what names the command in messages: `exec of ["ls"] in c1`.
+	what string
 }
 
 // WebsocketPath returns the path of the websocket named fd ("0", "control").
@@ -51,7 +53,7 @@ func (c *Client) StartExec(ctx context.Context, instance string, req ExecRequest
 	if err != nil {
 		return nil, err
 	}
-	started := &ExecStarted{Operation: op, Secrets: map[string]string{}}
+	started := &ExecStarted{Operation: op, Secrets: map[string]string{}, what: fmt.Sprintf("exec of %q in %s", req.Command, instance)}
 	if fds, ok := op.Metadata["fds"].(map[string]any); ok {
 		for k, v := range fds {
 			if s, ok := v.(string); ok {
@@ -103,17 +105,29 @@ const killGrace = 2 * time.Second
 // sends SIGKILL once the client closes its stdout websocket, so that is how
 // Exec kills.
 func (c *Client) Exec(ctx context.Context, instance string, req ExecRequest, stdio ExecIO) (*ExecResult, error) {
-	req.WaitForWS, req.Interactive = true, false
-	what := fmt.Sprintf("exec of %q in %s", req.Command, instance)
-	started, err := c.StartExec(ctx, instance, req)
+	started, err := c.StartCommand(ctx, instance, req)
 	if err != nil {
 		return nil, err
 	}
+	return c.Attach(ctx, started, stdio)
+}
+
+// StartCommand is the first half of Exec: LXD accepts the command, which
+// waits for Attach to connect its websockets. In between, a caller that
+// follows the command as an operation (Follow) learns its id.
+func (c *Client) StartCommand(ctx context.Context, instance string, req ExecRequest) (*ExecStarted, error) {
+	req.WaitForWS, req.Interactive = true, false
+	return c.StartExec(ctx, instance, req)
+}
+
+// Attach is the second half of Exec: it connects the websockets of a
+// command started with StartCommand and runs it to its end (see Exec).
+func (c *Client) Attach(ctx context.Context, started *ExecStarted, stdio ExecIO) (*ExecResult, error) {
 	conns, err := c.dialExec(ctx, started)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", started.what, err)
 	}
-	r := &execRun{c: c, op: started.Operation, conns: conns, what: what,
+	r := &execRun{c: c, op: started.Operation, conns: conns, what: started.what,
 		outEnd: make(chan error, 2), opEnd: make(chan opOutcome, 1)}
 	return r.run(ctx, stdio)
 }

@@ -168,6 +168,9 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 type Pending struct {
 	c    *Client
 	done chan struct{}
+	// resumable: the outcome comes from LXD's operation alone (Watch), so
+	// a wait can carry on where a stopped watcher left off.
+	resumable bool
 
 	mu   sync.Mutex
 	op   *Operation // latest state seen
@@ -187,21 +190,47 @@ func (c *Client) Watch(ctx context.Context, op *Operation) *Pending {
 // and its error becomes the outcome. Whoever sees Done closed therefore
 // also sees then's work finished.
 func (c *Client) WatchThen(ctx context.Context, op *Operation, then func(ctx context.Context, final *Operation, err error) error) *Pending {
-	p := &Pending{c: c, done: make(chan struct{}), op: op}
 	if op.Final() && then == nil {
-		p.err = op.Failed()
+		p := &Pending{c: c, done: make(chan struct{}), op: op, resumable: true, err: op.Failed()}
 		close(p.done)
 		return p
 	}
-	ctx, p.stop = context.WithCancel(ctx)
-	go func() {
-		defer p.stop()
+	return c.follow(ctx, op, true, func(ctx context.Context, _ func(*Operation)) (*Operation, error) {
 		final, err := c.WaitOperation(ctx, op, 0)
 		if then != nil {
 			err = then(ctx, final, err)
 		}
+		return final, err
+	})
+}
+
+// Follow is the general form of Watch, for an operation that the caller
+// starts or observes itself (an exec, whose request it sends and whose
+// websockets it drives): run, on its own goroutine, may report the states
+// it learns with update (op is the first, possibly a placeholder until
+// the request that starts the operation has been answered), and returns
+// the final state (nil: the last one reported) and the outcome. It must
+// end when ctx is done.
+func (c *Client) Follow(ctx context.Context, op *Operation, run func(ctx context.Context, update func(*Operation)) (*Operation, error)) *Pending {
+	return c.follow(ctx, op, false, run)
+}
+
+func (c *Client) follow(ctx context.Context, op *Operation, resumable bool, run func(ctx context.Context, update func(*Operation)) (*Operation, error)) *Pending {
+	p := &Pending{c: c, done: make(chan struct{}), op: op, resumable: resumable}
+	ctx, p.stop = context.WithCancel(ctx)
+	update := func(op *Operation) {
 		p.mu.Lock()
-		p.op, p.err = final, err
+		p.op = op
+		p.mu.Unlock()
+	}
+	go func() {
+		defer p.stop()
+		final, err := run(ctx, update)
+		p.mu.Lock()
+		if final != nil {
+			p.op = final
+		}
+		p.err = err
 		p.mu.Unlock()
 		close(p.done)
 	}()
@@ -268,7 +297,7 @@ func (p *Pending) Wait(ctx context.Context, timeout time.Duration) (*Operation, 
 	// The watcher was stopped (its context ended) before the operation did:
 	// carry on in the caller's context.
 	var e *Error
-	if errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
+	if p.resumable && errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
 		return p.c.WaitOperation(ctx, op, timeout)
 	}
 	return op, err
