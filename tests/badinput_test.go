@@ -361,6 +361,9 @@ func TestBadInputEveryMethod(t *testing.T) {
 		_, _ = main.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("storage-pools", "default", "volumes", "custom", vol)})
 	})
 	wait(mustOp("POST", rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots"), map[string]any{"name": "vsnap0"}))
+	// Backups go with their instance and volume.
+	wait(mustOp("POST", rest.Path("instances", name, "backups"), map[string]any{"name": "bk0"}))
+	wait(mustOp("POST", rest.Path("storage-pools", "default", "volumes", "custom", vol, "backups"), map[string]any{"name": "vbk0"}))
 	_, _, der := newClientCert(t)
 	_, err = main.Do(ctx, &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: map[string]any{
 		"type": "client", "name": "t-badinput", "certificate": base64.StdEncoding.EncodeToString(der)}})
@@ -432,6 +435,9 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"snapshots":              fx.eval(t, "inst.snapshots"),
 		"Snapshot":               fx.eval(t, `inst.snapshots.get("snap0")`),
 		"files":                  fx.eval(t, "inst.files"),
+		"backups":                fx.eval(t, "inst.backups"),
+		"Backup":                 fx.eval(t, `inst.backups.get("bk0")`),
+		"logs":                   fx.eval(t, "inst.logs"),
 		"images":                 fx.eval(t, "c.images"),
 		"Image":                  fx.eval(t, "c.images.get(FP)"),
 		"networks":               fx.eval(t, "c.networks"),
@@ -447,6 +453,8 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"StorageVolume":          fx.env["volume"],
 		"volume_snapshots":       fx.eval(t, "volume.snapshots"),
 		"StorageVolumeSnapshot":  fx.eval(t, `volume.snapshots.get("vsnap0")`),
+		"volume_backups":         fx.eval(t, "volume.backups"),
+		"StorageVolumeBackup":    fx.eval(t, `volume.backups.get("vbk0")`),
 		"operations":             fx.eval(t, "c.operations"),
 		"Operation":              fx.eval(t, "c.operations.get(OP)"),
 		"certificates":           fx.eval(t, "c.certificates"),
@@ -669,6 +677,8 @@ func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string, m
 		"image":     drop(serverObject(t, c, rest.Path("images", fp)), "last_used_at"),
 		"volume":    serverObject(t, c, rest.Path("storage-pools", "default", "volumes", "custom", vol)),
 		"vsnap":     serverObject(t, c, rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots", "vsnap0")),
+		"backup":    serverObject(t, c, rest.Path("instances", inst, "backups", "bk0")),
+		"vbackup":   serverObject(t, c, rest.Path("storage-pools", "default", "volumes", "custom", vol, "backups", "vbk0")),
 		"cert":      serverObject(t, c, rest.Path("certificates", certFP)),
 		"profile":   drop(serverObject(t, c, rest.Path("profiles", "default")), "used_by"),
 		"project":   drop(serverObject(t, c, rest.Path("projects", "default")), "used_by"),
