@@ -393,3 +393,33 @@ print(type(op), op.wait().name == VOL)
 		assert.Equal(t, "v1", cfg["user.tag"], p.path)
 	}
 }
+
+// testBackupRefusedByAnotherServer restores a backup on a server that
+// refuses it (LXD 5.0.2 refuses Incus 6.0's: "Unknown configuration key:
+// volatile.uuid.generation"): the error says which server refused and
+// why, and no instance appears there.
+func testBackupRefusedByAnotherServer(t *testing.T, from, to, wantServer, wantReason string) {
+	name := uniqueName("bkno")
+	createInstance(t, from, name, false)
+	cleanupInstance(t, to, name+"-there")
+	path := filepath.Join(t.TempDir(), "b.tar.gz")
+	out := newScript(t, from).with("NAME", starlark.String(name)).with("PATH", starlark.String(path)).
+		with("TO", starlark.String(to)).mustRun(`
+c = lxd.Client()
+c.instances.get(NAME).backups.create("b", wait=True).export_to(PATH)
+for wait in [True, False]:
+    def restore():
+        r = lxd.Client(TO).instances.create_from_backup(PATH, name=NAME + "-there", wait=wait)
+        return r.operation.wait() if not wait else r
+    r = catch(restore)
+    print(r.error.kind, r.error.message)
+`)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	for _, line := range lines {
+		assert.True(t, strings.HasPrefix(line, "LXDAPIException "), line)
+		assert.Contains(t, line, fmt.Sprintf(`instance "%s-there": restoring backup %s on %s at %s: `, name, path, wantServer, to))
+		assert.Contains(t, line, wantReason)
+	}
+	assert.False(t, serverExists(t, restClient(t, to), rest.Path("instances", name+"-there")))
+}
