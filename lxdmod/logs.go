@@ -31,17 +31,19 @@ var instanceLogMethods = map[string]methodFn{
 // logsPath is the instance's logs collection.
 func (g *manager) logsPath() string { return g.parent.path() + "/logs" }
 
-// logArg unpacks a log file's name: one file of the instance's log
-// directory, as LXD lists them.
-func logArg(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (string, error) {
+// logFile unpacks the name of a log file (one file of the instance's log
+// directory, as LXD lists them) and returns its URL path and how errors
+// name it.
+func logFile(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (path, subject string, err error) {
+	g := mgr(b)
 	var name string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if name == "" || strings.Contains(name, "/") {
-		return "", fmt.Errorf("%s: for parameter name: invalid log file name %q (want a name logs.all() lists, e.g. \"lxc.log\")", b.Name(), name)
+		return "", "", fmt.Errorf("%s: for parameter name: invalid log file name %q (want a name logs.all() lists, e.g. \"lxc.log\")", b.Name(), name)
 	}
-	return name, nil
+	return g.logsPath() + "/" + url.PathEscape(name), fmt.Sprintf("log %q of %s", name, g.parent.subject()), nil
 }
 
 // logs.all() -> [str]: the names of the instance's log files.
@@ -71,14 +73,13 @@ func logsAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 // logs.get(name) -> str: the log file's content.
 func logsGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	name, err := logArg(b, args, kwargs)
+	path, subject, err := logFile(b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	data, err := g.c.rest.GetBody(ctxOf(thread), &rest.Request{Method: "GET", Path: g.logsPath() + "/" + url.PathEscape(name)}, maxLogFile)
+	data, err := mgr(b).c.rest.GetBody(ctxOf(thread), &rest.Request{Method: "GET", Path: path}, maxLogFile)
 	if err != nil {
-		return nil, rest.About(err, fmt.Sprintf("log %q of %s", name, g.parent.subject()))
+		return nil, rest.About(err, subject)
 	}
 	return starlark.String(data), nil
 }
@@ -86,14 +87,12 @@ func logsGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 // logs.delete(name): LXD deletes only the logs it does not write itself
 // (exec output, migration and snapshot logs), never lxc.log or lxc.conf.
 func logsDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	name, err := logArg(b, args, kwargs)
+	path, subject, err := logFile(b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	_, err = g.c.rest.Do(ctxOf(thread), &rest.Request{Method: "DELETE", Path: g.logsPath() + "/" + url.PathEscape(name)})
-	if err != nil {
-		return nil, rest.About(err, fmt.Sprintf("log %q of %s", name, g.parent.subject()))
+	if _, err := mgr(b).c.rest.Do(ctxOf(thread), &rest.Request{Method: "DELETE", Path: path}); err != nil {
+		return nil, rest.About(err, subject)
 	}
 	return starlark.None, nil
 }

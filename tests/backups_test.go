@@ -62,18 +62,6 @@ func instanceFile(t testing.TB, c *rest.Client, inst, path string) []byte {
 	return rawBytes(t, c, rest.Path("instances", inst, "files"), url.Values{"path": {path}})
 }
 
-// dirEntries lists a host directory (names only).
-func dirEntries(t testing.TB, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, d := range des {
-		names = append(names, d.Name())
-	}
-	return names
-}
-
 func TestBackupLifecycle(t *testing.T) {
 	t.Parallel()
 	testBackupLifecycle(t, mainSocket)
@@ -193,7 +181,7 @@ print(r2.status)
 	require.NoError(t, err)
 	served := rawBytes(t, c, rest.Path("instances", name, "backups", "full", "export"), nil)
 	assert.True(t, bytes.Equal(served, exported), "export_to wrote %d bytes, the server serves %d", len(exported), len(served))
-	assert.Equal(t, []string{"b.tar.gz"}, dirEntries(t, dir), "no temporary file left")
+	assert.Equal(t, []string{"b.tar.gz"}, dirNames(t, dir), "no temporary file left")
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
@@ -316,7 +304,7 @@ c.instances.get(NAME).backups.get("b").export_to(PATH)
 			} else {
 				assert.Contains(t, err.Error(), "Cancelled", "%s: %v", m, err)
 			}
-			assert.Equal(t, []string{"existing.tar.gz"}, dirEntries(t, dir), "%s into %s: files left", m, target)
+			assert.Equal(t, []string{"existing.tar.gz"}, dirNames(t, dir), "%s into %s: files left", m, target)
 			data, err := os.ReadFile(existing)
 			require.NoError(t, err)
 			assert.Equal(t, "an older export", string(data), "%s: the existing file changed", m)
