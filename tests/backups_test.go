@@ -328,12 +328,18 @@ func testVolumeBackups(t *testing.T, socket, other string) {
 		cleanupPath(t, c, p)
 	}
 	cleanupPath(t, o, volPath+"-there")
+	_, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("storage-pools", "default", "volumes", "custom"),
+		Body: map[string]any{"name": vol, "type": "custom", "config": map[string]any{"user.tag": "v1"}}})
+	require.NoError(t, err)
+	// A file in the volume, written where the dir driver keeps it.
+	marker := "in the volume " + vol
+	require.NoError(t, os.WriteFile(filepath.Join(customVolumeDir(t, c, vol), "marker"), []byte(marker), 0o644))
 	path := filepath.Join(t.TempDir(), "v.tar.gz")
 	out := newScript(t, socket).with("VOL", starlark.String(vol)).with("PATH", starlark.String(path)).
 		with("OTHER", starlark.String(other)).mustRun(`
 c = lxd.Client()
 pool = c.storage_pools.get("default")
-vol = pool.volumes.create({"name": VOL, "type": "custom", "config": {"user.tag": "v1"}}, wait=True)
+vol = pool.volumes.get("custom", VOL)
 b = vol.backups.create("vb1", volume_only=True, wait=True)
 print(type(b), b.name, b.volume_only, b.optimized_storage)
 b2 = vol.backups.create("vb2")
@@ -375,11 +381,25 @@ print(type(op), op.wait().name == VOL)
 	assert.True(t, bytes.Equal(rawBytes(t, c, backups+"/vb1/export", nil), exported), "export_to wrote other bytes than the server serves")
 	for _, p := range []struct {
 		c    *rest.Client
-		path string
-	}{{c, volPath + "-copy"}, {o, volPath + "-there"}, {c, volPath}} {
-		cfg := serverObject(t, p.c, p.path)["config"].(map[string]any)
-		assert.Equal(t, "v1", cfg["user.tag"], p.path)
+		name string
+	}{{c, vol + "-copy"}, {o, vol + "-there"}, {c, vol}} {
+		cfg := serverObject(t, p.c, rest.Path("storage-pools", "default", "volumes", "custom", p.name))["config"].(map[string]any)
+		assert.Equal(t, "v1", cfg["user.tag"], p.name)
+		data, err := os.ReadFile(filepath.Join(customVolumeDir(t, p.c, p.name), "marker"))
+		require.NoError(t, err, p.name)
+		assert.Equal(t, marker, string(data), p.name)
 	}
+}
+
+// customVolumeDir is where the server's dir pool "default" keeps a custom
+// volume of the default project.
+func customVolumeDir(t testing.TB, c *rest.Client, vol string) string {
+	t.Helper()
+	pool := serverObject(t, c, rest.Path("storage-pools", "default"))
+	require.Equal(t, "dir", pool["driver"], "the test bed's pools are dir pools")
+	source, _ := pool["config"].(map[string]any)["source"].(string)
+	require.NotEmpty(t, source)
+	return filepath.Join(source, "custom", "default_"+vol)
 }
 
 // testBackupRefusedByAnotherServer restores a backup on a server that
