@@ -22,7 +22,7 @@ func (c *Client) stream(ctx context.Context, req *Request, what string, consume 
 	if resp.StatusCode >= 400 {
 		return annotateIf(responseError(resp), what)
 	}
-	body := &connReader{ReadCloser: resp.Body, endpoint: c.endpoint}
+	body := &connReader{ReadCloser: resp.Body, server: c.name(), endpoint: c.endpoint}
 	defer body.Close()
 	return c.readErr(ctx, consume(resp, body), what)
 }
