@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -332,12 +331,9 @@ func (c *Client) requireAllFor(fn string, extensions ...string) error {
 
 // serverLabel names the server in messages: "LXD 5.0.2 at <endpoint>".
 func serverLabel(c *Client) string {
-	name := "LXD"
-	if strings.EqualFold(c.environment("server"), "incus") {
-		name = "Incus"
-	}
-	if v := c.environment("server_version"); v != "" {
-		name += " " + v
+	name := c.server.Name()
+	if c.server.Version != "" {
+		name += " " + c.server.Version
 	}
 	return name + " at " + c.rest.Endpoint()
 }

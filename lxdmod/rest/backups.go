@@ -36,7 +36,8 @@ func VolumeBackupImportRequest(pool string, b BackupImport) *Request {
 }
 
 // backupImportRequest is where the backup import headers are chosen. They
-// are LXD's names; Incus renamed them X-Incus-name and X-Incus-pool.
+// are written with LXD's names; Raw sends Incus Incus's (X-Incus-name,
+// X-Incus-pool), as Incus ignores the old ones here.
 func backupImportRequest(path string, b BackupImport) *Request {
 	h := http.Header{}
 	h.Set("Content-Type", "application/octet-stream")
