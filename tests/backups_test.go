@@ -64,7 +64,7 @@ func instanceFile(t testing.TB, c *rest.Client, inst, path string) []byte {
 
 func TestBackupLifecycle(t *testing.T) {
 	t.Parallel()
-	testBackupLifecycle(t, mainSocket)
+	eachServer(t, func(t *testing.T, srv server) { testBackupLifecycle(t, srv.Socket) })
 }
 
 // testBackupLifecycle: create in both wait modes, with and without a name,
@@ -144,7 +144,7 @@ print("after delete", sorted([b.name for b in inst.backups.all()]))
 
 func TestBackupExportRestore(t *testing.T) {
 	t.Parallel()
-	testBackupExportRestore(t, mainSocket)
+	eachServer(t, func(t *testing.T, srv server) { testBackupExportRestore(t, srv.Socket) })
 }
 
 // testBackupExportRestore: export_to writes exactly the server's export;
@@ -206,9 +206,25 @@ print(inst.status)
 	assert.Equal(t, marker, string(instanceFile(t, c, name, "/root/marker")))
 }
 
+// A backup exported from LXD restores on another LXD and on Incus; Incus's
+// LXD 5.0 refuses, saying so.
 func TestBackupRestoresOnAnotherServer(t *testing.T) {
 	t.Parallel()
-	testBackupRestoresOnAnotherServer(t, mainSocket, secondSocket)
+	for _, tc := range []struct{ name, from, to string }{
+		{"lxd-to-second", mainSocket, secondSocket},
+		{"lxd-to-incus", mainSocket, incusSocket},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testBackupRestoresOnAnotherServer(t, tc.from, tc.to)
+		})
+	}
+	t.Run("incus-to-lxd", func(t *testing.T) {
+		t.Parallel()
+		lxd := serverObject(t, restClient(t, mainSocket), "/1.0")["environment"].(map[string]any)
+		testBackupRefusedByAnotherServer(t, incusSocket, mainSocket, "LXD "+lxd["server_version"].(string),
+			"Unknown configuration key: volatile.uuid.generation")
+	})
 }
 
 // testBackupRestoresOnAnotherServer exports a backup from one server and
@@ -240,7 +256,7 @@ print(there.name, there.status)
 
 func TestBackupExportAtomic(t *testing.T) {
 	t.Parallel()
-	testBackupExportAtomic(t, mainSocket)
+	eachServer(t, func(t *testing.T, srv server) { testBackupExportAtomic(t, srv.Socket) })
 }
 
 // testBackupExportAtomic: an export whose connection breaks half way, and
@@ -312,9 +328,17 @@ c.instances.get(NAME).backups.get("b").export_to(PATH)
 	}
 }
 
+// Volume backups, restored on the same server and on the other kind of
+// server (each accepts the other's).
 func TestVolumeBackups(t *testing.T) {
 	t.Parallel()
-	testVolumeBackups(t, mainSocket, secondSocket)
+	eachServer(t, func(t *testing.T, srv server) {
+		other := incusSocket
+		if srv.Name == "incus" {
+			other = mainSocket
+		}
+		testVolumeBackups(t, srv.Socket, other)
+	})
 }
 
 // testVolumeBackups: a custom volume's backups (create in both wait modes,

@@ -18,15 +18,6 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// serverKind is "lxd" or "incus", as the server at c says of itself.
-func serverKind(t testing.TB, c *rest.Client) string {
-	t.Helper()
-	env, _ := serverObject(t, c, "/1.0")["environment"].(map[string]any)
-	kind, _ := env["server"].(string)
-	require.NotEmpty(t, kind)
-	return kind
-}
-
 // recordedExec runs a command with record-output through the raw REST
 // client and returns the paths LXD recorded its output under.
 func recordedExec(t testing.TB, c *rest.Client, inst string, command ...string) map[string]string {
@@ -50,17 +41,17 @@ func recordedExec(t testing.TB, c *rest.Client, inst string, command ...string) 
 
 func TestInstanceLogs(t *testing.T) {
 	t.Parallel()
-	testInstanceLogs(t, mainSocket)
+	eachServer(t, testInstanceLogs)
 }
 
 // testInstanceLogs: all() lists what the server lists, get() gives its
 // bytes, delete() removes a log the server lets go of and fails with the
 // server's refusal for lxc.log.
-func testInstanceLogs(t *testing.T, socket string) {
+func testInstanceLogs(t *testing.T, srv server) {
+	socket, kind := srv.Socket, srv.Name
 	name := uniqueName("logs")
 	createInstance(t, socket, name, true)
 	c := restClient(t, socket)
-	kind := serverKind(t, c)
 	logs := rest.Path("instances", name, "logs")
 	output := recordedExec(t, c, name, "sh", "-c", "echo recorded")
 	stdout := output["1"][strings.LastIndexByte(output["1"], '/')+1:]
@@ -122,18 +113,18 @@ print(r.error.kind, r.error.status_code, r.error.message)
 
 func TestInstanceConsole(t *testing.T) {
 	t.Parallel()
-	testInstanceConsole(t, mainSocket)
+	eachServer(t, testInstanceConsole)
 }
 
 // testInstanceConsole: console_log() is what the server answers (LXD
 // 5.0.2: an error for a console never attached; Incus 6.0.4: empty),
 // clear_console_log() succeeds, and raw_console() opens a session whose
 // websocket carries what the instance writes to /dev/console.
-func testInstanceConsole(t *testing.T, socket string) {
+func testInstanceConsole(t *testing.T, srv server) {
+	socket, kind := srv.Socket, srv.Name
 	name := uniqueName("cons")
 	createInstance(t, socket, name, true)
 	c := restClient(t, socket)
-	kind := serverKind(t, c)
 	out := newScript(t, socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()
 inst = c.instances.get(NAME)
