@@ -132,7 +132,8 @@ const consoleWidth, consoleHeight = 80, 25
 
 // raw_console() -> {"ws", "control"}: opens a console session and returns
 // the paths of its websockets, as raw_interactive_execute does for a
-// command. The session waits for someone to attach.
+// command. The session waits for someone to attach and ends when they
+// leave (LXD 5.0.2 cannot cancel one nobody attached to).
 func rawConsole(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {

@@ -224,7 +224,7 @@ func instanceEntries() []Entry {
 		sub("Instance.logs", "logs", "The instance's log files: all(), get(name), delete(name)."),
 		method("Instance.console_log", "()", "str", "The instance's console log (GET …/console), as the server has it. LXD 5.0.2 fails with LXD's \"open : no such file or directory\" for a container whose console was never attached; Incus 6.0 gives \"\" then."),
 		method("Instance.clear_console_log", "()", "", "Empty the instance's console log."),
-		method("Instance.raw_console", "()", "dict", "Open a console session (80x25) and return {\"ws\", \"control\"}: the paths of its websockets, to attach to as for raw_interactive_execute (\"ws\" carries the terminal both ways). The session waits for someone to attach."),
+		method("Instance.raw_console", "()", "dict", "Open a console session (80x25) and return {\"ws\", \"control\"}: the paths of its websockets, to attach to as for raw_interactive_execute (\"ws\" carries the terminal both ways). The session waits for someone to attach and ends when they leave; LXD 5.0 cannot cancel a session nobody attached to (it lasts, outliving even its instance, until the daemon restarts), so attach to the sockets you ask for."),
 	}, modelCommon("Instance", true, true), []Entry{
 		typ("InstanceState", "An instance's runtime state, as LXD returns it: status, status_code, pid, processes, cpu, memory, disk, network (dicts)."),
 		typ("ExecResult", "The result of Instance.execute: .exit_code, .stdout, .stderr (str when decode=True, else bytes); unpacks as code, out, err."),
