@@ -222,14 +222,23 @@ func openBackupFile(fn, path string) (*os.File, int64, error) {
 	return f, fi.Size(), nil
 }
 
-// restoreBackup uploads the backup file and restores it as a new object:
-// named (the object comes back in both wait modes, following the
-// operation) or, name "", named by the backup itself (pickedName).
-// Failures say which server refused and what, since a backup made by
-// another server may not suit it (Incus's for LXD, for one).
-func restoreBackup(thread *starlark.Thread, c *Client, fn, path string, upload rest.BackupImport, wait bool,
-	req func(rest.BackupImport) *rest.Request, newObject func(name string) *Model, resources string,
-	get func(thread *starlark.Thread, name string) (starlark.Value, error)) (starlark.Value, error) {
+// restoreKind is what a backup is restored as: an instance or a custom
+// volume.
+type restoreKind struct {
+	request func(rest.BackupImport) *rest.Request // the upload
+	object  func(name string) *Model              // the new object, until the server has it
+	// resources is where the finished operation names the new object; get
+	// fetches it by that name.
+	resources string
+	get       func(thread *starlark.Thread, name string) (starlark.Value, error)
+}
+
+// restore uploads the backup file and restores it as a new object: named
+// (the object comes back in both wait modes, following the operation) or,
+// name "", named by the backup itself (pickedName). Failures say which
+// server refused and what, since a backup made by another server may not
+// suit it (Incus's for LXD, for one).
+func (k restoreKind) restore(thread *starlark.Thread, c *Client, fn, path string, upload rest.BackupImport, wait bool) (starlark.Value, error) {
 	f, size, err := openBackupFile(fn, path)
 	if err != nil {
 		return nil, err
@@ -240,12 +249,12 @@ func restoreBackup(thread *starlark.Thread, c *Client, fn, path string, upload r
 	upload.File, upload.Size, upload.Label = f, size, path
 	subject := fmt.Sprintf("restoring backup %s on %s", path, serverLabel(c))
 	if upload.Name == "" {
-		return c.run(thread, req(upload), wait, pickedName("restore of backup "+path, subject, resources, get))
+		return c.run(thread, k.request(upload), wait, pickedName("restore of backup "+path, subject, k.resources, k.get))
 	}
-	m := newObject(upload.Name)
+	m := k.object(upload.Name)
 	spec := m.createSpec()
 	spec.what, spec.subject = "restore of backup "+path, m.subject()+": "+subject
-	return c.run(thread, req(upload), wait, spec)
+	return c.run(thread, k.request(upload), wait, spec)
 }
 
 // instancesCreateFromBackup is instances.create_from_backup(path, *,
@@ -279,14 +288,17 @@ func instancesCreateFromBackup(thread *starlark.Thread, b *starlark.Builtin, arg
 	if err := g.c.requireAllFor(fn, exts...); err != nil {
 		return nil, err
 	}
-	newInstance := func(name string) *Model {
-		return g.model(fromGo(map[string]any{"name": name, "status": "Creating"}).(*starlark.Dict), "")
-	}
-	return restoreBackup(thread, g.c, fn, path, rest.BackupImport{Name: name, Pool: poolName}, wait,
-		rest.InstanceBackupImportRequest, newInstance, "instances",
-		func(thread *starlark.Thread, name string) (starlark.Value, error) {
+	k := restoreKind{
+		request: rest.InstanceBackupImportRequest,
+		object: func(name string) *Model {
+			return g.model(fromGo(map[string]any{"name": name, "status": "Creating"}).(*starlark.Dict), "")
+		},
+		resources: "instances",
+		get: func(thread *starlark.Thread, name string) (starlark.Value, error) {
 			return instanceGet(thread, g, name)
-		})
+		},
+	}
+	return k.restore(thread, g.c, fn, path, rest.BackupImport{Name: name, Pool: poolName}, wait)
 }
 
 // volumesCreateFromBackup is pool.volumes.create_from_backup(path,
@@ -307,15 +319,17 @@ func volumesCreateFromBackup(thread *starlark.Thread, b *starlark.Builtin, args 
 		return nil, err
 	}
 	pool := g.parentKey()
-	newVolume := func(name string) *Model {
-		return g.model(fromGo(map[string]any{"name": name, "type": "custom"}).(*starlark.Dict), "")
-	}
-	return restoreBackup(thread, g.c, fn, path, rest.BackupImport{Name: name}, wait,
-		func(u rest.BackupImport) *rest.Request { return rest.VolumeBackupImportRequest(pool, u) },
-		newVolume, "storage_volumes",
-		func(thread *starlark.Thread, name string) (starlark.Value, error) {
+	k := restoreKind{
+		request: func(u rest.BackupImport) *rest.Request { return rest.VolumeBackupImportRequest(pool, u) },
+		object: func(name string) *Model {
+			return g.model(fromGo(map[string]any{"name": name, "type": "custom"}).(*starlark.Dict), "")
+		},
+		resources: "storage_volumes",
+		get: func(thread *starlark.Thread, name string) (starlark.Value, error) {
 			return g.fetch(thread, volumePath(pool, "custom", name), name)
-		})
+		},
+	}
+	return k.restore(thread, g.c, fn, path, rest.BackupImport{Name: name}, wait)
 }
 
 // requireAllFor is requireFor of several extensions, the first missing
