@@ -3,12 +3,9 @@ package lxdmod
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -416,9 +413,9 @@ func pullProtocol(src, dst *Client) string {
 }
 
 // imageExportTo streams the image to the host file path (a split image:
-// metadata to path, rootfs to path + ".root", as `lxc image export` does).
-// Data goes to temporary files next to path, renamed into place only once
-// the sha256 matches the fingerprint; on any failure no file is left.
+// metadata to path, rootfs to path + ".root", as `lxc image export` does),
+// atomically (exportFiles): only once the sha256 matches the fingerprint
+// do the files appear.
 func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
 	fn := qualified(m, b)
@@ -431,81 +428,21 @@ func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	}
 	fp := m.key()
 	h := sha256.New()
-	var temps []exportTemp
-	defer func() {
-		for _, t := range temps {
-			_ = os.Remove(t.tmp) // a no-op for those already renamed
+	err := exportFiles(fn, func(put func(target string, r io.Reader) error) error {
+		err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
+			target := dst
+			if kind == rest.ExportRootfs {
+				target = dst + ".root"
+			}
+			return put(target, io.TeeReader(r, h))
+		})
+		if err != nil {
+			return err
 		}
-	}()
-	err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
-		target := dst
-		if kind == rest.ExportRootfs {
-			target = dst + ".root"
-		}
-		tmp, err := streamToTemp(target, io.TeeReader(r, h))
-		if tmp != "" {
-			temps = append(temps, exportTemp{tmp: tmp, dst: target})
-		}
-		return err
+		return checkFingerprint(fp, h.Sum(nil))
 	})
-	if err == nil {
-		err = checkFingerprint(fp, h.Sum(nil))
-	}
 	if err != nil {
-		var e *rest.Error
-		if errors.As(err, &e) {
-			return nil, err // its kind comes first
-		}
-		return nil, fmt.Errorf("%s: %w", fn, err) // a host file error
-	}
-	for _, t := range temps {
-		if err := os.Rename(t.tmp, t.dst); err != nil {
-			return nil, fmt.Errorf("%s: %w", fn, err)
-		}
+		return nil, err
 	}
 	return starlark.None, nil
-}
-
-// checkExportTarget refuses, before anything is downloaded, a path that
-// cannot become a file: empty, naming a directory (trailing slash, or an
-// existing directory, which export_to never writes into), or in a
-// directory that does not exist. A symlink at path is fine: the export
-// replaces it and never writes through it.
-func checkExportTarget(fn, dst string) error {
-	if dst == "" {
-		return fmt.Errorf("%s: for parameter path: empty path", fn)
-	}
-	if strings.HasSuffix(dst, string(filepath.Separator)) {
-		return fmt.Errorf("%s: for parameter path: %q names a directory: give the path of the file to write", fn, dst)
-	}
-	if fi, err := os.Lstat(dst); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s: for parameter path: %s is a directory: give the path of the file to write", fn, dst)
-	}
-	dir := filepath.Dir(dst)
-	if fi, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("%s: for parameter path: %w", fn, err)
-	} else if !fi.IsDir() {
-		return fmt.Errorf("%s: for parameter path: %s is not a directory", fn, dir)
-	}
-	return nil
-}
-
-type exportTemp struct{ tmp, dst string }
-
-// streamToTemp copies r into a new temporary file beside target (same file
-// system, so the final rename is atomic) and returns its name.
-func streamToTemp(target string, r io.Reader) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*.tmp")
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return f.Name(), err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return f.Name(), err
-	}
-	return f.Name(), f.Close()
 }

@@ -48,10 +48,16 @@ var instanceType = &modelType{
 		"copy":             instanceCopy,
 		// migrate.go
 		"migrate": instanceMigrate,
+		// logs.go
+		"console_log":       instanceConsoleLog,
+		"clear_console_log": instanceClearConsoleLog,
+		"raw_console":       instanceRawConsole,
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
 		"snapshots": instanceSnapshots, // snapshots.go
 		"files":     instanceFiles,     // files.go
+		"backups":   instanceBackups,   // backups.go
+		"logs":      instanceLogs,      // logs.go
 	},
 }
 
@@ -60,6 +66,8 @@ var instanceManagerMethods = map[string]methodFn{
 	"all":    instancesAll,
 	"get":    instancesGet,
 	"create": instancesCreate,
+	// backups.go
+	"create_from_backup": instancesCreateFromBackup,
 }
 
 // typeLabel is how a typed manager names its objects in errors.
@@ -224,14 +232,10 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if name == "" {
 		// LXD picks the name: known only from the finished operation, so
 		// wait=False returns the Operation, whose wait() gives the Instance.
-		return g.c.run(thread, post, wait, opSpec{what: "create", subject: "a new instance",
-			result: func(thread *starlark.Thread, final *rest.Operation) (starlark.Value, error) {
-				name := createdName(final, "instances")
-				if name == "" {
-					return nil, &rest.Error{Kind: rest.KindAPI, Message: fmt.Sprintf("operation %s created an instance without saying its name", final.ID)}
-				}
+		return g.c.run(thread, post, wait, pickedName("create", "a new instance", "instances",
+			func(thread *starlark.Thread, name string) (starlark.Value, error) {
 				return instanceGet(thread, g, name)
-			}})
+			}))
 	}
 	m := g.model(seed, "")
 	return g.c.run(thread, post, wait, m.createSpec())

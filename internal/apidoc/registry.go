@@ -22,6 +22,10 @@ var managerAliases = map[string]string{
 	"pool.resources":           "storage_pool_resources",
 	"instance.snapshots":       "snapshots",
 	"instance.files":           "files",
+	"instance.backups":         "backups",
+	"instance.logs":            "logs",
+	"volume.backups":           "volume_backups",
+	"storage_volume_backups":   "volume_backups",
 }
 
 func fn(key, params, returns, doc string) Entry {
@@ -95,6 +99,7 @@ func sections() []section {
 		{title: "Client", intro: "A connection to one LXD server, in one project (API.md §2.1).", entries: clientEntries()},
 		{title: "Instances", intro: "client.instances, client.containers and client.virtual_machines (API.md §2.2). containers and virtual_machines are the same manager limited to one instance type.", entries: instanceEntries()},
 		{title: "Instance snapshots", intro: "instance.snapshots (API.md §2.2).", entries: snapshotEntries()},
+		{title: "Instance backups, logs and console", intro: "instance.backups, volume.backups (custom volumes), instances.create_from_backup, pool.volumes.create_from_backup, instance.logs and the console methods (API.md §2.2, §2.5). Backups need the API extension container_backup (custom_volume_backup for volumes), the console methods console; on a server without, each call fails with LXDAPIExtensionNotAvailable naming it.", entries: backupEntries()},
 		{title: "Instance files", intro: "instance.files; all paths are absolute paths inside the instance (API.md §2.2).", entries: fileEntries()},
 		{title: "Images", intro: "client.images (API.md §2.3).", entries: imageEntries()},
 		{title: "Networks, profiles, projects", intro: "API.md §2.4. rename() updates the object itself.", entries: npEntries()},
@@ -197,6 +202,7 @@ func instanceEntries() []Entry {
 		method("instances.exists", "(name)", "bool", "True when an instance (of the manager's type) named name exists."),
 		method("instances.all", "(*, recursion=1, filter=None, fields=None)", "[Instance]", "All instances, complete, in one request. filter is an LXD filter expression; recursion=2 also fills each instance's read-only full_state and full_snapshots. fields (with recursion=2) lists the parts of the state to read, e.g. [\"state.disk\"] ([] for none), on a server with the instances_state_selective_recursion extension; elsewhere the whole state is read."),
 		method("instances.get", "(name)", "Instance", "The instance named name; fails with NotFound."),
+		method("instances.create_from_backup", "(path, *, name=None, pool=None, wait=False)", "Instance", "Create an instance from the backup tarball at the host path (as Backup.export_to or `lxc export` writes it, from this server or another), streamed up as it is read. name replaces the name the backup records (API extension backup_override_name), pool puts it in that storage pool (container_backup_override_pool). With a name the Instance comes back in both wait modes; without one the backup names it, so wait=False returns the Operation, whose wait() gives the Instance. A server that refuses the backup (LXD 5.0 refuses Incus's) fails the call with its reason, naming the server."),
 		method("instances.create", "(config, wait=False, target=None)", "Instance", "Create an instance from config, the LXD InstancesPost body (name, source, config, devices, profiles, …); target places it on a cluster member, or with \"@group\" in a cluster group. Returns the Instance at once: with wait=False its .operation holds the pending Operation, with wait=True it is complete."),
 		typ("Instance", "An LXD instance (container or virtual machine). Writable fields: architecture, config, devices, ephemeral, profiles, description; read-only: name, status, status_code, created_at, last_used_at, location, type, stateful, expanded_config, expanded_devices, project and any other field LXD returns."),
 		action("start", "Start the instance."),
@@ -215,6 +221,11 @@ func instanceEntries() []Entry {
 		method("Instance.restore_snapshot", "(snapshot_name, wait=False, *, stateful=False)", "", "Restore the instance from its snapshot snapshot_name."),
 		sub("Instance.snapshots", "snapshots", "The instance's snapshots manager."),
 		sub("Instance.files", "files", "The instance's file manager."),
+		sub("Instance.backups", "backups", "The instance's backups manager."),
+		sub("Instance.logs", "logs", "The instance's log files: all(), get(name), delete(name)."),
+		method("Instance.console_log", "()", "str", "The instance's console log (GET …/console), as the server has it. LXD 5.0.2 fails with LXD's \"open : no such file or directory\" for a container whose console was never attached; Incus 6.0 gives \"\" then."),
+		method("Instance.clear_console_log", "()", "", "Empty the instance's console log."),
+		method("Instance.raw_console", "()", "dict", "Open a console session (80x25) and return {\"ws\", \"control\"}: the paths of its websockets, to attach to as for raw_interactive_execute (\"ws\" carries the terminal both ways). The session waits for someone to attach and ends when they leave; LXD 5.0 cannot cancel a session nobody attached to (it lasts, outliving even its instance, until the daemon restarts), so attach to the sockets you ask for."),
 	}, modelCommon("Instance", true, true), []Entry{
 		typ("InstanceState", "An instance's runtime state, as LXD returns it: status, status_code, pid, processes, cpu, memory, disk, network (dicts)."),
 		typ("ExecResult", "The result of Instance.execute: .exit_code, .stdout, .stderr (str when decode=True, else bytes); unpacks as code, out, err."),
@@ -364,9 +375,11 @@ func storageEntries() []Entry {
 		method("volumes.get", "(type, name)", "StorageVolume", "The volume of type (\"custom\", \"container\", …) named name."),
 		method("volumes.exists", "(type, name)", "bool", "True when the volume exists."),
 		method("volumes.create", "(definition, wait=False)", "StorageVolume", "Create a volume from definition, the LXD StorageVolumesPost body."),
+		method("volumes.create_from_backup", "(path, name=None, wait=False)", "StorageVolume", "Create a custom volume from the backup tarball at the host path (as StorageVolumeBackup.export_to writes it), streamed up as it is read. name replaces the name the backup records (API extension backup_override_name). With a name the StorageVolume comes back in both wait modes; without one wait=False returns the Operation, whose wait() gives it."),
 		typ("StorageVolume", "A storage volume. Fields: name, type, description (writable), config (writable), content_type, used_by, location, created_at, pool."),
 		method("StorageVolume.rename", "(new_name, wait=False, *, pool=None, project=None)", "", "Rename the volume, or move it to another pool or project; the object follows."),
 		sub("StorageVolume.snapshots", "volume_snapshots", "The volume's snapshots manager."),
+		sub("StorageVolume.backups", "volume_backups", "The backups manager of a custom volume."),
 	}, putPatch("StorageVolume"), modelCommon("StorageVolume", true, true), []Entry{
 		manager("volume_snapshots", "Manager of a volume's snapshots: all, get, exists, create."),
 		method("volume_snapshots.all", "()", "[StorageVolumeSnapshot]", "All snapshots of the volume."),
@@ -557,4 +570,30 @@ func universeEntries() []Entry {
 		fn("type", "(x)", "str", "The name of x's type, e.g. \"Instance\"."),
 		fn("zip", "(*args)", "list", "Tuples of the corresponding elements of the iterables."),
 	}
+}
+
+func backupEntries() []Entry {
+	// Instance and volume backups share their methods; only the names
+	// (and instance_only / volume_only) differ.
+	backups := func(mgr, model, only, of string) []Entry {
+		return join([]Entry{
+			manager(mgr, "Manager of the backups of "+of+": all, get, exists, create."),
+			method(mgr+".all", "()", "["+model+"]", "All backups of "+of+", in one request."),
+			method(mgr+".get", "(name)", model, "The backup named name; fails with NotFound."),
+			method(mgr+".exists", "(name)", "bool", "True when "+of+" has a backup named name."),
+			method(mgr+".create", "(name=None, *, expires_at=None, "+only+"=False, optimized_storage=False, compression_algorithm=None, wait=False)", model,
+				"Back up "+of+" as name. expires_at is an RFC 3339 time or a time.time; "+only+" leaves the snapshots out; optimized_storage uses the storage driver's own format (restorable only on a pool of that driver); compression_algorithm (\"gzip\", \"xz\", \"zstd\", \"none\"; API extension backup_compression_algorithm) overrides the server's backups.compression_algorithm. With a name the "+model+" comes back in both wait modes (with wait=False its .operation is pending); with name=None LXD picks it (backup0, …), and wait=False returns the Operation, whose wait() gives the "+model+"."),
+			typ(model, "A backup of "+of+", kept on the server until deleted or expired. Fields: name, created_at, expires_at (writable; None when it never expires), "+only+", optimized_storage, and any other field LXD returns."),
+			method(model+".export_to", "(path)", "", "Stream the backup's tarball to the host file path: written to a temporary file beside it and renamed into place only once complete, so a failed or interrupted export (Ctrl-C included) leaves no file, half-written or temporary; memory stays flat whatever the size. The tarball restores with create_from_backup on this server or another."),
+			method(model+".rename", "(new_name, wait=False)", "", "Rename the backup; the object takes the new name once done."),
+			method(model+".save", "(wait=False)", "", "Write expires_at to the server. LXD 5.0 and Incus 6.0 cannot change a backup once made: they answer 501 \"not implemented\", and save fails with LXDAPIException saying so (nothing is saved; give expires_at to create instead). Makes no request when the object is not dirty."),
+		}, modelCommon(model, false, true))
+	}
+	return join(backups("backups", "Backup", "instance_only", "the instance"),
+		backups("volume_backups", "StorageVolumeBackup", "volume_only", "the custom volume"), []Entry{
+			manager("logs", "An instance's log files, by name (lxc.log, lxc.conf, exec output, …): all, get, delete."),
+			method("logs.all", "()", "[str]", "The names of the instance's log files."),
+			method("logs.get", "(name)", "str", "The content of the log file name."),
+			method("logs.delete", "(name)", "", "Delete the log file name. LXD deletes only the files it does not write itself (exec output, migration and snapshot logs): lxc.log and lxc.conf fail with LXD's refusal."),
+		})
 }

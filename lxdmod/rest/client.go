@@ -333,17 +333,18 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	var body io.Reader
 	var up *meter
 	contentType := ""
+	size := int64(-1) // of a streamed body, when known
 	switch b := req.Body.(type) {
 	case nil:
 	case io.Reader:
-		size := int64(-1)
-		if l, ok := b.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader
+		if l, ok := b.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, a sized host file
 			size = int64(l.Len())
 		}
 		body, up = c.meterUpload(req, b, size)
 		contentType = "application/octet-stream"
 	case []byte:
-		body, up = c.meterUpload(req, bytes.NewReader(b), int64(len(b)))
+		size = int64(len(b))
+		body, up = c.meterUpload(req, bytes.NewReader(b), size)
 		contentType = "application/octet-stream"
 	default:
 		data, err := json.Marshal(b)
@@ -359,8 +360,8 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 		cancel()
 		return nil, nil, &Error{Kind: KindConnection, Message: "invalid request " + req.Path, Err: err}
 	}
-	if up != nil && up.total >= 0 {
-		hr.ContentLength = up.total // the meter hides the length from net/http
+	if size > 0 {
+		hr.ContentLength = size // net/http cannot see it through a meter or a file
 	}
 	if contentType != "" {
 		hr.Header.Set("Content-Type", contentType)

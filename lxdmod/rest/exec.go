@@ -49,6 +49,12 @@ func (c *Client) StartExec(ctx context.Context, instance string, req ExecRequest
 	if err != nil {
 		return nil, err
 	}
+	return websocketOperation(resp)
+}
+
+// websocketOperation reads an operation that waits for websockets (an
+// exec, a console) and the secrets of its sockets, from LXD's answer.
+func websocketOperation(resp *Response) (*ExecStarted, error) {
 	op, err := AsyncOperation(resp)
 	if err != nil {
 		return nil, err
