@@ -15,7 +15,7 @@ func (c *Client) StartConsole(ctx context.Context, instance string, width, heigh
 	if err != nil {
 		return nil, err
 	}
-	return websocketOperation(resp)
+	return websocketOperation(resp, "console of "+instance)
 }
 
 // ConsoleLog returns the instance's console log, at most limit bytes (LXD

@@ -49,17 +49,18 @@ func (c *Client) StartExec(ctx context.Context, instance string, req ExecRequest
 	if err != nil {
 		return nil, err
 	}
-	return websocketOperation(resp)
+	return websocketOperation(resp, fmt.Sprintf("exec of %q in %s", req.Command, instance))
 }
 
 // websocketOperation reads an operation that waits for websockets (an
 // exec, a console) and the secrets of its sockets, from LXD's answer.
-func websocketOperation(resp *Response) (*ExecStarted, error) {
+// what names the session in messages.
+func websocketOperation(resp *Response, what string) (*ExecStarted, error) {
 	op, err := AsyncOperation(resp)
 	if err != nil {
 		return nil, err
 	}
-	started := &ExecStarted{Operation: op, Secrets: map[string]string{}, what: fmt.Sprintf("exec of %q in %s", req.Command, instance)}
+	started := &ExecStarted{Operation: op, Secrets: map[string]string{}, what: what}
 	if fds, ok := op.Metadata["fds"].(map[string]any); ok {
 		for k, v := range fds {
 			if s, ok := v.(string); ok {
