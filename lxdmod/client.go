@@ -277,6 +277,8 @@ var clientMethods = map[string]methodFn{
 	"has_api_extension":        clientHasExtension,
 	"assert_has_api_extension": clientAssertExtension,
 	"metrics":                  clientMetrics, // warnings.go
+	"plan":                     clientPlan,    // plan.go
+	"apply":                    clientApply,   // plan.go
 }
 
 func (c *Client) Attr(name string) (starlark.Value, error) {

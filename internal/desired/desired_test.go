@@ -333,10 +333,15 @@ func TestRunConcurrencyIsBounded(t *testing.T) {
 func TestRunStopsAtAFailure(t *testing.T) {
 	specs := []Spec{profileSpec("a", nil), profileSpec("bad", nil), instanceSpec("web1", "Running", nil)}
 	p := Make(specs, make([]*Object, 3), nil)
-	rec := &recorder{delay: time.Millisecond}
+	rec := &recorder{delay: 10 * time.Millisecond}
+	aStarted := make(chan struct{})
 	err := p.Run(context.Background(), MaxConcurrent, func(ctx context.Context, c *Change, r Request) error {
-		if c.Name == "bad" {
+		switch c.Name {
+		case "bad":
+			<-aStarted // a is under way when bad fails: it is waited for
 			return &kindErr{"Invalid value"}
+		case "a":
+			close(aStarted)
 		}
 		return rec.do(ctx, c, r)
 	})
