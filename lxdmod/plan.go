@@ -479,13 +479,35 @@ func (pl *Plan) run(ctx context.Context) error {
 }
 
 // applyRequest sends one request of a change and waits for its operation.
+// An update whose ETag moved while the fields it was planned against did
+// not (LXD's instance ETag covers its profiles' content, which the plan
+// may just have changed) is sent again under the new ETag; otherwise the
+// object changed since the plan was made, and nothing is written to it.
 func (c *Client) applyRequest(ctx context.Context, _ *desired.Change, r desired.Request) error {
 	req := &rest.Request{Method: r.Method, Path: r.Path, Query: r.Query, Body: r.Body}
-	if r.IfMatch != "" {
-		req.Header = http.Header{"If-Match": {r.IfMatch}}
+	etag := r.IfMatch
+	// reread returns the object's ETag now, when what the update was
+	// planned against is unchanged (else the planned one, which fails).
+	reread := func() string {
+		if now, err := c.readObject(ctx, r.Path); err == nil && now != nil && now.ETag != "" && desired.Unchanged(r.Basis, now.Fields) {
+			return now.ETag
+		}
+		return etag
+	}
+	if r.Reread {
+		etag = reread()
+	}
+	if etag != "" {
+		req.Header = http.Header{"If-Match": {etag}}
 	}
 	err := c.complete(ctx, req)
 	var e *rest.Error
+	if errors.As(err, &e) && e.StatusCode == http.StatusPreconditionFailed && r.Basis != nil && !r.Reread {
+		if now := reread(); now != etag {
+			req.Header = http.Header{"If-Match": {now}}
+			err = c.complete(ctx, req)
+		}
+	}
 	if errors.As(err, &e) && e.StatusCode == http.StatusPreconditionFailed {
 		return &rest.Error{Kind: rest.KindConflict, StatusCode: e.StatusCode, Err: e,
 			Message: "it changed on the server since the plan was made (" + e.Message + "); nothing was written to it: make a new plan"}

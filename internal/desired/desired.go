@@ -146,6 +146,29 @@ type Request struct {
 	Query   url.Values
 	Body    any
 	IfMatch string
+	// Basis is, for an update, the object's writable fields as the plan
+	// read them. An ETag can move without them moving (LXD's instance
+	// ETag covers the content of its profiles, which an earlier change
+	// of the same plan may have updated): Do may then re-read the object
+	// and, when Unchanged holds, send the update again under the new ETag.
+	Basis map[string]any
+	// Reread says the ETag will have moved by the time the request is
+	// sent, because an earlier change of the plan updates a profile the
+	// instance uses: Do reads the object first and sends the update under
+	// its ETag when Unchanged holds, rather than sending it twice.
+	Reread bool
+}
+
+// Unchanged reports whether an object as read now (its fields) still has
+// the writable fields it had when the plan was made (basis), so that an
+// update planned against basis is still right for it.
+func Unchanged(basis, fields map[string]any) bool {
+	for f, v := range basis {
+		if !equal(v, fields[f]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Requests returns the requests that carry the change out, in order.
@@ -164,8 +187,33 @@ func Make(specs []Spec, current []*Object, gone []Gone) *Plan {
 	for _, g := range gone {
 		p.Changes = append(p.Changes, deletion(g))
 	}
+	p.markRereads()
 	p.sort()
 	return p
+}
+
+// markRereads flags the updates of instances that use a profile the plan
+// updates first: LXD's instance ETag covers its profiles' content.
+func (p *Plan) markRereads() {
+	updated := map[string]bool{}
+	for _, c := range p.Changes {
+		if c.Kind == Profile && c.Action == Update {
+			updated[c.Name] = true
+		}
+	}
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.Kind != Instance || c.Action != Update {
+			continue
+		}
+		r := &c.requests[0]
+		profiles, _ := r.Basis["profiles"].([]any)
+		for _, name := range profiles {
+			if n, _ := name.(string); updated[n] {
+				r.Reread = true
+			}
+		}
+	}
 }
 
 // sort puts the changes in the order they run: creations, updates and

@@ -379,3 +379,24 @@ func TestRunInterrupted(t *testing.T) {
 	assert.True(t, errors.Is(err, context.Canceled))
 	assert.Contains(t, err.Error(), "apply interrupted: 1 done, 0 failed, 1 not attempted")
 }
+
+// LXD's instance ETag covers its profiles' content: the update of an
+// instance that uses a profile the plan updates first re-reads it.
+func TestRereadAfterAProfileUpdate(t *testing.T) {
+	uses := runningInstance("Running", nil)
+	uses.Fields["profiles"] = []any{"default", "web"}
+	other := runningInstance("Running", nil)
+	p := Make([]Spec{
+		profileSpec("web", map[string]any{"description": "new"}),
+		instanceSpec("web1", "", map[string]any{"description": "a"}),
+		instanceSpec("web2", "", map[string]any{"description": "b"}),
+	}, []*Object{{Fields: map[string]any{"name": "web", "description": "old"}}, uses, other}, nil)
+	require.Len(t, p.Changes, 3)
+	assert.False(t, p.Changes[0].Requests()[0].Reread)
+	assert.True(t, p.Changes[1].Requests()[0].Reread, "web1 uses the updated profile")
+	assert.False(t, p.Changes[2].Requests()[0].Reread)
+	assert.True(t, Unchanged(p.Changes[1].Requests()[0].Basis, uses.Fields))
+	changed := clone(uses.Fields).(map[string]any)
+	changed["config"].(map[string]any)["volatile.last_state.power"] = "STOPPED"
+	assert.False(t, Unchanged(p.Changes[1].Requests()[0].Basis, changed))
+}

@@ -29,10 +29,10 @@ func diff(s Spec, cur *Object) ([]Change, []Note) {
 	}
 
 	var changes []Change
-	fields, body := update(s, cur)
+	fields, body, basis := update(s, cur)
 	if len(fields) > 0 {
 		changes = append(changes, Change{Action: Update, Kind: s.Kind, Name: s.Name, Fields: fields,
-			requests: []Request{{Method: "PUT", Path: s.Path, Body: body, IfMatch: cur.ETag}}})
+			requests: []Request{{Method: "PUT", Path: s.Path, Body: body, IfMatch: cur.ETag, Basis: basis}}})
 	}
 	if s.Status != "" {
 		status, _ := cur.Fields["status"].(string)
@@ -50,21 +50,20 @@ func diff(s Spec, cur *Object) ([]Change, []Note) {
 }
 
 // update compares the fields s enforces with cur's and returns the
-// differences and the body of the update that settles them: cur's
-// writable fields with s's applied.
-func update(s Spec, cur *Object) ([]FieldChange, map[string]any) {
-	body := map[string]any{}
+// differences, the body of the update that settles them (cur's writable
+// fields with s's applied) and its basis (cur's writable fields).
+func update(s Spec, cur *Object) (changes []FieldChange, body, basis map[string]any) {
+	body, basis = map[string]any{}, map[string]any{}
 	for _, f := range s.Writable {
 		if v, ok := cur.Fields[f]; ok {
-			body[f] = clone(v)
+			body[f], basis[f] = clone(v), v
 		}
 	}
-	var out []FieldChange
 	for _, f := range sortedKeys(s.Fields) {
 		want := s.Fields[f]
 		if !keyed[f] {
 			if !equal(cur.Fields[f], want) {
-				out = append(out, FieldChange{Path: f, Old: cur.Fields[f], New: want})
+				changes = append(changes, FieldChange{Path: f, Old: cur.Fields[f], New: want})
 				body[f] = clone(want)
 			}
 			continue
@@ -87,13 +86,13 @@ func update(s Spec, cur *Object) ([]FieldChange, map[string]any) {
 			} else {
 				next[k] = clone(w)
 			}
-			out = append(out, keyChanges(f+"."+k, h, w)...)
+			changes = append(changes, keyChanges(f+"."+k, h, w)...)
 		}
 		if changed {
 			body[f] = next
 		}
 	}
-	return out, body
+	return changes, body, basis
 }
 
 // keyChanges words the change of one key. A device that exists before
