@@ -359,6 +359,9 @@ func (c *Client) marked(ctx context.Context, stack string, specified map[string]
 		case desired.Volume:
 			for _, p := range pools {
 				objs, err := c.listObjects(ctx, k.t.collection(p))
+				if errors.Is(err, rest.ErrNotFound) {
+					continue // the pool was deleted since it was listed
+				}
 				if err != nil {
 					return nil, err
 				}

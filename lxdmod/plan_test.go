@@ -216,6 +216,10 @@ func TestStackPruneAndTeardown(t *testing.T) {
 	s.run(`p.apply()`)
 	assert.Equal(t, []string{"PUT /1.0/instances/i1/state", "DELETE /1.0/instances/i1", "DELETE /1.0/profiles/b"}, s.writes(n))
 
+	// A pool deleted between the listing of pools and that of its
+	// volumes is no obstacle.
+	s.f.AddStoragePool("gone", nil)
+	s.f.Intercept("GET /1.0/storage-pools/gone/volumes", fakelxd.Reply(404, `{"type":"error","error":"Storage pool not found","error_code":404}`))
 	s.run(`c.apply([], stack = "s1", prune = True)`)
 	_, ok := s.f.Get("/1.0/profiles/a")
 	assert.False(t, ok, "torn down")
