@@ -501,7 +501,35 @@ func testStackExample(t *testing.T, socket string) {
 		return string(out)
 	}
 	const script = "../scripts/examples/stack.star"
-	plan := strings.ReplaceAll(`plan: 4 to create
+	planOf := func(name string) string {
+		return strings.ReplaceAll(stackPlan, "NAME", name)
+	}
+	plan := planOf(name)
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "```\n"+planOf("web")+"```\n", "the README shows stack.star's plan as it is")
+	assert.Equal(t, plan, run(script, "plan", name))
+	assert.Equal(t, plan+name+": 4 change(s) in the plan; 0 instance(s) in the stack\n", run("--dry-run", script, "up", name))
+	require.Empty(t, writesSince(proxy, 0), "plan and --dry-run only read")
+
+	out := run(script, "up", name)
+	assert.Regexp(t, `^`+name+`: 4 change\(s\) in the plan; 2 instance\(s\) in the stack\n\s*INSTANCE\s+STATUS\s+ROLE\n`, out)
+	assert.Regexp(t, name+`-front\s+Running\s+front`, out)
+	assert.Regexp(t, name+`-spare\s+Stopped\s+spare`, out)
+	n := proxy.Count()
+	assert.Regexp(t, `^`+name+`: 0 change\(s\) in the plan; 2 instance\(s\)`, run(script, "up", name))
+	assert.Empty(t, writesSince(proxy, n), "up again writes nothing")
+
+	assert.Equal(t, name+": 4 change(s) in the plan; 0 instance(s) in the stack\n", run(script, "down", name))
+	for _, p := range []string{rest.Path("instances", name+"-front"), rest.Path("instances", name+"-spare"),
+		rest.Path("profiles", name), rest.Path("networks", name)} {
+		assert.False(t, serverExists(t, c, p), "%s torn down", p)
+	}
+}
+
+// stackPlan is what stack.star plans for the stack NAME on a server
+// without it.
+const stackPlan = `plan: 4 to create
 + network NAME
     config.ipv4.address: "none"
     config.ipv6.address: "none"
@@ -524,22 +552,4 @@ func testStackExample(t *testing.T, socket string) {
     source: {"alias": "busybox", "type": "image"}
     status: "Stopped"
     type: "container"
-`, "NAME", name)
-	assert.Equal(t, plan, run(script, "plan", name))
-	assert.Equal(t, plan+name+": 4 change(s) in the plan; 0 instance(s) in the stack\n", run("--dry-run", script, "up", name))
-	require.Empty(t, writesSince(proxy, 0), "plan and --dry-run only read")
-
-	out := run(script, "up", name)
-	assert.Regexp(t, `^`+name+`: 4 change\(s\) in the plan; 2 instance\(s\) in the stack\n\s*INSTANCE\s+STATUS\s+ROLE\n`, out)
-	assert.Regexp(t, name+`-front\s+Running\s+front`, out)
-	assert.Regexp(t, name+`-spare\s+Stopped\s+spare`, out)
-	n := proxy.Count()
-	assert.Regexp(t, `^`+name+`: 0 change\(s\) in the plan; 2 instance\(s\)`, run(script, "up", name))
-	assert.Empty(t, writesSince(proxy, n), "up again writes nothing")
-
-	assert.Equal(t, name+": 4 change(s) in the plan; 0 instance(s) in the stack\n", run(script, "down", name))
-	for _, p := range []string{rest.Path("instances", name+"-front"), rest.Path("instances", name+"-spare"),
-		rest.Path("profiles", name), rest.Path("networks", name)} {
-		assert.False(t, serverExists(t, c, p), "%s torn down", p)
-	}
-}
+`
