@@ -200,7 +200,7 @@ func (c *Client) plan(ctx context.Context, fn string, a planArgs) (*Plan, error)
 		seen[id] = i
 	}
 	current := make([]*desired.Object, len(specs))
-	err := concurrently(ctx, len(specs), func(ctx context.Context, i int) error {
+	err := desired.Read(ctx, len(specs), func(ctx context.Context, i int) error {
 		obj, err := c.readObject(ctx, specs[i].Path)
 		if err != nil {
 			return rest.About(err, handles[i].subject())
@@ -209,6 +209,9 @@ func (c *Client) plan(ctx context.Context, fn string, a planArgs) (*Plan, error)
 		return nil
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, rest.ContextError(ctx, fn)
+		}
 		return nil, err
 	}
 	if err := c.noteSources(ctx, a.specs, current); err != nil {
@@ -414,37 +417,6 @@ func (c *Client) listObjects(ctx context.Context, path string) ([]map[string]any
 		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": " + err.Error()}
 	}
 	return out, nil
-}
-
-// concurrently calls fn for 0..n-1, at most desired.MaxConcurrent at
-// once, and returns the first error (the others are cancelled).
-func concurrently(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	slots := make(chan struct{}, desired.MaxConcurrent)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for i := 0; i < n; i++ {
-		slots <- struct{}{}
-		if ctx.Err() != nil {
-			<-slots
-			break
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-slots }()
-			if err := fn(ctx, i); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		}(i)
-	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		return rest.ContextError(ctx, "planning")
-	}
-	return first
 }
 
 // apply carries the plan out (or, in a dry run, prints it and changes

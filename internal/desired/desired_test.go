@@ -400,3 +400,18 @@ func TestRereadAfterAProfileUpdate(t *testing.T) {
 	changed["config"].(map[string]any)["volatile.last_state.power"] = "STOPPED"
 	assert.False(t, Unchanged(p.Changes[1].Requests()[0].Basis, changed))
 }
+
+func TestRead(t *testing.T) {
+	var started atomic.Int32
+	err := Read(context.Background(), 100, func(ctx context.Context, i int) error {
+		started.Add(1)
+		if i == 3 {
+			return &kindErr{"no"}
+		}
+		<-ctx.Done() // the others run until the failure cancels them
+		return ctx.Err()
+	})
+	assert.EqualError(t, err, "LXDAPIException: no")
+	assert.LessOrEqual(t, started.Load(), int32(MaxConcurrent+1), "nothing starts after the failure")
+	assert.NoError(t, Read(context.Background(), 3, func(context.Context, int) error { return nil }))
+}

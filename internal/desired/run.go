@@ -77,37 +77,66 @@ func (r *runner) stopped(ctx context.Context) bool {
 // stage runs the units of one stage, at most limit at once, and returns
 // once every unit it started has ended.
 func (r *runner) stage(ctx context.Context, units []unit, limit int) {
+	forEach(len(units), limit, func() bool { return r.stopped(ctx) }, func(k int) {
+		for _, i := range units[k] {
+			if r.stopped(ctx) {
+				return
+			}
+			err := r.change(ctx, &r.plan.Changes[i])
+			r.mu.Lock()
+			if err != nil {
+				r.outcome[i], r.failed = err, true
+			} else {
+				r.done[i] = true
+			}
+			r.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
+// forEach calls fn(i) for i in 0..n-1, at most limit at once; once stopped
+// holds it starts no further call. It returns when every call it started
+// has returned.
+func forEach(n, limit int, stopped func() bool, fn func(i int)) {
 	slots := make(chan struct{}, limit)
 	var wg sync.WaitGroup
-	for _, u := range units {
+	for i := 0; i < n; i++ {
 		slots <- struct{}{}
-		if r.stopped(ctx) {
+		if stopped() {
 			<-slots
 			break
 		}
 		wg.Add(1)
-		go func(u unit) {
+		go func(i int) {
 			defer wg.Done()
 			defer func() { <-slots }()
-			for _, i := range u {
-				if r.stopped(ctx) {
-					return
-				}
-				err := r.change(ctx, &r.plan.Changes[i])
-				r.mu.Lock()
-				if err != nil {
-					r.outcome[i], r.failed = err, true
-				} else {
-					r.done[i] = true
-				}
-				r.mu.Unlock()
-				if err != nil {
-					return
-				}
-			}
-		}(u)
+			fn(i)
+		}(i)
 	}
 	wg.Wait()
+}
+
+// Read calls read for 0..n-1 as Run makes changes, at most MaxConcurrent
+// at once, and returns the first error; once one failed, no further call
+// starts and those running see their context cancelled. A plan's reads use
+// it.
+func Read(ctx context.Context, n int, read func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var once sync.Once
+	var first error
+	forEach(n, MaxConcurrent, func() bool { return ctx.Err() != nil }, func(i int) {
+		if err := read(ctx, i); err != nil {
+			once.Do(func() { first = err; cancel() })
+		}
+	})
+	if first == nil {
+		return ctx.Err()
+	}
+	return first
 }
 
 // change sends the requests of one change in order. When a later one
