@@ -189,13 +189,6 @@ func TestDriftIsRepairedInPlace(t *testing.T) {
 	assert.Equal(t, "someone else", mustGet(t, s.f, "/1.0/profiles/web")["description"])
 }
 
-func mustGet(t *testing.T, f *fakelxd.Server, path string) fakelxd.Object {
-	t.Helper()
-	obj, ok := f.Get(path)
-	require.True(t, ok, path)
-	return obj
-}
-
 func TestStackPruneAndTeardown(t *testing.T) {
 	s := newScript(t, fakelxd.Config{})
 	s.f.AddProfile("foreign", nil) // not the stack's: never deleted
