@@ -214,6 +214,13 @@ func (c *Client) plan(ctx context.Context, fn string, a planArgs) (*Plan, error)
 		}
 		return nil, err
 	}
+	for i, s := range a.specs {
+		if _, hasSource := s.create["source"]; current[i] == nil && s.k.kind == desired.Instance && !hasSource {
+			// LXD would answer only "Unknown source type".
+			return nil, fmt.Errorf("%s: %s does not exist and its spec gives no source to create it from (source=\"<image alias>\" or a source dict)",
+				fn, handles[i].subject())
+		}
+	}
 	if err := c.noteSources(ctx, a.specs, current); err != nil {
 		return nil, err
 	}

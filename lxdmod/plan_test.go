@@ -75,6 +75,7 @@ func TestSpecValues(t *testing.T) {
 		`c.plan([], stack = "")`:                       "Client.plan: for parameter stack: want a non-empty name or None",
 		`c.plan([], "s")`:                              "Client.plan: got 2 positional arguments, want 1",
 		`c.apply([], wait = 1)`:                        `Client.apply: for parameter "wait": got int, want bool`,
+		`c.plan([lxd.instance("nope")])`:               `Client.plan: instance "nope" does not exist and its spec gives no source to create it from`,
 		`c.plan([lxd.profile("a"), lxd.profile("a")])`: `Client.plan: for parameter specs: items 0 and 1 both describe profile "a"`,
 	} {
 		err := s.fail(src)
