@@ -203,13 +203,15 @@ func transition(from, to string) (action Action, steps []string, ok bool) {
 
 // stateRequests are the PUTs of path/state for each LXD action. A stop is
 // forced, as Instance.stop() is by default: a frozen instance, or one
-// whose init ignores the shutdown signal, stops all the same.
+// whose init ignores the shutdown signal, stops all the same; and with no
+// time limit (-1), as a forced stop has nothing to wait for but a busy
+// server.
 func stateRequests(path string, steps []string) []Request {
 	out := make([]Request, len(steps))
 	for i, a := range steps {
 		body := map[string]any{"action": a, "timeout": 30}
 		if a == "stop" {
-			body["force"] = true
+			body["force"], body["timeout"] = true, -1
 		}
 		out[i] = Request{Method: "PUT", Path: path + "/state", Body: body}
 	}
