@@ -140,6 +140,9 @@ func newClientBuiltin(cfg Config, l *ledger) *starlark.Builtin {
 			if p, ok := project.(starlark.String); ok {
 				shared = shared.WithProject(string(p))
 			}
+			if cfg.DryRun {
+				shared = shared.WithDryRun()
+			}
 			c, err = wrapClient(threadctx.From(thread), threadctx.Session(thread), shared)
 		} else {
 			var rc rest.Config
@@ -184,7 +187,7 @@ func optString(v starlark.Value, fn, param string) (string, error) {
 func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote starlark.Value, verifyGiven bool) (rest.Config, error) {
 	const fn = "lxd.Client"
 	out := rest.Config{Endpoint: cfg.Endpoint, Project: cfg.Project, Timeout: cfg.Timeout, Trace: cfg.Trace,
-		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, Insecure: cfg.Insecure, Getenv: cfg.Getenv}
+		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, Insecure: cfg.Insecure, Getenv: cfg.Getenv, DryRun: cfg.DryRun}
 	r, err := optString(remote, fn, "remote")
 	if err != nil {
 		return out, err
@@ -279,6 +282,8 @@ var clientMethods = map[string]methodFn{
 	"has_api_extension":        clientHasExtension,
 	"assert_has_api_extension": clientAssertExtension,
 	"metrics":                  clientMetrics, // warnings.go
+	"plan":                     clientPlan,    // plan.go
+	"apply":                    clientApply,   // plan.go
 }
 
 func (c *Client) Attr(name string) (starlark.Value, error) {

@@ -69,6 +69,10 @@ type opSpec struct {
 	// exec is the command of an execute(wait=False), whose output handlers
 	// are called while the script waits for it (exec_async.go).
 	exec *execJob
+	// local marks lxdstar's own background work (Client.startLocal), which
+	// the server knows nothing of: cancel() stops it, refresh() has
+	// nothing to read, and there is no server progress to show.
+	local bool
 }
 
 // follow is one object following an operation.
@@ -204,6 +208,15 @@ func (o *Operation) snapshot() *rest.Operation {
 	return state
 }
 
+// tracked is the operation whose progress a wait shows: nil for local
+// work, which has no server progress.
+func (o *Operation) tracked() *rest.Operation {
+	if o.spec.local {
+		return nil
+	}
+	return o.snapshot()
+}
+
 func (o *Operation) String() string {
 	s := o.snapshot()
 	return fmt.Sprintf("<Operation %s %q %s>", shortID(s.ID), s.Description, s.Status)
@@ -311,7 +324,7 @@ func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starla
 		}
 		return o.conclude(thread)
 	}
-	done := o.c.progress.track(o.snapshot())
+	done := o.c.progress.track(o.tracked())
 	_, werr := p.Wait(ctxOf(thread), timeout)
 	done()
 	if !p.Ended() {
@@ -377,6 +390,10 @@ func operationCancel(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return nil, err
 	}
 	o := b.Receiver().(*Operation)
+	if o.spec.local {
+		o.watch().Stop()
+		return starlark.None, nil
+	}
 	_, err := o.c.rest.Do(ctxOf(thread), &rest.Request{Method: "DELETE", Path: rest.Path("operations", o.snapshot().ID), NoProject: true})
 	return starlark.None, err
 }
@@ -386,6 +403,9 @@ func operationRefresh(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, err
 	}
 	o := b.Receiver().(*Operation)
+	if o.spec.local {
+		return starlark.None, nil // its state is always current
+	}
 	s, err := o.c.rest.GetOperation(ctxOf(thread), o.snapshot().ID)
 	if err != nil {
 		return nil, err
@@ -525,7 +545,7 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 			continue
 		}
 		if op.spec.exec == nil {
-			defer op.c.progress.track(op.snapshot())()
+			defer op.c.progress.track(op.tracked())()
 		}
 		if awaitDelivering(thread, ctx, op.watch().Done(), jobs) != nil {
 			if ctxOf(thread).Err() == nil {

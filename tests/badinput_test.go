@@ -215,6 +215,8 @@ func validValue(key, name string, fx *badFixture) starlark.Value {
 		return starlark.NewDict(0)
 	case "image_data":
 		return starlark.Bytes("")
+	case "specs":
+		return starlark.NewList(nil)
 	case "filepath", "path", "remote_path", "dst":
 		return starlark.String("/nonexistent-badinput/x")
 	case "local_path", "src":
@@ -480,6 +482,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"EventStream":            fx.eval(t, "c.events()"),
 		"api":                    fx.eval(t, "c.api.instances"),
 		"Response":               fx.eval(t, "c.api.get()"),
+		"Plan":                   fx.eval(t, "c.plan([])"),
 	}
 	t.Cleanup(func() { _, _ = starlark.Call(fx.thread, mustAttr(t, fx.receiver["EventStream"], "close"), nil, nil) })
 

@@ -105,6 +105,7 @@ func sections() []section {
 		{title: "Networks, profiles, projects", intro: "API.md §2.4. rename() updates the object itself.", entries: npEntries()},
 		{title: "Network ACLs, forwards, peers and zones", intro: "client.network_acls, network.forwards, network.peers, client.network_zones and zone.records (API.md §2.4). Each manager needs an API extension (network_acl, network_forward, network_peer, network_dns, network_dns_records) and fails with LXDAPIExtensionNotAvailable naming it on a server without. LXD answers these synchronously.", entries: netModelEntries()},
 		{title: "Storage", intro: "client.storage_pools, pool.volumes and volume.snapshots (API.md §2.5).", entries: storageEntries()},
+		{title: "Desired state: plan and apply", intro: "Say what should exist, see the difference, make it so, with no state file: specs built by lxd.project, lxd.storage_pool, lxd.network, lxd.profile, lxd.volume and lxd.instance (whose parameters mirror the managers' create), client.plan to compare them with the server, client.apply to carry the plan out (API.md §6). Under lxdstar --dry-run, every apply prints its plan and changes nothing.", entries: planEntries()},
 		{title: "Operations", intro: "client.operations and the Operation values async methods return (API.md §1.1, §2.6).", entries: operationEntries()},
 		{title: "Certificates and cluster", intro: "API.md §2.6.", entries: certClusterEntries()},
 		{title: "Warnings and metrics", intro: "API.md §2.6.", entries: warningEntries()},
@@ -127,7 +128,7 @@ func builtinEntries() []Entry {
 		attr("Result.value", "any", "The call's result; reading it when the call failed fails with that error."),
 		sub("Result.error", "Error", "None on success, else the Error."),
 		typ("Error", "A failure caught by catch(): .kind (e.g. \"NotFound\"), .status_code (HTTP/LXD status or None), .message, and .is_a(kind)."),
-		attr("Error.kind", "str", "The most specific kind: LXDAPIException, NotFound, Conflict, LXDAPIExtensionNotAvailable, ClientConnectionFailed, Timeout, Cancelled, or Error for anything else."),
+		attr("Error.kind", "str", "The most specific kind: LXDAPIException, NotFound, Conflict, LXDAPIExtensionNotAvailable, ClientConnectionFailed, Timeout, Cancelled, DryRun (lxdstar --dry-run refused a request that would change a server), or Error for anything else."),
 		attr("Error.kinds", "list", "The error's kind and every kind above it, most specific first."),
 		attr("Error.status_code", "int", "The HTTP or LXD status of an LXD error, else None."),
 		attr("Error.message", "str", "The error message, starting with its kind."),
@@ -153,7 +154,7 @@ func replEntries() []Entry {
 
 func lxdEntries() []Entry {
 	return []Entry{
-		module("lxd", "The lxd module: lxd.Client to connect, lxd.wait_all to wait for many operations, and lxd.EventType for client.events()."),
+		module("lxd", "The lxd module: lxd.Client to connect, lxd.wait_all to wait for many operations, lxd.EventType for client.events(), and the spec constructors for client.plan and client.apply (lxd.project, lxd.storage_pool, lxd.network, lxd.profile, lxd.volume, lxd.instance)."),
 		fn("lxd.Client", "(endpoint=None, version=\"1.0\", cert=None, verify=True, timeout=None, project=None, *, remote=None)", "Client", "Connect to LXD with one GET /1.0 (failure: ClientConnectionFailed). endpoint=None finds the local unix socket, the first that exists of $LXD_SOCKET, $LXD_DIR/unix.socket, $INCUS_SOCKET, $INCUS_DIR/unix.socket, /var/snap/lxd/common/lxd/unix.socket, /var/lib/lxd/unix.socket, /run/incus/unix.socket, /var/lib/incus/unix.socket (the error names every path tried); a path or unix:///path is a socket, otherwise an https://host:port URL. cert=(crt_path, key_path) is the client certificate (for https, the lxc or else the incus client certificate is used when present: client.crt/client.key in $LXD_CONF, ~/.config/lxc or ~/snap/lxd/common/config, then $INCUS_CONF or ~/.config/incus); verify=False skips server verification and a PEM path pins a certificate; remote=\"name\" reads endpoint, certificates and pinned servercerts/<name>.crt from the lxc CLI configuration, else from incus's (an unknown name lists the remotes of both); project scopes every request; timeout bounds single HTTP requests, never operation waits. The command's flags give the defaults."),
 		attr("lxd.EventType", "struct", "Event types for client.events(): All=\"all\", Operation=\"operation\", Logging=\"logging\", Lifecycle=\"lifecycle\"."),
 		fn("lxd.wait_all", "(*ops, timeout=None)", "list", "Wait concurrently for many operations (or objects with a pending .operation, commands started with execute(wait=False), or lists of them) and return their results in order; the commands' output handlers are called meanwhile. The first failure fails the call after all have ended; timeout (seconds) bounds the whole wait and fails with Timeout."),
@@ -390,6 +391,27 @@ func storageEntries() []Entry {
 		method("StorageVolumeSnapshot.rename", "(new_name, wait=False)", "", "Rename the snapshot; the object takes the new name."),
 		method("StorageVolumeSnapshot.restore", "(wait=False)", "", "Restore the volume to this snapshot."),
 	}, modelCommon("StorageVolumeSnapshot", true, true))
+}
+
+// specRules is what every spec constructor's entry says about the rules.
+const specRules = " A spec manages only what it names: the config keys and fields it gives are enforced, keys it does not mention (LXD's volatile.* and image.*, keys other tools set) are left alone, and a key given as None must be absent. Config values are strings (ints and bools are written as LXD writes them)."
+
+func planEntries() []Entry {
+	return []Entry{
+		fn("lxd.project", "(name, *, config=None, description=None)", "Spec", "The desired state of a project."+specRules),
+		fn("lxd.storage_pool", "(name, *, driver, config=None, description=None)", "Spec", "The desired state of a storage pool. driver matters only at creation: on an existing pool a different driver is a note in the plan, never acted on."+specRules),
+		fn("lxd.network", "(name, *, type=None, config=None, description=None)", "Spec", "The desired state of a network. type (LXD's default: bridge) matters only at creation: a difference is a note, never acted on."+specRules),
+		fn("lxd.profile", "(name, *, config=None, devices=None, description=None)", "Spec", "The desired state of a profile. A device the spec names is enforced whole (a dict of its settings); devices it does not name are left alone; None removes one."+specRules),
+		fn("lxd.volume", "(pool, name, *, type=\"custom\", config=None, description=None, content_type=None)", "Spec", "The desired state of a storage volume of pool (the plan names it pool/name). type and content_type matter only at creation."+specRules),
+		fn("lxd.instance", "(name, *, source=None, type=\"container\", profiles=None, config=None, devices=None, description=None, ephemeral=None, status=\"Running\", target=None)", "Spec", "The desired state of an instance. source (an image alias string, or LXD's source dict such as {\"type\": \"image\", \"alias\": \"busybox\"}), type and target (a cluster member or \"@group\") matter only at creation: on an existing instance a different source or type is a note, never acted on (apply never re-creates). profiles is enforced as given, in order; devices as for lxd.profile. status (\"Running\", \"Stopped\", \"Frozen\") is enforced by starting, stopping (forced), freezing or unfreezing; None leaves the state alone. Config and profile changes are made in place, without a restart."+specRules),
+		typ("Spec", "A value made by lxd.project, lxd.storage_pool, lxd.network, lxd.profile, lxd.volume or lxd.instance: the desired state of one object, for client.plan and client.apply. Its attributes are kind (\"instance\", ...) and the constructor's arguments; repr shows the call that makes it."),
+		method("Client.plan", "(specs, *, stack=None, prune=False)", "Plan", "Compare specs (a list of Spec values) with the server and return the Plan that would bring it there. Only reads: one GET per spec (plus one per image alias a source names, and with prune the listings of each kind). stack=\"name\" marks every object the plan creates or updates with config key user.lxdstar.stack=<name>; prune=True (needs stack) also deletes every object carrying that mark that is no longer in specs (instances stopped first). Nothing without the mark is ever deleted."),
+		method("Client.apply", "(specs, *, stack=None, prune=False, wait=True)", "Plan", "client.plan(specs, stack=stack, prune=prune).apply(wait=wait): bring the server to specs and return the plan carried out. Applying the same specs again writes nothing; apply([], stack=s, prune=True) tears stack s down. Under --dry-run it prints the plan and changes nothing."),
+		typ("Plan", "What apply would do, from client.plan or client.apply. str(plan) reads like a review, in the order the changes run: a summary line (\"plan: 1 to create, 1 to update, 1 to start\"), then + for a creation with its fields, ~ for an update with old -> new per key ((absent) for a key that is not there), > for a state change (\"> instance web2: start (Stopped -> Running)\"), - for a deletion, and # for notes (differences apply never acts on). bool(plan) is True when there is something to do."),
+		attr("Plan.changes", "list", "The changes in the order they run: struct(action, kind, name, fields), action one of \"create\", \"update\", \"start\", \"stop\", \"freeze\", \"unfreeze\", \"delete\"; fields a dict {path: (old, new)} with None for absent, e.g. {\"config.limits.memory\": (\"128MB\", \"256MB\")}."),
+		attr("Plan.notes", "list", "The differences apply does not act on, as strings (\"instance web1: type is ...\")."),
+		method("Plan.apply", "(wait=True)", "Plan", "Carry the plan out: creations and updates in dependency order (projects, pools, networks, profiles, volumes, instances), then deletions in reverse; changes of different objects concurrently, at most 8 at once. Each update is one request with If-Match on what the plan read, so an object changed since fails with Conflict instead of being overwritten. On a failure no further change starts, those under way are waited for, and apply fails with an error listing what was done, what failed (with LXD's message) and what was not attempted. wait=False returns an Operation at once whose wait() returns the plan; its failure is reported like any unwaited operation's. A plan is applied once."),
+	}
 }
 
 func operationEntries() []Entry {

@@ -46,6 +46,9 @@ type Config struct {
 	// os.Getenv. Tests and embedders use it to isolate a client from the
 	// process environment.
 	Getenv func(string) string
+	// DryRun refuses every request that could change the server (anything
+	// but GET and HEAD) with a DryRun error naming it; reads go through.
+	DryRun bool
 }
 
 // Client talks to one LXD server. It is safe for concurrent use; all its
@@ -56,6 +59,7 @@ type Client struct {
 	endpoint string // what was dialled, for error messages
 	unix     bool
 	project  string
+	dryRun   bool
 	timeout  time.Duration
 	trace    io.Writer
 	tls      *tls.Config // nil for unix sockets; websocket dialers reuse it
@@ -75,7 +79,7 @@ type Client struct {
 // New prepares a client. It does no I/O: call Server to check the connection.
 func New(cfg Config) (*Client, error) {
 	ep := strings.TrimSpace(cfg.Endpoint)
-	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}, ident: &identity{}}
+	c := &Client{project: cfg.Project, dryRun: cfg.DryRun, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}, ident: &identity{}}
 	switch {
 	case ep == "" || strings.HasPrefix(ep, "unix://") || strings.HasPrefix(ep, "/") || isSocket(ep):
 		path := strings.TrimPrefix(ep, "unix://")
@@ -326,6 +330,9 @@ func (c *Client) url(req *Request) string {
 // Timeout or Cancelled. The returned cancel func must be called once the
 // body is consumed (it releases the request's timeout).
 func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context.CancelFunc, error) {
+	if err := c.refuseWrite(req); err != nil {
+		return nil, nil, err
+	}
 	cancel := context.CancelFunc(func() {})
 	if c.timeout > 0 && !req.NoTimeout {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
