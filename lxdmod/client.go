@@ -2,6 +2,7 @@ package lxdmod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,6 +23,7 @@ type Client struct {
 	// of operations started with wait=False).
 	life     context.Context
 	info     *starlark.Dict // GET /1.0 metadata, frozen
+	server   rest.ServerInfo
 	auth     string
 	exts     map[string]bool
 	cluster  bool
@@ -60,19 +62,22 @@ func connect(ctx, life context.Context, cfg rest.Config) (*Client, error) {
 func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	resp, err := rc.Server(ctx)
 	if err != nil {
-		if e, ok := err.(*rest.Error); ok && e.Kind == rest.KindConnection {
+		var e *rest.Error
+		isRest := errors.As(err, &e)
+		// An HTTP answer that is no API envelope (no response parsed, but
+		// a status), or an envelope that is no server description: some
+		// other web server listens there.
+		if isRest && ((resp == nil && e.StatusCode != 0) || (resp != nil && resp.Type != "error")) {
+			return nil, &rest.Error{Kind: rest.KindConnection,
+				Message: fmt.Sprintf("%s is neither an LXD nor an Incus server: %s", rc.Endpoint(), e.Message)}
+		}
+		if isRest && e.Kind == rest.KindConnection {
 			return nil, err
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", rc.Endpoint(), err)
 	}
-	var meta struct {
-		Auth          string   `json:"auth"`
-		APIExtensions []string `json:"api_extensions"`
-		Environment   struct {
-			ServerClustered bool `json:"server_clustered"`
-		} `json:"environment"`
-	}
-	if err := resp.Decode(&meta); err != nil {
+	meta, err := rest.ParseServerInfo(resp.Metadata)
+	if err != nil {
 		return nil, err
 	}
 	info, err := fromJSON(resp.Metadata)
@@ -91,9 +96,9 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 			return nil, rest.About(err, fmt.Sprintf("project %q", p))
 		}
 	}
-	c := &Client{rest: rc, life: life, info: infoDict, auth: meta.Auth, cluster: meta.Environment.ServerClustered,
+	c := &Client{rest: rc, life: life, info: infoDict, server: meta, auth: meta.Auth, cluster: meta.Clustered,
 		exts: map[string]bool{}, managers: map[string]starlark.Value{}}
-	for _, e := range meta.APIExtensions {
+	for _, e := range meta.Extensions {
 		c.exts[e] = true
 	}
 	// When the script (or REPL session) ends, so do the keep-alive
@@ -135,6 +140,9 @@ func newClientBuiltin(cfg Config, l *ledger) *starlark.Builtin {
 			shared := cfg.Client
 			if p, ok := project.(starlark.String); ok {
 				shared = shared.WithProject(string(p))
+			}
+			if cfg.DryRun {
+				shared = shared.WithDryRun()
 			}
 			c, err = wrapClient(threadctx.From(thread), threadctx.Session(thread), shared)
 		} else {
@@ -180,7 +188,7 @@ func optString(v starlark.Value, fn, param string) (string, error) {
 func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote starlark.Value, verifyGiven bool) (rest.Config, error) {
 	const fn = "lxd.Client"
 	out := rest.Config{Endpoint: cfg.Endpoint, Project: cfg.Project, Timeout: cfg.Timeout, Trace: cfg.Trace,
-		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, Insecure: cfg.Insecure, Getenv: cfg.Getenv}
+		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, Insecure: cfg.Insecure, Getenv: cfg.Getenv, DryRun: cfg.DryRun}
 	r, err := optString(remote, fn, "remote")
 	if err != nil {
 		return out, err
@@ -275,6 +283,8 @@ var clientMethods = map[string]methodFn{
 	"has_api_extension":        clientHasExtension,
 	"assert_has_api_extension": clientAssertExtension,
 	"metrics":                  clientMetrics, // warnings.go
+	"plan":                     clientPlan,    // plan.go
+	"apply":                    clientApply,   // plan.go
 }
 
 func (c *Client) Attr(name string) (starlark.Value, error) {
@@ -287,6 +297,14 @@ func (c *Client) Attr(name string) (starlark.Value, error) {
 		return starlark.Bool(c.auth == "trusted"), nil
 	case "server_clustered":
 		return starlark.Bool(c.cluster), nil
+	case "server":
+		return starlark.String(c.server.Kind), nil
+	case "server_version":
+		// An untrusted client is not shown the version.
+		if c.server.Version == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(c.server.Version), nil
 	case "project":
 		if p := c.rest.Project(); p != "" {
 			return starlark.String(p), nil
@@ -310,7 +328,7 @@ func (c *Client) Attr(name string) (starlark.Value, error) {
 }
 
 func (c *Client) AttrNames() []string {
-	names := []string{"api", "host_info", "trusted", "server_clustered", "project", "resources"}
+	names := []string{"api", "host_info", "trusted", "server", "server_version", "server_clustered", "project", "resources"}
 	for n := range c.managers {
 		names = append(names, n)
 	}
@@ -344,7 +362,7 @@ func (c *Client) requireExtension(name string) error {
 	if c.exts[name] {
 		return nil
 	}
-	return &rest.Error{Kind: rest.KindExtension, Message: fmt.Sprintf("the server at %s lacks the API extension %q", c.rest.Endpoint(), name)}
+	return &rest.Error{Kind: rest.KindExtension, Message: fmt.Sprintf("the %s server at %s lacks the API extension %q", c.server.Name(), c.rest.Endpoint(), name)}
 }
 
 // getObject GETs a path and returns its metadata as a Starlark dict.

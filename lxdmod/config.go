@@ -26,6 +26,13 @@ type Config struct {
 	Trace    io.Writer     // when set, one line per HTTP request
 	Progress io.Writer     // when set, progress lines of long operations
 
+	// DryRun previews a script instead of running it against the server:
+	// every client.apply prints its plan and changes nothing, and every
+	// other request that would change a server (anything but a read) fails
+	// with a DryRun error naming it. Reads go through. It holds for the
+	// shared Client too. The CLI's --dry-run sets it.
+	DryRun bool
+
 	// Getenv is the environment lxd.Client() reads: socket discovery
 	// ($LXD_SOCKET, $LXD_DIR, $INCUS_SOCKET, $INCUS_DIR), the lxc and incus
 	// configuration ($LXD_CONF, $INCUS_CONF, $HOME) for remotes and the

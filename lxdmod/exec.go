@@ -33,7 +33,7 @@ func newExecArgs() execArgs {
 func (a execArgs) request(fn string) (rest.ExecRequest, error) {
 	var req rest.ExecRequest
 	var err error
-	if req.Command, err = commandList(fn, a.commands); err != nil {
+	if req.Command, err = commandList(fn, "commands", a.commands); err != nil {
 		return req, err
 	}
 	if req.Environment, err = stringDict(fn, "environment", a.environment); err != nil {
@@ -49,24 +49,24 @@ func (a execArgs) request(fn string) (rest.ExecRequest, error) {
 	return req, err
 }
 
-func commandList(fn string, v starlark.Value) ([]string, error) {
+func commandList(fn, param string, v starlark.Value) ([]string, error) {
 	switch v.(type) {
 	case starlark.String, starlark.Bytes:
-		return nil, fmt.Errorf(`%s: for parameter commands: got %s, want a list of strings (to run a shell command line, use ["sh", "-c", %s])`,
-			fn, v.Type(), v.String())
+		return nil, fmt.Errorf(`%s: for parameter %s: got %s, want a list of strings (to run a shell command line, use ["sh", "-c", %s])`,
+			fn, param, v.Type(), v.String())
 	}
 	seq, ok := v.(starlark.Indexable)
 	if !ok {
-		return nil, fmt.Errorf("%s: for parameter commands: got %s, want a list of strings", fn, v.Type())
+		return nil, fmt.Errorf("%s: for parameter %s: got %s, want a list of strings", fn, param, v.Type())
 	}
 	if seq.Len() == 0 {
-		return nil, fmt.Errorf("%s: for parameter commands: the command is empty", fn)
+		return nil, fmt.Errorf("%s: for parameter %s: the command is empty", fn, param)
 	}
 	out := make([]string, seq.Len())
 	for i := range out {
 		s, ok := seq.Index(i).(starlark.String)
 		if !ok {
-			return nil, fmt.Errorf("%s: for parameter commands: element %d is %s, want string", fn, i, seq.Index(i).Type())
+			return nil, fmt.Errorf("%s: for parameter %s: element %d is %s, want string", fn, param, i, seq.Index(i).Type())
 		}
 		out[i] = string(s)
 	}
@@ -133,20 +133,22 @@ type execOptions struct {
 func instanceExecute(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
 	fn := qualified(m, b)
-	const positional = 11 // everything before the keyword-only timeout
+	const positional = 11 // everything before the keyword-only timeout and wait
 	if len(args) > positional {
-		return nil, fmt.Errorf("%s: got %d positional arguments, want at most %d (timeout is keyword-only)", fn, len(args), positional)
+		return nil, fmt.Errorf("%s: got %d positional arguments, want at most %d (timeout and wait are keyword-only)", fn, len(args), positional)
 	}
 	a := newExecArgs()
 	var (
 		encoding, payload, outHandler, errHandler, timeout starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
 		decode                                             starlark.Value = starlark.True
 		stdinEncoding                                                     = "utf-8"
+		wait                                                              = true
 	)
 	if err := starlark.UnpackArgs(fn, args, kwargs,
 		"commands", &a.commands, "environment?", &a.environment, "encoding?", &encoding, "decode?", &decode,
 		"stdin_payload?", &payload, "stdin_encoding?", &stdinEncoding, "stdout_handler?", &outHandler,
-		"stderr_handler?", &errHandler, "user?", &a.user, "group?", &a.group, "cwd?", &a.cwd, "timeout?", &timeout); err != nil {
+		"stderr_handler?", &errHandler, "user?", &a.user, "group?", &a.group, "cwd?", &a.cwd, "timeout?", &timeout,
+		"wait?", &wait); err != nil {
 		return nil, err
 	}
 	req, err := a.request(fn)
@@ -175,6 +177,9 @@ func instanceExecute(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	}
 	if opts.timeout, err = durationArg(fn, "timeout", timeout); err != nil {
 		return nil, err
+	}
+	if !wait {
+		return startExec(thread, m, req, opts)
 	}
 	return runExec(thread, m, req, opts)
 }
@@ -207,16 +212,22 @@ type outStream struct {
 	dec     decoder      // carries partial characters across chunks
 }
 
-func runExec(thread *starlark.Thread, m *Model, req rest.ExecRequest, opts execOptions) (starlark.Value, error) {
+// newStreams prepares stdout and stderr, and the ExecIO that fills their
+// buffers (the streams with a handler are rewired by the caller).
+func newStreams(opts execOptions) ([2]*outStream, rest.ExecIO) {
 	streams := [2]*outStream{{handler: opts.handlers[0]}, {handler: opts.handlers[1]}}
 	for _, s := range streams {
 		s.dec = decoder{codec: opts.codec}
 	}
-	stdio := rest.ExecIO{Stdout: &streams[0].buf, Stderr: &streams[1].buf}
+	stdio := rest.ExecIO{Stdout: &streams[0].buf, Stderr: &streams[1].buf, Timeout: opts.timeout}
 	if opts.stdin != nil {
 		stdio.Stdin = bytes.NewReader(opts.stdin)
 	}
-	stdio.Timeout = opts.timeout
+	return streams, stdio
+}
+
+func runExec(thread *starlark.Thread, m *Model, req rest.ExecRequest, opts execOptions) (starlark.Value, error) {
+	streams, stdio := newStreams(opts)
 	name := m.key()
 	rc := m.c.rest
 	var res *rest.ExecResult
@@ -231,16 +242,22 @@ func runExec(thread *starlark.Thread, m *Model, req rest.ExecRequest, opts execO
 	if err != nil {
 		return nil, err
 	}
-	out := &ExecResult{exitCode: res.ExitCode}
+	return execResult(res.ExitCode, streams, opts.decode), nil
+}
+
+// execResult builds the ExecResult once the command has ended and its
+// output has been delivered.
+func execResult(code int, streams [2]*outStream, decode bool) *ExecResult {
+	out := &ExecResult{exitCode: code}
 	for i, s := range streams {
-		v := outputValue(s.buf.Bytes(), opts.decode, &s.dec)
+		v := outputValue(s.buf.Bytes(), decode, &s.dec)
 		if i == 0 {
 			out.stdout = v
 		} else {
 			out.stderr = v
 		}
 	}
-	return out, nil
+	return out
 }
 
 func outputValue(data []byte, decode bool, dec *decoder) starlark.Value {

@@ -37,6 +37,8 @@ type script struct {
 	// lxd is the module every run of the script uses, as a REPL
 	// session's statements share one.
 	lxd *lxdmod.Module
+	// print receives what the script prints (nil: the test's log).
+	print func(msg string)
 }
 
 func newScript(t *testing.T, cfg fakelxd.Config) *script {
@@ -165,6 +167,9 @@ func assertEq(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // error it failed with.
 func (s *script) exec(src string) (starlark.StringDict, error) {
 	thread := &starlark.Thread{Name: s.t.Name(), Print: func(_ *starlark.Thread, msg string) { s.t.Log(msg) }}
+	if s.print != nil {
+		thread.Print = func(_ *starlark.Thread, msg string) { s.print(msg) }
+	}
 	threadctx.Set(thread, s.ctx)
 	threadctx.SetSession(thread, s.ctx)
 	src = dedent(src)

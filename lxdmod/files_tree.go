@@ -277,30 +277,6 @@ func linkStaysInside(rel, target string) bool {
 	return ups <= depth
 }
 
-// checkHostTarget refuses, before anything is downloaded, a host path that
-// cannot become a file (export_to, files.pull): empty, naming a directory
-// (a trailing slash, or an existing directory, which is never written
-// into), or in a directory that does not exist. A symlink at the path is
-// fine: it is replaced, never written through.
-func checkHostTarget(fn, param, dst string) error {
-	if dst == "" {
-		return fmt.Errorf("%s: for parameter %s: empty path", fn, param)
-	}
-	if strings.HasSuffix(dst, string(filepath.Separator)) {
-		return fmt.Errorf("%s: for parameter %s: %q names a directory: give the path of the file to write", fn, param, dst)
-	}
-	if fi, err := os.Lstat(dst); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s: for parameter %s: %s is a directory: give the path of the file to write", fn, param, dst)
-	}
-	dir := filepath.Dir(dst)
-	if fi, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("%s: for parameter %s: %w", fn, param, err)
-	} else if !fi.IsDir() {
-		return fmt.Errorf("%s: for parameter %s: %s is not a directory", fn, param, dir)
-	}
-	return nil
-}
-
 // hostError prefixes the error of a transfer between the host and LXD with
 // what was being done, unless it is LXD's (or the connection's) error,
 // whose kind must stay first in the message. nil stays nil.

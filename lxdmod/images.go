@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -382,7 +380,7 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
-	source := map[string]any{"type": "image", "mode": "pull", "protocol": "lxd", "server": addr,
+	source := map[string]any{"type": "image", "mode": "pull", "protocol": pullProtocol(m.c, dst), "server": addr,
 		"certificate": m.c.environment("certificate"), "fingerprint": m.key()}
 	// A private image is fetched with a one-time secret from the source.
 	abort := func() {}
@@ -405,10 +403,21 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	return dst.run(thread, &rest.Request{Method: "POST", Path: rest.Path("images"), Body: body}, wait, spec)
 }
 
+// pullProtocol names the protocol dst pulls an image from src with: the one
+// src speaks, "incus" for Incus, as far as dst knows it. LXD knows only
+// "lxd" (LXD 5.0.2 fails "Unsupported protocol: incus"), which Incus also
+// serves, so an Incus image reaches LXD over "lxd".
+func pullProtocol(src, dst *Client) string {
+	if src.server.Kind == rest.ServerIncus && dst.server.Kind == rest.ServerIncus {
+		return "incus"
+	}
+	return "lxd"
+}
+
 // imageExportTo streams the image to the host file path (a split image:
-// metadata to path, rootfs to path + ".root", as `lxc image export` does).
-// Data goes to temporary files next to path, renamed into place only once
-// the sha256 matches the fingerprint; on any failure no file is left.
+// metadata to path, rootfs to path + ".root", as `lxc image export` does),
+// atomically (exportFiles): only once the sha256 matches the fingerprint
+// do the files appear.
 func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
 	fn := qualified(m, b)
@@ -421,53 +430,21 @@ func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	}
 	fp := m.key()
 	h := sha256.New()
-	var temps []exportTemp
-	defer func() {
-		for _, t := range temps {
-			_ = os.Remove(t.tmp) // a no-op for those already renamed
+	err := exportFiles(fn, func(put func(target string, r io.Reader) error) error {
+		err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
+			target := dst
+			if kind == rest.ExportRootfs {
+				target = dst + ".root"
+			}
+			return put(target, io.TeeReader(r, h))
+		})
+		if err != nil {
+			return err
 		}
-	}()
-	err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
-		target := dst
-		if kind == rest.ExportRootfs {
-			target = dst + ".root"
-		}
-		tmp, err := streamToTemp(target, io.TeeReader(r, h))
-		if tmp != "" {
-			temps = append(temps, exportTemp{tmp: tmp, dst: target})
-		}
-		return err
+		return checkFingerprint(fp, h.Sum(nil))
 	})
-	if err == nil {
-		err = checkFingerprint(fp, h.Sum(nil))
-	}
 	if err != nil {
-		return nil, hostError(err, fn)
-	}
-	for _, t := range temps {
-		if err := os.Rename(t.tmp, t.dst); err != nil {
-			return nil, fmt.Errorf("%s: %w", fn, err)
-		}
+		return nil, err
 	}
 	return starlark.None, nil
-}
-
-type exportTemp struct{ tmp, dst string }
-
-// streamToTemp copies r into a new temporary file beside target (same file
-// system, so the final rename is atomic) and returns its name.
-func streamToTemp(target string, r io.Reader) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*.tmp")
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return f.Name(), err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return f.Name(), err
-	}
-	return f.Name(), f.Close()
 }

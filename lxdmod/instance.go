@@ -38,6 +38,7 @@ var instanceType = &modelType{
 		"unfreeze": instanceAction("unfreeze"),
 		"rename":   renameMethod("name"),
 		"state":    instanceState,
+		"wait_for": instanceWaitFor, // wait_for.go
 		// exec.go
 		"execute":                 instanceExecute,
 		"raw_interactive_execute": instanceRawInteractiveExecute,
@@ -47,10 +48,16 @@ var instanceType = &modelType{
 		"copy":             instanceCopy,
 		// migrate.go
 		"migrate": instanceMigrate,
+		// logs.go
+		"console_log":       instanceConsoleLog,
+		"clear_console_log": instanceClearConsoleLog,
+		"raw_console":       instanceRawConsole,
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
 		"snapshots": instanceSnapshots, // snapshots.go
 		"files":     instanceFiles,     // files.go
+		"backups":   instanceBackups,   // backups.go
+		"logs":      instanceLogs,      // logs.go
 	},
 }
 
@@ -59,6 +66,8 @@ var instanceManagerMethods = map[string]methodFn{
 	"all":    instancesAll,
 	"get":    instancesGet,
 	"create": instancesCreate,
+	// backups.go
+	"create_from_backup": instancesCreateFromBackup,
 }
 
 // typeLabel is how a typed manager names its objects in errors.
@@ -119,17 +128,32 @@ func instancesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 func instancesAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	recursion := 1
-	var filter starlark.Value = starlark.None
+	var filter, fields starlark.Value = starlark.None, starlark.None
 	if len(args) > 0 {
-		return nil, fmt.Errorf("%s: takes keyword arguments only (recursion=, filter=)", g.fn(b))
+		return nil, fmt.Errorf("%s: takes keyword arguments only (recursion=, filter=, fields=)", g.fn(b))
 	}
-	if err := starlark.UnpackArgs(g.fn(b), nil, kwargs, "recursion?", &recursion, "filter?", &filter); err != nil {
+	if err := starlark.UnpackArgs(g.fn(b), nil, kwargs, "recursion?", &recursion, "filter?", &filter, "fields?", &fields); err != nil {
 		return nil, err
 	}
 	if recursion != 1 && recursion != 2 {
 		return nil, fmt.Errorf("%s: for parameter recursion: want 1 or 2, got %d", g.fn(b), recursion)
 	}
 	q := url.Values{"recursion": {fmt.Sprint(recursion)}}
+	if fields != starlark.None {
+		names, err := optStrings(fields, g.fn(b), "fields")
+		if err != nil {
+			return nil, err
+		}
+		if recursion != 2 {
+			return nil, fmt.Errorf("%s: for parameter fields: only recursion=2 reads state, got recursion=%d", g.fn(b), recursion)
+		}
+		// A server without the extension reads "2;fields=…" as no
+		// recursion at all (a list of URLs): it gets a plain recursion=2,
+		// whose state holds every field asked for, as pylxd falls back.
+		if g.c.exts["instances_state_selective_recursion"] {
+			q.Set("recursion", "2;fields="+strings.Join(names, ","))
+		}
+	}
 	if filter != starlark.None {
 		f, ok := filter.(starlark.String)
 		if !ok {
@@ -208,14 +232,10 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if name == "" {
 		// LXD picks the name: known only from the finished operation, so
 		// wait=False returns the Operation, whose wait() gives the Instance.
-		return g.c.run(thread, post, wait, opSpec{what: "create", subject: "a new instance",
-			result: func(thread *starlark.Thread, final *rest.Operation) (starlark.Value, error) {
-				name := createdName(final, "instances")
-				if name == "" {
-					return nil, &rest.Error{Kind: rest.KindAPI, Message: fmt.Sprintf("operation %s created an instance without saying its name", final.ID)}
-				}
+		return g.c.run(thread, post, wait, pickedName("create", "a new instance", "instances",
+			func(thread *starlark.Thread, name string) (starlark.Value, error) {
 				return instanceGet(thread, g, name)
-			}})
+			}))
 	}
 	m := g.model(dictFields(seed), "")
 	return g.c.run(thread, post, wait, m.createSpec())

@@ -296,3 +296,40 @@ func TestRawAPI(t *testing.T) {
 	require.GreaterOrEqual(t, len(reqs), 2)
 	assert.Equal(t, "GET /1.0/instances/a%20b", reqs[1], "names are escaped")
 }
+
+// instances.all(recursion=2, fields=[…]): LXD's selective recursion where
+// the server has the extension; elsewhere a plain recursion=2 (which a
+// server without it would otherwise read as no recursion at all).
+func TestInstancesAllFields(t *testing.T) {
+	s := newScript(t, fakelxd.Config{})
+	s.f.AddInstance("c1", nil)
+	s.run(``) // connect
+	n := s.mark()
+	s.run(`
+		insts = c.instances.all(recursion=2, fields=["state.disk"])
+		assert_eq([i.name for i in insts], ["c1"])
+		assert_eq(insts[0].full_state["status"], "Stopped")
+	`)
+	assert.Equal(t, []string{"GET /1.0/instances?recursion=2"}, s.requests(n), "no extension: the whole state")
+
+	require.ErrorContains(t, s.fail(`c.instances.all(fields=["state.disk"])`),
+		"instances.all: for parameter fields: only recursion=2 reads state, got recursion=1")
+	require.ErrorContains(t, s.fail(`c.instances.all(recursion=2, fields="state.disk")`),
+		"instances.all: for parameter fields: got string, want list of strings or None")
+
+	sel := newScript(t, fakelxd.Config{Extensions: []string{"instances_state_selective_recursion"}})
+	sel.f.Intercept("GET /1.0/instances", fakelxd.Reply(200,
+		`{"type": "sync", "status": "Success", "status_code": 200, "metadata": [{"name": "c1", "status": "Running", "state": {"disk": {}}}]}`))
+	sel.run(``)
+	n = sel.mark()
+	sel.run(`
+		a = c.instances.all(recursion=2, fields=["state.disk", "state.network"])
+		assert_eq([i.name for i in a], ["c1"])
+		assert_eq(a[0].full_state, {"disk": {}})
+		b = c.instances.all(recursion=2, fields=[])
+	`)
+	assert.Equal(t, []string{
+		"GET /1.0/instances?recursion=2%3Bfields%3Dstate.disk%2Cstate.network",
+		"GET /1.0/instances?recursion=2%3Bfields%3D",
+	}, sel.requests(n))
+}

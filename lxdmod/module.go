@@ -20,7 +20,7 @@ type Module struct {
 // from cfg.
 func New(cfg Config) *Module {
 	l := newLedger()
-	return &Module{ledger: l, value: &starlarkstruct.Module{
+	m := &Module{ledger: l, value: &starlarkstruct.Module{
 		Name: "lxd",
 		Members: starlark.StringDict{
 			"Client":   newClientBuiltin(cfg, l),
@@ -33,6 +33,11 @@ func New(cfg Config) *Module {
 			}),
 		},
 	}}
+	// lxd.project(...) to lxd.instance(...), for client.plan/apply (spec.go).
+	for name, fn := range specConstructors() {
+		m.value.Members[name] = fn
+	}
+	return m
 }
 
 // Value is the module as scripts see it, to predeclare as "lxd".

@@ -55,6 +55,10 @@ type opSpec struct {
 	then func(ctx context.Context, final *rest.Operation) error
 	// abort undoes side work when the operation failed (in the background).
 	abort func()
+	// refused, when set, rewords LXD's refusal of the request or failure of
+	// the operation (not of then's own work): a transfer names which of
+	// two servers refused.
+	refused func(error) error
 	// result builds what wait() (and wait=True) returns, on the script's
 	// thread, once the operation succeeded and the follows are settled.
 	// nil returns None.
@@ -62,6 +66,13 @@ type opSpec struct {
 	// returnsObject: with wait=False return the first follow's object (with
 	// .operation pending) rather than the Operation.
 	returnsObject bool
+	// exec is the command of an execute(wait=False), whose output handlers
+	// are called while the script waits for it (exec_async.go).
+	exec *execJob
+	// local marks lxdstar's own background work (Client.startLocal), which
+	// the server knows nothing of: cancel() stops it, refresh() has
+	// nothing to read, and there is no server progress to show.
+	local bool
 }
 
 // follow is one object following an operation.
@@ -109,8 +120,13 @@ func (o *Operation) watch() *rest.Pending {
 // spec's abort. It runs on the watcher's goroutine, before Done.
 func (o *Operation) afterEnd(ctx context.Context, final *rest.Operation, err error) error {
 	if err != nil {
-		if final != nil && final.Final() && o.spec.abort != nil {
-			o.spec.abort()
+		if final != nil && final.Final() {
+			if o.spec.abort != nil {
+				o.spec.abort()
+			}
+			if o.spec.refused != nil {
+				err = o.spec.refused(err)
+			}
 		}
 		return err
 	}
@@ -190,6 +206,15 @@ func (o *Operation) snapshot() *rest.Operation {
 		}
 	}
 	return state
+}
+
+// tracked is the operation whose progress a wait shows: nil for local
+// work, which has no server progress.
+func (o *Operation) tracked() *rest.Operation {
+	if o.spec.local {
+		return nil
+	}
+	return o.snapshot()
 }
 
 func (o *Operation) String() string {
@@ -293,13 +318,34 @@ func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starla
 	}
 	o.mu.Unlock()
 	p := o.watch()
-	done := o.c.progress.track(o.snapshot())
+	if o.spec.exec != nil {
+		if err := o.awaitExec(thread, timeout); err != nil {
+			return nil, err
+		}
+		return o.conclude(thread)
+	}
+	done := o.c.progress.track(o.tracked())
 	_, werr := p.Wait(ctxOf(thread), timeout)
 	done()
 	if !p.Ended() {
 		return nil, werr // the wait was interrupted; the operation goes on
 	}
 	return o.conclude(thread)
+}
+
+// awaitExec is wait for a command started with wait=False: its output
+// handlers are called meanwhile.
+func (o *Operation) awaitExec(thread *starlark.Thread, timeout time.Duration) error {
+	ctx := ctxOf(thread)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if awaitDelivering(thread, ctx, o.watch().Done(), []*execJob{o.spec.exec}) != nil {
+		return waitError(thread, o.spec.label(), timeout)
+	}
+	return nil
 }
 
 // conclude settles the following objects and computes the result, once.
@@ -344,6 +390,10 @@ func operationCancel(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return nil, err
 	}
 	o := b.Receiver().(*Operation)
+	if o.spec.local {
+		o.watch().Stop()
+		return starlark.None, nil
+	}
 	_, err := o.c.rest.Do(ctxOf(thread), &rest.Request{Method: "DELETE", Path: rest.Path("operations", o.snapshot().ID), NoProject: true})
 	return starlark.None, err
 }
@@ -353,6 +403,9 @@ func operationRefresh(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, err
 	}
 	o := b.Receiver().(*Operation)
+	if o.spec.local {
+		return starlark.None, nil // its state is always current
+	}
 	s, err := o.c.rest.GetOperation(ctxOf(thread), o.snapshot().ID)
 	if err != nil {
 		return nil, err
@@ -389,6 +442,9 @@ func (c *Client) run(thread *starlark.Thread, req *rest.Request, wait bool, spec
 	if err != nil {
 		if spec.abort != nil {
 			spec.abort()
+		}
+		if spec.refused != nil {
+			err = spec.refused(err)
 		}
 		return nil, rest.About(err, spec.subject)
 	}
@@ -477,20 +533,25 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 		defer cancel()
 	}
 	// The watchers run concurrently in the background; waiting for each in
-	// turn therefore takes as long as the slowest.
+	// turn therefore takes as long as the slowest. Meanwhile the output
+	// handlers of the commands among them are called as output arrives.
 	ops := make([]*Operation, len(items))
 	for i, it := range items {
 		ops[i] = pendingOf(it)
-		if op := ops[i]; op != nil {
-			defer op.c.progress.track(op.snapshot())()
-			select {
-			case <-op.watch().Done():
-			case <-ctx.Done():
-				if ctxOf(thread).Err() == nil {
-					return nil, &rest.Error{Kind: rest.KindTimeout, Message: fmt.Sprintf("lxd.wait_all: operations still running after %s", d)}
-				}
-				return nil, rest.ContextError(ctx, "lxd.wait_all")
+	}
+	jobs := execJobs(ops)
+	for _, op := range ops {
+		if op == nil {
+			continue
+		}
+		if op.spec.exec == nil {
+			defer op.c.progress.track(op.tracked())()
+		}
+		if awaitDelivering(thread, ctx, op.watch().Done(), jobs) != nil {
+			if ctxOf(thread).Err() == nil {
+				return nil, &rest.Error{Kind: rest.KindTimeout, Message: fmt.Sprintf("lxd.wait_all: operations still running after %s", d)}
 			}
+			return nil, rest.ContextError(ctxOf(thread), "lxd.wait_all")
 		}
 	}
 	results := make([]starlark.Value, len(items))

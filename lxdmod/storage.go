@@ -118,6 +118,8 @@ var volumeManagerMethods = map[string]methodFn{
 	"get":    volumesGet,
 	"exists": volumesExists,
 	"create": volumesCreate,
+	// backups.go
+	"create_from_backup": volumesCreateFromBackup,
 }
 
 var storageVolumeType = &modelType{
@@ -136,6 +138,7 @@ var storageVolumeType = &modelType{
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
 		"snapshots": volumeSnapshots,
+		"backups":   volumeBackups, // backups.go
 	},
 	afterLoad: volumeAfterLoad,
 }
@@ -295,7 +298,7 @@ func volumeSnapshotType(volPath string) *modelType {
 		renameHint: "name",
 		collection: func(string) string { return volPath + "/snapshots" },
 		methods:    volumeSnapshotMethods,
-		afterLoad:  volumeSnapshotAfterLoad,
+		afterLoad:  bareNameAfterLoad,
 	}
 }
 
@@ -307,10 +310,11 @@ var volumeSnapshotMethods = map[string]methodFn{
 // zeroTime is how LXD spells "never" in expires_at.
 const zeroTime = "0001-01-01T00:00:00Z"
 
-// volumeSnapshotAfterLoad strips the "volume/" prefix LXD puts on names in
-// listings, and makes "no expiry" None whichever way LXD spelled it (the
-// listing sends null, a single GET the zero time).
-func volumeSnapshotAfterLoad(m *Model) {
+// bareNameAfterLoad serves objects owned by another (volume snapshots,
+// backups): it strips the "owner/" prefix LXD puts on some names (volume
+// snapshots in listings), and makes "no expiry" None whichever way LXD
+// spelled it (the listing sends null, a single GET the zero time).
+func bareNameAfterLoad(m *Model) {
 	// afterLoad runs with m.mu held.
 	name, _ := m.fieldLocked("name")
 	if n, _ := starlark.AsString(name); strings.Contains(n, "/") {

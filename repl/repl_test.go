@@ -129,8 +129,8 @@ func TestCompleteNeverMakesRequests(t *testing.T) {
 	}{
 		{"c.inst", "inst", []string{"instances"}},
 		{"c.instances.g", "g", []string{"get"}},
-		{"c.instances.", "", []string{"all", "create", "exists", "get"}},
-		{"c.containers.cr", "cr", []string{"create"}},
+		{"c.instances.", "", []string{"all", "create", "create_from_backup", "exists", "get"}},
+		{"c.containers.cr", "cr", []string{"create", "create_from_backup"}},
 		{"c.virtual_machines.e", "e", []string{"exists"}},
 		{"x = c.res", "res", []string{"resources"}},
 		{"c.resources.", "", nil}, // reading it would be a request
@@ -144,7 +144,7 @@ func TestCompleteNeverMakesRequests(t *testing.T) {
 		// client is not connected: completed from the registry.
 		{"client.inst", "inst", []string{"instances"}},
 		{"client.instances.g", "g", []string{"get"}},
-		{"client.containers.", "", []string{"all", "create", "exists", "get"}},
+		{"client.containers.", "", []string{"all", "create", "create_from_backup", "exists", "get"}},
 		{"client.resources.", "", nil},
 		{"lxd.wa", "wa", []string{"wait_all"}},
 		{"time.sl", "sl", []string{"sleep"}},

@@ -215,6 +215,8 @@ func validValue(key, name string, fx *badFixture) starlark.Value {
 		return starlark.NewDict(0)
 	case "image_data":
 		return starlark.Bytes("")
+	case "specs":
+		return starlark.NewList(nil)
 	case "filepath", "path", "remote_path", "dst":
 		return starlark.String("/nonexistent-badinput/x")
 	case "local_path", "src":
@@ -344,7 +346,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 		}
 	}
 	wait(mustOp("POST", rest.Path("instances", name, "snapshots"), map[string]any{"name": "snap0"}))
-	img := issue3Image(t, uniqueName("badimg"))
+	img := issue3Image(t, mainSocket, uniqueName("badimg"))
 	_, err := main.Do(ctx, rest.ImageUploadRequest(rest.ImageUpload{Rootfs: strings.NewReader(string(img.unified)), Fingerprint: img.fp}))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return serverExists(t, main, rest.Path("images", img.fp)) }, 30*time.Second, 50*time.Millisecond)
@@ -361,6 +363,9 @@ func TestBadInputEveryMethod(t *testing.T) {
 		_, _ = main.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("storage-pools", "default", "volumes", "custom", vol)})
 	})
 	wait(mustOp("POST", rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots"), map[string]any{"name": "vsnap0"}))
+	// Backups go with their instance and volume.
+	wait(mustOp("POST", rest.Path("instances", name, "backups"), map[string]any{"name": "bk0"}))
+	wait(mustOp("POST", rest.Path("storage-pools", "default", "volumes", "custom", vol, "backups"), map[string]any{"name": "vbk0"}))
 	_, _, der := newClientCert(t)
 	_, err = main.Do(ctx, &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: map[string]any{
 		"type": "client", "name": "t-badinput", "certificate": base64.StdEncoding.EncodeToString(der)}})
@@ -432,6 +437,9 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"snapshots":              fx.eval(t, "inst.snapshots"),
 		"Snapshot":               fx.eval(t, `inst.snapshots.get("snap0")`),
 		"files":                  fx.eval(t, "inst.files"),
+		"backups":                fx.eval(t, "inst.backups"),
+		"Backup":                 fx.eval(t, `inst.backups.get("bk0")`),
+		"logs":                   fx.eval(t, "inst.logs"),
 		"images":                 fx.eval(t, "c.images"),
 		"Image":                  fx.eval(t, "c.images.get(FP)"),
 		"networks":               fx.eval(t, "c.networks"),
@@ -447,6 +455,8 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"StorageVolume":          fx.env["volume"],
 		"volume_snapshots":       fx.eval(t, "volume.snapshots"),
 		"StorageVolumeSnapshot":  fx.eval(t, `volume.snapshots.get("vsnap0")`),
+		"volume_backups":         fx.eval(t, "volume.backups"),
+		"StorageVolumeBackup":    fx.eval(t, `volume.backups.get("vbk0")`),
 		"operations":             fx.eval(t, "c.operations"),
 		"Operation":              fx.eval(t, "c.operations.get(OP)"),
 		"certificates":           fx.eval(t, "c.certificates"),
@@ -472,6 +482,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 		"EventStream":            fx.eval(t, "c.events()"),
 		"api":                    fx.eval(t, "c.api.instances"),
 		"Response":               fx.eval(t, "c.api.get()"),
+		"Plan":                   fx.eval(t, "c.plan([])"),
 	}
 	t.Cleanup(func() { _, _ = starlark.Call(fx.thread, mustAttr(t, fx.receiver["EventStream"], "close"), nil, nil) })
 
@@ -669,6 +680,8 @@ func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string, m
 		"image":     drop(serverObject(t, c, rest.Path("images", fp)), "last_used_at"),
 		"volume":    serverObject(t, c, rest.Path("storage-pools", "default", "volumes", "custom", vol)),
 		"vsnap":     serverObject(t, c, rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots", "vsnap0")),
+		"backup":    serverObject(t, c, rest.Path("instances", inst, "backups", "bk0")),
+		"vbackup":   serverObject(t, c, rest.Path("storage-pools", "default", "volumes", "custom", vol, "backups", "vbk0")),
 		"cert":      serverObject(t, c, rest.Path("certificates", certFP)),
 		"profile":   drop(serverObject(t, c, rest.Path("profiles", "default")), "used_by"),
 		"project":   drop(serverObject(t, c, rest.Path("projects", "default")), "used_by"),
@@ -684,17 +697,21 @@ func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string, m
 	return string(data)
 }
 
-// TestBadInputNames gives creators and renamers names LXD 5.0 rejects for
+// TestBadInputNames gives creators and renamers names LXD 5.0 and Incus 6.0 reject for
 // that kind of object (it accepts "bad name!" for a profile, "-x" for a
 // project: those are not bad input). Every call must fail, no object of
 // that name may appear, and the objects renamed keep their names.
 func TestBadInputNames(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testBadInputNames)
+}
+
+func testBadInputNames(t *testing.T, srv server) {
 	name, profile, project, vol := uniqueName("badn"), uniqueName("badn-prof"), uniqueName("badn-proj"), uniqueName("badn-vol")
-	createInstance(t, mainSocket, name, false)
-	main := restClient(t, mainSocket)
+	createInstance(t, srv.Socket, name, false)
+	main := restClient(t, srv.Socket)
 	long := strings.Repeat("a", 70)
-	s := newScript(t, "").with("NAME", starlark.String(name)).with("PROFILE", starlark.String(profile)).
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("PROFILE", starlark.String(profile)).
 		with("PROJECT", starlark.String(project)).with("VOL", starlark.String(vol)).with("LONG", starlark.String(long))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -720,6 +737,8 @@ proj = c.projects.create(PROJECT)
 pool = c.storage_pools.get("default")
 vol = pool.volumes.create({"name": VOL, "type": "custom"}, wait=True)
 vsnap = vol.snapshots.create("vsnap0", wait=True)
+bk = inst.backups.create("bk0", wait=True)
+vbk = vol.backups.create("vbk0", wait=True)
 
 ALL = ["", "bad name!", "-x", LONG, "x/y"]
 calls = [
@@ -745,16 +764,23 @@ calls = [
     ("profiles.get", lambda n: c.profiles.get(n), ["", "x/y"]),
     ("images.get_by_alias", lambda n: c.images.get_by_alias(n), ["", "x/y"]),
     ("files.get", lambda n: inst.files.get(n), ["", "x/y", "bad name!"]),
+    ("backups.create", lambda n: inst.backups.create(n, wait=True), ["", "x/y"]),
+    ("Backup.rename", lambda n: bk.rename(n, wait=True), ["", "x/y"]),
+    ("volume_backups.create", lambda n: vol.backups.create(n, wait=True), ["", "x/y"]),
+    ("StorageVolumeBackup.rename", lambda n: vbk.rename(n, wait=True), ["", "x/y"]),
+    ("instances.create_from_backup", lambda n: c.instances.create_from_backup("/nonexistent-badinput", name=n), ["", "x/y"]),
+    ("volumes.create_from_backup", lambda n: pool.volumes.create_from_backup("/nonexistent-badinput", n), ["", "x/y"]),
+    ("logs.get", lambda n: inst.logs.get(n), ["", "x/y"]),
 ]
 for what, fn, names in calls:
     for n in names:
         r = catch(fn, n)
         print("%s\t%r\t%s" % (what, n, r.error.kind + ": " + r.error.message if r.error else "ACCEPTED"))
-print("names", inst.name, snap.name, prof.name, proj.name, vol.name, vsnap.name)
+print("names", inst.name, snap.name, prof.name, proj.name, vol.name, vsnap.name, bk.name, vbk.name)
 `)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	last := lines[len(lines)-1]
-	assert.Equal(t, fmt.Sprintf("names %s snap0 %s %s %s vsnap0", name, profile, project, vol), last, "a bad rename changed a name")
+	assert.Equal(t, fmt.Sprintf("names %s snap0 %s %s %s vsnap0 bk0 vbk0", name, profile, project, vol), last, "a bad rename changed a name")
 	for _, line := range lines[:len(lines)-1] {
 		t.Log(line)
 		if strings.HasSuffix(line, "ACCEPTED") {
@@ -765,8 +791,9 @@ print("names", inst.name, snap.name, prof.name, proj.name, vol.name, vsnap.name)
 	for _, n := range []string{"bad name!", "-x", long, "x/y"} {
 		for _, p := range []string{rest.Path("instances", n), rest.Path("profiles", n), rest.Path("projects", n),
 			rest.Path("networks", n), rest.Path("storage-pools", n), rest.Path("storage-pools", "default", "volumes", "custom", n),
-			rest.Path("instances", name, "snapshots", n), rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots", n)} {
-			if n == "bad name!" && (strings.HasPrefix(p, "/1.0/profiles/") || strings.Contains(p, "/snapshots/") || strings.Contains(p, "/volumes/custom/bad")) {
+			rest.Path("instances", name, "snapshots", n), rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots", n),
+			rest.Path("instances", name, "backups", n), rest.Path("storage-pools", "default", "volumes", "custom", vol, "backups", n)} {
+			if n == "bad name!" && (strings.HasPrefix(p, "/1.0/profiles/") || strings.Contains(p, "/snapshots/") || strings.Contains(p, "/backups/") || strings.Contains(p, "/volumes/custom/bad")) {
 				continue // names LXD accepts there, never tried
 			}
 			if n == "-x" && !strings.HasPrefix(p, "/1.0/instances/") {

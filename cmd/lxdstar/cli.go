@@ -199,6 +199,7 @@ flags:
 		return nil
 	})
 	quiet := fs.Bool("quiet", false, "no progress output for long operations")
+	fs.BoolVar(&opts.lxd.DryRun, "dry-run", false, "change nothing: every apply prints its plan, any other write fails with DryRun; reads go through")
 	fs.BoolVar(&trace, "trace", false, "log each HTTP request to stderr (also LXDSTAR_TRACE=1)")
 	fs.BoolVar(&opts.version, "version", false, "print the version and exit")
 	fs.Func("c", "run `code` instead of a script", func(s string) error {

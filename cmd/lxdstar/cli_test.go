@@ -18,7 +18,7 @@ func TestParseArgsFillsConfig(t *testing.T) {
 	std := stdio{err: &stderr}
 	opts, err := parseArgs([]string{
 		"--endpoint", "https://lxd:8443", "--remote", "r", "--project", "p",
-		"--cert", "c.crt", "--key", "c.key", "--insecure", "--timeout", "2.5",
+		"--cert", "c.crt", "--key", "c.key", "--insecure", "--timeout", "2.5", "--dry-run",
 		"script.star", "--quiet",
 	}, std)
 	if err != nil {
@@ -26,7 +26,7 @@ func TestParseArgsFillsConfig(t *testing.T) {
 	}
 	want := lxdmod.Config{
 		Endpoint: "https://lxd:8443", Remote: "r", Project: "p",
-		CertFile: "c.crt", KeyFile: "c.key", Insecure: true, Timeout: 2500 * time.Millisecond,
+		CertFile: "c.crt", KeyFile: "c.key", Insecure: true, Timeout: 2500 * time.Millisecond, DryRun: true,
 	}
 	if !reflect.DeepEqual(opts.lxd, want) {
 		t.Errorf("config = %+v, want %+v", opts.lxd, want)

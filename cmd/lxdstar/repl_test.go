@@ -311,7 +311,7 @@ func TestREPLCompletesAttributes(t *testing.T) {
 	tm.typeText(".")
 	tm.keys("Tab")
 	s := tm.waitFor("the manager's methods", 5*time.Second, func(s string) bool {
-		return regexp.MustCompile(`all\s+create\s+exists\s+get`).MatchString(s)
+		return regexp.MustCompile(`all\s+create\s+create_from_backup\s+exists\s+get`).MatchString(s)
 	})
 	if strings.Contains(s, "Traceback") {
 		t.Errorf("completion failed:\n%s", s)

@@ -114,7 +114,7 @@ func TestReferenceMembers(t *testing.T) {
 	for _, e := range Members("containers") {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != "all create exists get" {
+	if strings.Join(names, " ") != "all create create_from_backup exists get" {
 		t.Errorf("Members(containers) = %q", names)
 	}
 }

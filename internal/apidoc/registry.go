@@ -22,6 +22,10 @@ var managerAliases = map[string]string{
 	"pool.resources":           "storage_pool_resources",
 	"instance.snapshots":       "snapshots",
 	"instance.files":           "files",
+	"instance.backups":         "backups",
+	"instance.logs":            "logs",
+	"volume.backups":           "volume_backups",
+	"storage_volume_backups":   "volume_backups",
 }
 
 func fn(key, params, returns, doc string) Entry {
@@ -51,13 +55,13 @@ func sub(key, of, doc string) Entry {
 
 // Common model methods and attributes (API.md §1.2), instantiated per type.
 const (
-	saveDoc     = "Write the writable fields to the server (PUT with If-Match on the ETag last read). Makes no request when the object is not dirty; fails with Conflict if the object changed on the server since it was read. Afterwards the object holds the server's state and is clean."
-	syncDoc     = "Re-read the object from the server, keeping unsaved local changes to writable fields."
+	saveDoc     = "Write the writable fields to the server: one PUT of the server's copy with the script's changes applied, with If-Match on the ETag last read, so LXD's own volatile.* keys are never dropped (assigning a whole config dict replaces the script's keys and keeps LXD's). Makes no request when the object is not dirty; fails with Conflict, the server untouched, if the object changed on the server since it was read (then sync() and save() again). Once done the object holds the server's state and is clean, whether or not anybody waited."
+	syncDoc     = "Re-read the object from the server and re-apply the script's unsaved changes on top, key by key in dict fields (each key set or deleted since the last read), whole values elsewhere: after a Conflict, sync() then save() sends exactly the script's own changes and keeps another writer's."
 	rollbackDoc = "Re-read the object from the server and discard local changes."
 	deleteDoc   = "Delete the object on the server. With wait=False the pending Operation is returned when LXD runs the deletion in the background."
-	toDictDoc   = "Return a plain dict of all fields (json-encodable), e.g. for json.encode."
+	toDictDoc   = "Return a plain dict of all fields (json-encodable); json.encode(obj) encodes the same."
 	dirtyDoc    = "True exactly when some writable field differs from what the server last returned; assignments and nested mutations (config[k] = v) both count."
-	opDoc       = "The pending Operation that will produce this object (create/copy/migrate with wait=False), or None once it has finished."
+	opDoc       = "The object's own pending state-changing Operation (create, start/stop/…, rename, save, delete, restore, migrate, … started with wait=False), or None. Any call on the object that talks to the server first waits for it; if it failed, that call fails once with its error, naming it and the script line that started it. Reading it never blocks."
 )
 
 // modelCommon returns the entries every model type shares. save and
@@ -95,11 +99,13 @@ func sections() []section {
 		{title: "Client", intro: "A connection to one LXD server, in one project (API.md §2.1).", entries: clientEntries()},
 		{title: "Instances", intro: "client.instances, client.containers and client.virtual_machines (API.md §2.2). containers and virtual_machines are the same manager limited to one instance type.", entries: instanceEntries()},
 		{title: "Instance snapshots", intro: "instance.snapshots (API.md §2.2).", entries: snapshotEntries()},
+		{title: "Instance backups, logs and console", intro: "instance.backups, volume.backups (custom volumes), instances.create_from_backup, pool.volumes.create_from_backup, instance.logs and the console methods (API.md §2.2, §2.5). Backups need the API extension container_backup (custom_volume_backup for volumes), the console methods console; on a server without, each call fails with LXDAPIExtensionNotAvailable naming it.", entries: backupEntries()},
 		{title: "Instance files", intro: "instance.files; all paths are absolute paths inside the instance (API.md §2.2).", entries: fileEntries()},
 		{title: "Images", intro: "client.images (API.md §2.3).", entries: imageEntries()},
 		{title: "Networks, profiles, projects", intro: "API.md §2.4. rename() updates the object itself.", entries: npEntries()},
 		{title: "Network ACLs, forwards, peers and zones", intro: "client.network_acls, network.forwards, network.peers, client.network_zones and zone.records (API.md §2.4). Each manager needs an API extension (network_acl, network_forward, network_peer, network_dns, network_dns_records) and fails with LXDAPIExtensionNotAvailable naming it on a server without. LXD answers these synchronously.", entries: netModelEntries()},
 		{title: "Storage", intro: "client.storage_pools, pool.volumes and volume.snapshots (API.md §2.5).", entries: storageEntries()},
+		{title: "Desired state: plan and apply", intro: "Say what should exist, see the difference, make it so, with no state file: specs built by lxd.project, lxd.storage_pool, lxd.network, lxd.profile, lxd.volume and lxd.instance (whose parameters mirror the managers' create), client.plan to compare them with the server, client.apply to carry the plan out (API.md §6). Under lxdstar --dry-run, every apply prints its plan and changes nothing.", entries: planEntries()},
 		{title: "Operations", intro: "client.operations and the Operation values async methods return (API.md §1.1, §2.6).", entries: operationEntries()},
 		{title: "Certificates and cluster", intro: "API.md §2.6.", entries: certClusterEntries()},
 		{title: "Warnings and metrics", intro: "API.md §2.6.", entries: warningEntries()},
@@ -122,7 +128,7 @@ func builtinEntries() []Entry {
 		attr("Result.value", "any", "The call's result; reading it when the call failed fails with that error."),
 		sub("Result.error", "Error", "None on success, else the Error."),
 		typ("Error", "A failure caught by catch(): .kind (e.g. \"NotFound\"), .status_code (HTTP/LXD status or None), .message, and .is_a(kind)."),
-		attr("Error.kind", "str", "The most specific kind: LXDAPIException, NotFound, Conflict, LXDAPIExtensionNotAvailable, ClientConnectionFailed, Timeout, Cancelled, or Error for anything else."),
+		attr("Error.kind", "str", "The most specific kind: LXDAPIException, NotFound, Conflict, LXDAPIExtensionNotAvailable, ClientConnectionFailed, Timeout, Cancelled, DryRun (lxdstar --dry-run refused a request that would change a server), or Error for anything else."),
 		attr("Error.kinds", "list", "The error's kind and every kind above it, most specific first."),
 		attr("Error.status_code", "int", "The HTTP or LXD status of an LXD error, else None."),
 		attr("Error.message", "str", "The error message, starting with its kind."),
@@ -148,10 +154,10 @@ func replEntries() []Entry {
 
 func lxdEntries() []Entry {
 	return []Entry{
-		module("lxd", "The lxd module: lxd.Client to connect, lxd.wait_all to wait for many operations, and lxd.EventType for client.events()."),
+		module("lxd", "The lxd module: lxd.Client to connect, lxd.wait_all to wait for many operations, lxd.EventType for client.events(), and the spec constructors for client.plan and client.apply (lxd.project, lxd.storage_pool, lxd.network, lxd.profile, lxd.volume, lxd.instance)."),
 		fn("lxd.Client", "(endpoint=None, version=\"1.0\", cert=None, verify=True, timeout=None, project=None, *, remote=None)", "Client", "Connect to LXD with one GET /1.0 (failure: ClientConnectionFailed). endpoint=None finds the local unix socket, the first that exists of $LXD_SOCKET, $LXD_DIR/unix.socket, $INCUS_SOCKET, $INCUS_DIR/unix.socket, /var/snap/lxd/common/lxd/unix.socket, /var/lib/lxd/unix.socket, /run/incus/unix.socket, /var/lib/incus/unix.socket (the error names every path tried); a path or unix:///path is a socket, otherwise an https://host:port URL. cert=(crt_path, key_path) is the client certificate (for https, the lxc or else the incus client certificate is used when present: client.crt/client.key in $LXD_CONF, ~/.config/lxc or ~/snap/lxd/common/config, then $INCUS_CONF or ~/.config/incus); verify=False skips server verification and a PEM path pins a certificate; remote=\"name\" reads endpoint, certificates and pinned servercerts/<name>.crt from the lxc CLI configuration, else from incus's (an unknown name lists the remotes of both); project scopes every request; timeout bounds single HTTP requests, never operation waits. The command's flags give the defaults."),
 		attr("lxd.EventType", "struct", "Event types for client.events(): All=\"all\", Operation=\"operation\", Logging=\"logging\", Lifecycle=\"lifecycle\"."),
-		fn("lxd.wait_all", "(*ops, timeout=None)", "list", "Wait concurrently for many operations (or objects with a pending .operation, or lists of them) and return their results in order. The first failure fails the call after all have ended; timeout (seconds) bounds the whole wait and fails with Timeout."),
+		fn("lxd.wait_all", "(*ops, timeout=None)", "list", "Wait concurrently for many operations (or objects with a pending .operation, commands started with execute(wait=False), or lists of them) and return their results in order; the commands' output handlers are called meanwhile. The first failure fails the call after all have ended; timeout (seconds) bounds the whole wait and fails with Timeout."),
 	}
 }
 
@@ -161,12 +167,14 @@ func clientEntries() []Entry {
 		sub("Client.api", "api", "The raw API tree: client.api.instances[\"c1\"].get(). Attributes and [item] append path segments (storage_pools → storage-pools)."),
 		attr("Client.host_info", "dict", "The server's GET /1.0 metadata, as read on connection."),
 		attr("Client.trusted", "bool", "Whether the server trusts this client."),
+		attr("Client.server", "str", "Which server this is: \"lxd\" or \"incus\" (Incus, LXD's community fork, with the same API). Told apart by GET /1.0, which for an untrusted client means by Incus's own API extensions. lxdstar absorbs the differences (header names, trust tokens, exit codes), so scripts rarely need it."),
+		attr("Client.server_version", "str", "The server's version (\"5.0.2\", \"6.0.4\"), from GET /1.0; None for an untrusted client, which the server does not tell."),
 		attr("Client.server_clustered", "bool", "Whether the server is a cluster member."),
 		{Key: "Client.resources", Kind: Attribute, Returns: "dict", IO: true, Doc: "The server's hardware resources (GET /1.0/resources); every read makes a request."},
 		attr("Client.project", "str", "The project every request runs in, or None for the default."),
 		method("Client.has_api_extension", "(name)", "bool", "True when the server has the API extension name (from GET /1.0, no request)."),
 		method("Client.assert_has_api_extension", "(name)", "", "Fail with LXDAPIExtensionNotAvailable unless the server has the API extension name."),
-		method("Client.authenticate", "(secret)", "", "Ask the server to trust this client's certificate, using a trust password or a token."),
+		method("Client.authenticate", "(secret)", "", "Ask the server to trust this client's certificate, using a trust password (LXD 5.0) or a trust token (LXD and Incus; sent as trust_token to Incus and to LXD with the explicit_trust_token extension, else as password)."),
 		method("Client.events", "(event_types=None, *, project=None, all_projects=False)", "EventStream", "Open /1.0/events and return an EventStream. event_types is a list or set of lxd.EventType values (None, or a set containing All, means every type)."),
 		sub("Client.instances", "instances", "The instances manager (containers and virtual machines)."),
 		sub("Client.containers", "instances", "The instances manager limited to containers: all/get/exists see only containers and create makes one."),
@@ -193,8 +201,9 @@ func instanceEntries() []Entry {
 	return join([]Entry{
 		manager("instances", "Manager of instances: exists, all, get, create. client.containers and client.virtual_machines are the same manager limited to one instance type."),
 		method("instances.exists", "(name)", "bool", "True when an instance (of the manager's type) named name exists."),
-		method("instances.all", "(*, recursion=1, filter=None)", "[Instance]", "All instances, complete, in one request. filter is an LXD filter expression; recursion=2 also fills each instance's read-only full_state and full_snapshots."),
+		method("instances.all", "(*, recursion=1, filter=None, fields=None)", "[Instance]", "All instances, complete, in one request. filter is an LXD filter expression; recursion=2 also fills each instance's read-only full_state and full_snapshots. fields (with recursion=2) lists the parts of the state to read, e.g. [\"state.disk\"] ([] for none), on a server with the instances_state_selective_recursion extension; elsewhere the whole state is read."),
 		method("instances.get", "(name)", "Instance", "The instance named name; fails with NotFound."),
+		method("instances.create_from_backup", "(path, *, name=None, pool=None, wait=False)", "Instance", "Create an instance from the backup tarball at the host path (as Backup.export_to or `lxc export` writes it, from this server or another), streamed up as it is read. name replaces the name the backup records (API extension backup_override_name), pool puts it in that storage pool (container_backup_override_pool). With a name the Instance comes back in both wait modes; without one the backup names it, so wait=False returns the Operation, whose wait() gives the Instance. A server that refuses the backup (LXD 5.0 refuses Incus's) fails the call with its reason, naming the server."),
 		method("instances.create", "(config, wait=False, target=None)", "Instance", "Create an instance from config, the LXD InstancesPost body (name, source, config, devices, profiles, …); target places it on a cluster member, or with \"@group\" in a cluster group. Returns the Instance at once: with wait=False its .operation holds the pending Operation, with wait=True it is complete."),
 		typ("Instance", "An LXD instance (container or virtual machine). Writable fields: architecture, config, devices, ephemeral, profiles, description; read-only: name, status, status_code, created_at, last_used_at, location, type, stateful, expanded_config, expanded_devices, project and any other field LXD returns."),
 		action("start", "Start the instance."),
@@ -204,14 +213,20 @@ func instanceEntries() []Entry {
 		action("unfreeze", "Unfreeze (resume) the instance."),
 		method("Instance.rename", "(name, wait=False)", "", "Rename the instance; the object takes the new name once done."),
 		method("Instance.state", "()", "InstanceState", "Read the instance's runtime state: status, status_code, pid, processes, cpu, memory, disk, network."),
-		method("Instance.execute", "(commands, environment=None, encoding=None, decode=True, stdin_payload=None, stdin_encoding=\"utf-8\", stdout_handler=None, stderr_handler=None, user=None, group=None, cwd=None, *, timeout=None)", "ExecResult", "Run commands (a list of strings; use [\"sh\", \"-c\", …] for a shell line) in the instance and block until it ends. stdin_payload (str or bytes) is fed to stdin, which is then closed; stdout_handler/stderr_handler are called with each chunk as it arrives. A non-zero exit is not an error; timeout kills the command and fails with Timeout. Ctrl-C stops it."),
+		method("Instance.execute", "(commands, environment=None, encoding=None, decode=True, stdin_payload=None, stdin_encoding=\"utf-8\", stdout_handler=None, stderr_handler=None, user=None, group=None, cwd=None, *, timeout=None, wait=True)", "ExecResult", "Run commands (a list of strings; use [\"sh\", \"-c\", …] for a shell line) in the instance and block until it ends. stdin_payload (str or bytes) is fed to stdin, which is then closed; stdout_handler/stderr_handler are called with each chunk as it arrives. A non-zero exit is not an error; timeout kills the command and fails with Timeout. Ctrl-C stops it. With wait=False the command runs in the background and an Operation is returned at once, whose wait() gives the ExecResult: lxd.wait_all(*[i.execute(cmd, wait=False) for i in insts]) runs many at once. Its handlers are then called on the script's thread while it waits for the command, with everything that arrived, in order; output is kept until then."),
+		method("Instance.wait_for", "(*, status=None, ipv4=False, ipv6=False, interface=None, agent=False, path=None, command=None, timeout=60)", "InstanceState", "Wait until every given condition holds at once and return the instance's state. status: \"Running\", \"Stopped\" or \"Frozen\"; ipv4/ipv6: a global address (not loopback, not link-local) on interface, or on any interface but lo; agent: a VM's agent answers (a container: Running); path: exists in the instance; command: a list of strings that exits 0. Status changes are followed through LXD's lifecycle events, the rest is polled at a growing interval. Fails with Timeout after timeout seconds (None: no limit), naming what was still missing and the last state seen."),
 		method("Instance.raw_interactive_execute", "(commands, environment=None, user=None, group=None, cwd=None)", "dict", "Start an interactive exec and return {\"name\", \"ws\", \"control\"}: the websocket paths to attach to."),
-		method("Instance.migrate", "(new_client=None, live=False, wait=False, *, target=None)", "Instance", "Move the instance to another server (new_client) or cluster member (target). Keeps type, ephemeral flag and profiles, never copies volatile.* keys, and deletes the source only after the target succeeded. Returns the Instance where it landed."),
-		method("Instance.copy", "(name, *, new_client=None, target=None, instance_only=False, wait=False)", "Instance", "Copy the instance to name on the same server, on new_client, or on cluster member target; instance_only leaves snapshots out."),
+		method("Instance.migrate", "(new_client=None, live=False, wait=False, *, target=None)", "Instance", "Move the instance to another server (new_client) or cluster member (target). Keeps type, ephemeral flag and profiles, never copies volatile.* keys, and deletes the source only after the target succeeded. Returns the Instance where it landed. Works between LXD and Incus; when one of the two servers refuses, the error names it (source or target) and gives its reason."),
+		method("Instance.copy", "(name, *, new_client=None, target=None, instance_only=False, wait=False)", "Instance", "Copy the instance to name on the same server, on new_client, or on cluster member target; instance_only leaves snapshots out. Works between LXD and Incus in both directions, except what a server refuses (LXD 5.0 refuses Incus snapshots: copy those with instance_only=True); the error then names the refusing server and its reason."),
 		method("Instance.publish", "(public=False, wait=False, *, alias=None)", "Image", "Publish the instance as an image (optionally public, with an alias); returns the Image with wait=True."),
 		method("Instance.restore_snapshot", "(snapshot_name, wait=False, *, stateful=False)", "", "Restore the instance from its snapshot snapshot_name."),
 		sub("Instance.snapshots", "snapshots", "The instance's snapshots manager."),
 		sub("Instance.files", "files", "The instance's file manager."),
+		sub("Instance.backups", "backups", "The instance's backups manager."),
+		sub("Instance.logs", "logs", "The instance's log files: all(), get(name), delete(name)."),
+		method("Instance.console_log", "()", "str", "The instance's console log (GET …/console), as the server has it. LXD 5.0.2 fails with LXD's \"open : no such file or directory\" for a container whose console was never attached; Incus 6.0 gives \"\" then."),
+		method("Instance.clear_console_log", "()", "", "Empty the instance's console log."),
+		method("Instance.raw_console", "()", "dict", "Open a console session (80x25) and return {\"ws\", \"control\"}: the paths of its websockets, to attach to as for raw_interactive_execute (\"ws\" carries the terminal both ways). The session waits for someone to attach and ends when they leave; LXD 5.0 cannot cancel a session nobody attached to (it lasts, outliving even its instance, until the daemon restarts), so attach to the sockets you ask for."),
 	}, modelCommon("Instance", true, true), []Entry{
 		typ("InstanceState", "An instance's runtime state, as LXD returns it: status, status_code, pid, processes, cpu, memory, disk, network (dicts)."),
 		typ("ExecResult", "The result of Instance.execute: .exit_code, .stdout, .stderr (str when decode=True, else bytes); unpacks as code, out, err."),
@@ -264,7 +279,7 @@ func imageEntries() []Entry {
 		method("Image.export_to", "(path)", "", "Stream the image file to the host file path."),
 		method("Image.add_alias", "(name, description=\"\")", "", "Add the alias name to the image."),
 		method("Image.delete_alias", "(name)", "", "Remove the alias name."),
-		method("Image.copy", "(new_client, public=None, auto_update=None, wait=False, *, alias=None)", "Image", "Copy the image to the server of new_client and return it there."),
+		method("Image.copy", "(new_client, public=None, auto_update=None, wait=False, *, alias=None)", "Image", "Copy the image to the server of new_client (LXD or Incus, either way) and return it there. The target pulls it with the protocol the source speaks as far as the target knows it: \"incus\" between Incus servers, else \"lxd\" (LXD knows no other; Incus serves it too)."),
 	}, modelCommon("Image", true, true))
 }
 
@@ -363,9 +378,11 @@ func storageEntries() []Entry {
 		method("volumes.get", "(type, name)", "StorageVolume", "The volume of type (\"custom\", \"container\", …) named name."),
 		method("volumes.exists", "(type, name)", "bool", "True when the volume exists."),
 		method("volumes.create", "(definition, wait=False)", "StorageVolume", "Create a volume from definition, the LXD StorageVolumesPost body."),
+		method("volumes.create_from_backup", "(path, name=None, wait=False)", "StorageVolume", "Create a custom volume from the backup tarball at the host path (as StorageVolumeBackup.export_to writes it), streamed up as it is read. name replaces the name the backup records (API extension backup_override_name). With a name the StorageVolume comes back in both wait modes; without one wait=False returns the Operation, whose wait() gives it."),
 		typ("StorageVolume", "A storage volume. Fields: name, type, description (writable), config (writable), content_type, used_by, location, created_at, pool."),
 		method("StorageVolume.rename", "(new_name, wait=False, *, pool=None, project=None)", "", "Rename the volume, or move it to another pool or project; the object follows."),
 		sub("StorageVolume.snapshots", "volume_snapshots", "The volume's snapshots manager."),
+		sub("StorageVolume.backups", "volume_backups", "The backups manager of a custom volume."),
 	}, putPatch("StorageVolume"), modelCommon("StorageVolume", true, true), []Entry{
 		manager("volume_snapshots", "Manager of a volume's snapshots: all, get, exists, create."),
 		method("volume_snapshots.all", "()", "[StorageVolumeSnapshot]", "All snapshots of the volume."),
@@ -378,6 +395,27 @@ func storageEntries() []Entry {
 	}, modelCommon("StorageVolumeSnapshot", true, true))
 }
 
+// specRules is what every spec constructor's entry says about the rules.
+const specRules = " A spec manages only what it names: the config keys and fields it gives are enforced, keys it does not mention (LXD's volatile.* and image.*, keys other tools set) are left alone, and a key given as None must be absent. Config values are strings (ints and bools are written as LXD writes them)."
+
+func planEntries() []Entry {
+	return []Entry{
+		fn("lxd.project", "(name, *, config=None, description=None)", "Spec", "The desired state of a project."+specRules),
+		fn("lxd.storage_pool", "(name, *, driver, config=None, description=None)", "Spec", "The desired state of a storage pool. driver matters only at creation: on an existing pool a different driver is a note in the plan, never acted on."+specRules),
+		fn("lxd.network", "(name, *, type=None, config=None, description=None)", "Spec", "The desired state of a network. type (LXD's default: bridge) matters only at creation: a difference is a note, never acted on."+specRules),
+		fn("lxd.profile", "(name, *, config=None, devices=None, description=None)", "Spec", "The desired state of a profile. A device the spec names is enforced whole (a dict of its settings); devices it does not name are left alone; None removes one."+specRules),
+		fn("lxd.volume", "(pool, name, *, type=\"custom\", config=None, description=None, content_type=None)", "Spec", "The desired state of a storage volume of pool (the plan names it pool/name). type and content_type matter only at creation."+specRules),
+		fn("lxd.instance", "(name, *, source=None, type=\"container\", profiles=None, config=None, devices=None, description=None, ephemeral=None, status=\"Running\", target=None)", "Spec", "The desired state of an instance. source (an image alias string, or LXD's source dict such as {\"type\": \"image\", \"alias\": \"busybox\"}), type and target (a cluster member or \"@group\") matter only at creation: on an existing instance a different source or type is a note, never acted on (apply never re-creates). profiles is enforced as given, in order; devices as for lxd.profile. status (\"Running\", \"Stopped\", \"Frozen\") is enforced by starting, stopping (forced), freezing or unfreezing; None leaves the state alone. Config and profile changes are made in place, without a restart."+specRules),
+		typ("Spec", "A value made by lxd.project, lxd.storage_pool, lxd.network, lxd.profile, lxd.volume or lxd.instance: the desired state of one object, for client.plan and client.apply. Its attributes are kind (\"instance\", ...) and the constructor's arguments; repr shows the call that makes it."),
+		method("Client.plan", "(specs, *, stack=None, prune=False)", "Plan", "Compare specs (a list of Spec values) with the server and return the Plan that would bring it there. Only reads: one GET per spec (plus one per image alias a source names, and with prune the listings of each kind). stack=\"name\" marks every object the plan creates or updates with config key user.lxdstar.stack=<name>; prune=True (needs stack) also deletes every object carrying that mark that is no longer in specs (instances stopped first). Nothing without the mark is ever deleted."),
+		method("Client.apply", "(specs, *, stack=None, prune=False, wait=True)", "Plan", "client.plan(specs, stack=stack, prune=prune).apply(wait=wait): bring the server to specs and return the plan carried out. Applying the same specs again writes nothing; apply([], stack=s, prune=True) tears stack s down. Under --dry-run it prints the plan and changes nothing."),
+		typ("Plan", "What apply would do, from client.plan or client.apply. str(plan) reads like a review, in the order the changes run: a summary line (\"plan: 1 to create, 1 to update, 1 to start\"), then + for a creation with its fields, ~ for an update with old -> new per key ((absent) for a key that is not there), > for a state change (\"> instance web2: start (Stopped -> Running)\"), - for a deletion, and # for notes (differences apply never acts on). bool(plan) is True when there is something to do."),
+		attr("Plan.changes", "list", "The changes in the order they run: struct(action, kind, name, fields), action one of \"create\", \"update\", \"start\", \"stop\", \"freeze\", \"unfreeze\", \"delete\"; fields a dict {path: (old, new)} with None for absent, e.g. {\"config.limits.memory\": (\"128MB\", \"256MB\")}."),
+		attr("Plan.notes", "list", "The differences apply does not act on, as strings (\"instance web1: type is ...\")."),
+		method("Plan.apply", "(wait=True)", "Plan", "Carry the plan out: creations and updates in dependency order (projects, pools, networks, profiles, volumes, instances), then deletions in reverse; changes of different objects concurrently, at most 8 at once. Each update is one request with If-Match on what the plan read, so an object changed since fails with Conflict instead of being overwritten. On a failure no further change starts, those under way are waited for, and apply fails with an error listing what was done, what failed (with LXD's message) and what was not attempted. wait=False returns an Operation at once whose wait() returns the plan; its failure is reported like any unwaited operation's. A plan is applied once."),
+	}
+}
+
 func operationEntries() []Entry {
 	return []Entry{
 		manager("operations", "Manager of LXD background operations: get, wait_for_operation, all."),
@@ -385,7 +423,7 @@ func operationEntries() []Entry {
 		method("operations.wait_for_operation", "(operation_id, timeout=None)", "Operation", "Wait for the operation to end (server-side long poll) and return it."),
 		method("operations.all", "()", "[Operation]", "All operations of the project."),
 		typ("Operation", "An LXD background operation, returned by methods called with wait=False. Fields: id, description, status, status_code, created_at, updated_at, metadata, resources, may_cancel, err, location, op_class."),
-		method("Operation.wait", "(timeout=None)", "any", "Wait for the operation to end (server-side long poll, never counted against the client's HTTP timeout) and return exactly what the method with wait=True would have returned; fails with the operation's error. Ctrl-C interrupts the wait."),
+		method("Operation.wait", "(timeout=None)", "any", "Wait for the operation to end (server-side long poll, never counted against the client's HTTP timeout) and return exactly what the method with wait=True would have returned (for execute(wait=False), the ExecResult: the command's output handlers are called meanwhile); fails with the operation's error. Ctrl-C interrupts the wait (and kills a command waited for)."),
 		method("Operation.cancel", "()", "", "Ask the server to cancel the operation (when may_cancel)."),
 		method("Operation.refresh", "()", "", "Re-read the operation's fields from the server."),
 		attr("Operation.progress", "str", "LXD's *_progress metadata, e.g. \"download: 42% (12.3MB/s)\", or None."),
@@ -556,4 +594,30 @@ func universeEntries() []Entry {
 		fn("type", "(x)", "str", "The name of x's type, e.g. \"Instance\"."),
 		fn("zip", "(*args)", "list", "Tuples of the corresponding elements of the iterables."),
 	}
+}
+
+func backupEntries() []Entry {
+	// Instance and volume backups share their methods; only the names
+	// (and instance_only / volume_only) differ.
+	backups := func(mgr, model, only, of string) []Entry {
+		return join([]Entry{
+			manager(mgr, "Manager of the backups of "+of+": all, get, exists, create."),
+			method(mgr+".all", "()", "["+model+"]", "All backups of "+of+", in one request."),
+			method(mgr+".get", "(name)", model, "The backup named name; fails with NotFound."),
+			method(mgr+".exists", "(name)", "bool", "True when "+of+" has a backup named name."),
+			method(mgr+".create", "(name=None, *, expires_at=None, "+only+"=False, optimized_storage=False, compression_algorithm=None, wait=False)", model,
+				"Back up "+of+" as name. expires_at is an RFC 3339 time or a time.time; "+only+" leaves the snapshots out; optimized_storage uses the storage driver's own format (restorable only on a pool of that driver); compression_algorithm (\"gzip\", \"xz\", \"zstd\", \"none\"; API extension backup_compression_algorithm) overrides the server's backups.compression_algorithm. With a name the "+model+" comes back in both wait modes (with wait=False its .operation is pending); with name=None LXD picks it (backup0, …), and wait=False returns the Operation, whose wait() gives the "+model+"."),
+			typ(model, "A backup of "+of+", kept on the server until deleted or expired. Fields: name, created_at, expires_at (writable; None when it never expires), "+only+", optimized_storage, and any other field LXD returns."),
+			method(model+".export_to", "(path)", "", "Stream the backup's tarball to the host file path: written to a temporary file beside it and renamed into place only once complete, so a failed or interrupted export (Ctrl-C included) leaves no file, half-written or temporary; memory stays flat whatever the size. The tarball restores with create_from_backup on this server or another."),
+			method(model+".rename", "(new_name, wait=False)", "", "Rename the backup; the object takes the new name once done."),
+			method(model+".save", "(wait=False)", "", "Write expires_at to the server. LXD 5.0 and Incus 6.0 cannot change a backup once made: they answer 501 \"not implemented\", and save fails with LXDAPIException saying so (nothing is saved; give expires_at to create instead). Makes no request when the object is not dirty."),
+		}, modelCommon(model, false, true))
+	}
+	return join(backups("backups", "Backup", "instance_only", "the instance"),
+		backups("volume_backups", "StorageVolumeBackup", "volume_only", "the custom volume"), []Entry{
+			manager("logs", "An instance's log files, by name (lxc.log, lxc.conf, exec output, …): all, get, delete."),
+			method("logs.all", "()", "[str]", "The names of the instance's log files."),
+			method("logs.get", "(name)", "str", "The content of the log file name."),
+			method("logs.delete", "(name)", "", "Delete the log file name. LXD deletes only the files it does not write itself (exec output, migration and snapshot logs): lxc.log and lxc.conf fail with LXD's refusal."),
+		})
 }

@@ -654,3 +654,61 @@ func TestRequestBodiesAreRecorded(t *testing.T) {
 	assert.Equal(t, map[string]any{"name": "p", "config": map[string]any{"user.x": "1"}}, reqs[0].JSON())
 	assert.Equal(t, `"e"`, reqs[0].Header.Get("If-Match"))
 }
+
+func TestInstanceBackups(t *testing.T) {
+	f := fakelxd.New(t, fakelxd.Config{})
+	f.AddInstance("c1", fakelxd.Object{"description": "the original"})
+	c := newClient(t, f)
+	r := c.do("POST", "/1.0/instances/c1/backups", map[string]any{"name": "b1", "instance_only": true})
+	assert.Equal(t, map[string]any{"backups": []any{"/1.0/backups/b1"}, "instances": []any{"/1.0/instances/c1"},
+		"containers": []any{"/1.0/containers/c1"}}, r.meta()["resources"], "LXD 5.0.2 names the backup so")
+	assert.Equal(t, "Success", c.wait(r)["status"])
+	assert.Equal(t, "Success", c.wait(c.do("POST", "/1.0/instances/c1/backups", map[string]any{}))["status"])
+	assert.Equal(t, []any{"/1.0/instances/c1/backups/b1", "/1.0/instances/c1/backups/backup1"},
+		c.do("GET", "/1.0/instances/c1/backups", nil).list(), "LXD picks a name when none is given")
+	b := c.do("GET", "/1.0/instances/c1/backups/b1", nil).meta()
+	assert.Equal(t, true, b["instance_only"])
+	assert.Equal(t, "0001-01-01T00:00:00Z", b["expires_at"])
+	op := c.wait(c.do("POST", "/1.0/instances/c1/backups", map[string]any{"name": "b1"}))
+	assert.Equal(t, `Create backup: Backup "b1" already exists`, op["err"])
+	r = c.do("PUT", "/1.0/instances/c1/backups/b1", map[string]any{"expires_at": "2030-01-01T00:00:00Z"})
+	assert.Equal(t, 501, r.status)
+	assert.Equal(t, "not implemented", r.env["error"])
+	assert.Equal(t, "Load backup from database: Instance backup not found", c.do("GET", "/1.0/instances/c1/backups/nope", nil).env["error"])
+	assert.Equal(t, "Success", c.wait(c.do("POST", "/1.0/instances/c1/backups/backup1", map[string]any{"name": "b2"}))["status"])
+	assert.Equal(t, "Success", c.wait(c.do("DELETE", "/1.0/instances/c1/backups/b2", nil))["status"])
+	assert.Equal(t, []any{"/1.0/instances/c1/backups/b1"}, c.do("GET", "/1.0/instances/c1/backups", nil).list())
+
+	// The export restores, under its own name or another, in a pool that
+	// exists.
+	resp, err := c.http.Get(c.base + "/1.0/instances/c1/backups/b1/export")
+	require.NoError(t, err)
+	file, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "application/octet-stream", resp.Header.Get("Content-Type"))
+	restore := func(header ...string) reply {
+		req, _ := http.NewRequest("POST", c.base+"/1.0/instances", bytes.NewReader(file))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := c.http.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var env map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+		return reply{resp.StatusCode, resp.Header, env}
+	}
+	op = c.wait(restore())
+	assert.Equal(t, "Create instance from backup: Cannot restore volume, already exists on target", op["err"])
+	r = restore("X-LXD-name", "c2", "X-LXD-pool", "default")
+	assert.Equal(t, []any{"/1.0/instances/c2"}, r.meta()["resources"].(map[string]any)["instances"])
+	assert.Equal(t, "Success", c.wait(r)["status"])
+	c2 := c.do("GET", "/1.0/instances/c2", nil).meta()
+	assert.Equal(t, "the original", c2["description"])
+	assert.Equal(t, "Stopped", c2["status"])
+	assert.Equal(t, "Success", c.wait(restore("X-Incus-name", "c3"))["status"], "Incus's header name too")
+	assert.Equal(t, 404, restore("X-LXD-name", "c4", "X-LXD-pool", "nope").status)
+	file = []byte("not a backup")
+	assert.Equal(t, "Unsupported compression", restore("X-LXD-name", "c5").env["error"])
+}

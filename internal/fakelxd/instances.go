@@ -19,7 +19,11 @@ func (q *query) instances() {
 		case http.MethodGet:
 			q.listInstances()
 		case http.MethodPost:
-			if q.projectKnown() {
+			switch {
+			case !q.projectKnown():
+			case q.isUpload():
+				q.restoreBackup()
+			default:
 				q.createInstance()
 			}
 		default:
@@ -43,6 +47,8 @@ func (q *query) instances() {
 		q.exec(inst)
 	case len(segs) == 3 && segs[2] == "snapshots" && m == http.MethodPost:
 		q.createSnapshot(inst)
+	case len(segs) == 5 && segs[2] == "backups" && segs[4] == "export" && m == http.MethodGet:
+		q.exportBackup(segs[:4])
 	default:
 		q.resources()
 	}

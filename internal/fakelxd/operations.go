@@ -316,9 +316,14 @@ func newID() string {
 // resources is an operation's "resources" for one object.
 func resourcesOf(k *kind, path string) map[string][]string {
 	switch k {
-	case instanceKind, snapshotKind:
-		inst := objectPath("instances", pathSegments(path)[1])
-		return map[string][]string{"instances": {inst}, "containers": {strings.Replace(inst, "/instances/", "/containers/", 1)}}
+	case instanceKind, snapshotKind, backupKind:
+		segs := pathSegments(path)
+		inst := objectPath("instances", segs[1])
+		res := map[string][]string{"instances": {inst}, "containers": {strings.Replace(inst, "/instances/", "/containers/", 1)}}
+		if k == backupKind {
+			res["backups"] = []string{objectPath("backups", segs[3])} // sic: LXD 5.0.2's path
+		}
+		return res
 	case imageKind:
 		return map[string][]string{"images": {path}}
 	}

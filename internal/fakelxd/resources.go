@@ -146,13 +146,17 @@ func (s *Server) renderList(list []*entry, recursion int) []any {
 	return out
 }
 
+// pickedNames are the kinds LXD names when the creator does not, and the
+// prefix of the names it picks (snap0, backup0, ...).
+var pickedNames = map[*kind]string{volumeSnapshotKind: "snap", backupKind: "backup"}
+
 // create makes a new object of kind k under parent.
 func (q *query) create(k *kind, parent []string, body Object) {
 	name, _ := body[k.keyField()].(string)
-	if name == "" && k == volumeSnapshotKind {
-		// LXD names a volume snapshot when the request does not.
+	if prefix, picks := pickedNames[k]; picks && name == "" {
+		// LXD names a volume snapshot or a backup when the request does not.
 		q.s.mu.Lock()
-		name = fmt.Sprintf("snap%d", len(q.s.store.children(q.project, parent, false)))
+		name = fmt.Sprintf("%s%d", prefix, len(q.s.store.children(q.project, parent, false)))
 		q.s.mu.Unlock()
 		body[k.keyField()] = name
 	}
@@ -203,6 +207,9 @@ func (q *query) create(k *kind, parent []string, body Object) {
 			return &httpError{code, msg}
 		}
 		e := q.s.store.put(q.project, segs, obj)
+		if k == backupKind {
+			e.data = q.s.backupDataLocked(q.project, parent[:2])
+		}
 		if k == projectKind {
 			// A new project has its own default profile (features.profiles).
 			q.s.store.put(name, []string{"profiles", "default"}, Object{"name": "default", "config": Object{},
@@ -291,6 +298,10 @@ func (q *query) object(segs []string, e *entry) {
 		}
 		q.syncETag(obj, etag)
 	case http.MethodPut, http.MethodPatch:
+		if k.noUpdate {
+			q.fail(http.StatusNotImplemented, "not implemented")
+			return
+		}
 		q.update(e, q.r.Method == http.MethodPatch)
 	case http.MethodPost:
 		q.rename(e)

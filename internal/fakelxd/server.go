@@ -6,7 +6,7 @@
 //
 // It behaves as LXD 5.0.2 does where it implements something (messages,
 // status codes, which verbs are asynchronous: measured against the real
-// daemon), for instances (state, snapshots, exec, copy, rename), profiles,
+// daemon), for instances (state, snapshots, backups, exec, copy, rename), profiles,
 // projects, networks, storage pools and volumes, images and aliases,
 // operations and events. Any other path under /1.0 is a plain object store:
 // seed it with Add and it answers GET, PUT, PATCH and DELETE synchronously.

@@ -32,6 +32,8 @@ type kind struct {
 	duplicateMsg  string // %q is the name
 	// defaults are the fields a new object has when the creator left them out.
 	defaults func() Object
+	// noUpdate: LXD answers PUT and PATCH with 501 (backups).
+	noUpdate bool
 }
 
 var (
@@ -104,7 +106,7 @@ var (
 	genericKind = &kind{name: "object", notFound: "not found"}
 
 	kinds = []*kind{instanceKind, snapshotKind, profileKind, projectKind, networkKind, poolKind, volumeKind,
-		volumeSnapshotKind, aliasKind, imageKind}
+		volumeSnapshotKind, aliasKind, imageKind, backupKind}
 )
 
 // zeroTime is how LXD 5.0.2 spells "never" and "unknown" in time fields.

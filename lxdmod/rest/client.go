@@ -46,6 +46,9 @@ type Config struct {
 	// os.Getenv. Tests and embedders use it to isolate a client from the
 	// process environment.
 	Getenv func(string) string
+	// DryRun refuses every request that could change the server (anything
+	// but GET and HEAD) with a DryRun error naming it; reads go through.
+	DryRun bool
 }
 
 // Client talks to one LXD server. It is safe for concurrent use; all its
@@ -56,6 +59,7 @@ type Client struct {
 	endpoint string // what was dialled, for error messages
 	unix     bool
 	project  string
+	dryRun   bool
 	timeout  time.Duration
 	trace    io.Writer
 	tls      *tls.Config // nil for unix sockets; websocket dialers reuse it
@@ -63,6 +67,8 @@ type Client struct {
 
 	transfers   TransferFunc // nil: no byte counting (see WithTransfers)
 	transferIDs *atomic.Uint64
+
+	ident *identity // which server this is, once known (server.go)
 
 	// wsWrite lends websockets their write buffers only while a message is
 	// being written: a command's four sockets mostly sit idle, and buffers
@@ -73,7 +79,7 @@ type Client struct {
 // New prepares a client. It does no I/O: call Server to check the connection.
 func New(cfg Config) (*Client, error) {
 	ep := strings.TrimSpace(cfg.Endpoint)
-	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}}
+	c := &Client{project: cfg.Project, dryRun: cfg.DryRun, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}, ident: &identity{}}
 	switch {
 	case ep == "" || strings.HasPrefix(ep, "unix://") || strings.HasPrefix(ep, "/") || isSocket(ep):
 		path := strings.TrimPrefix(ep, "unix://")
@@ -324,6 +330,9 @@ func (c *Client) url(req *Request) string {
 // Timeout or Cancelled. The returned cancel func must be called once the
 // body is consumed (it releases the request's timeout).
 func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context.CancelFunc, error) {
+	if err := c.refuseWrite(req); err != nil {
+		return nil, nil, err
+	}
 	cancel := context.CancelFunc(func() {})
 	if c.timeout > 0 && !req.NoTimeout {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -331,12 +340,12 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	var body io.Reader
 	var up *meter
 	contentType := ""
+	size := int64(-1) // of a streamed body, when known
 	switch b := req.Body.(type) {
 	case nil:
 	case io.Reader:
-		size := int64(-1)
 		switch l := b.(type) {
-		case interface{ Len() int }: // bytes.Reader, strings.Reader: what is left
+		case interface{ Len() int }: // bytes.Reader, strings.Reader (what is left), a sized host file
 			size = int64(l.Len())
 		case *io.SectionReader: // a host file's section, not yet read
 			size = l.Size()
@@ -344,7 +353,8 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 		body, up = c.meterUpload(req, b, size)
 		contentType = "application/octet-stream"
 	case []byte:
-		body, up = c.meterUpload(req, bytes.NewReader(b), int64(len(b)))
+		size = int64(len(b))
+		body, up = c.meterUpload(req, bytes.NewReader(b), size)
 		contentType = "application/octet-stream"
 	default:
 		data, err := json.Marshal(b)
@@ -360,13 +370,22 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 		cancel()
 		return nil, nil, &Error{Kind: KindConnection, Message: "invalid request " + req.Path, Err: err}
 	}
-	if up != nil && up.total >= 0 {
-		hr.ContentLength = up.total // the meter hides the length from net/http
+	if size > 0 {
+		hr.ContentLength = size // net/http cannot see it through a meter or a file
 	}
 	if contentType != "" {
 		hr.Header.Set("Content-Type", contentType)
 	}
-	for k, vs := range req.Header {
+	header := req.Header
+	if hasServerHeaders(header) {
+		kind, err := c.ServerKind(ctx)
+		if err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		header = serverHeaders(header, kind)
+	}
+	for k, vs := range header {
 		hr.Header[k] = vs
 	}
 	hr.Header.Set("User-Agent", "lxdstar")
@@ -377,8 +396,11 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	}
 	if err != nil {
 		c.traceLine(hr, 0, start)
+		// Classified before cancel: cancelling the request's own timeout
+		// context would make every failure look like a cancellation.
+		err = c.transportError(ctx, err)
 		cancel()
-		return nil, nil, c.transportError(ctx, err)
+		return nil, nil, err
 	}
 	c.traceLine(hr, resp.StatusCode, start)
 	c.meterDownload(req, resp)
@@ -422,11 +444,11 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	var unknown x509.UnknownAuthorityError
 	if errors.As(err, &unknown) {
 		// LXD servers have self-signed certificates: say how to trust one.
-		return &Error{Kind: KindConnection, Err: err, Message: "cannot talk to LXD at " + c.endpoint +
+		return &Error{Kind: KindConnection, Err: err, Message: "cannot talk to " + c.name() + " at " + c.endpoint +
 			": its certificate is not signed by a known authority; trust it with verify=\"<server.crt>\" (pin the certificate), " +
 			"remote=\"<name>\" (an lxc remote whose certificate is stored), or verify=False (no verification)"}
 	}
-	return &Error{Kind: KindConnection, Message: "cannot talk to LXD at " + c.endpoint, Err: err}
+	return &Error{Kind: KindConnection, Message: "cannot talk to " + c.name() + " at " + c.endpoint, Err: err}
 }
 
 // connReader marks the errors of reading a streamed response body as
@@ -435,6 +457,7 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 // scripts can catch as such, from a failure of their own writer.
 type connReader struct {
 	io.ReadCloser
+	server   string // "LXD" or "Incus"
 	endpoint string
 }
 
@@ -443,7 +466,7 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		var e *Error
 		if !errors.As(err, &e) {
-			err = &Error{Kind: KindConnection, Message: "reading the answer of LXD at " + r.endpoint, Err: err}
+			err = &Error{Kind: KindConnection, Message: "reading the answer of " + r.server + " at " + r.endpoint, Err: err}
 		}
 	}
 	return n, err
@@ -512,9 +535,4 @@ func snippet(data []byte) string {
 		return "(empty body)"
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-// Server is GET /1.0: the server's description.
-func (c *Client) Server(ctx context.Context) (*Response, error) {
-	return c.Do(ctx, &Request{Method: "GET", Path: "/1.0"})
 }

@@ -18,6 +18,7 @@ const (
 	KindConnection // ClientConnectionFailed
 	KindTimeout
 	KindCancelled
+	KindDryRun // a request refused because the client only previews changes
 )
 
 var kindNames = map[Kind]string{
@@ -28,6 +29,7 @@ var kindNames = map[Kind]string{
 	KindConnection: "ClientConnectionFailed",
 	KindTimeout:    "Timeout",
 	KindCancelled:  "Cancelled",
+	KindDryRun:     "DryRun",
 }
 
 func (k Kind) String() string {
@@ -55,6 +57,7 @@ var (
 	ErrConnection = &Error{Kind: KindConnection}
 	ErrTimeout    = &Error{Kind: KindTimeout}
 	ErrCancelled  = &Error{Kind: KindCancelled}
+	ErrDryRun     = &Error{Kind: KindDryRun}
 )
 
 // Error is every error the client returns. Its message starts with the kind,

@@ -33,6 +33,8 @@ type ExecRequest struct {
 type ExecStarted struct {
 	Operation *Operation
 	Secrets   map[string]string
+	// what names the command in messages: `exec of ["ls"] in c1`.
+	what string
 }
 
 // WebsocketPath returns the path of the websocket named fd ("0", "control").
@@ -47,11 +49,18 @@ func (c *Client) StartExec(ctx context.Context, instance string, req ExecRequest
 	if err != nil {
 		return nil, err
 	}
+	return websocketOperation(resp, fmt.Sprintf("exec of %q in %s", req.Command, instance))
+}
+
+// websocketOperation reads an operation that waits for websockets (an
+// exec, a console) and the secrets of its sockets, from LXD's answer.
+// what names the session in messages.
+func websocketOperation(resp *Response, what string) (*ExecStarted, error) {
 	op, err := AsyncOperation(resp)
 	if err != nil {
 		return nil, err
 	}
-	started := &ExecStarted{Operation: op, Secrets: map[string]string{}}
+	started := &ExecStarted{Operation: op, Secrets: map[string]string{}, what: what}
 	if fds, ok := op.Metadata["fds"].(map[string]any); ok {
 		for k, v := range fds {
 			if s, ok := v.(string); ok {
@@ -103,17 +112,29 @@ const killGrace = 2 * time.Second
 // sends SIGKILL once the client closes its stdout websocket, so that is how
 // Exec kills.
 func (c *Client) Exec(ctx context.Context, instance string, req ExecRequest, stdio ExecIO) (*ExecResult, error) {
-	req.WaitForWS, req.Interactive = true, false
-	what := fmt.Sprintf("exec of %q in %s", req.Command, instance)
-	started, err := c.StartExec(ctx, instance, req)
+	started, err := c.StartCommand(ctx, instance, req)
 	if err != nil {
 		return nil, err
 	}
+	return c.Attach(ctx, started, stdio)
+}
+
+// StartCommand is the first half of Exec: LXD accepts the command, which
+// waits for Attach to connect its websockets. In between, a caller that
+// follows the command as an operation (Follow) learns its id.
+func (c *Client) StartCommand(ctx context.Context, instance string, req ExecRequest) (*ExecStarted, error) {
+	req.WaitForWS, req.Interactive = true, false
+	return c.StartExec(ctx, instance, req)
+}
+
+// Attach is the second half of Exec: it connects the websockets of a
+// command started with StartCommand and runs it to its end (see Exec).
+func (c *Client) Attach(ctx context.Context, started *ExecStarted, stdio ExecIO) (*ExecResult, error) {
 	conns, err := c.dialExec(ctx, started)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", started.what, err)
 	}
-	r := &execRun{c: c, op: started.Operation, conns: conns, what: what,
+	r := &execRun{c: c, op: started.Operation, conns: conns, what: started.what,
 		outEnd: make(chan error, 2), opEnd: make(chan opOutcome, 1)}
 	return r.run(ctx, stdio)
 }
@@ -139,7 +160,7 @@ var execReadBuffer = [fdCount]int{fdStdin: 512, fdStdout: wsBufferSize, fdStderr
 func (c *Client) dialExec(ctx context.Context, started *ExecStarted) (conns [fdCount]*websocket.Conn, err error) {
 	for _, name := range execFDNames {
 		if _, ok := started.Secrets[name]; !ok {
-			return conns, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD sent no websocket secret for fd %q", name)}
+			return conns, &Error{Kind: KindConnection, Message: fmt.Sprintf("%s sent no websocket secret for fd %q", c.name(), name)}
 		}
 	}
 	var errs [fdCount]error
@@ -210,9 +231,11 @@ func (r *execRun) run(ctx context.Context, stdio ExecIO) (*ExecResult, error) {
 	if failure != nil {
 		return nil, failure
 	}
-	// LXD fails the operation of a command that could not be run ("Command
-	// not found", "Command not executable") yet still reports its exit
-	// status (127, 126): that is a result, as any other exit status.
+	// LXD and Incus fail the operation of a command that could not be run
+	// ("Command not found", "Command not executable") yet still report its
+	// exit status (127, 126): that is a result, as any other exit status.
+	// (Incus's wait answers such a failure with an error; WaitOperation
+	// then reads the operation, which holds the status.)
 	code, haveCode := exitCode(final.op)
 	if final.err != nil && !haveCode {
 		return nil, fmt.Errorf("%s: %w", r.what, final.err)
@@ -224,7 +247,7 @@ func (r *execRun) run(ctx context.Context, stdio ExecIO) (*ExecResult, error) {
 		return nil, fmt.Errorf("%s: reading stdin: %w", r.what, r.stdinErr)
 	}
 	if !haveCode {
-		return nil, &Error{Kind: KindConnection, Message: r.what + ": LXD reported no exit status"}
+		return nil, &Error{Kind: KindConnection, Message: r.what + ": " + r.c.name() + " reported no exit status"}
 	}
 	return &ExecResult{ExitCode: code, Operation: final.op}, nil
 }
@@ -373,7 +396,7 @@ func (r *execRun) pump(conn *websocket.Conn, w io.Writer) {
 	for {
 		mt, msg, err := conn.NextReader()
 		if err != nil {
-			report(&Error{Kind: KindConnection, Message: "the output stream from " + r.c.endpoint + " ended before LXD's end-of-stream marker", Err: err})
+			report(&Error{Kind: KindConnection, Message: "the output stream from " + r.c.endpoint + " ended before " + r.c.name() + "'s end-of-stream marker", Err: err})
 			return
 		}
 		if reported {

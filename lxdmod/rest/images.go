@@ -9,6 +9,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
+	"sort"
 )
 
 // ImageUpload describes POST /1.0/images with the image files as the body.
@@ -25,11 +27,16 @@ type ImageUpload struct {
 	Fingerprint string
 	Public      bool
 	Filename    string
+	// Properties are set on the new image by the server. (Aliases are
+	// made afterwards: LXD 5.0 has no upload header for them.)
+	Properties map[string]string
 }
 
 // ImageUploadRequest builds the upload request. The body streams from the
 // readers: a split image is sent as multipart/form-data without buffering
-// the files (only the few bytes of part headers are built in memory).
+// the files (only the few bytes of part headers are built in memory). The
+// X-LXD-* headers go out as X-Incus-* to Incus (see Raw), which ignores the
+// old names here.
 func ImageUploadRequest(u ImageUpload) *Request {
 	h := http.Header{}
 	if u.Public {
@@ -42,6 +49,16 @@ func ImageUploadRequest(u ImageUpload) *Request {
 	}
 	if u.Filename != "" {
 		h.Set("X-LXD-filename", u.Filename)
+	}
+	// One header value per property, key=value URL-encoded as both
+	// servers parse it (url.ParseQuery of each value).
+	keys := make([]string, 0, len(u.Properties))
+	for k := range u.Properties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h.Add("X-LXD-properties", url.Values{k: {u.Properties[k]}}.Encode())
 	}
 	req := &Request{Method: "POST", Path: Path("images"), Header: h, NoTimeout: true, Body: u.Rootfs, Label: "image"}
 	if u.Meta == nil {
@@ -84,58 +101,54 @@ const (
 // ExportRootfs for a split one (which LXD sends as multipart/form-data).
 // part must consume r before returning.
 func (c *Client) ExportImage(ctx context.Context, fingerprint string, part func(kind string, r io.Reader) error) error {
-	what := "exporting image " + fingerprint
-	resp, cancel, err := c.Raw(ctx, &Request{Method: "GET", Path: Path("images", fingerprint, "export"), NoTimeout: true, Label: "image " + shortFingerprint(fingerprint)})
-	if err != nil {
-		return Annotate(err, what)
-	}
-	defer cancel()
-	if resp.StatusCode >= 400 {
-		return errorBody(resp, what)
-	}
-	body := &connReader{ReadCloser: resp.Body, endpoint: c.endpoint}
-	defer body.Close()
-	ctype, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if err != nil || ctype != "multipart/form-data" {
-		return c.readErr(ctx, part(ExportUnified, body), what)
-	}
-	mr := multipart.NewReader(body, params["boundary"])
-	for _, kind := range []string{ExportMetadata, ExportRootfs} {
-		p, err := mr.NextPart()
-		if err != nil {
-			// Whatever broke the multipart framing came from the server.
-			var e *Error
-			if !errors.As(err, &e) {
-				err = &Error{Kind: KindConnection, Message: fmt.Sprintf("reading the %s part", kind), Err: err}
+	req := &Request{Method: "GET", Path: Path("images", fingerprint, "export"), NoTimeout: true, Label: "image " + shortFingerprint(fingerprint)}
+	return c.stream(ctx, req, "exporting image "+fingerprint, func(resp *http.Response, body io.Reader) error {
+		ctype, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		if err != nil || ctype != "multipart/form-data" {
+			return part(ExportUnified, body)
+		}
+		mr := multipart.NewReader(body, params["boundary"])
+		for _, kind := range []string{ExportMetadata, ExportRootfs} {
+			p, err := mr.NextPart()
+			if err != nil {
+				// Whatever broke the multipart framing came from the server.
+				var e *Error
+				if !errors.As(err, &e) {
+					err = &Error{Kind: KindConnection, Message: fmt.Sprintf("reading the %s part", kind), Err: err}
+				}
+				return err
 			}
-			return c.readErr(ctx, err, what)
+			if name := p.FormName(); name != kind && !(kind == ExportRootfs && name == "rootfs.img") {
+				return &Error{Kind: KindConnection, Message: fmt.Sprintf("unexpected part %q (want %q)", name, kind)}
+			}
+			if err := part(kind, p); err != nil {
+				return err
+			}
 		}
-		if name := p.FormName(); name != kind && !(kind == ExportRootfs && name == "rootfs.img") {
-			return &Error{Kind: KindConnection, Message: fmt.Sprintf("%s: unexpected part %q (want %q)", what, name, kind)}
-		}
-		if err := part(kind, p); err != nil {
-			return c.readErr(ctx, err, what)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // readErr classifies an error met while reading a streamed body: a done
 // context is Cancelled/Timeout; a body cut short (which the multipart
 // reader reports as io.ErrUnexpectedEOF) is ClientConnectionFailed; other
-// errors (e.g. the callback's own) pass through annotated.
+// errors (e.g. the callback's own) pass through, annotated with what when
+// it is not empty.
 func (c *Client) readErr(ctx context.Context, err error, what string) error {
 	if err == nil {
 		return nil
 	}
 	if ctx.Err() != nil {
+		if what == "" {
+			return ContextError(ctx, "request to "+c.endpoint)
+		}
 		return ContextError(ctx, what)
 	}
 	var e *Error
 	if !errors.As(err, &e) && errors.Is(err, io.ErrUnexpectedEOF) {
-		err = &Error{Kind: KindConnection, Message: "the answer of LXD at " + c.endpoint + " ended early", Err: err}
+		err = &Error{Kind: KindConnection, Message: "the answer of " + c.name() + " at " + c.endpoint + " ended early", Err: err}
 	}
-	return Annotate(err, what)
+	return annotateIf(err, what)
 }
 
 func shortFingerprint(fp string) string {

@@ -44,11 +44,13 @@ func (o *Operation) Failed() error {
 // operationErrorKind recovers the kind of a failed operation. LXD reports
 // operation failures without the HTTP status its handlers used, so a create
 // whose name is taken would otherwise not be a Conflict. Its wording for
-// those two cases is stable ("... already exists", "... not found").
+// those two cases is stable ("... already exists", "... not found"); Incus
+// 6.0 reports a taken instance name as its database's "UNIQUE constraint
+// failed".
 func operationErrorKind(msg string) Kind {
 	lower := strings.ToLower(msg)
 	switch {
-	case strings.Contains(lower, "already exists"):
+	case strings.Contains(lower, "already exists"), strings.Contains(lower, "unique constraint failed"):
 		return KindConflict
 	case strings.HasSuffix(lower, "not found"):
 		return KindNotFound
@@ -120,6 +122,21 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 			Query: url.Values{"timeout": {fmt.Sprint(secs)}}, NoProject: true, NoTimeout: true,
 		})
 		cancel()
+		if err != nil && r != nil && r.HTTPStatus < 400 {
+			// Incus answers a wait on an operation that failed, or that
+			// outlived the wait's timeout, with an error envelope (HTTP
+			// 200, the header being sent before the wait): the
+			// operation's own state tells which, and keeps what a failed
+			// operation reports (an exec's exit status).
+			next, gerr := c.GetOperation(ctx, op.ID)
+			if gerr == nil {
+				op = next
+				if op.Final() {
+					return op, op.Failed()
+				}
+				continue
+			}
+		}
 		if err != nil {
 			var e *Error
 			switch {
@@ -130,7 +147,7 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 			case errors.As(err, &e) && e.Kind == KindNotFound:
 				return op, &Error{Kind: KindNotFound, StatusCode: 404, Message: fmt.Sprintf("operation %s no longer exists on the server (finished more than 5 s ago?)", op.ID)}
 			case errors.As(err, &e) && e.Kind == KindTimeout:
-				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD at %s did not answer a wait for operation %s within %s", c.endpoint, op.ID, poll+pollGrace), Err: err}
+				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("%s at %s did not answer a wait for operation %s within %s", c.name(), c.endpoint, op.ID, poll+pollGrace), Err: err}
 			}
 			return op, err
 		}
@@ -151,6 +168,9 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 type Pending struct {
 	c    *Client
 	done chan struct{}
+	// resumable: the outcome comes from LXD's operation alone (Watch), so
+	// a wait can carry on where a stopped watcher left off.
+	resumable bool
 
 	mu   sync.Mutex
 	op   *Operation // latest state seen
@@ -170,21 +190,47 @@ func (c *Client) Watch(ctx context.Context, op *Operation) *Pending {
 // and its error becomes the outcome. Whoever sees Done closed therefore
 // also sees then's work finished.
 func (c *Client) WatchThen(ctx context.Context, op *Operation, then func(ctx context.Context, final *Operation, err error) error) *Pending {
-	p := &Pending{c: c, done: make(chan struct{}), op: op}
 	if op.Final() && then == nil {
-		p.err = op.Failed()
+		p := &Pending{c: c, done: make(chan struct{}), op: op, resumable: true, err: op.Failed()}
 		close(p.done)
 		return p
 	}
-	ctx, p.stop = context.WithCancel(ctx)
-	go func() {
-		defer p.stop()
+	return c.follow(ctx, op, true, func(ctx context.Context, _ func(*Operation)) (*Operation, error) {
 		final, err := c.WaitOperation(ctx, op, 0)
 		if then != nil {
 			err = then(ctx, final, err)
 		}
+		return final, err
+	})
+}
+
+// Follow is the general form of Watch, for an operation that the caller
+// starts or observes itself (an exec, whose request it sends and whose
+// websockets it drives): run, on its own goroutine, may report the states
+// it learns with update (op is the first, possibly a placeholder until
+// the request that starts the operation has been answered), and returns
+// the final state (nil: the last one reported) and the outcome. It must
+// end when ctx is done.
+func (c *Client) Follow(ctx context.Context, op *Operation, run func(ctx context.Context, update func(*Operation)) (*Operation, error)) *Pending {
+	return c.follow(ctx, op, false, run)
+}
+
+func (c *Client) follow(ctx context.Context, op *Operation, resumable bool, run func(ctx context.Context, update func(*Operation)) (*Operation, error)) *Pending {
+	p := &Pending{c: c, done: make(chan struct{}), op: op, resumable: resumable}
+	ctx, p.stop = context.WithCancel(ctx)
+	update := func(op *Operation) {
 		p.mu.Lock()
-		p.op, p.err = final, err
+		p.op = op
+		p.mu.Unlock()
+	}
+	go func() {
+		defer p.stop()
+		final, err := run(ctx, update)
+		p.mu.Lock()
+		if final != nil {
+			p.op = final
+		}
+		p.err = err
 		p.mu.Unlock()
 		close(p.done)
 	}()
@@ -251,7 +297,7 @@ func (p *Pending) Wait(ctx context.Context, timeout time.Duration) (*Operation, 
 	// The watcher was stopped (its context ended) before the operation did:
 	// carry on in the caller's context.
 	var e *Error
-	if errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
+	if p.resumable && errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
 		return p.c.WaitOperation(ctx, op, timeout)
 	}
 	return op, err
