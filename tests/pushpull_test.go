@@ -63,11 +63,11 @@ f.pull("/root/owned.bin", DIR + "/existing.bin")
 `)
 	// The instance's copies, read without the code under test.
 	for _, p := range []string{"/root/pushed.bin", "/root/owned.bin", "/root/a dir name ü+&?.bin"} {
-		_, body := issue3RawFile(t, name, p)
+		_, body := issue3RawFile(t, lxdServer(), name, p)
 		assert.Equal(t, sha256Hex(data), sha256Hex(body), "%s in the instance", p)
 	}
 	assert.Equal(t, "640 0 0\n600 1000 1001\n755 0 0\n",
-		issue3Exec(t, name, "stat", "-c", "%a %u %g", "/root/pushed.bin", "/root/owned.bin", "/root/a dir name ü+&?.bin"))
+		issue3Exec(t, lxdServer(), name, "stat", "-c", "%a %u %g", "/root/pushed.bin", "/root/owned.bin", "/root/a dir name ü+&?.bin"))
 
 	// The host's copies: the bytes, the instance file's mode, and nothing
 	// else left in the directory (no temporary file).
