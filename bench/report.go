@@ -244,7 +244,7 @@ func writeSoak(b *strings.Builder, r *Results) {
 	s := r.Soak
 	sz := r.Config.Sizes.Soak
 	b.WriteString("\n### 9. Soak\n\n")
-	fmt.Fprintf(b, "One process runs %d commands (`echo soak`) and %d put + get round trips of a 6 KB file in the running container, spread evenly over %s, with an event stream open and drained all along: `%s`, run inside the harness's own process through the embedding API (`lxdstar.New(…).RunFile`) so that its goroutines can be counted. The process is sampled every twentieth of the run; _start_ and _end_ are the smallest counts of the first and of the last tenth of the samples during the run (a command in flight has goroutines and sockets of its own), _after_ is one second after the script ended.\n\n", sz.Execs, sz.Files, sz.Duration, s.scriptOr())
+	fmt.Fprintf(b, "One process runs %d commands (`echo soak`) and %d put + get round trips of a 6 KB file in the running container, spread evenly over %s, with an event stream open and drained all along: `%s`, run inside the harness's own process through the embedding API (`lxdstar.New(…).RunFile`) so that its goroutines can be counted. The process is sampled every twentieth of the run; _start_ and _end_ are the smallest counts of the second (after the warm-up) and of the last tenth of the samples during the run (a command in flight has goroutines and sockets of its own), _after_ is one second after the script ended.\n\n", sz.Execs, sz.Files, sz.Duration, s.scriptOr())
 	if s == nil {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -24,9 +25,10 @@ type SoakResult struct {
 	Err     string
 	Samples []SoakSample // before, during, after
 	// Start and End summarise the run after its warm-up: the smallest
-	// counts of the first and of the last tenth of the samples taken
-	// during it (an exec in flight has goroutines and sockets of its
-	// own, which no sample should count as a leak).
+	// counts of the second and of the last tenth of the samples taken
+	// during it (the first tenth fills the connection pool; an exec in
+	// flight has goroutines and sockets of its own, which no sample
+	// should count as a leak).
 	Start, End SoakSample
 	After      SoakSample // once the script has ended
 }
@@ -54,28 +56,42 @@ func takeSoakSample(at time.Duration) SoakSample {
 	return s
 }
 
-// soak runs bench/star/soak.star in the harness's own process, through
-// the embedding API (so that its goroutines can be counted), and samples
-// goroutines, open file descriptors and RSS every twentieth of the run.
+// soak runs bench/star/soak.star at the configured size against the
+// running instance (runSoak).
 func (h *harness) soak(ctx context.Context) *Workload {
 	sz := h.cfg.Sizes.Soak
 	w := &Workload{Key: "soak", Title: "9. Soak"}
 	h.logf("workload: soak (%s)", sz.Duration)
-	args := []string{h.runName(), strconv.Itoa(sz.Execs), strconv.Itoa(sz.Files), strconv.FormatFloat(sz.Duration.Seconds(), 'f', -1, 64)}
-	res := &SoakResult{Script: h.display(append([]string{h.script("star/soak.star")}, args...))}
+	script := filepath.Join(h.cfg.Root, h.script("star/soak.star"))
+	res := runSoak(ctx, h.lxd.Socket, script, h.runName(), sz)
+	res.Script = h.display(append([]string{h.script("star/soak.star")}, soakArgs(h.runName(), sz)...))
 	h.res.Soak = res
+	h.logf("soak: %s, start %+v, end %+v, after %+v %s", res.Took.Round(time.Second), res.Start, res.End, res.After, res.Err)
+	return w
+}
+
+func soakArgs(instance string, sz Soak) []string {
+	return []string{instance, strconv.Itoa(sz.Execs), strconv.Itoa(sz.Files), strconv.FormatFloat(sz.Duration.Seconds(), 'f', -1, 64)}
+}
+
+// runSoak runs a soak script (usage as bench/star/soak.star's) in this
+// process, through the embedding API, so that its goroutines can be
+// counted, and samples goroutines, open file descriptors and RSS every
+// twentieth of the run.
+func runSoak(ctx context.Context, socket, script, instance string, sz Soak) *SoakResult {
+	res := &SoakResult{Script: script}
 	var out strings.Builder
 	var mu sync.Mutex
 	rt := lxdstar.New(
-		lxdstar.WithLXD(lxdmod.Config{Endpoint: h.lxd.Socket}),
-		lxdstar.WithArgs(args),
+		lxdstar.WithLXD(lxdmod.Config{Endpoint: socket}),
+		lxdstar.WithArgs(soakArgs(instance, sz)),
 		lxdstar.WithPrint(func(msg string) { mu.Lock(); out.WriteString(msg + "\n"); mu.Unlock() }),
 	)
 	res.Samples = append(res.Samples, takeSoakSample(0))
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		_, err := rt.RunFile(ctx, h.cfg.Root+"/"+h.script("star/soak.star"))
+		_, err := rt.RunFile(ctx, script)
 		done <- err
 	}()
 	tick := time.NewTicker(sz.Duration / 20)
@@ -108,10 +124,37 @@ wait:
 		res.Err = fmt.Sprintf("only %d samples during the run", len(during))
 	default:
 		tenth := max(len(during)/10, 1)
-		res.Start, res.End = smallest(during[:tenth]), smallest(during[len(during)-tenth:])
+		res.Start, res.End = smallest(during[tenth:2*tenth]), smallest(during[len(during)-tenth:])
 	}
-	h.logf("soak: %s, start %+v, end %+v, after %+v %s", res.Took.Round(time.Second), res.Start, res.End, res.After, res.Err)
-	return w
+	return res
+}
+
+// Soak margins: what one process may gain from the end of its warm-up to
+// the end of the soak, or from before the run to after it, without
+// counting as a leak.
+const (
+	soakGoroutines = 5
+	soakFDs        = 5
+	soakRSSKiB     = 8 << 10
+)
+
+// leaks says what grew beyond the margins: during the run (start → end)
+// or over it (before → after; RSS is not compared there, the heap the run
+// grew need not be handed back). "" when nothing did.
+func (s *SoakResult) leaks() string {
+	var out []string
+	grew := func(what string, from, to, margin int64) {
+		if to > from+margin {
+			out = append(out, fmt.Sprintf("%s %d → %d", what, from, to))
+		}
+	}
+	grew("goroutines during the run", int64(s.Start.Goroutines), int64(s.End.Goroutines), soakGoroutines)
+	grew("open fds during the run", int64(s.Start.FDs), int64(s.End.FDs), soakFDs)
+	grew("RSS (KiB) during the run", s.Start.RSSKiB, s.End.RSSKiB, soakRSSKiB)
+	before := s.Samples[0]
+	grew("goroutines left after the run", int64(before.Goroutines), int64(s.After.Goroutines), soakGoroutines)
+	grew("open fds left after the run", int64(before.FDs), int64(s.After.FDs), soakFDs)
+	return strings.Join(out, ", ")
 }
 
 // smallest takes each count's minimum over samples.
