@@ -201,7 +201,8 @@ type spec struct {
 	// lacks).
 	naWhen, naWhy string
 	// maxRuns, when positive, caps this tool's measured runs (failed
-	// ones included) below the workload's: for the slowest tools.
+	// ones included) below the workload's, and leaves it no warm-up and
+	// one separate memory run: for the slowest tools.
 	maxRuns int
 }
 
@@ -504,8 +505,9 @@ func (h *harness) measure(ctx context.Context, w *Workload, specs []spec, runs, 
 			if rd.mem && !rd.measured && s.inProcess != nil {
 				continue // nothing to measure
 			}
-			if rd.measured && s.maxRuns > 0 && len(t.Samples)+len(t.Failed) >= s.maxRuns {
-				continue
+			if s.maxRuns > 0 && (rd.measured && len(t.Samples)+len(t.Failed) >= s.maxRuns ||
+				!rd.measured && !rd.mem || !rd.measured && len(t.RSS) > 0) {
+				continue // the slowest tools: no warm-up, one memory run
 			}
 			sample, err := h.one(ctx, s, rd.run, rd.mem)
 			if err != nil {
