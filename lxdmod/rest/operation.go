@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -121,15 +120,14 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 		})
 		cancel()
 		if err != nil {
-			var e *Error
 			switch {
 			case parent.Err() != nil:
 				return op, ContextError(parent, "waiting for operation "+op.ID)
 			case ctx.Err() != nil:
 				return op, &Error{Kind: KindTimeout, Message: fmt.Sprintf("operation %s (%s) still running after %s", op.ID, op.Description, timeout)}
-			case errors.As(err, &e) && e.Kind == KindNotFound:
+			case IsKind(err, KindNotFound):
 				return op, &Error{Kind: KindNotFound, StatusCode: 404, Message: fmt.Sprintf("operation %s no longer exists on the server (finished more than 5 s ago?)", op.ID)}
-			case errors.As(err, &e) && e.Kind == KindTimeout:
+			case IsKind(err, KindTimeout):
 				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD at %s did not answer a wait for operation %s within %s", c.endpoint, op.ID, poll+pollGrace), Err: err}
 			}
 			return op, err
@@ -250,8 +248,7 @@ func (p *Pending) Wait(ctx context.Context, timeout time.Duration) (*Operation, 
 	p.mu.Unlock()
 	// The watcher was stopped (its context ended) before the operation did:
 	// carry on in the caller's context.
-	var e *Error
-	if errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
+	if (IsKind(err, KindCancelled) || IsKind(err, KindTimeout)) && ctx.Err() == nil && !op.Final() {
 		return p.c.WaitOperation(ctx, op, timeout)
 	}
 	return op, err
