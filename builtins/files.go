@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/starargs"
 )
 
 // defaultMode is the mode of a file write_file creates.
@@ -30,20 +32,11 @@ func readFile(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 // bytes).
 func writeFile(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
-	var data starlark.Value
+	var data starargs.Text
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "data", &data); err != nil {
 		return nil, err
 	}
-	var buf []byte
-	switch x := data.(type) {
-	case starlark.String:
-		buf = []byte(x)
-	case starlark.Bytes:
-		buf = []byte(x)
-	default:
-		return nil, fmt.Errorf("%s: for parameter data: got %s, want string or bytes", b.Name(), data.Type())
-	}
-	if err := writeFileAtomic(path, buf); err != nil {
+	if err := writeFileAtomic(path, []byte(data)); err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	return starlark.None, nil

@@ -13,7 +13,8 @@ import (
 // interrupts the script.
 func ctxOf(thread *starlark.Thread) context.Context { return threadctx.From(thread) }
 
-// commonMethods are the lifecycle methods every model shares.
+// commonMethods are the lifecycle methods every model shares (newType puts
+// them into each type's table).
 var commonMethods = map[string]methodFn{
 	"save":     modelSave,
 	"sync":     modelSync,
@@ -63,7 +64,7 @@ func modelDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	}
 	spec := m.changeSpec("delete")
 	spec.follows[0].path = "" // nothing left to read
-	return m.c.run(thread, &rest.Request{Method: "DELETE", Path: m.path()}, wait, spec)
+	return m.c.run(thread, rest.Delete(m.path()), wait, spec)
 }
 
 func modelToDict(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -110,13 +111,4 @@ func ordered(fn methodFn) methodFn {
 		}
 		return v, nil
 	}
-}
-
-// methodFn is the shape of every method in the per-type tables.
-type methodFn = func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
-
-// bind makes a method value named "prefix.name", so that argument errors and
-// backtraces read "instances.create: ..." or "Instance.start: ...".
-func bind(prefix, name string, fn methodFn, recv starlark.Value) *starlark.Builtin {
-	return starlark.NewBuiltin(prefix+"."+name, fn).BindReceiver(recv)
 }

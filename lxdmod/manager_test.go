@@ -165,7 +165,7 @@ func TestCreateFailuresKeepLXDsKindAndText(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`c.instances.create("c2")`, "instances.create: for parameter config: got string, want dict"},
 		{`c.profiles.create("a/b")`, "profiles.create: for parameter name"},
-		{`c.profiles.create("web", config="x")`, "for parameter config"},
+		{`c.profiles.create("web", config="x")`, `for parameter "config": got string, want dict or None`},
 		{`i.snapshots.create("")`, "for parameter name"},
 	} {
 		assert.Contains(t, s.fail(tc.src).Error(), tc.want, tc.src)

@@ -74,7 +74,7 @@ if not r.error or not r.error.is_a("NotFound"):
 func TestNetworkCreateArguments(t *testing.T) {
 	t.Parallel()
 	s := newScript(t, "")
-	mustFail(t, s, `lxd.Client().networks.create("x", type=1)`, "networks.create: for parameter type: got int, want string")
-	mustFail(t, s, `lxd.Client().networks.create("x", config=[])`, "networks.create: for parameter config: got list, want dict")
+	mustFail(t, s, `lxd.Client().networks.create("x", type=1)`, `networks.create: for parameter "type": got int, want string`)
+	mustFail(t, s, `lxd.Client().networks.create("x", config=[])`, `networks.create: for parameter "config": got list, want dict`)
 	mustFail(t, s, `lxd.Client().networks.get("no-such-net")`, "NotFound")
 }

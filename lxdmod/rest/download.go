@@ -10,7 +10,8 @@ import (
 // envelope (a network ACL's log, for one) and returns its bytes, refusing
 // answers longer than limit. An error answer is parsed as usual, so its
 // kind and LXD's message survive.
-func (c *Client) GetBody(ctx context.Context, req *Request, limit int64) ([]byte, error) {
+func (c *Client) GetBody(ctx context.Context, path string, limit int64) ([]byte, error) {
+	req := &Request{Method: "GET", Path: path}
 	resp, cancel, err := c.Raw(ctx, req)
 	if err != nil {
 		return nil, err
