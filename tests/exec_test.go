@@ -334,29 +334,6 @@ positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, Tr
 	})
 }
 
-// TestExecLatency runs 50 sequential execute(["true"]) and reports the mean
-// (pylxd needs about 550 ms per call).
-func TestExecLatency(t *testing.T) {
-	name := uniqueName("exlat")
-	createInstance(t, mainSocket, name, true)
-	var marks []time.Time
-	mark := starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
-		marks = append(marks, time.Now())
-		return starlark.None, nil
-	})
-	execScript(t, name, 60*time.Second).with("mark", mark).mustRun(execPrelude + `
-inst.execute(["true"])  # warm-up: connections, first exec in the container
-mark()
-for i in range(50):
-    if inst.execute(["true"]).exit_code != 0:
-        fail("true failed")
-mark()
-`)
-	per := marks[1].Sub(marks[0]) / 50
-	t.Logf("execute([\"true\"]): %v per call (50 sequential calls)", per)
-	assert.Less(t, per, 100*time.Millisecond)
-}
-
 // TestExecLeavesNoGoroutines is not parallel: it counts the process's
 // goroutines around 21 executes of every kind (plain, stdin, handlers,
 // timeout).

@@ -51,13 +51,13 @@ func sub(key, of, doc string) Entry {
 
 // Common model methods and attributes (API.md §1.2), instantiated per type.
 const (
-	saveDoc     = "Write the writable fields to the server (PUT with If-Match on the ETag last read). Makes no request when the object is not dirty; fails with Conflict if the object changed on the server since it was read. Afterwards the object holds the server's state and is clean."
-	syncDoc     = "Re-read the object from the server, keeping unsaved local changes to writable fields."
+	saveDoc     = "Write the writable fields to the server: one PUT of the server's copy with the script's changes applied, with If-Match on the ETag last read, so LXD's own volatile.* keys are never dropped (assigning a whole config dict replaces the script's keys and keeps LXD's). Makes no request when the object is not dirty; fails with Conflict, the server untouched, if the object changed on the server since it was read (then sync() and save() again). Once done the object holds the server's state and is clean, whether or not anybody waited."
+	syncDoc     = "Re-read the object from the server and re-apply the script's unsaved changes on top, key by key in dict fields (each key set or deleted since the last read), whole values elsewhere: after a Conflict, sync() then save() sends exactly the script's own changes and keeps another writer's."
 	rollbackDoc = "Re-read the object from the server and discard local changes."
 	deleteDoc   = "Delete the object on the server. With wait=False the pending Operation is returned when LXD runs the deletion in the background."
-	toDictDoc   = "Return a plain dict of all fields (json-encodable), e.g. for json.encode."
+	toDictDoc   = "Return a plain dict of all fields (json-encodable); json.encode(obj) encodes the same."
 	dirtyDoc    = "True exactly when some writable field differs from what the server last returned; assignments and nested mutations (config[k] = v) both count."
-	opDoc       = "The pending Operation that will produce this object (create/copy/migrate with wait=False), or None once it has finished."
+	opDoc       = "The object's own pending state-changing Operation (create, start/stop/…, rename, save, delete, restore, migrate, … started with wait=False), or None. Any call on the object that talks to the server first waits for it; if it failed, that call fails once with its error, naming it and the script line that started it. Reading it never blocks."
 )
 
 // modelCommon returns the entries every model type shares. save and
