@@ -98,7 +98,7 @@ func (c *certificateDER) Unpack(v starlark.Value) error {
 		der = block.Bytes
 	}
 	if _, err := x509.ParseCertificate(der); err != nil {
-		return fmt.Errorf("not an X.509 certificate: %v", err)
+		return fmt.Errorf("not an X.509 certificate: %w", err)
 	}
 	*c = der
 	return nil

@@ -356,7 +356,7 @@ func (c *Client) getObject(ctx context.Context, path string) (*starlark.Dict, st
 	}
 	v, err := fromJSON(meta)
 	if err != nil {
-		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": " + err.Error()}
+		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path, Err: err}
 	}
 	d, ok := v.(*starlark.Dict)
 	if !ok {
@@ -382,7 +382,7 @@ func (c *Client) getList(ctx context.Context, path string, query url.Values) ([]
 	// []json.RawMessage first cost a sixth of a listing's CPU).
 	v, err := fromJSON(meta)
 	if err != nil {
-		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": " + err.Error()}
+		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + path, Err: err}
 	}
 	list, ok := v.(*starlark.List)
 	if !ok {

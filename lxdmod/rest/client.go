@@ -64,6 +64,8 @@ type Client struct {
 	transfers   TransferFunc // nil: no byte counting (see WithTransfers)
 	transferIDs *atomic.Uint64
 
+	polls polls // of WaitOperation; zero: the defaults
+
 	// wsWrite lends websockets their write buffers only while a message is
 	// being written: a command's four sockets mostly sit idle, and buffers
 	// owned for a connection's lifetime would be allocated on every exec.

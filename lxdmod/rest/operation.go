@@ -80,14 +80,24 @@ func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error
 	return op, r.Decode(op)
 }
 
-// longPoll bounds one /wait request, so a dead server is noticed and the
-// loop re-checks its context between polls. pollGrace is how much longer
-// than its own timeout a long poll may take. Variables only so that the
-// fault-injection tests can see a stalled server given up on in seconds.
-var (
-	longPoll  = 30 * time.Second
-	pollGrace = 10 * time.Second
-)
+// polls are how WaitOperation asks about an operation: wait bounds one
+// /wait request, so a dead server is noticed and the loop re-checks its
+// context between polls; grace is how much longer than its own timeout a
+// poll may take before the server counts as gone. The zero value means
+// the defaults (30 s and 10 s); tests set shorter ones on their client.
+type polls struct {
+	wait, grace time.Duration
+}
+
+func (p polls) orDefaults() polls {
+	if p.wait <= 0 {
+		p.wait = 30 * time.Second
+	}
+	if p.grace <= 0 {
+		p.grace = 10 * time.Second
+	}
+	return p
+}
 
 // WaitOperation long-polls until the operation ends, ctx is done, or timeout
 // (when > 0) passes. It returns the final operation; a failed operation comes
@@ -105,15 +115,16 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	polls := c.polls.orDefaults()
 	for {
-		poll := longPoll
+		poll := polls.wait
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < poll {
 			poll = time.Until(dl)
 		}
 		secs := int((poll + time.Second - 1) / time.Second)
 		// The server answers by the poll's end; the guard notices a server
 		// that silently went away.
-		pctx, cancel := context.WithTimeout(ctx, poll+pollGrace)
+		pctx, cancel := context.WithTimeout(ctx, poll+polls.grace)
 		r, err := c.Do(pctx, &Request{
 			Method: "GET", Path: Path("operations", op.ID, "wait"),
 			Query: url.Values{"timeout": {fmt.Sprint(secs)}}, NoProject: true, NoTimeout: true,
@@ -128,7 +139,7 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 			case IsKind(err, KindNotFound):
 				return op, &Error{Kind: KindNotFound, StatusCode: 404, Message: fmt.Sprintf("operation %s no longer exists on the server (finished more than 5 s ago?)", op.ID)}
 			case IsKind(err, KindTimeout):
-				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD at %s did not answer a wait for operation %s within %s", c.endpoint, op.ID, poll+pollGrace), Err: err}
+				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD at %s did not answer a wait for operation %s within %s", c.endpoint, op.ID, poll+polls.grace), Err: err}
 			}
 			return op, err
 		}
