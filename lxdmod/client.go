@@ -10,6 +10,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/progress"
 	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
@@ -27,7 +28,7 @@ type Client struct {
 	exts     map[string]bool
 	cluster  bool
 	managers map[string]starlark.Value
-	progress *progressBoard // nil: no progress output
+	progress *progress.Board // nil: no progress output
 	// ledger holds the operations started with wait=False until their
 	// outcome reached the script; one per lxd module (per run).
 	ledger *ledger
@@ -45,6 +46,15 @@ func (c *Client) Type() string          { return "Client" }
 func (c *Client) Freeze()               {}
 func (c *Client) Truth() starlark.Bool  { return true }
 func (c *Client) Hash() (uint32, error) { return starlark.String(c.String()).Hash() }
+
+// showProgress shows op's progress (when the host wants progress output)
+// while the script waits for it, until the returned func is called.
+func (c *Client) showProgress(op *rest.Operation) func() {
+	if op == nil || op.Final() {
+		return func() {}
+	}
+	return c.progress.Track(op.ID, op.Description)
+}
 
 // Rest returns the underlying REST client (for Go hosts).
 func (c *Client) Rest() *rest.Client { return c.rest }
@@ -137,8 +147,15 @@ func newClientBuiltin(cfg Config, l *ledger) *starlark.Builtin {
 		}
 		c.ledger = l
 		if cfg.Progress != nil {
-			c.progress = newProgressBoard(cfg.Progress, c.rest)
-			c.rest = c.rest.WithTransfers(c.progress.transfer)
+			rc := c.rest
+			c.progress = progress.New(cfg.Progress, func(ctx context.Context, id string) (string, error) {
+				op, err := rc.GetOperation(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return op.Progress(), nil
+			})
+			c.rest = c.rest.WithTransfers(c.progress.Transfer)
 		}
 		return c, nil
 	})

@@ -444,7 +444,7 @@ func (m *Model) await(thread *starlark.Thread) error {
 	m.mu.Unlock()
 	if o != nil {
 		p := o.watch()
-		done := m.c.progress.track(o.snapshot())
+		done := m.c.showProgress(o.snapshot())
 		_, err := p.Wait(ctxOf(thread), 0)
 		done()
 		if !p.Ended() {

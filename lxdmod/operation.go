@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -250,7 +249,7 @@ func (o *Operation) Attr(name string) (starlark.Value, error) {
 	case "op_class":
 		return starlark.String(s.Class), nil
 	case "progress":
-		if p := Progress(s); p != "" {
+		if p := s.Progress(); p != "" {
 			return starlark.String(p), nil
 		}
 		return starlark.None, nil
@@ -262,21 +261,6 @@ func (o *Operation) AttrNames() []string {
 	names := append(append([]string{}, operationFields...), operationMethods.names()...)
 	sort.Strings(names)
 	return names
-}
-
-// Progress extracts LXD's "*_progress" metadata, already worded for people
-// ("Image pack: 42% (22.5MB/s)"), or "" when the operation reports none.
-func Progress(op *rest.Operation) string {
-	var parts []string
-	for _, k := range sortedKeys(op.Metadata) {
-		if !strings.HasSuffix(k, "_progress") {
-			continue
-		}
-		if s, ok := op.Metadata[k].(string); ok && s != "" {
-			parts = append(parts, s)
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // wait blocks until the operation ends (or ctx is done, or timeout > 0
@@ -291,7 +275,7 @@ func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starla
 	}
 	o.mu.Unlock()
 	p := o.watch()
-	done := o.c.progress.track(o.snapshot())
+	done := o.c.showProgress(o.snapshot())
 	_, werr := p.Wait(ctxOf(thread), timeout)
 	done()
 	if !p.Ended() {
@@ -444,7 +428,7 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	for i, it := range items {
 		ops[i] = pendingOf(it)
 		if op := ops[i]; op != nil {
-			defer op.c.progress.track(op.snapshot())()
+			defer op.c.showProgress(op.snapshot())()
 			select {
 			case <-op.watch().Done():
 			case <-ctx.Done():

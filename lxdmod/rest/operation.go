@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,24 @@ type Operation struct {
 	MayCancel   bool                `json:"may_cancel"`
 	Err         string              `json:"err"`
 	Location    string              `json:"location"`
+}
+
+// Progress is what the operation's "*_progress" metadata says of its
+// progress, already worded for people ("Image pack: 42% (22.5MB/s)"), or
+// "" when it says nothing.
+func (o *Operation) Progress() string {
+	keys := make([]string, 0, len(o.Metadata))
+	for k, v := range o.Metadata {
+		if s, ok := v.(string); ok && s != "" && strings.HasSuffix(k, "_progress") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = o.Metadata[k].(string)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Final reports whether the operation has ended (success, failure or cancel).
