@@ -13,6 +13,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/hostfile"
 	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -380,8 +381,9 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 
 // imageExportTo streams the image to the host file path (a split image:
 // metadata to path, rootfs to path + ".root", as `lxc image export` does).
-// Data goes to temporary files next to path, renamed into place only once
-// the sha256 matches the fingerprint; on any failure no file is left.
+// Data goes to temporary files next to path (internal/hostfile), put in
+// place only once the sha256 matches the fingerprint; on any failure no
+// file is left.
 func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
 	fn := b.Name()
@@ -395,10 +397,10 @@ func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	dst := string(target)
 	fp := m.key()
 	h := sha256.New()
-	var temps []exportTemp
+	var parts []*hostfile.Pending
 	defer func() {
-		for _, t := range temps {
-			_ = os.Remove(t.tmp) // a no-op for those already renamed
+		for _, p := range parts {
+			p.Abort() // a no-op for those in place
 		}
 	}()
 	err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
@@ -406,10 +408,12 @@ func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		if kind == rest.ExportRootfs {
 			target = dst + ".root"
 		}
-		tmp, err := streamToTemp(target, io.TeeReader(r, h))
-		if tmp != "" {
-			temps = append(temps, exportTemp{tmp: tmp, dst: target})
+		p, err := hostfile.Create(target, 0o644)
+		if err != nil {
+			return err
 		}
+		parts = append(parts, p)
+		_, err = io.Copy(p, io.TeeReader(r, h))
 		return err
 	})
 	if err == nil {
@@ -422,8 +426,8 @@ func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 		}
 		return nil, fmt.Errorf("%s: %w", fn, err) // a host file error
 	}
-	for _, t := range temps {
-		if err := os.Rename(t.tmp, t.dst); err != nil {
+	for _, p := range parts {
+		if err := p.Commit(); err != nil {
 			return nil, fmt.Errorf("%s: %w", fn, err)
 		}
 	}
@@ -460,24 +464,4 @@ func (t exportTarget) check() error {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
-}
-
-type exportTemp struct{ tmp, dst string }
-
-// streamToTemp copies r into a new temporary file beside target (same file
-// system, so the final rename is atomic) and returns its name.
-func streamToTemp(target string, r io.Reader) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*.tmp")
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return f.Name(), err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return f.Name(), err
-	}
-	return f.Name(), f.Close()
 }
