@@ -13,8 +13,10 @@ all: build
 build:
 	$(GO) build -o bin/lxdstar ./cmd/lxdstar
 
-# The real-LXD test bed (see shared/TESTBED.md): main, second, a 2-member cluster,
-# and "fault", a daemon only the fault-injection tests kill and restart.
+# The real test bed (see tests/testbed/testbed.sh): LXD 5.0 main, second, a
+# 2-member cluster and "fault", a daemon only the fault-injection tests kill
+# and restart; and Incus 6.0 (from bookworm-backports), which the suite runs
+# against too.
 testbed-up:
 	$(TESTBED) up all
 
@@ -27,9 +29,11 @@ testbed-down:
 testbed-status:
 	$(TESTBED) status
 
+# LXDSTAR_REQUIRE_TESTBED=1: the integration tests fail, rather than skip,
+# when the test bed does not answer.
 test: testbed-up
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	LXDSTAR_REQUIRE_TESTBED=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...
@@ -37,8 +41,11 @@ vet:
 fmt:
 	$(GO) fmt ./...
 
-demo: testbed-up-main build
+# Installs and starts the whole test bed (LXD and Incus), then runs the
+# quickstart against each server.
+demo: testbed-up build
 	bin/lxdstar scripts/examples/quickstart.star
+	bin/lxdstar --endpoint /var/lib/incus/unix.socket scripts/examples/quickstart.star
 
 # Benchmarks against pylxd, lxc and curl on the main daemon (GitHub issue #8):
 # full size, about ten minutes; writes docs/BENCHMARKS.md (see bench/).

@@ -69,7 +69,7 @@ func certificatesCreate(thread *starlark.Thread, b *starlark.Builtin, args starl
 		"projects":    projs,
 		"restricted":  restricted,
 	}
-	setIf(body, "password", password.Value)
+	setIf(body, g.c.trustSecretField(), password.Value)
 	if _, err := g.c.rest.ServerWide().Send(ctxOf(thread), rest.Post(rest.Path("certificates"), body)); err != nil {
 		return nil, err
 	}
@@ -123,12 +123,16 @@ func clientAuthenticate(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if secret == "" {
 		return nil, fmt.Errorf("%s: for parameter secret: empty trust password or token", b.Name())
 	}
-	req := rest.Post(rest.Path("certificates"), map[string]any{"type": "client", "password": secret})
+	req := rest.Post(rest.Path("certificates"), map[string]any{"type": "client", c.trustSecretField(): secret})
 	if _, err := c.rest.ServerWide().Send(ctxOf(thread), req); err != nil {
 		var e *rest.Error
 		if rest.IsKind(err, rest.KindAPI) && errors.As(err, &e) {
+			what := "trust password or token"
+			if c.server.Kind == rest.ServerIncus {
+				what = "trust token" // Incus has no trust passwords
+			}
 			return nil, &rest.Error{Kind: e.Kind, StatusCode: e.StatusCode,
-				Message: fmt.Sprintf("%s refused the trust password or token: %s", c.rest.Endpoint(), e.Message)}
+				Message: fmt.Sprintf("%s at %s refused the %s: %s", c.server.Name(), c.rest.Endpoint(), what, e.Message)}
 		}
 		return nil, err
 	}
@@ -141,6 +145,16 @@ func clientAuthenticate(thread *starlark.Thread, b *starlark.Builtin, args starl
 	return starlark.None, nil
 }
 
+// trustSecretField is where POST /1.0/certificates takes a trust secret:
+// LXD 5.0 takes passwords and tokens alike in "password"; Incus, and LXD
+// from the explicit_trust_token extension on, take tokens in "trust_token".
+func (c *Client) trustSecretField() string {
+	if c.server.Kind == rest.ServerIncus || c.exts["explicit_trust_token"] {
+		return "trust_token"
+	}
+	return "password"
+}
+
 // reload re-reads GET /1.0 into c (auth, host_info, extensions, cluster):
 // a trusted client sees more than an untrusted one.
 func (c *Client) reload(thread *starlark.Thread) error {
@@ -148,6 +162,6 @@ func (c *Client) reload(thread *starlark.Thread) error {
 	if err != nil {
 		return err
 	}
-	c.info, c.auth, c.exts, c.cluster = fresh.info, fresh.auth, fresh.exts, fresh.cluster
+	c.info, c.server, c.auth, c.exts, c.cluster = fresh.info, fresh.server, fresh.auth, fresh.exts, fresh.cluster
 	return nil
 }

@@ -24,6 +24,7 @@ type Client struct {
 	// of operations started with wait=False).
 	life     context.Context
 	info     *starlark.Dict // GET /1.0 metadata, frozen
+	server   rest.ServerInfo
 	auth     string
 	exts     map[string]bool
 	cluster  bool
@@ -76,14 +77,8 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", rc.Endpoint(), err)
 	}
-	var meta struct {
-		Auth          string   `json:"auth"`
-		APIExtensions []string `json:"api_extensions"`
-		Environment   struct {
-			ServerClustered bool `json:"server_clustered"`
-		} `json:"environment"`
-	}
-	if err := resp.Decode(&meta); err != nil {
+	meta, err := rest.ParseServerInfo(resp.Metadata)
+	if err != nil {
 		return nil, err
 	}
 	info, err := fromJSON(resp.Metadata)
@@ -102,9 +97,9 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 			return nil, rest.About(err, fmt.Sprintf("project %q", p))
 		}
 	}
-	c := &Client{rest: rc, life: life, info: infoDict, auth: meta.Auth, cluster: meta.Environment.ServerClustered,
+	c := &Client{rest: rc, life: life, info: infoDict, server: meta, auth: meta.Auth, cluster: meta.Clustered,
 		exts: map[string]bool{}, managers: map[string]starlark.Value{}}
-	for _, e := range meta.APIExtensions {
+	for _, e := range meta.Extensions {
 		c.exts[e] = true
 	}
 	// When the script (or REPL session) ends, so do the keep-alive
@@ -309,6 +304,14 @@ func (c *Client) Attr(name string) (starlark.Value, error) {
 		return starlark.Bool(c.auth == "trusted"), nil
 	case "server_clustered":
 		return starlark.Bool(c.cluster), nil
+	case "server":
+		return starlark.String(c.server.Kind), nil
+	case "server_version":
+		// An untrusted client is not shown the version.
+		if c.server.Version == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(c.server.Version), nil
 	case "project":
 		if p := c.rest.Project(); p != "" {
 			return starlark.String(p), nil
@@ -329,7 +332,7 @@ func (c *Client) Attr(name string) (starlark.Value, error) {
 }
 
 func (c *Client) AttrNames() []string {
-	names := []string{"api", "host_info", "trusted", "server_clustered", "project", "resources"}
+	names := []string{"api", "host_info", "trusted", "server", "server_version", "server_clustered", "project", "resources"}
 	for n := range c.managers {
 		names = append(names, n)
 	}
@@ -361,7 +364,7 @@ func (c *Client) requireExtension(name string) error {
 	if c.exts[name] {
 		return nil
 	}
-	return &rest.Error{Kind: rest.KindExtension, Message: fmt.Sprintf("the server at %s lacks the API extension %q", c.rest.Endpoint(), name)}
+	return &rest.Error{Kind: rest.KindExtension, Message: fmt.Sprintf("the %s server at %s lacks the API extension %q", c.server.Name(), c.rest.Endpoint(), name)}
 }
 
 // getObject GETs a path and returns its metadata as a Starlark dict.

@@ -174,7 +174,7 @@ func (s *EventStream) next(ctx context.Context, wait time.Duration) (starlark.Va
 	}
 	v, err := fromJSON(ev.Raw)
 	if err != nil {
-		return nil, &rest.Error{Kind: rest.KindConnection, Message: "invalid event from LXD", Err: err}
+		return nil, &rest.Error{Kind: rest.KindConnection, Message: "invalid event from " + s.c.describe(), Err: err}
 	}
 	return v, nil
 }

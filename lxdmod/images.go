@@ -356,7 +356,7 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
-	source := map[string]any{"type": "image", "mode": "pull", "protocol": "lxd", "server": addr,
+	source := map[string]any{"type": "image", "mode": "pull", "protocol": pullProtocol(m.c, dst), "server": addr,
 		"certificate": m.c.environment("certificate"), "fingerprint": m.key()}
 	// A private image is fetched with a one-time secret from the source.
 	abort := func() {}
@@ -377,6 +377,17 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	spec := img.createSpec()
 	spec.what, spec.abort = "copy", abort
 	return dst.run(thread, rest.Post(rest.Path("images"), body), wait, spec)
+}
+
+// pullProtocol names the protocol dst pulls an image from src with: the one
+// src speaks, "incus" for Incus, as far as dst knows it. LXD knows only
+// "lxd" (LXD 5.0.2 fails "Unsupported protocol: incus"), which Incus also
+// serves, so an Incus image reaches LXD over "lxd".
+func pullProtocol(src, dst *Client) string {
+	if src.server.Kind == rest.ServerIncus && dst.server.Kind == rest.ServerIncus {
+		return "incus"
+	}
+	return "lxd"
 }
 
 // imageExportTo streams the image to the host file path (a split image:

@@ -2,6 +2,7 @@ package lxdmod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -126,7 +127,10 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 	}
 	srcOp, err := m.c.startOperation(ctxOf(thread), rest.Post(m.path(),
 		map[string]any{"migration": true, "live": tr.live, "instance_only": tr.instanceOnly}))
-	if err == nil && srcOp == nil {
+	if err != nil {
+		return nil, tr.refused(m.c, err)
+	}
+	if srcOp == nil {
 		err = &rest.Error{Kind: rest.KindConnection, Message: "the migration source answered synchronously, without an operation"}
 	}
 	if err != nil {
@@ -154,8 +158,35 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 	if tr.target != "" {
 		q.Set("target", tr.target)
 	}
-	return tr.createOnTarget(thread, body, seed, q, wait, func() { cancelOperation(m.c, srcOp.ID) })
+	return tr.createOnTarget(thread, body, seed, q, wait, srcOp)
 }
+
+// refused names the server that refused a transfer between two servers:
+// their own messages do not say which of the two is speaking, and an LXD
+// and an Incus server accept different things (Incus's snapshots carry
+// config keys LXD 5.0 does not know). Errors other than a server's refusal
+// (cancelled, timed out, unreachable), and lxdstar's own, pass unchanged.
+func (tr *transfer) refused(by *Client, err error) error {
+	var e *rest.Error
+	if !rest.IsKind(err, rest.KindAPI) || !errors.As(err, &e) {
+		return err
+	}
+	verb, role, peer := "copy", "target", "from "+tr.src.c.describe()
+	if tr.move {
+		verb = "migration"
+	}
+	if by == tr.src.c {
+		role, peer = "source", "to "+tr.dst.describe()
+	}
+	// The refusing server is what the error is about: its subject.
+	cp := *e
+	cp.Subject = fmt.Sprintf("%s (%s)", by.describe(), role)
+	cp.Message = fmt.Sprintf("refused the %s of instance %q %s: %s", verb, tr.src.key(), peer, e.Message)
+	return &cp
+}
+
+// describe names a server in messages: "Incus at /var/lib/incus/unix.socket".
+func (c *Client) describe() string { return c.server.Name() + " at " + c.rest.Endpoint() }
 
 // targetBody is the InstancesPost body built from a fresh read of the
 // source (unsaved local edits are not copied): its definition without
@@ -199,19 +230,31 @@ func (tr *transfer) targetBody(thread *starlark.Thread, source map[string]any) (
 
 // createOnTarget POSTs the new instance on the destination and returns it.
 // For a move, the source follows the operation too, and is deleted only
-// once the target exists; abort runs if creating it failed (e.g. cancel the
-// source's migration operation).
-func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, seed *starlark.Dict, q url.Values, wait bool, abort func()) (starlark.Value, error) {
+// once the target exists; srcOp, the source's side of a migration between
+// servers (nil inside one), is cancelled if the target fails.
+func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, seed *starlark.Dict, q url.Values, wait bool, srcOp *rest.Operation) (starlark.Value, error) {
 	dst := newModel(instanceType, tr.dst, "")
 	dst.load(seed, "")
 	spec := dst.createSpec()
-	spec.what, spec.abort = "copy from "+tr.src.subject(), abort
+	spec.what = "copy from " + tr.src.subject()
+	spec.refused = func(err error) error { return tr.refused(tr.dst, err) }
+	if srcOp != nil {
+		spec.abort = func() { cancelOperation(tr.src.c, srcOp.ID) }
+	}
 	if tr.move {
 		src := tr.src
 		spec.what = "migration from " + src.subject()
 		srcPath := src.path()
 		spec.follows = append(spec.follows, &follow{m: src}) // gone afterwards: nothing to read
 		spec.then = func(ctx context.Context, _ *rest.Operation) error {
+			// The source's own migration operation may still be winding
+			// down when the target's has ended (Incus 6.0 then refuses
+			// the delete: "Instance is busy running a migrate
+			// operation"). Its outcome no longer matters: the target has
+			// the instance; a real problem shows in the delete.
+			if srcOp != nil {
+				_, _ = src.c.rest.WaitOperation(ctx, srcOp, time.Minute)
+			}
 			if err := src.c.complete(ctx, rest.Delete(srcPath)); err != nil {
 				return fmt.Errorf("the instance reached %s but deleting the source failed: %w", tr.dst.rest.Endpoint(), err)
 			}

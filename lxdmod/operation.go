@@ -55,6 +55,10 @@ type opSpec struct {
 	then func(ctx context.Context, final *rest.Operation) error
 	// abort undoes side work when the operation failed (in the background).
 	abort func()
+	// refused, when set, rewords LXD's refusal of the request or failure of
+	// the operation (not of then's own work): a transfer names which of
+	// two servers refused.
+	refused func(error) error
 	// result builds what wait() (and wait=True) returns, on the script's
 	// thread, once the operation succeeded and the follows are settled.
 	// nil returns None.
@@ -109,8 +113,13 @@ func (o *Operation) watch() *rest.Pending {
 // spec's abort. It runs on the watcher's goroutine, before Done.
 func (o *Operation) afterEnd(ctx context.Context, final *rest.Operation, err error) error {
 	if err != nil {
-		if final != nil && final.Final() && o.spec.abort != nil {
-			o.spec.abort()
+		if final != nil && final.Final() {
+			if o.spec.abort != nil {
+				o.spec.abort()
+			}
+			if o.spec.refused != nil {
+				err = o.spec.refused(err)
+			}
 		}
 		return err
 	}
@@ -351,6 +360,9 @@ func (c *Client) run(thread *starlark.Thread, req *rest.Request, wait bool, spec
 	if err != nil {
 		if spec.abort != nil {
 			spec.abort()
+		}
+		if spec.refused != nil {
+			err = spec.refused(err)
 		}
 		return nil, rest.About(err, spec.subject)
 	}

@@ -346,7 +346,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 		}
 	}
 	wait(mustOp("POST", rest.Path("instances", name, "snapshots"), map[string]any{"name": "snap0"}))
-	img := issue3Image(t, uniqueName("badimg"))
+	img := issue3Image(t, mainSocket, uniqueName("badimg"))
 	_, err := main.Do(ctx, rest.ImageUploadRequest(rest.ImageUpload{Rootfs: strings.NewReader(string(img.unified)), Fingerprint: img.fp}))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return serverExists(t, main, rest.Path("images", img.fp)) }, 30*time.Second, 50*time.Millisecond)
@@ -686,17 +686,21 @@ func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string, m
 	return string(data)
 }
 
-// TestBadInputNames gives creators and renamers names LXD 5.0 rejects for
+// TestBadInputNames gives creators and renamers names LXD 5.0 and Incus 6.0 reject for
 // that kind of object (it accepts "bad name!" for a profile, "-x" for a
 // project: those are not bad input). Every call must fail, no object of
 // that name may appear, and the objects renamed keep their names.
 func TestBadInputNames(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testBadInputNames)
+}
+
+func testBadInputNames(t *testing.T, srv server) {
 	name, profile, project, vol := uniqueName("badn"), uniqueName("badn-prof"), uniqueName("badn-proj"), uniqueName("badn-vol")
-	createInstance(t, mainSocket, name, false)
-	main := restClient(t, mainSocket)
+	createInstance(t, srv.Socket, name, false)
+	main := restClient(t, srv.Socket)
 	long := strings.Repeat("a", 70)
-	s := newScript(t, "").with("NAME", starlark.String(name)).with("PROFILE", starlark.String(profile)).
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("PROFILE", starlark.String(profile)).
 		with("PROJECT", starlark.String(project)).with("VOL", starlark.String(vol)).with("LONG", starlark.String(long))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

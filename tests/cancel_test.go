@@ -119,7 +119,7 @@ func settled(want int, count func() int) int {
 // right before the call; the interruption comes 300 ms later.
 type cancelCase struct {
 	name     string
-	endpoint string // "" = the main socket; else a (slow) proxy socket
+	endpoint string // "" = the server's socket; else a (slow) proxy socket
 	src      string
 	setup    func(t *testing.T)
 	check    func(t *testing.T) // what must (not) be left behind
@@ -132,16 +132,16 @@ type cancelFixture struct {
 	big             starlark.Bytes
 }
 
-func newCancelFixture(t *testing.T) *cancelFixture {
+func newCancelFixture(t *testing.T, socket string) *cancelFixture {
 	t.Helper()
-	needSocket(t, mainSocket)
+	needSocket(t, socket)
 	f := &cancelFixture{name: uniqueName("cancel"), dir: t.TempDir(), big: starlark.Bytes(bytes.Repeat([]byte("0123456789abcdef"), 1<<20))}
-	createInstance(t, mainSocket, f.name, true)
-	_, err := restClient(t, mainSocket).Exec(context.Background(), f.name, rest.ExecRequest{Command: []string{"sh", "-c", "head -c 16777216 /dev/zero > /root/big"}}, rest.ExecIO{})
+	createInstance(t, socket, f.name, true)
+	_, err := restClient(t, socket).Exec(context.Background(), f.name, rest.ExecRequest{Command: []string{"sh", "-c", "head -c 16777216 /dev/zero > /root/big"}}, rest.ExecIO{})
 	require.NoError(t, err)
 	// 2 MB/s: the 16 MB transfers and the ~1 MB image export each take
 	// longer than the 300 ms before the interruption.
-	f.slow = slowProxy(t, mainSocket, 2<<20)
+	f.slow = slowProxy(t, socket, 2<<20)
 	return f
 }
 
@@ -209,13 +209,15 @@ inst = client.instances.get(name)
 `
 
 // TestCancelEmbedded cancels Run's context 300 ms into each blocking call.
-func TestCancelEmbedded(t *testing.T) {
-	f := newCancelFixture(t)
+func TestCancelEmbedded(t *testing.T) { eachServerInTurn(t, testCancelEmbedded) }
+
+func testCancelEmbedded(t *testing.T, srv server) {
+	f := newCancelFixture(t, srv.Socket)
 	for _, tc := range f.cases() {
 		t.Run(tc.name, func(t *testing.T) {
 			endpoint := tc.endpoint
 			if endpoint == "" {
-				endpoint = mainSocket
+				endpoint = srv.Socket
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -265,7 +267,11 @@ func firstLine(s string) string {
 // parallel with the rest.
 func TestCancelSIGINT(t *testing.T) {
 	t.Parallel()
-	f := newCancelFixture(t)
+	eachServer(t, testCancelSIGINT)
+}
+
+func testCancelSIGINT(t *testing.T, srv server) {
+	f := newCancelFixture(t, srv.Socket)
 	bin := lxdstarBinary(t)
 	big := filepath.Join(t.TempDir(), "big")
 	require.NoError(t, os.WriteFile(big, []byte(f.big), 0o644))
@@ -273,7 +279,7 @@ func TestCancelSIGINT(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			endpoint := tc.endpoint
 			if endpoint == "" {
-				endpoint = mainSocket
+				endpoint = srv.Socket
 			}
 			src := `name, DIR = sys.argv[1], sys.argv[2]
 BIG = read_file(sys.argv[3])

@@ -77,14 +77,9 @@ func newTestCert(t testing.TB, dir, name string) *testCert {
 	return c
 }
 
-// untrustLater removes the certificate from the main daemon's trust store
-// when the test ends, whoever added it.
-func (tc *testCert) untrustLater(t testing.TB) {
-	t.Helper()
-	tc.untrustLaterAt(t, mainSocket)
-}
-
-func (tc *testCert) untrustLaterAt(t testing.TB, socket string) {
+// untrustLater removes the certificate from the trust store of the server at
+// socket when the test ends, whoever added it.
+func (tc *testCert) untrustLater(t testing.TB, socket string) {
 	t.Helper()
 	c := restClient(t, socket)
 	cleanupPath(t, c, rest.Path("certificates", tc.fingerprint))
@@ -100,7 +95,7 @@ func (tc *testCert) trust(t testing.TB) {
 // Incus) at socket, until the test ends.
 func (tc *testCert) trustAt(t testing.TB, socket string) {
 	t.Helper()
-	tc.untrustLaterAt(t, socket)
+	tc.untrustLater(t, socket)
 	block, _ := pem.Decode(tc.certPEM)
 	body := map[string]any{"type": "client", "name": "lxdstar-test", "certificate": base64.StdEncoding.EncodeToString(block.Bytes)}
 	if _, err := restClient(t, socket).Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: body}); err != nil {
@@ -110,14 +105,18 @@ func (tc *testCert) trustAt(t testing.TB, socket string) {
 
 func TestCertificatesCreateSaveDelete(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testCertificatesCreateSaveDelete)
+}
+
+func testCertificatesCreateSaveDelete(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	dir := t.TempDir()
 	pemCert, bytesCert := newTestCert(t, dir, "a"), newTestCert(t, dir, "b")
-	pemCert.untrustLater(t)
-	bytesCert.untrustLater(t)
+	pemCert.untrustLater(t, srv.Socket)
+	bytesCert.untrustLater(t, srv.Socket)
 	name := uniqueName("cert")
 
-	newScript(t, "").with("pem", starlark.String(pemCert.certPEM)).with("pem_bytes", starlark.Bytes(bytesCert.certPEM)).
+	newScript(t, srv.Socket).with("pem", starlark.String(pemCert.certPEM)).with("pem_bytes", starlark.Bytes(bytesCert.certPEM)).
 		with("fp", starlark.String(pemCert.fingerprint)).with("fp2", starlark.String(bytesCert.fingerprint)).
 		with("name", starlark.String(name)).mustRun(`
 client = lxd.Client()
@@ -155,7 +154,7 @@ metrics.delete()
 	if serverExists(t, c, rest.Path("certificates", bytesCert.fingerprint)) {
 		t.Fatal("metrics certificate survived delete()")
 	}
-	newScript(t, "").with("fp", starlark.String(pemCert.fingerprint)).mustRun(`
+	newScript(t, srv.Socket).with("fp", starlark.String(pemCert.fingerprint)).mustRun(`
 client = lxd.Client()
 client.certificates.get(fp).delete()
 r = catch(client.certificates.get, fp)
@@ -183,7 +182,7 @@ func TestAuthenticateWithTrustPassword(t *testing.T) {
 	t.Parallel()
 	needSocket(t, mainSocket)
 	cert := newTestCert(t, t.TempDir(), "client")
-	cert.untrustLater(t)
+	cert.untrustLater(t, mainSocket)
 	wrong := "not-the-password-" + uniqueName("pw")
 	var trace bytes.Buffer
 	s := newScript(t, "").with("crt", starlark.String(cert.crtFile)).with("key", starlark.String(cert.keyFile)).
@@ -253,9 +252,13 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // A trust token (lxc config trust add) works as the secret too.
 func TestAuthenticateWithToken(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testAuthenticateWithToken)
+}
+
+func testAuthenticateWithToken(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	cert := newTestCert(t, t.TempDir(), "client")
-	cert.untrustLater(t)
+	cert.untrustLater(t, srv.Socket)
 	name := uniqueName("tok")
 	r, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"),
 		Body: map[string]any{"name": name, "type": "client", "token": true}})
@@ -272,15 +275,22 @@ func TestAuthenticateWithToken(t *testing.T) {
 		"addresses": op.Metadata["addresses"], "secret": op.Metadata["secret"], "expires_at": "0001-01-01T00:00:00Z"})
 	token := base64.StdEncoding.EncodeToString(tok)
 
-	newScript(t, "").with("crt", starlark.String(cert.crtFile)).with("key", starlark.String(cert.keyFile)).
-		with("token", starlark.String(token)).with("endpoint", starlark.String(mainHTTPS)).mustRun(`
+	out := newScript(t, srv.Socket).with("crt", starlark.String(cert.crtFile)).with("key", starlark.String(cert.keyFile)).
+		with("token", starlark.String(token)).with("endpoint", starlark.String(srv.HTTPS)).mustRun(`
 c = lxd.Client(endpoint=endpoint, cert=(crt, key), verify=False)
 if c.trusted:
     fail("trusted before authenticate")
+r = catch(c.authenticate, "bm90IGEgdG9rZW4K")
+print(r.error.kind, r.error.message)
 c.authenticate(token)
 if not c.trusted:
     fail("not trusted after authenticate(token)")
 `)
+	// The server's own refusal, naming it.
+	display := map[string]string{"lxd": "LXD", "incus": "Incus"}[srv.Name]
+	if !strings.HasPrefix(out, "LXDAPIException "+display+" at "+srv.HTTPS+" refused the trust") {
+		t.Errorf("a bad token: %q", out)
+	}
 	got := serverObject(t, c, rest.Path("certificates", cert.fingerprint))
 	if got["name"] != name {
 		t.Fatalf("trusted certificate: %v", got)
@@ -303,7 +313,11 @@ fail("unreachable: %s" % c.trusted)
 // client.resources makes one GET /1.0/resources per read.
 func TestClientResources(t *testing.T) {
 	t.Parallel()
-	proxy := newCountingProxy(t, mainSocket)
+	eachServer(t, testClientResources)
+}
+
+func testClientResources(t *testing.T, srv server) {
+	proxy := newCountingProxy(t, srv.Socket)
 	newScript(t, proxy.Socket).mustRun(`
 c = lxd.Client()
 r = c.resources

@@ -22,7 +22,11 @@ import (
 
 func TestConcurrentOperationsAndExecs(t *testing.T) {
 	t.Parallel()
-	needSocket(t, mainSocket)
+	eachServer(t, testConcurrentOperationsAndExecs)
+}
+
+func testConcurrentOperationsAndExecs(t *testing.T, srv server) {
+	needSocket(t, srv.Socket)
 	const n = 25
 	prefix := uniqueName("conc")
 	names := make([]starlark.Value, n)
@@ -30,7 +34,7 @@ func TestConcurrentOperationsAndExecs(t *testing.T) {
 		names[i] = starlark.String(fmt.Sprintf("%s-%02d", prefix, i))
 	}
 	t.Cleanup(func() {
-		c := restClient(t, mainSocket)
+		c := restClient(t, srv.Socket)
 		var wg sync.WaitGroup
 		for _, name := range names {
 			wg.Go(func() { deleteInstance(c, string(name.(starlark.String))) })
@@ -42,7 +46,7 @@ func TestConcurrentOperationsAndExecs(t *testing.T) {
 
 	// 25 creations, then 25 starts, each lot waited for with wait_all:
 	// 50 operations, each followed by its own watcher goroutine.
-	s := newScript(t, "").with("NAMES", starlark.NewList(names))
+	s := newScript(t, srv.Socket).with("NAMES", starlark.NewList(names))
 	s.ctx = ctx
 	out := s.mustRun(`
 c = lxd.Client()
@@ -63,7 +67,7 @@ print(len(starts) + len(created), len(running))
 
 	// 10 executes at once, each in its own run of one shared Runtime, each
 	// producing output on both streams and reading stdin.
-	rt := lxdstar.New(lxdstar.WithLXD(lxdmod.Config{Endpoint: mainSocket}), lxdstar.WithPrint(func(string) {}))
+	rt := lxdstar.New(lxdstar.WithLXD(lxdmod.Config{Endpoint: srv.Socket}), lxdstar.WithPrint(func(string) {}))
 	var wg sync.WaitGroup
 	errs := make([]error, 10)
 	outs := make([]starlark.StringDict, 10)

@@ -17,9 +17,13 @@ import (
 
 func TestFrozenModelAllowsServerActionsOnly(t *testing.T) {
 	t.Parallel()
-	needSocket(t, mainSocket)
+	eachServer(t, testFrozenModelAllowsServerActionsOnly)
+}
+
+func testFrozenModelAllowsServerActionsOnly(t *testing.T, srv server) {
+	needSocket(t, srv.Socket)
 	name := uniqueName("frozen")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib", "fleet.star"), []byte(`
@@ -39,7 +43,7 @@ web.stop(wait=True, force=True)
 print(web.status)
 `), 0o644))
 	var out []string
-	rt := lxdstar.New(lxdstar.WithLXD(lxdmod.Config{Endpoint: mainSocket}),
+	rt := lxdstar.New(lxdstar.WithLXD(lxdmod.Config{Endpoint: srv.Socket}),
 		lxdstar.WithPredeclared(starlark.StringDict{"instance_name": starlark.String(name)}),
 		lxdstar.WithPrint(func(msg string) { out = append(out, msg) }))
 	_, err := rt.RunFile(context.Background(), main)
@@ -50,12 +54,16 @@ print(web.status)
 	assert.Contains(t, out[2], "is frozen")
 	assert.Equal(t, "Running False", out[3])
 	assert.Equal(t, "Stopped", out[4])
-	assert.Equal(t, "Stopped", instanceStatus(t, restClient(t, mainSocket), name))
+	assert.Equal(t, "Stopped", instanceStatus(t, restClient(t, srv.Socket), name))
 }
 
 func TestEmbeddingWithExistingClient(t *testing.T) {
 	t.Parallel()
-	proxy := newCountingProxy(t, mainSocket)
+	eachServer(t, testEmbeddingWithExistingClient)
+}
+
+func testEmbeddingWithExistingClient(t *testing.T, srv server) {
+	proxy := newCountingProxy(t, srv.Socket)
 	rc, err := rest.New(rest.Config{Endpoint: proxy.Socket})
 	require.NoError(t, err)
 	var out []string

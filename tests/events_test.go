@@ -15,10 +15,10 @@ import (
 
 // quietProject creates an empty project (which no other test touches) and
 // removes it when the test ends: streams scoped to it are idle.
-func quietProject(t *testing.T) string {
+func quietProject(t *testing.T, socket string) string {
 	t.Helper()
 	name := uniqueName("evp")
-	rc := restClient(t, mainSocket)
+	rc := restClient(t, socket)
 	_, err := rc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("projects"),
 		Body: map[string]any{"name": name, "config": map[string]string{"features.images": "false", "features.profiles": "false"}}})
 	require.NoError(t, err)
@@ -30,9 +30,13 @@ func quietProject(t *testing.T) string {
 
 func TestEventsLifecycleAndOperationFilters(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testEventsLifecycleAndOperationFilters)
+}
+
+func testEventsLifecycleAndOperationFilters(t *testing.T, srv server) {
 	name := uniqueName("ev")
-	createInstance(t, mainSocket, name, false)
-	s := execScript(t, name, 60*time.Second)
+	createInstance(t, srv.Socket, name, false)
+	s := execScript(t, srv.Socket, name, 60*time.Second)
 	s.mustRun(`
 c = lxd.Client()
 life = c.events([lxd.EventType.Lifecycle])
@@ -74,15 +78,19 @@ after_close = r.error.kind
 
 func TestEventsNextTimeoutAndRunLimit(t *testing.T) {
 	t.Parallel()
-	project := quietProject(t)
+	eachServer(t, testEventsNextTimeoutAndRunLimit)
+}
+
+func testEventsNextTimeoutAndRunLimit(t *testing.T, srv server) {
+	project := quietProject(t, srv.Socket)
 	name := uniqueName("evrun")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	var marks []time.Time
 	mark := starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		marks = append(marks, time.Now())
 		return starlark.None, nil
 	})
-	s := execScript(t, name, 60*time.Second).with("project", starlark.String(project)).with("mark", mark)
+	s := execScript(t, srv.Socket, name, 60*time.Second).with("project", starlark.String(project)).with("mark", mark)
 	s.mustRun(`
 c = lxd.Client()
 quiet = c.events([lxd.EventType.Lifecycle], project=project)
@@ -115,8 +123,12 @@ first = stream.messages[0]["type"]
 
 func TestEventsIterationHonoursCancellation(t *testing.T) {
 	t.Parallel()
-	project := quietProject(t)
-	s := newScript(t, "").with("project", starlark.String(project))
+	eachServer(t, testEventsIterationHonoursCancellation)
+}
+
+func testEventsIterationHonoursCancellation(t *testing.T, srv server) {
+	project := quietProject(t, srv.Socket)
+	s := newScript(t, srv.Socket).with("project", starlark.String(project))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s.ctx = ctx
@@ -133,7 +145,11 @@ for ev in stream:
 
 func TestEventsStreamClosedWhenScriptEnds(t *testing.T) {
 	t.Parallel()
-	s := newScript(t, "")
+	eachServer(t, testEventsStreamClosedWhenScriptEnds)
+}
+
+func testEventsStreamClosedWhenScriptEnds(t *testing.T, srv server) {
+	s := newScript(t, srv.Socket)
 	s.mustRun(`
 stream = lxd.Client().events(all_projects=True)
 text = str(stream)
@@ -150,6 +166,10 @@ text = str(stream)
 
 func TestEventsBadArguments(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testEventsBadArguments)
+}
+
+func testEventsBadArguments(t *testing.T, srv server) {
 	for _, tc := range []struct{ call, want string }{
 		{`c.events("lifecycle")`, "want a list or set"},
 		{`c.events([1])`, "not an event type"},
@@ -158,7 +178,7 @@ func TestEventsBadArguments(t *testing.T) {
 		{`c.events().next(timeout=-1)`, "timeout"},
 		{`c.events().run(limit=-2)`, "limit"},
 	} {
-		_, err := newScript(t, "").run("c = lxd.Client()\n" + tc.call)
+		_, err := newScript(t, srv.Socket).run("c = lxd.Client()\n" + tc.call)
 		if assert.Error(t, err, tc.call) {
 			assert.Contains(t, err.Error(), tc.want, tc.call)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lxdstar/lxdstar/internal/testbed"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -43,6 +44,9 @@ func lxdstarBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if testbed.Skip(os.Stdout) {
+		return
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -50,19 +54,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// The quickstart runs unchanged on either server, chosen with --endpoint as
+// a user would.
 func TestQuickstartExample(t *testing.T) {
 	t.Parallel()
-	needSocket(t, mainSocket)
+	eachServer(t, testQuickstartExample)
+}
+
+func testQuickstartExample(t *testing.T, srv server) {
 	name := uniqueName("quick")
-	cleanupInstance(t, mainSocket, name)
-	cmd := exec.Command(lxdstarBinary(t), "../scripts/examples/quickstart.star", name)
+	cleanupInstance(t, srv.Socket, name)
+	cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "../scripts/examples/quickstart.star", name)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	require.NoError(t, err, "stderr: %s", stderr.String())
 	got := string(out)
 	for _, want := range []string{
-		"connected to LXD",
+		map[string]string{"lxd": "connected to LXD 5.0.", "incus": "connected to Incus 6.0."}[srv.Name],
 		"created <Instance \"" + name + "\" Stopped>",
 		"started " + name + ": status=Running",
 		"dirty before edit: False",
@@ -74,25 +83,28 @@ func TestQuickstartExample(t *testing.T) {
 	} {
 		assert.Contains(t, got, want)
 	}
-	assert.False(t, serverExists(t, restClient(t, mainSocket), rest.Path("instances", name)))
+	assert.False(t, serverExists(t, restClient(t, srv.Socket), rest.Path("instances", name)))
 }
 
+// One action on two LXD servers and an Incus one at once.
 func TestFanoutExample(t *testing.T) {
 	t.Parallel()
 	needSocket(t, mainSocket)
 	needSocket(t, secondSocket)
-	cmd := exec.Command(lxdstarBinary(t), "../scripts/examples/fanout.star", mainSocket, secondSocket)
+	needSocket(t, incusSocket)
+	cmd := exec.Command(lxdstarBinary(t), "../scripts/examples/fanout.star", mainSocket, secondSocket, incusSocket)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	require.NoError(t, err, "stderr: %s", stderr.String())
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	require.Len(t, lines, 5, "%s", out)
+	require.Len(t, lines, 6, "%s", out)
 	assert.Regexp(t, `^server\s+name\s+version\s+instance\s+status\s+procs\s+left behind$`, lines[0])
 	for i, sock := range []string{mainSocket, secondSocket} {
-		assert.Regexp(t, `^`+sock+`\s+\S+\s+5\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[2+i])
+		assert.Regexp(t, `^`+sock+`\s+\S+\s+lxd 5\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[2+i])
 	}
-	assert.Regexp(t, `^2 server\(s\) in `, lines[4])
+	assert.Regexp(t, `^`+incusSocket+`\s+\S+\s+incus 6\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[4])
+	assert.Regexp(t, `^3 server\(s\) in `, lines[5])
 }
 
 // inventory.star prints a table of model objects and a YAML file that
@@ -146,20 +158,23 @@ func TestInventoryExample(t *testing.T) {
 
 func TestEmbedExample(t *testing.T) {
 	t.Parallel()
-	needSocket(t, mainSocket)
-	name := uniqueName("embed")
-	cleanupInstance(t, mainSocket, name)
 	bin := filepath.Join(t.TempDir(), "embed")
 	out, err := exec.Command("go", "build", "-o", bin, "../scripts/examples/embed").CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	cmd := exec.Command(bin, "-endpoint", mainSocket, name)
+	eachServer(t, func(t *testing.T, srv server) { testEmbedExample(t, srv, bin) })
+}
+
+func testEmbedExample(t *testing.T, srv server, bin string) {
+	name := uniqueName("embed")
+	cleanupInstance(t, srv.Socket, name)
+	cmd := exec.Command(bin, "-endpoint", srv.Socket, name)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
 	require.NoError(t, err, "stderr: %s", stderr.String())
 	assert.Regexp(t, `^instance `+name+` was Running with \d+ process\(es\)\n$`, string(stdout))
 	assert.Contains(t, stderr.String(), "script: script done with "+name)
-	assert.False(t, serverExists(t, restClient(t, mainSocket), rest.Path("instances", name)))
+	assert.False(t, serverExists(t, restClient(t, srv.Socket), rest.Path("instances", name)))
 }
 
 func TestInspectModeKeepsModelsUsable(t *testing.T) {

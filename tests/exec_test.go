@@ -35,9 +35,9 @@ import (
 
 // execScript prepares a script with `inst` bound to the named instance and
 // a deadline, so a hanging execute fails the test instead of blocking it.
-func execScript(t *testing.T, name string, limit time.Duration) *script {
+func execScript(t *testing.T, socket, name string, limit time.Duration) *script {
 	t.Helper()
-	s := newScript(t, "").with("name", starlark.String(name))
+	s := newScript(t, socket).with("name", starlark.String(name))
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancel)
 	s.ctx = ctx
@@ -69,10 +69,10 @@ func globalInt(t *testing.T, s *script, name string) int {
 
 // psHas reports whether a process whose command line contains pattern runs
 // in the instance (checked through the REST client, not the code under test).
-func psHas(t *testing.T, name, pattern string) bool {
+func psHas(t *testing.T, socket, name, pattern string) bool {
 	t.Helper()
 	var out bytes.Buffer
-	_, err := restClient(t, mainSocket).Exec(context.Background(), name, rest.ExecRequest{Command: []string{"ps", "-o", "args"}}, rest.ExecIO{Stdout: &out})
+	_, err := restClient(t, socket).Exec(context.Background(), name, rest.ExecRequest{Command: []string{"ps", "-o", "args"}}, rest.ExecIO{Stdout: &out})
 	require.NoError(t, err)
 	for _, line := range strings.Split(out.String(), "\n") {
 		if strings.Contains(line, pattern) && !strings.Contains(line, "ps -o") {
@@ -84,12 +84,16 @@ func psHas(t *testing.T, name, pattern string) bool {
 
 func TestExec(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testExec)
+}
+
+func testExec(t *testing.T, srv server) {
 	name := uniqueName("exec")
-	createInstance(t, mainSocket, name, true)
+	createInstance(t, srv.Socket, name, true)
 
 	t.Run("Echo", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, srv.Socket, name, 30*time.Second)
 		out := s.mustRun(execPrelude + `
 r = inst.execute(["echo", "hello world"])
 code, out, err = r
@@ -103,7 +107,7 @@ print(r)
 	t.Run("Large50MB", func(t *testing.T) {
 		t.Parallel()
 		const size = 50 << 20
-		s := execScript(t, name, 120*time.Second)
+		s := execScript(t, srv.Socket, name, 120*time.Second)
 		s.mustRun(execPrelude + fmt.Sprintf(`
 r = inst.execute(["sh", "-c", "head -c %d /dev/urandom > /tmp/big && sha256sum /tmp/big >&2 && cat /tmp/big; rc=$?; rm -f /tmp/big; exit $rc"], decode=False)
 code, out, err = r
@@ -126,7 +130,7 @@ code, out, err = r
 			mu.Unlock()
 			return starlark.None, nil
 		})
-		s := execScript(t, name, 30*time.Second).with("stamp", stamp)
+		s := execScript(t, srv.Socket, name, 30*time.Second).with("stamp", stamp)
 		s.mustRun(execPrelude + `
 chunks = []
 def handler(c):
@@ -148,7 +152,7 @@ plain = inst.execute(["sh", "-c", "echo a; sleep 1.5; echo b; sleep 1.5; echo c"
 
 	t.Run("InterleavedStdoutStderr", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 60*time.Second)
+		s := execScript(t, srv.Socket, name, 60*time.Second)
 		s.mustRun(execPrelude + `
 code, out, err = inst.execute(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done"])
 `)
@@ -170,7 +174,7 @@ code, out, err = inst.execute(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo 
 			fmt.Fprintf(&format, `\%03o`, i)
 			want[i] = byte(i)
 		}
-		s := execScript(t, name, 30*time.Second).with("format", starlark.String(format.String()))
+		s := execScript(t, srv.Socket, name, 30*time.Second).with("format", starlark.String(format.String()))
 		s.mustRun(execPrelude + `
 raw = inst.execute(["printf", format], decode=False).stdout
 replaced = inst.execute(["printf", "ok\\377\\376!"]).stdout
@@ -190,7 +194,7 @@ utf8 = inst.execute(["printf", "caf\\303\\251"]).stdout
 		payload := make([]byte, 5<<20)
 		rng := mrand.NewChaCha8([32]byte{4})
 		_, _ = rng.Read(payload)
-		s := execScript(t, name, 60*time.Second).with("payload", starlark.Bytes(payload))
+		s := execScript(t, srv.Socket, name, 60*time.Second).with("payload", starlark.Bytes(payload))
 		s.mustRun(execPrelude + `
 r = inst.execute(["cat"], stdin_payload=payload, decode=False)
 same = r.stdout == payload
@@ -209,7 +213,7 @@ latin = inst.execute(["cat"], stdin_payload="héllo", stdin_encoding="latin-1", 
 	t.Run("NoStdinPayloadClosesStdin", func(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
-		s := execScript(t, name, 15*time.Second)
+		s := execScript(t, srv.Socket, name, 15*time.Second)
 		s.mustRun(execPrelude + `
 r = inst.execute(["cat"])
 n = inst.execute(["wc", "-c"]).stdout.strip()
@@ -220,7 +224,7 @@ n = inst.execute(["wc", "-c"]).stdout.strip()
 
 	t.Run("HandlersGetEveryChunk", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, srv.Socket, name, 30*time.Second)
 		s.mustRun(execPrelude + `
 outs, errs = [], []
 r = inst.execute(["sh", "-c", "for i in 1 2 3 4 5; do echo line$i; echo eline$i >&2; sleep 0.1; done; head -c 300000 /dev/zero | tr '\\0' x"],
@@ -249,7 +253,7 @@ inst.execute(["sh", "-c", "printf 'a\\303'; sleep 0.3; printf '\\251b'"], stdout
 
 	t.Run("ExitCodes", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, srv.Socket, name, 30*time.Second)
 		out := s.mustRun(execPrelude + `
 for cmd in [["true"], ["false"], ["sh", "-c", "exit 42"], ["no-such-command"], ["/etc/passwd"], ["sh", "-c", "/etc/passwd"]]:
     print(inst.execute(cmd).exit_code)
@@ -261,7 +265,7 @@ for cmd in [["true"], ["false"], ["sh", "-c", "exit 42"], ["no-such-command"], [
 		t.Parallel()
 		marker := fmt.Sprintf("sleep %d", 60+mrand.IntN(1000)) // unique among parallel subtests
 		start := time.Now()
-		s := execScript(t, name, 30*time.Second).with("cmd", starlark.String(marker))
+		s := execScript(t, srv.Socket, name, 30*time.Second).with("cmd", starlark.String(marker))
 		s.mustRun(execPrelude + `
 r = catch(inst.execute, cmd.split(" "), timeout=1)
 kind, msg = r.error.kind, r.error.message
@@ -269,13 +273,13 @@ kind, msg = r.error.kind, r.error.message
 		elapsed := time.Since(start)
 		assert.Equal(t, "Timeout", globalString(t, s, "kind"), globalString(t, s, "msg"))
 		assert.Less(t, elapsed, 3*time.Second)
-		assert.False(t, psHas(t, name, marker), "%q still runs in the container", marker)
+		assert.False(t, psHas(t, srv.Socket, name, marker), "%q still runs in the container", marker)
 	})
 
 	t.Run("CancelKills", func(t *testing.T) {
 		t.Parallel()
 		marker := fmt.Sprintf("sleep %d", 2000+mrand.IntN(1000))
-		s := newScript(t, "").with("name", starlark.String(name)).with("cmd", starlark.String(marker))
+		s := newScript(t, srv.Socket).with("name", starlark.String(name)).with("cmd", starlark.String(marker))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		s.ctx = ctx
@@ -284,13 +288,13 @@ kind, msg = r.error.kind, r.error.message
 		_, err := s.run(execPrelude + `inst.execute(cmd.split(" "))`)
 		assert.ErrorIs(t, err, context.Canceled)
 		assert.Less(t, time.Since(start), 4*time.Second)
-		assert.False(t, psHas(t, name, marker), "%q still runs in the container", marker)
+		assert.False(t, psHas(t, srv.Socket, name, marker), "%q still runs in the container", marker)
 	})
 
 	t.Run("HandlerFailureKills", func(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, srv.Socket, name, 30*time.Second)
 		_, err := s.run(execPrelude + `
 def h(chunk):
     fail("handler saw " + chunk.strip())
@@ -299,12 +303,12 @@ inst.execute(["sh", "-c", "echo first; exec sleep 3001"], stdout_handler=h)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "handler saw first")
 		assert.Less(t, time.Since(start), 5*time.Second)
-		assert.False(t, psHas(t, name, "sleep 3001"))
+		assert.False(t, psHas(t, srv.Socket, name, "sleep 3001"))
 	})
 
 	t.Run("EnvironmentUserGroupCwd", func(t *testing.T) {
 		t.Parallel()
-		s := execScript(t, name, 30*time.Second)
+		s := execScript(t, srv.Socket, name, 30*time.Second)
 		s.mustRun(execPrelude + `
 out = inst.execute(["sh", "-c", "echo $FOO; id -u; id -g; pwd"], environment={"FOO": "bar baz"}, user=1000, group=1001, cwd="/tmp").stdout
 positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, True, None, "utf-8", None, None, None, None, "/etc").stdout
@@ -325,7 +329,7 @@ positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, Tr
 			{`inst.execute(["true"], stdout_handler=5)`, "stdout_handler"},
 			{`inst.execute(["true"], environment={"A": 1})`, "environment"},
 		} {
-			_, err := execScript(t, name, 30*time.Second).run(execPrelude + tc.call)
+			_, err := execScript(t, srv.Socket, name, 30*time.Second).run(execPrelude + tc.call)
 			if assert.Error(t, err, tc.call) {
 				assert.Contains(t, err.Error(), tc.want, tc.call)
 				assert.Contains(t, err.Error(), "execute", "the message names the function")
@@ -337,15 +341,17 @@ positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, Tr
 // TestExecLeavesNoGoroutines is not parallel: it counts the process's
 // goroutines around 21 executes of every kind (plain, stdin, handlers,
 // timeout).
-func TestExecLeavesNoGoroutines(t *testing.T) {
+func TestExecLeavesNoGoroutines(t *testing.T) { eachServerInTurn(t, testExecLeavesNoGoroutines) }
+
+func testExecLeavesNoGoroutines(t *testing.T, srv server) {
 	name := uniqueName("exgor")
-	createInstance(t, mainSocket, name, true)
+	createInstance(t, srv.Socket, name, true)
 	var counts []int
 	count := starlark.NewBuiltin("count", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		counts = append(counts, settledGoroutines(counts))
 		return starlark.None, nil
 	})
-	execScript(t, name, 60*time.Second).with("count", count).mustRun(execPrelude + `
+	execScript(t, srv.Socket, name, 60*time.Second).with("count", count).mustRun(execPrelude + `
 inst.execute(["true"])
 inst.execute(["cat"], stdin_payload="x", stdout_handler=len)
 count()
@@ -379,9 +385,13 @@ func settledGoroutines(counts []int) int {
 // delivers the output and, on a timeout, kills the command.
 func TestExecDialsThreeWebsockets(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testExecDialsThreeWebsockets)
+}
+
+func testExecDialsThreeWebsockets(t *testing.T, srv server) {
 	name := uniqueName("ex3ws")
-	createInstance(t, mainSocket, name, true)
-	proxy := newCountingProxy(t, mainSocket)
+	createInstance(t, srv.Socket, name, true)
+	proxy := newCountingProxy(t, srv.Socket)
 	var m []int
 	s := newScript(t, proxy.Socket).with("name", starlark.String(name)).with("mark", marks(proxy, &m))
 	s.mustRun(`
@@ -395,7 +405,7 @@ killed = catch(inst.execute, ["sleep", "3023"], timeout=0.3).error.kind
 	assert.Equal(t, "out\n", globalString(t, s, "out"))
 	assert.Equal(t, "err\n", globalString(t, s, "err"))
 	assert.Equal(t, "Timeout", globalString(t, s, "killed"))
-	assert.False(t, psHas(t, name, "sleep 3023"), "the timed-out command still runs")
+	assert.False(t, psHas(t, srv.Socket, name, "sleep 3023"), "the timed-out command still runs")
 	require.Len(t, m, 2)
 	var websockets []string
 	for _, r := range proxy.Requests()[m[0]:m[1]] {
@@ -408,42 +418,52 @@ killed = catch(inst.execute, ["sleep", "3023"], timeout=0.3).error.kind
 
 func TestExecOverHTTPS(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testExecOverHTTPS)
+}
+
+func testExecOverHTTPS(t *testing.T, srv server) {
 	name := uniqueName("exhttps")
-	createInstance(t, mainSocket, name, true)
-	crt, key := trustedClientCert(t)
-	s := execScript(t, name, 60*time.Second).with("crt", starlark.String(crt)).with("key", starlark.String(key))
+	createInstance(t, srv.Socket, name, true)
+	crt, key := trustedClientCert(t, srv)
+	s := execScript(t, srv.Socket, name, 60*time.Second).with("crt", starlark.String(crt)).with("key", starlark.String(key)).
+		with("url", starlark.String(srv.HTTPS))
 	s.mustRun(`
-c = lxd.Client(endpoint="https://127.0.0.1:8443", cert=(crt, key), verify=False)
+c = lxd.Client(endpoint=url, cert=(crt, key), verify=False)
 inst = c.instances.get(name)
 code, out, err = inst.execute(["sh", "-c", "echo hello; echo oops >&2; exit 3"])
 echoed = inst.execute(["cat"], stdin_payload="x" * 200000).stdout
 killed = catch(inst.execute, ["sleep", "3017"], timeout=0.3).error.kind
 `)
 	assert.Equal(t, "Timeout", globalString(t, s, "killed"))
-	assert.False(t, psHas(t, name, "sleep 3017"), "the timed-out command still runs: closing stdout over TLS did not kill it")
+	assert.False(t, psHas(t, srv.Socket, name, "sleep 3017"), "the timed-out command still runs: closing stdout over TLS did not kill it")
 	assert.Equal(t, 3, globalInt(t, s, "code"))
 	assert.Equal(t, "hello\n", globalString(t, s, "out"))
 	assert.Equal(t, "oops\n", globalString(t, s, "err"))
 	assert.Equal(t, strings.Repeat("x", 200000), globalString(t, s, "echoed"))
 }
 
-// trustedClientCert makes a client certificate in t.TempDir(), has the main
-// daemon trust it (with the trust password, over HTTPS with that very
-// certificate) and removes the trust when the test ends.
-func trustedClientCert(t *testing.T) (crtPath, keyPath string) {
+// trustedClientCert makes a client certificate in t.TempDir(), has the
+// server trust it and removes the trust when the test ends. LXD is given its
+// trust password over HTTPS with that very certificate; Incus, which has no
+// trust passwords, is handed the certificate over its unix socket.
+func trustedClientCert(t *testing.T, srv server) (crtPath, keyPath string) {
 	t.Helper()
 	crtPath, keyPath, der := newClientCert(t)
-	hc, err := rest.New(rest.Config{Endpoint: mainHTTPS, CertFile: crtPath, KeyFile: keyPath, Insecure: true})
-	require.NoError(t, err)
-	_, err = hc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: map[string]any{
-		"type": "client", "password": trustPassword(), "name": "lxdstar-test-" + t.Name(),
-		"certificate": base64.StdEncoding.EncodeToString(der),
-	}})
+	body := map[string]any{"type": "client", "name": "lxdstar-test-" + strings.ReplaceAll(t.Name(), "/", "-"),
+		"certificate": base64.StdEncoding.EncodeToString(der)}
+	hc := restClient(t, srv.Socket)
+	if srv.Name == "lxd" {
+		var err error
+		hc, err = rest.New(rest.Config{Endpoint: srv.HTTPS, CertFile: crtPath, KeyFile: keyPath, Insecure: true})
+		require.NoError(t, err)
+		body["password"] = trustPassword()
+	}
+	_, err := hc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: body})
 	require.NoError(t, err, "trusting the test certificate")
 	sum := sha256.Sum256(der)
 	fingerprint := hex.EncodeToString(sum[:])
 	t.Cleanup(func() {
-		_, err := restClient(t, mainSocket).Do(context.Background(), &rest.Request{Method: "DELETE", Path: rest.Path("certificates", fingerprint)})
+		_, err := restClient(t, srv.Socket).Do(context.Background(), &rest.Request{Method: "DELETE", Path: rest.Path("certificates", fingerprint)})
 		if err != nil && !errors.Is(err, rest.ErrNotFound) {
 			t.Errorf("removing the test certificate: %v", err)
 		}
@@ -478,9 +498,13 @@ func newClientCert(t *testing.T) (crtPath, keyPath string, der []byte) {
 
 func TestRawInteractiveExecute(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testRawInteractiveExecute)
+}
+
+func testRawInteractiveExecute(t *testing.T, srv server) {
 	name := uniqueName("exint")
-	createInstance(t, mainSocket, name, true)
-	s := execScript(t, name, 30*time.Second)
+	createInstance(t, srv.Socket, name, true)
+	s := execScript(t, srv.Socket, name, 30*time.Second)
 	s.mustRun(execPrelude + `
 d = inst.raw_interactive_execute(["sh"], environment={"PS1": "$ ", "TERM": "dumb"})
 ws, control, dname = d["ws"], d["control"], d["name"]
@@ -493,7 +517,7 @@ keys = sorted(d.keys())
 	assert.Regexp(t, `^/1\.0/operations/[0-9a-f-]+/websocket\?secret=[0-9a-f]+$`, controlPath)
 
 	// Drive the shell ourselves with gorilla/websocket over the socket.
-	rc := restClient(t, mainSocket)
+	rc := restClient(t, srv.Socket)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	dialer := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return rc.Dial(ctx) }}

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,22 +20,22 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// issue3Exec runs a command in a running container with the lxc CLI, so
-// checks do not depend on the code under test.
-func issue3Exec(t testing.TB, name string, argv ...string) string {
+// issue3Exec runs a command in a running container with the server's own
+// CLI (lxc or incus), so checks do not depend on the code under test.
+func issue3Exec(t testing.TB, srv server, name string, argv ...string) string {
 	t.Helper()
-	out, err := exec.Command("lxc", append([]string{"exec", name, "--"}, argv...)...).CombinedOutput()
+	out, err := srv.cli(append([]string{"exec", name, "--"}, argv...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("lxc exec %s -- %v: %v\n%s", name, argv, err, out)
+		t.Fatalf("%s exec %s -- %v: %v\n%s", srv.Name, name, argv, err, out)
 	}
 	return string(out)
 }
 
 // issue3RawFile reads a file of an instance straight from the REST API:
-// its X-LXD-* headers and body.
-func issue3RawFile(t testing.TB, inst, path string) (map[string]string, []byte) {
+// the server's own file headers (X-LXD-*, X-Incus-*) and body.
+func issue3RawFile(t testing.TB, srv server, inst, path string) (map[string]string, []byte) {
 	t.Helper()
-	c := restClient(t, mainSocket)
+	c := restClient(t, srv.Socket)
 	resp, cancel, err := c.Raw(context.Background(), &rest.Request{Method: "GET", Path: rest.Path("instances", inst, "files"), Query: url.Values{"path": {path}}})
 	if err != nil {
 		t.Fatal(err)
@@ -51,8 +50,12 @@ func issue3RawFile(t testing.TB, inst, path string) (map[string]string, []byte) 
 		t.Fatalf("GET %s in %s: HTTP %d: %s", path, inst, resp.StatusCode, body)
 	}
 	h := map[string]string{}
-	for _, k := range []string{"X-Lxd-Type", "X-Lxd-Mode", "X-Lxd-Uid", "X-Lxd-Gid"} {
-		h[strings.ToLower(strings.TrimPrefix(k, "X-Lxd-"))] = resp.Header.Get(k)
+	prefix := "X-LXD-"
+	if srv.Name == "incus" {
+		prefix = "X-Incus-"
+	}
+	for _, k := range []string{"type", "mode", "uid", "gid"} {
+		h[k] = resp.Header.Get(prefix + k)
 	}
 	return h, body
 }
@@ -63,9 +66,14 @@ func sha256Hex(b []byte) string {
 }
 
 func TestFilesPutGetModesOwners(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesPutGetModesOwners)
+}
+
+func testFilesPutGetModesOwners(t *testing.T, srv server) {
 	name := uniqueName("files")
-	createInstance(t, mainSocket, name, true)
-	out := newScript(t, "").with("NAME", starlark.String(name)).mustRun(`
+	createInstance(t, srv.Socket, name, true)
+	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()
 f = c.instances.get(NAME).files
 f.put("/root/bin.dat", b"\x00\x01\xff binary", mode=0o600)
@@ -108,22 +116,27 @@ True
 		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
 	}
 	// Read back independently: REST headers and stat in the container.
-	h, body := issue3RawFile(t, name, "/root/bin.dat")
+	h, body := issue3RawFile(t, srv, name, "/root/bin.dat")
 	if h["mode"] != "0600" || string(body) != "\x00\x01\xff binary" {
 		t.Fatalf("server has %v %q", h, body)
 	}
-	if got := issue3Exec(t, name, "stat", "-c", "%a %u %g", "/root/script.sh", "/root/short.txt"); got != "755 0 0\n644 1000 1001\n" {
+	if got := issue3Exec(t, srv, name, "stat", "-c", "%a %u %g", "/root/script.sh", "/root/short.txt"); got != "755 0 0\n644 1000 1001\n" {
 		t.Fatalf("stat in container: %q", got)
 	}
-	if got := issue3Exec(t, name, "cat", "/root/a dir name ü+&?.txt"); got != "späces" {
+	if got := issue3Exec(t, srv, name, "cat", "/root/a dir name ü+&?.txt"); got != "späces" {
 		t.Fatalf("cat in container: %q", got)
 	}
 }
 
 func TestFilesDirsListDelete(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesDirsListDelete)
+}
+
+func testFilesDirsListDelete(t *testing.T, srv server) {
 	name := uniqueName("files")
-	createInstance(t, mainSocket, name, true)
-	out := newScript(t, "").with("NAME", starlark.String(name)).mustRun(`
+	createInstance(t, srv.Socket, name, true)
+	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()
 f = c.instances.get(NAME).files
 f.mk_dir("/root/d", mode=0o750)
@@ -153,17 +166,22 @@ True
 	if out != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
 	}
-	if got := issue3Exec(t, name, "ls", "-A", "/root/d"); got != "sub\ny z\n" {
+	if got := issue3Exec(t, srv, name, "ls", "-A", "/root/d"); got != "sub\ny z\n" {
 		t.Fatalf("ls in container: %q", got)
 	}
-	if got := issue3Exec(t, name, "stat", "-c", "%a %F", "/root/d"); got != "750 directory\n" {
+	if got := issue3Exec(t, srv, name, "stat", "-c", "%a %F", "/root/d"); got != "750 directory\n" {
 		t.Fatalf("stat in container: %q", got)
 	}
 }
 
 func TestFilesBadArguments(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesBadArguments)
+}
+
+func testFilesBadArguments(t *testing.T, srv server) {
 	name := uniqueName("files")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	cases := map[string]string{
 		`f.put("relative/path", "x")`:              `files.put: for parameter filepath: "relative/path" is not an absolute path`,
 		`f.put("/x", "x", mode="0999")`:            `files.put: for parameter mode: "0999" is not an octal mode`,
@@ -178,7 +196,7 @@ func TestFilesBadArguments(t *testing.T) {
 		`f.recursive_get("x", "/tmp/y")`:           `files.recursive_get: for parameter remote_path: "x" is not an absolute path`,
 	}
 	for src, want := range cases {
-		_, err := newScript(t, "").with("NAME", starlark.String(name)).run(
+		_, err := newScript(t, srv.Socket).with("NAME", starlark.String(name)).run(
 			"f = lxd.Client().instances.get(NAME).files\n" + src)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want error containing %q", src, err, want)
@@ -187,14 +205,19 @@ func TestFilesBadArguments(t *testing.T) {
 }
 
 func TestFilesLarge(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesLarge)
+}
+
+func testFilesLarge(t *testing.T, srv server) {
 	name := uniqueName("files")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	big := make([]byte, 20<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range big {
 		big[i] = byte(r.Uint32())
 	}
-	s := newScript(t, "").with("NAME", starlark.String(name)).with("BIG", starlark.Bytes(big))
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("BIG", starlark.Bytes(big))
 	s.mustRun(`
 f = lxd.Client().instances.get(NAME).files
 f.put("/root/big.bin", BIG)
@@ -204,7 +227,7 @@ got = f.get("/root/big.bin")
 	if !ok || sha256Hex([]byte(got)) != sha256Hex(big) {
 		t.Fatalf("get returned %d bytes, sha256 mismatch", len(got))
 	}
-	_, body := issue3RawFile(t, name, "/root/big.bin")
+	_, body := issue3RawFile(t, srv, name, "/root/big.bin")
 	if sha256Hex(body) != sha256Hex(big) {
 		t.Fatalf("server copy: %d bytes, sha256 mismatch", len(body))
 	}
@@ -242,9 +265,14 @@ func hostTree(t *testing.T, dir string) map[string]string {
 }
 
 func TestFilesRecursiveGetStaysInside(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesRecursiveGetStaysInside)
+}
+
+func testFilesRecursiveGetStaysInside(t *testing.T, srv server) {
 	name := uniqueName("files")
-	createInstance(t, mainSocket, name, true)
-	issue3Exec(t, name, "sh", "-c", `set -e
+	createInstance(t, srv.Socket, name, true)
+	issue3Exec(t, srv, name, "sh", "-c", `set -e
 mkdir -p /root/tree/sub/deeper
 printf a > /root/tree/a.txt; chmod 0640 /root/tree/a.txt
 printf x > '/root/tree/..foo'
@@ -271,7 +299,7 @@ chmod 0700 /root/tree/sub/deeper`)
 	local := filepath.Join(parent, "out")
 	before := hostTree(t, parent)
 
-	s := newScript(t, "").with("NAME", starlark.String(name)).with("LOCAL", starlark.String(local))
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("LOCAL", starlark.String(local))
 	s.mustRun(`
 f = lxd.Client().instances.get(NAME).files
 skipped = f.recursive_get("/root/tree", LOCAL)
@@ -343,7 +371,7 @@ skipped = f.recursive_get("/root/tree", LOCAL)
 	if err := os.Symlink(elsewhere, filepath.Join(local2, "sub")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := newScript(t, "").with("NAME", starlark.String(name)).with("LOCAL", starlark.String(local2)).run(`
+	_, err := newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("LOCAL", starlark.String(local2)).run(`
 lxd.Client().instances.get(NAME).files.recursive_get("/root/tree", LOCAL)`)
 	if err == nil || !strings.Contains(err.Error(), "not a directory (symlinks are never followed)") {
 		t.Errorf("got %v, want a refusal to follow the host symlink", err)
@@ -354,12 +382,17 @@ lxd.Client().instances.get(NAME).files.recursive_get("/root/tree", LOCAL)`)
 }
 
 func TestFilesRecursiveGetSingleFile(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesRecursiveGetSingleFile)
+}
+
+func testFilesRecursiveGetSingleFile(t *testing.T, srv server) {
 	name := uniqueName("files")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	local := filepath.Join(t.TempDir(), "passwd")
-	newScript(t, "").with("NAME", starlark.String(name)).with("LOCAL", starlark.String(local)).mustRun(`
+	newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("LOCAL", starlark.String(local)).mustRun(`
 lxd.Client().instances.get(NAME).files.recursive_get("/etc/passwd", LOCAL)`)
-	_, want := issue3RawFile(t, name, "/etc/passwd")
+	_, want := issue3RawFile(t, srv, name, "/etc/passwd")
 	got, err := os.ReadFile(local)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("got %q (%v), want %q", got, err, want)
@@ -367,8 +400,13 @@ lxd.Client().instances.get(NAME).files.recursive_get("/etc/passwd", LOCAL)`)
 }
 
 func TestFilesRecursivePutSymlinks(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testFilesRecursivePutSymlinks)
+}
+
+func testFilesRecursivePutSymlinks(t *testing.T, srv server) {
 	name := uniqueName("files")
-	createInstance(t, mainSocket, name, true)
+	createInstance(t, srv.Socket, name, true)
 	src := t.TempDir()
 	must := func(err error) {
 		t.Helper()
@@ -387,7 +425,7 @@ func TestFilesRecursivePutSymlinks(t *testing.T) {
 	must(os.Symlink("sub/deeper", filepath.Join(src, "dirlink")))
 	must(os.Symlink("/etc/hostname", filepath.Join(src, "sub", "abslink")))
 
-	out := newScript(t, "").with("NAME", starlark.String(name)).with("SRC", starlark.String(src)).mustRun(`
+	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("SRC", starlark.String(src)).mustRun(`
 f = lxd.Client().instances.get(NAME).files
 print(f.recursive_put(SRC, "/root/put"))
 for p in ["/root/put", "/root/put/file.txt", "/root/put/link", "/root/put/dirlink", "/root/put/sub", "/root/put/sub/abslink", "/root/put/sub/deeper/run.sh"]:
@@ -408,7 +446,7 @@ top
 	if out != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
 	}
-	got := issue3Exec(t, name, "sh", "-c", "for l in link dirlink sub/abslink; do readlink /root/put/$l; done; cat /root/put/sub/deeper/run.sh")
+	got := issue3Exec(t, srv, name, "sh", "-c", "for l in link dirlink sub/abslink; do readlink /root/put/$l; done; cat /root/put/sub/deeper/run.sh")
 	if got != "file.txt\nsub/deeper\n/etc/hostname\n#!/bin/sh\n" {
 		t.Fatalf("in container: %q", got)
 	}

@@ -1,5 +1,7 @@
 // Package tests holds the integration tests: every one runs against the real
-// LXD daemons of the test bed (tests/testbed/testbed.sh, started by make test).
+// LXD and Incus daemons of the test bed (tests/testbed/testbed.sh, started by
+// make test). Tests that are not about one server's own feature run against
+// both, as subtests named after the server (see eachServer).
 package tests
 
 import (
@@ -8,11 +10,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,19 +27,85 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/internal/testbed"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// The test bed's layout (shared/TESTBED.md).
+// The test bed's layout (tests/testbed/testbed.sh).
 const (
-	mainSocket   = "/var/lib/lxd/unix.socket"
 	mainHTTPS    = "https://127.0.0.1:8443"
 	secondSocket = "/var/lib/lxd2/unix.socket"
 	node1Socket  = "/var/lib/lxd3/unix.socket"
 	node2Socket  = "/var/lib/lxd4/unix.socket"
+	incusSocket  = "/var/lib/incus/unix.socket"
+	incusHTTPS   = "https://127.0.0.1:8446"
 	imageAlias   = "busybox"
 )
+
+// mainSocket is the main LXD daemon's socket: $LXDSTAR_TEST_SOCKET, else the
+// test bed's.
+var mainSocket = testbed.Socket()
+
+// server is one server of the test bed the suite runs against.
+type server struct {
+	Name   string // "lxd" or "incus", as client.server says; names the subtest
+	Socket string
+	HTTPS  string
+}
+
+// testServers are the servers every test not about one server's own feature
+// runs against: the main LXD 5.0 daemon and the Incus 6.0 one.
+func testServers() []server { return []server{lxdServer(), incusServer()} }
+
+func lxdServer() server   { return server{"lxd", mainSocket, mainHTTPS} }
+func incusServer() server { return server{"incus", incusSocket, incusHTTPS} }
+
+// cli is the server's own command-line client (lxc or incus) on its unix
+// socket, for checks that do not depend on the code under test.
+func (s server) cli(args ...string) *exec.Cmd {
+	tool, dirVar := "lxc", "LXD_DIR"
+	if s.Name == "incus" {
+		tool, dirVar = "incus", "INCUS_DIR"
+	}
+	cmd := exec.Command(tool, args...)
+	cmd.Env = append(os.Environ(), dirVar+"="+filepath.Dir(s.Socket))
+	return cmd
+}
+
+// instanceNotFound is the server's own message for a missing instance:
+// Incus 6.0 names the instance and project, LXD 5.0 does not.
+func (s server) instanceNotFound(name string) string {
+	if s.Name == "incus" {
+		return fmt.Sprintf("Failed to fetch instance %q in project \"default\": Instance not found", name)
+	}
+	return "Instance not found"
+}
+
+// eachServer runs body against every test server, as subtests named after
+// the server (TestX/lxd, TestX/incus) that run in parallel with each other.
+// Whether TestX runs in parallel with other tests is TestX's own choice.
+func eachServer(t *testing.T, body func(t *testing.T, srv server)) {
+	forServers(t, true, body)
+}
+
+// eachServerInTurn is eachServer for tests that measure the process (its
+// goroutines): one server after the other.
+func eachServerInTurn(t *testing.T, body func(t *testing.T, srv server)) {
+	forServers(t, false, body)
+}
+
+func forServers(t *testing.T, parallel bool, body func(t *testing.T, srv server)) {
+	for _, srv := range testServers() {
+		t.Run(srv.Name, func(t *testing.T) {
+			if parallel {
+				t.Parallel()
+			}
+			needSocket(t, srv.Socket)
+			body(t, srv)
+		})
+	}
+}
 
 func trustPassword() string {
 	if p := os.Getenv("LXDSTAR_TRUST_PASSWORD"); p != "" {
@@ -44,13 +114,27 @@ func trustPassword() string {
 	return "s3cret"
 }
 
-// needSocket fails the test when a test-bed daemon is missing: make test
-// starts them, so absence is a broken set-up, not a reason to skip.
+// needSocket fails the test when a test-bed daemon is missing: the main
+// one answered (see checkTestbed) and make test starts them all, so absence
+// is a broken set-up, not a reason to skip.
 func needSocket(t testing.TB, path string) {
 	t.Helper()
 	if fi, err := os.Stat(path); err != nil || fi.Mode()&os.ModeSocket == 0 {
-		t.Fatalf("no LXD socket at %s: start the test bed with `make testbed-up`", path)
+		t.Fatalf("no LXD or Incus socket at %s: start the test bed with `make testbed-up`", path)
 	}
+}
+
+// hostLinks serialises the tests that create, rename or delete network
+// interfaces of the host (bridges). Stopping a bridge, Incus 6.0.4 scans
+// every host interface and fails ("Failed to delete bridge children
+// interfaces: ... Device ... does not exist") when one vanishes meanwhile;
+// the LXD and Incus daemons of the test bed share the host's interfaces.
+var hostLinks sync.Mutex
+
+// holdHostLinks takes hostLinks until the test (and its cleanups) ends.
+func holdHostLinks(t testing.TB) {
+	hostLinks.Lock()
+	t.Cleanup(hostLinks.Unlock)
 }
 
 // uniqueName returns a fresh, valid LXD name starting with "t-<prefix>-".

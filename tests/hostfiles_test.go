@@ -76,7 +76,7 @@ func dirNames(t *testing.T, dir string) []string {
 
 func TestExportToStaysOnItsPath(t *testing.T) {
 	t.Parallel()
-	img := issue3Image(t, uniqueName("hostf"))
+	img := issue3Image(t, mainSocket, uniqueName("hostf"))
 	dir := t.TempDir()
 	out, victims := filepath.Join(dir, "out"), filepath.Join(dir, "victims")
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "adir"), 0o755))
@@ -137,7 +137,7 @@ func TestExportToFailureKeepsOldFile(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(d, "image.tar.gz"), []byte("old image"), 0o644))
 	}
 	s := newScript(t, "").with("DIR", starlark.String(dir)).with("FULL", starlark.String(full)).
-		with("CORRUPT", starlark.String(corruptingProxy(t))).with("CUT", starlark.String(cuttingProxy(t)))
+		with("CORRUPT", starlark.String(corruptingProxy(t, mainSocket))).with("CUT", starlark.String(cuttingProxy(t)))
 	got := s.mustRun(`
 fp = lxd.Client().images.get_by_alias("busybox").fingerprint
 for endpoint, dir in [(CORRUPT, DIR), (CUT, DIR), (None, FULL)]:

@@ -3,6 +3,7 @@ package tests
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -22,9 +23,21 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
+// busyboxTarball caches the export of the test bed's busybox image: every
+// test image is made from it, on whichever server.
+var busyboxTarball struct {
+	sync.Mutex
+	data []byte
+}
+
 // issue3Busybox returns the unified tarball of the test bed's busybox image.
 func issue3Busybox(t testing.TB) []byte {
 	t.Helper()
+	busyboxTarball.Lock()
+	defer busyboxTarball.Unlock()
+	if busyboxTarball.data != nil {
+		return busyboxTarball.data
+	}
 	c := restClient(t, mainSocket)
 	alias := serverObject(t, c, rest.Path("images", "aliases", imageAlias))
 	resp, cancel, err := c.Raw(context.Background(), &rest.Request{Method: "GET", Path: rest.Path("images", alias["target"].(string), "export")})
@@ -37,6 +50,7 @@ func issue3Busybox(t testing.TB) []byte {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("exporting busybox: HTTP %d %v", resp.StatusCode, err)
 	}
+	busyboxTarball.data = data
 	return data
 }
 
@@ -49,7 +63,7 @@ type testImage struct {
 
 // issue3Image rewrites the busybox image with tag in its metadata, so every
 // call yields new fingerprints; it schedules deletion of both forms.
-func issue3Image(t testing.TB, tag string) *testImage {
+func issue3Image(t testing.TB, socket, tag string) *testImage {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(issue3Busybox(t)))
 	if err != nil {
@@ -87,8 +101,8 @@ func issue3Image(t testing.TB, tag string) *testImage {
 	img := &testImage{unified: uni.bytes(t), meta: meta.bytes(t), rootfs: root.bytes(t)}
 	img.fp = sha256Hex(img.unified)
 	img.splitFP = sha256Hex(append(append([]byte(nil), img.meta...), img.rootfs...))
-	deleteImageLater(t, img.fp)
-	deleteImageLater(t, img.splitFP)
+	deleteImageLater(t, socket, img.fp)
+	deleteImageLater(t, socket, img.splitFP)
 	return img
 }
 
@@ -112,7 +126,7 @@ type tarGz struct {
 func (w *tarGz) add(t testing.TB, h *tar.Header, body []byte) {
 	t.Helper()
 	if w.tw == nil {
-		w.zw = gzip.NewWriter(&w.buf)
+		w.zw, _ = gzip.NewWriterLevel(&w.buf, gzip.BestSpeed) // tests need new bytes, not small ones
 		w.tw = tar.NewWriter(w.zw)
 	}
 	if err := w.tw.WriteHeader(h); err != nil {
@@ -135,10 +149,15 @@ func (w *tarGz) bytes(t testing.TB) []byte {
 }
 
 func TestImagesCreateUnifiedSplitAndLaunch(t *testing.T) {
-	a, b := issue3Image(t, uniqueName("a")), issue3Image(t, uniqueName("b"))
+	t.Parallel()
+	eachServer(t, testImagesCreateUnifiedSplitAndLaunch)
+}
+
+func testImagesCreateUnifiedSplitAndLaunch(t *testing.T, srv server) {
+	a, b := issue3Image(t, srv.Socket, uniqueName("a")), issue3Image(t, srv.Socket, uniqueName("b"))
 	inst := uniqueName("img-launch")
-	cleanupInstance(t, mainSocket, inst)
-	s := newScript(t, "").with("A", starlark.Bytes(a.unified)).with("B", starlark.Bytes(b.unified)).
+	cleanupInstance(t, srv.Socket, inst)
+	s := newScript(t, srv.Socket).with("A", starlark.Bytes(a.unified)).with("B", starlark.Bytes(b.unified)).
 		with("META", starlark.Bytes(b.meta)).with("ROOTFS", starlark.Bytes(b.rootfs)).
 		with("FPA", starlark.String(a.fp)).with("FPB", starlark.String(b.fp)).with("FPSPLIT", starlark.String(b.splitFP)).
 		with("INST", starlark.String(inst))
@@ -173,7 +192,7 @@ images.create: for parameter image_data: got string, want bytes
 	if out != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
 	}
-	c := restClient(t, mainSocket)
+	c := restClient(t, srv.Socket)
 	for fp, public := range map[string]bool{a.fp: false, b.fp: true, b.splitFP: false} {
 		got := serverObject(t, c, rest.Path("images", fp))
 		if got["fingerprint"] != fp || got["public"] != public {
@@ -195,9 +214,14 @@ func fileSHA(t testing.TB, path string) string {
 }
 
 func TestImagesExport(t *testing.T) {
-	img := issue3Image(t, uniqueName("exp"))
+	t.Parallel()
+	eachServer(t, testImagesExport)
+}
+
+func testImagesExport(t *testing.T, srv server) {
+	img := issue3Image(t, srv.Socket, uniqueName("exp"))
 	dir := t.TempDir()
-	s := newScript(t, "").with("DATA", starlark.Bytes(img.unified)).with("META", starlark.Bytes(img.meta)).
+	s := newScript(t, srv.Socket).with("DATA", starlark.Bytes(img.unified)).with("META", starlark.Bytes(img.meta)).
 		with("ROOTFS", starlark.Bytes(img.rootfs)).with("DIR", starlark.String(dir))
 	out := s.mustRun(`
 c = lxd.Client()
@@ -232,9 +256,9 @@ split.export_to(DIR + "/split")
 
 // corruptingProxy serves the daemon's API on a unix socket, flipping one
 // byte of every image export, to show export_to rejects bad data.
-func corruptingProxy(t *testing.T) string {
+func corruptingProxy(t *testing.T, socket string) string {
 	t.Helper()
-	return unixProxy(t, mainSocket, func(rp *httputil.ReverseProxy) http.Handler {
+	return unixProxy(t, socket, func(rp *httputil.ReverseProxy) http.Handler {
 		rp.ModifyResponse = func(resp *http.Response) error {
 			if !strings.HasSuffix(resp.Request.URL.Path, "/export") {
 				return nil
@@ -253,11 +277,16 @@ func corruptingProxy(t *testing.T) string {
 }
 
 func TestImagesExportToRejectsCorruptData(t *testing.T) {
-	img := issue3Image(t, uniqueName("bad"))
+	t.Parallel()
+	eachServer(t, testImagesExportToRejectsCorruptData)
+}
+
+func testImagesExportToRejectsCorruptData(t *testing.T, srv server) {
+	img := issue3Image(t, srv.Socket, uniqueName("bad"))
 	dir := t.TempDir()
 	target := filepath.Join(dir, "img.tar.gz")
-	s := newScript(t, "").with("DATA", starlark.Bytes(img.unified)).with("TARGET", starlark.String(target)).
-		with("PROXY", starlark.String(corruptingProxy(t)))
+	s := newScript(t, srv.Socket).with("DATA", starlark.Bytes(img.unified)).with("TARGET", starlark.String(target)).
+		with("PROXY", starlark.String(corruptingProxy(t, srv.Socket)))
 	out := s.mustRun(`
 img = lxd.Client().images.create(DATA, wait=True)
 bad = lxd.Client(PROXY).images.get(img.fingerprint)
@@ -275,9 +304,14 @@ print(r.error.message)
 }
 
 func TestImagesAliasesSaveDelete(t *testing.T) {
-	img := issue3Image(t, uniqueName("alias"))
+	t.Parallel()
+	eachServer(t, testImagesAliasesSaveDelete)
+}
+
+func testImagesAliasesSaveDelete(t *testing.T, srv server) {
+	img := issue3Image(t, srv.Socket, uniqueName("alias"))
 	alias := uniqueName("ns") + "/sub/1.0"
-	s := newScript(t, "").with("DATA", starlark.Bytes(img.unified)).with("ALIAS", starlark.String(alias)).with("FP", starlark.String(img.fp))
+	s := newScript(t, srv.Socket).with("DATA", starlark.Bytes(img.unified)).with("ALIAS", starlark.String(alias)).with("FP", starlark.String(img.fp))
 	out := s.mustRun(`
 c = lxd.Client()
 img = c.images.create(DATA, wait=True)
@@ -306,7 +340,7 @@ print(r.error.message)
 	if out != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
 	}
-	c := restClient(t, mainSocket)
+	c := restClient(t, srv.Socket)
 	a := serverObject(t, c, rest.Path("images", "aliases", alias))
 	if a["target"] != img.fp || a["description"] != "with slashes" {
 		t.Fatalf("alias on server: %v", a)
@@ -334,8 +368,10 @@ print(c.images.exists(FP))
 }
 
 // imageServer is a loopback HTTP server that serves one image the way
-// LXD's "url" source and the simplestreams protocol expect, and records
-// the requests it gets.
+// the "url" source and the simplestreams protocol of LXD and Incus expect
+// (each looks for its own names: lxd_combined.tar.gz and LXD-Image-Hash,
+// incus_combined.tar.gz and Incus-Image-Hash), and records the requests it
+// gets.
 type imageServer struct {
 	URL  string
 	mu   sync.Mutex
@@ -363,7 +399,8 @@ func newImageServer(t *testing.T, img []byte, alias string) *imageServer {
 				"aliases": alias, "arch": "amd64", "os": "busybox", "release": "test", "release_title": "test",
 				"versions": map[string]any{
 					"20260101_00:00": map[string]any{"items": map[string]any{
-						"lxd_combined.tar.gz": map[string]any{"ftype": "lxd_combined.tar.gz", "path": "images/busybox.tar.gz", "sha256": fp, "size": len(img)},
+						"lxd_combined.tar.gz":   map[string]any{"ftype": "lxd_combined.tar.gz", "path": "images/busybox.tar.gz", "sha256": fp, "size": len(img)},
+						"incus_combined.tar.gz": map[string]any{"ftype": "incus_combined.tar.gz", "path": "images/busybox.tar.gz", "sha256": fp, "size": len(img)},
 					}},
 				},
 			},
@@ -380,12 +417,15 @@ func newImageServer(t *testing.T, img []byte, alias string) *imageServer {
 	// The "url" source: a HEAD (or GET) answered with the image's hash and
 	// where to download it.
 	mux.HandleFunc("/lxd-image", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("LXD-Image-Hash", fp)
-		w.Header().Set("LXD-Image-URL", s.URL+"/images/busybox.tar.gz")
+		for _, server := range []string{"LXD", "Incus"} {
+			w.Header().Set(server+"-Image-Hash", fp)
+			w.Header().Set(server+"-Image-URL", s.URL+"/images/busybox.tar.gz")
+		}
 	})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		s.reqs = append(s.reqs, fmt.Sprintf("%s %s arch=%q", r.Method, r.URL.Path, r.Header.Get("LXD-Server-Architectures")))
+		arch := cmp.Or(r.Header.Get("LXD-Server-Architectures"), r.Header.Get("Incus-Server-Architectures"))
+		s.reqs = append(s.reqs, fmt.Sprintf("%s %s arch=%q", r.Method, r.URL.Path, arch))
 		s.mu.Unlock()
 		mux.ServeHTTP(w, r)
 	})}
@@ -395,9 +435,14 @@ func newImageServer(t *testing.T, img []byte, alias string) *imageServer {
 }
 
 func TestImagesCreateFromURL(t *testing.T) {
-	img := issue3Image(t, uniqueName("url"))
-	srv := newImageServer(t, img.unified, "unused")
-	s := newScript(t, "").with("URL", starlark.String(srv.URL+"/lxd-image")).with("FP", starlark.String(img.fp))
+	t.Parallel()
+	eachServer(t, testImagesCreateFromURL)
+}
+
+func testImagesCreateFromURL(t *testing.T, srv server) {
+	img := issue3Image(t, srv.Socket, uniqueName("url"))
+	imgs := newImageServer(t, img.unified, "unused")
+	s := newScript(t, srv.Socket).with("URL", starlark.String(imgs.URL+"/lxd-image")).with("FP", starlark.String(img.fp))
 	out := s.mustRun(`
 c = lxd.Client()
 img = c.images.create_from_url(URL, public=True, wait=True)
@@ -408,20 +453,25 @@ print(r.error.message)
 	if out != "Image True True\nimages.create_from_url: for parameter url: want an http(s) URL, got \"ftp://x\"\n" {
 		t.Fatalf("got %q", out)
 	}
-	reqs := strings.Join(srv.requests(), "\n")
+	reqs := strings.Join(imgs.requests(), "\n")
 	if !strings.Contains(reqs, `HEAD /lxd-image arch="x86_64`) || !strings.Contains(reqs, "GET /images/busybox.tar.gz") {
 		t.Fatalf("the image server saw:\n%s", reqs)
 	}
-	if got := serverObject(t, restClient(t, mainSocket), rest.Path("images", img.fp)); got["public"] != true {
+	if got := serverObject(t, restClient(t, srv.Socket), rest.Path("images", img.fp)); got["public"] != true {
 		t.Fatalf("server has %v", got)
 	}
 }
 
 func TestImagesCreateFromSimplestreams(t *testing.T) {
-	img := issue3Image(t, uniqueName("ss"))
+	t.Parallel()
+	eachServer(t, testImagesCreateFromSimplestreams)
+}
+
+func testImagesCreateFromSimplestreams(t *testing.T, srv server) {
+	img := issue3Image(t, srv.Socket, uniqueName("ss"))
 	alias := uniqueName("ssalias")
-	srv := newImageServer(t, img.unified, alias)
-	s := newScript(t, "").with("SERVER", starlark.String(srv.URL)).with("ALIAS", starlark.String(alias)).with("FP", starlark.String(img.fp))
+	imgs := newImageServer(t, img.unified, alias)
+	s := newScript(t, srv.Socket).with("SERVER", starlark.String(imgs.URL)).with("ALIAS", starlark.String(alias)).with("FP", starlark.String(img.fp))
 	out := s.mustRun(`
 c = lxd.Client()
 op = c.images.create_from_simplestreams(SERVER, ALIAS)
@@ -432,15 +482,15 @@ r = catch(c.images.create_from_simplestreams, SERVER, "no-such-alias", wait=True
 print(r.error.kind)
 `)
 	if out != "Operation\nImage True False False\nLXDAPIException\n" {
-		t.Fatalf("got %q\nimage server saw:\n%s", out, strings.Join(srv.requests(), "\n"))
+		t.Fatalf("got %q\nimage server saw:\n%s", out, strings.Join(imgs.requests(), "\n"))
 	}
-	reqs := strings.Join(srv.requests(), "\n")
+	reqs := strings.Join(imgs.requests(), "\n")
 	for _, want := range []string{"GET /streams/v1/index.json", "GET /streams/v1/images.json", "GET /images/busybox.tar.gz"} {
 		if !strings.Contains(reqs, want) {
 			t.Fatalf("image server did not see %q:\n%s", want, reqs)
 		}
 	}
-	got := serverObject(t, restClient(t, mainSocket), rest.Path("images", img.fp))
+	got := serverObject(t, restClient(t, srv.Socket), rest.Path("images", img.fp))
 	if got["fingerprint"] != img.fp {
 		t.Fatalf("server has %v", got)
 	}

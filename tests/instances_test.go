@@ -30,12 +30,16 @@ func instanceConfig(t *testing.T, c *rest.Client, name string) map[string]any {
 
 func TestInstanceLifecycle(t *testing.T) {
 	t.Parallel()
-	name, renamed := uniqueName("life"), uniqueName("life2")
-	cleanupInstance(t, mainSocket, name)
-	cleanupInstance(t, mainSocket, renamed)
-	rc := restClient(t, mainSocket)
+	eachServer(t, testInstanceLifecycle)
+}
 
-	out := newScript(t, "").with("name", str(name)).mustRun(`
+func testInstanceLifecycle(t *testing.T, srv server) {
+	name, renamed := uniqueName("life"), uniqueName("life2")
+	cleanupInstance(t, srv.Socket, name)
+	cleanupInstance(t, srv.Socket, renamed)
+	rc := restClient(t, srv.Socket)
+
+	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 inst = lxd.Client().instances.create({"name": name, "source": {"type": "image", "alias": "busybox"}}, wait=True)
 print(inst.name, inst.status, inst.type, inst.dirty)
 `)
@@ -45,7 +49,7 @@ print(inst.name, inst.status, inst.type, inst.dirty)
 	for _, st := range []struct{ action, want string }{
 		{"start", "Running"}, {"freeze", "Frozen"}, {"unfreeze", "Running"}, {"restart", "Running"}, {"stop", "Stopped"},
 	} {
-		out := newScript(t, "").with("name", str(name)).with("action", str(st.action)).mustRun(`
+		out := newScript(t, srv.Socket).with("name", str(name)).with("action", str(st.action)).mustRun(`
 inst = lxd.Client().instances.get(name)
 r = getattr(inst, action)(wait=True)
 print(r, inst.status)
@@ -54,7 +58,7 @@ print(r, inst.status)
 		assert.Equal(t, st.want, instanceStatus(t, rc, name), "server status after %s", st.action)
 	}
 
-	out = newScript(t, "").with("name", str(name)).with("renamed", str(renamed)).mustRun(`
+	out = newScript(t, srv.Socket).with("name", str(name)).with("renamed", str(renamed)).mustRun(`
 c = lxd.Client()
 inst = c.instances.get(name)
 inst.rename(renamed, wait=True)
@@ -69,15 +73,19 @@ print(c.instances.exists(renamed))
 
 func TestInstanceDirtyTrackingAndSave(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testInstanceDirtyTrackingAndSave)
+}
+
+func testInstanceDirtyTrackingAndSave(t *testing.T, srv server) {
 	name := uniqueName("dirty")
-	createInstance(t, mainSocket, name, false)
-	rc := restClient(t, mainSocket)
+	createInstance(t, srv.Socket, name, false)
+	rc := restClient(t, srv.Socket)
 	volatileBefore := map[string]any{}
 	for k, v := range instanceConfig(t, rc, name) {
 		volatileBefore[k] = v
 	}
 
-	out := newScript(t, "").with("name", str(name)).mustRun(`
+	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 inst = lxd.Client().instances.get(name)
 print("fresh", inst.dirty)
 inst.description = "changed"
@@ -129,9 +137,13 @@ func marks(p *countingProxy, into *[]int) starlark.Value {
 
 func TestSaveOfCleanObjectSendsNothing(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testSaveOfCleanObjectSendsNothing)
+}
+
+func testSaveOfCleanObjectSendsNothing(t *testing.T, srv server) {
 	name := uniqueName("clean")
-	createInstance(t, mainSocket, name, false)
-	proxy := newCountingProxy(t, mainSocket)
+	createInstance(t, srv.Socket, name, false)
+	proxy := newCountingProxy(t, srv.Socket)
 	var m []int
 	newScript(t, proxy.Socket).with("name", str(name)).with("mark", marks(proxy, &m)).mustRun(`
 inst = lxd.Client().instances.get(name)
@@ -149,11 +161,15 @@ mark()
 
 func TestAllIsOneRequest(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testAllIsOneRequest)
+}
+
+func testAllIsOneRequest(t *testing.T, srv server) {
 	prefix := uniqueName("all")
 	for i := 0; i < 4; i++ {
-		createInstance(t, mainSocket, fmt.Sprintf("%s-%d", prefix, i), false)
+		createInstance(t, srv.Socket, fmt.Sprintf("%s-%d", prefix, i), false)
 	}
-	proxy := newCountingProxy(t, mainSocket)
+	proxy := newCountingProxy(t, srv.Socket)
 	var m []int
 	out := newScript(t, proxy.Socket).with("prefix", str(prefix)).with("mark", marks(proxy, &m)).mustRun(`
 c = lxd.Client()
@@ -175,9 +191,13 @@ print(len([i for i in c.instances.all(filter="name eq " + prefix + "-1")]))
 
 func TestConcurrentChangeGivesConflict(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testConcurrentChangeGivesConflict)
+}
+
+func testConcurrentChangeGivesConflict(t *testing.T, srv server) {
 	name := uniqueName("conflict")
-	createInstance(t, mainSocket, name, false)
-	rc := restClient(t, mainSocket)
+	createInstance(t, srv.Socket, name, false)
+	rc := restClient(t, srv.Socket)
 	// Another writer changes the instance between our get and our save.
 	other := starlark.NewBuiltin("other_writer", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		r, err := rc.Do(context.Background(), &rest.Request{Method: "PATCH", Path: rest.Path("instances", name),
@@ -190,7 +210,7 @@ func TestConcurrentChangeGivesConflict(t *testing.T) {
 		}
 		return starlark.None, err
 	})
-	out := newScript(t, "").with("name", str(name)).with("other_writer", other).mustRun(`
+	out := newScript(t, srv.Socket).with("name", str(name)).with("other_writer", other).mustRun(`
 inst = lxd.Client().instances.get(name)
 other_writer()
 inst.config["user.owner"] = "me"
@@ -208,9 +228,13 @@ print(inst.config["user.owner"], inst.description)
 
 func TestErrorKindsThroughCatch(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testErrorKindsThroughCatch)
+}
+
+func testErrorKindsThroughCatch(t *testing.T, srv server) {
 	name := uniqueName("kinds")
-	createInstance(t, mainSocket, name, false)
-	out := newScript(t, "").with("name", str(name)).mustRun(`
+	createInstance(t, srv.Socket, name, false)
+	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 r = catch(c.instances.get, "t-absent-instance")
 print(bool(r), r.error.kind, r.error.is_a("NotFound"), r.error.is_a("LXDAPIException"), r.error.is_a("Conflict"), r.error.status_code)
@@ -227,7 +251,7 @@ r = catch(c.assert_has_api_extension, "no_such_extension")
 print(r.error.kind, c.has_api_extension("instances"))
 `)
 	assert.Equal(t, `False NotFound True True False 404
-instance "t-absent-instance": Instance not found
+instance "t-absent-instance": `+srv.instanceNotFound("t-absent-instance")+`
 None Conflict True
 Error instances.create: for parameter config: got string, want dict
 True None
@@ -238,7 +262,11 @@ LXDAPIExtensionNotAvailable True
 
 func TestGoCallerSeesErrorKind(t *testing.T) {
 	t.Parallel()
-	_, err := newScript(t, "").run(`lxd.Client().instances.get("t-absent-instance")`)
+	eachServer(t, testGoCallerSeesErrorKind)
+}
+
+func testGoCallerSeesErrorKind(t *testing.T, srv server) {
+	_, err := newScript(t, srv.Socket).run(`lxd.Client().instances.get("t-absent-instance")`)
 	require.Error(t, err)
 	var se *lxdstar.Error
 	require.True(t, errors.As(err, &se))
@@ -248,15 +276,19 @@ func TestGoCallerSeesErrorKind(t *testing.T) {
 	var re *rest.Error
 	require.True(t, errors.As(err, &re))
 	assert.Equal(t, 404, re.StatusCode)
-	assert.Equal(t, `NotFound: instance "t-absent-instance": Instance not found`, re.Error())
+	assert.Equal(t, `NotFound: instance "t-absent-instance": `+srv.instanceNotFound("t-absent-instance"), re.Error())
 }
 
 func TestWaitFalseReturnsOperation(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testWaitFalseReturnsOperation)
+}
+
+func testWaitFalseReturnsOperation(t *testing.T, srv server) {
 	name := uniqueName("async")
-	cleanupInstance(t, mainSocket, name)
-	rc := restClient(t, mainSocket)
-	out := newScript(t, "").with("name", str(name)).mustRun(`
+	cleanupInstance(t, srv.Socket, name)
+	rc := restClient(t, srv.Socket)
+	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 inst = c.instances.create({"name": name, "source": {"type": "image", "alias": "busybox"}})
 print(type(inst), type(inst.operation), inst.dirty)
@@ -272,11 +304,15 @@ print(op.wait(), op.status)
 
 func TestWaitAfterServerForgotOperation(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testWaitAfterServerForgotOperation)
+}
+
+func testWaitAfterServerForgotOperation(t *testing.T, srv server) {
 	name := uniqueName("late")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	// LXD deletes finished operations after 5 s: waiting later must still
 	// give the result, not NotFound.
-	out := newScript(t, "").with("name", str(name)).mustRun(`
+	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 inst = lxd.Client().instances.get(name)
 op = inst.start()
 time.sleep(6.5)
@@ -287,15 +323,19 @@ print(op.wait(), inst.status)
 
 func TestWaitAll(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testWaitAll)
+}
+
+func testWaitAll(t *testing.T, srv server) {
 	prefix := uniqueName("many")
 	var names []starlark.Value
 	for i := 0; i < 3; i++ {
 		n := fmt.Sprintf("%s-%d", prefix, i)
-		cleanupInstance(t, mainSocket, n)
+		cleanupInstance(t, srv.Socket, n)
 		names = append(names, str(n))
 	}
-	rc := restClient(t, mainSocket)
-	out := newScript(t, "").with("names", starlark.NewList(names)).mustRun(`
+	rc := restClient(t, srv.Socket)
+	out := newScript(t, srv.Socket).with("names", starlark.NewList(names)).mustRun(`
 c = lxd.Client()
 insts = [c.instances.create({"name": n, "source": {"type": "image", "alias": "busybox"}}) for n in names]
 created = lxd.wait_all(insts)
@@ -320,9 +360,13 @@ Conflict True
 
 func TestTypedManagers(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testTypedManagers)
+}
+
+func testTypedManagers(t *testing.T, srv server) {
 	name := uniqueName("typed")
-	createInstance(t, mainSocket, name, false)
-	out := newScript(t, "").with("name", str(name)).mustRun(`
+	createInstance(t, srv.Socket, name, false)
+	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 print(name in [i.name for i in c.containers.all()], name in [i.name for i in c.virtual_machines.all()])
 print(c.containers.exists(name), c.virtual_machines.exists(name))
@@ -334,9 +378,13 @@ print(c.containers.get(name) == c.instances.get(name))
 
 func TestModelFields(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testModelFields)
+}
+
+func testModelFields(t *testing.T, srv server) {
 	name := uniqueName("fields")
-	createInstance(t, mainSocket, name, false)
-	out := newScript(t, "").with("name", str(name)).mustRun(`
+	createInstance(t, srv.Socket, name, false)
+	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 inst = lxd.Client().instances.get(name)
 d = inst.to_dict()
 print(sorted([k for k in ["project", "location", "expanded_config", "stateful", "last_used_at"] if k in d]))
@@ -362,9 +410,13 @@ True
 
 func TestRawAPI(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testRawAPI)
+}
+
+func testRawAPI(t *testing.T, srv server) {
 	name := uniqueName("raw")
-	createInstance(t, mainSocket, name, false)
-	out := newScript(t, "").with("name", str(name)).mustRun(`
+	createInstance(t, srv.Socket, name, false)
+	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 r = c.api.instances[name].get()
 print(r.status_code, r.json()["metadata"]["name"] == name, "Etag" in r.headers or "ETag" in r.headers)
@@ -372,12 +424,16 @@ r = c.api.instances["t-absent"].get()
 print(r.status_code, r.json()["error"])
 print(c.api.storage_pools.get().status_code, c.api.instances.get(params={"recursion": "1"}).status_code)
 `)
-	assert.Equal(t, "200 True True\n404 Instance not found\n200 200\n", out)
+	assert.Equal(t, "200 True True\n404 "+srv.instanceNotFound("t-absent")+"\n200 200\n", out)
 }
 
 func TestClientAttributes(t *testing.T) {
 	t.Parallel()
-	out := newScript(t, "").mustRun(`
+	eachServer(t, testClientAttributes)
+}
+
+func testClientAttributes(t *testing.T, srv server) {
+	out := newScript(t, srv.Socket).mustRun(`
 c = lxd.Client()
 print(c.trusted, c.server_clustered, c.project, type(c.host_info), c.host_info["api_version"])
 print("cpu" in c.resources, c.has_api_extension("instances"))

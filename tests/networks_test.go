@@ -12,13 +12,18 @@ import (
 // bed never routes anything beyond loopback.
 func TestNetworkLifecycle(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testNetworkLifecycle)
+}
+
+func testNetworkLifecycle(t *testing.T, srv server) {
+	holdHostLinks(t)
+	c := restClient(t, srv.Socket)
 	// Interface names are at most 15 characters: "t-net-" + 8 hex digits.
 	old, renamed := uniqueName("net"), uniqueName("net")
 	cleanupPath(t, c, rest.Path("networks", old))
 	cleanupPath(t, c, rest.Path("networks", renamed))
 
-	newScript(t, "").with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
+	newScript(t, srv.Socket).with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
 n = client.networks.create(old, description="test bridge", type="bridge",
     config={"ipv4.address": "none", "ipv6.address": "none"})
@@ -56,7 +61,7 @@ if n.state()["mtu"] != 1400:
 		t.Fatalf("server has %v", got)
 	}
 
-	newScript(t, "").with("renamed", starlark.String(renamed)).mustRun(`
+	newScript(t, srv.Socket).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
 n = client.networks.get(renamed)
 n.delete()
@@ -73,7 +78,11 @@ if not r.error or not r.error.is_a("NotFound"):
 
 func TestNetworkCreateArguments(t *testing.T) {
 	t.Parallel()
-	s := newScript(t, "")
+	eachServer(t, testNetworkCreateArguments)
+}
+
+func testNetworkCreateArguments(t *testing.T, srv server) {
+	s := newScript(t, srv.Socket)
 	mustFail(t, s, `lxd.Client().networks.create("x", type=1)`, `networks.create: for parameter "type": got int, want string`)
 	mustFail(t, s, `lxd.Client().networks.create("x", config=[])`, `networks.create: for parameter "config": got list, want dict`)
 	mustFail(t, s, `lxd.Client().networks.get("no-such-net")`, "NotFound")

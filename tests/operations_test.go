@@ -12,10 +12,14 @@ import (
 // background operation to follow with client.operations.
 func TestOperationsGetAllWaitRefresh(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("ops")
-	createInstance(t, mainSocket, name, true)
+	eachServer(t, testOperationsGetAllWaitRefresh)
+}
 
-	newScript(t, "").with("name", starlark.String(name)).mustRun(`
+func testOperationsGetAllWaitRefresh(t *testing.T, srv server) {
+	name := uniqueName("ops")
+	createInstance(t, srv.Socket, name, true)
+
+	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
 client = lxd.Client()
 def start_sleep(seconds):
     r = client.api.instances[name].exec.post(json={"command": ["sleep", str(seconds)],
@@ -79,8 +83,12 @@ if not r.error or "operation_id" not in r.error.message:
 // A trust-token operation is one LXD can cancel.
 func TestOperationCancel(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testOperationCancel)
+}
+
+func testOperationCancel(t *testing.T, srv server) {
 	tokenName := uniqueName("tok")
-	newScript(t, "").with("token_name", starlark.String(tokenName)).mustRun(`
+	newScript(t, srv.Socket).with("token_name", starlark.String(tokenName)).mustRun(`
 client = lxd.Client()
 r = client.api.certificates.post(json={"name": token_name, "type": "client", "token": True})
 op = client.operations.get(r.json()["metadata"]["id"])
@@ -101,9 +109,13 @@ if op.status != "Cancelled":
 // is None otherwise; a finished creation's operation has none.
 func TestOperationProgressAttribute(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testOperationProgressAttribute)
+}
+
+func testOperationProgressAttribute(t *testing.T, srv server) {
 	name := uniqueName("prog")
-	cleanupInstance(t, mainSocket, name)
-	newScript(t, "").with("name", starlark.String(name)).mustRun(`
+	cleanupInstance(t, srv.Socket, name)
+	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
 client = lxd.Client()
 inst = client.instances.create({"name": name, "source": {"type": "image", "alias": "busybox"}})
 op = inst.operation
@@ -120,7 +132,11 @@ if inst.operation != None or inst.status != "Stopped":
 // Listing operations must not start following each of them: only a wait does.
 func TestOperationsListingOpensNoWatchers(t *testing.T) {
 	t.Parallel()
-	proxy := newCountingProxy(t, mainSocket)
+	eachServer(t, testOperationsListingOpensNoWatchers)
+}
+
+func testOperationsListingOpensNoWatchers(t *testing.T, srv server) {
+	proxy := newCountingProxy(t, srv.Socket)
 	var m []int
 	out := newScript(t, proxy.Socket).with("mark", marks(proxy, &m)).with("token_name", starlark.String(uniqueName("tokw"))).mustRun(`
 client = lxd.Client()

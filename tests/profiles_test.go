@@ -42,12 +42,16 @@ func mustFail(t *testing.T, s *script, src, want string) {
 
 func TestProfileCreateSaveRename(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testProfileCreateSaveRename)
+}
+
+func testProfileCreateSaveRename(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	old, renamed := uniqueName("prof"), uniqueName("prof")
 	cleanupPath(t, c, rest.Path("profiles", old))
 	cleanupPath(t, c, rest.Path("profiles", renamed))
 
-	newScript(t, "").with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
+	newScript(t, srv.Socket).with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
 p = client.profiles.create(old, config={"limits.cpu": "1"},
     devices={"root": {"path": "/", "pool": "default", "type": "disk"}}, description="first")
@@ -86,7 +90,7 @@ p.save()
 		t.Fatalf("server has %v", got)
 	}
 
-	newScript(t, "").with("renamed", starlark.String(renamed)).mustRun(`
+	newScript(t, srv.Socket).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
 client.profiles.get(renamed).delete()
 if client.profiles.exists(renamed):
@@ -99,10 +103,14 @@ if client.profiles.exists(renamed):
 
 func TestProfileArgumentsAndReadOnlyName(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testProfileArgumentsAndReadOnlyName)
+}
+
+func testProfileArgumentsAndReadOnlyName(t *testing.T, srv server) {
 	name := uniqueName("prof")
-	c := restClient(t, mainSocket)
+	c := restClient(t, srv.Socket)
 	cleanupPath(t, c, rest.Path("profiles", name))
-	s := newScript(t, "").with("name", starlark.String(name))
+	s := newScript(t, srv.Socket).with("name", starlark.String(name))
 	mustFail(t, s, `lxd.Client().profiles.create(name, config="x")`, `profiles.create: for parameter "config": got string, want dict`)
 	mustFail(t, s, `lxd.Client().profiles.create("")`, "profiles.create: for parameter name: invalid name")
 	mustFail(t, s, `lxd.Client().profiles.get("default").rename(new_name="")`, `Profile.rename: for parameter "new_name": invalid name ""`)
@@ -118,10 +126,14 @@ p.name = "x"`, "rename(")
 // A profile read twice and changed through one copy refuses the stale save.
 func TestProfileSaveConflict(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testProfileSaveConflict)
+}
+
+func testProfileSaveConflict(t *testing.T, srv server) {
 	name := uniqueName("prof")
-	c := restClient(t, mainSocket)
+	c := restClient(t, srv.Socket)
 	cleanupPath(t, c, rest.Path("profiles", name))
-	newScript(t, "").with("name", starlark.String(name)).mustRun(`
+	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
 client = lxd.Client()
 a = client.profiles.create(name)
 b = client.profiles.get(name)

@@ -21,18 +21,22 @@ img.delete(wait=True)
 
 func TestProgressOnTerminalOnly(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testProgressOnTerminalOnly)
+}
+
+func testProgressOnTerminalOnly(t *testing.T, srv server) {
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Fatal("util-linux's script(1) is needed to give the command a terminal")
 	}
 	bin := lxdstarBinary(t)
 	name := uniqueName("progress")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	big := make([]byte, 48<<20)
 	_, _ = rand.Read(big)
-	pushFile(t, restClient(t, mainSocket), name, "/root/big.bin", big)
+	pushFile(t, restClient(t, srv.Socket), name, "/root/big.bin", big)
 
 	// A terminal: script(1) runs the command on a pty (stdout and stderr).
-	cmdline := bin + " --endpoint " + mainSocket + " -c '" + strings.TrimSpace(publishScript) + "' " + name
+	cmdline := bin + " --endpoint " + srv.Socket + " -c '" + strings.TrimSpace(publishScript) + "' " + name
 	tty, err := exec.Command("script", "-qec", cmdline, "/dev/null").CombinedOutput()
 	require.NoError(t, err, "%s", tty)
 	assert.Contains(t, string(tty), "published 64")
@@ -40,7 +44,7 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 	assert.Contains(t, string(tty), "\r\x1b[K", "the progress line is redrawn and cleared")
 
 	// Piped: no progress at all, and nothing of it on stdout.
-	cmd := exec.Command(bin, "--endpoint", mainSocket, "-c", publishScript, name)
+	cmd := exec.Command(bin, "--endpoint", srv.Socket, "-c", publishScript, name)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -56,21 +60,25 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 
 func TestProgressForFileTransfers(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testProgressForFileTransfers)
+}
+
+func testProgressForFileTransfers(t *testing.T, srv server) {
 	bin := lxdstarBinary(t)
 	name := uniqueName("xferprog")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	script := `inst = lxd.Client().instances.get(sys.argv[1])
 data = b"x" * (64 * 1024 * 1024)
 inst.files.put("/root/big.bin", data)
 print("round trip", inst.files.get("/root/big.bin") == data)`
-	cmdline := bin + " --endpoint " + mainSocket + " -c '" + script + "' " + name
+	cmdline := bin + " --endpoint " + srv.Socket + " -c '" + script + "' " + name
 	tty, err := exec.Command("script", "-qec", cmdline, "/dev/null").CombinedOutput()
 	require.NoError(t, err, "%s", tty)
 	assert.Contains(t, string(tty), "round trip True")
 	assert.Regexp(t, `Uploading /root/big\.bin: [0-9.]+MB/64\.0MB \(\d+%\)`, string(tty))
 	assert.Regexp(t, `Downloading /root/big\.bin: [0-9.]+MB`, string(tty))
 
-	cmd := exec.Command(bin, "--endpoint", mainSocket, "-c", script, name)
+	cmd := exec.Command(bin, "--endpoint", srv.Socket, "-c", script, name)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

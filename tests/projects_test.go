@@ -14,7 +14,7 @@ import (
 func createProject(t *testing.T, c *rest.Client, name string) {
 	t.Helper()
 	cleanupPath(t, c, rest.Path("projects", name))
-	newScript(t, "").with("name", starlark.String(name)).mustRun(`
+	newScript(t, c.Endpoint()).with("name", starlark.String(name)).mustRun(`
 p = lxd.Client().projects.create(name, description="lxdstar test",
     config={"features.images": "false", "features.profiles": "false"})
 if p.name != name or p.config["features.images"] != "false" or p.description != "lxdstar test":
@@ -24,15 +24,19 @@ if p.name != name or p.config["features.images"] != "false" or p.description != 
 
 func TestProjectScopedClient(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testProjectScopedClient)
+}
+
+func testProjectScopedClient(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	proj, inProj, inDefault := uniqueName("proj"), uniqueName("pinst"), uniqueName("dinst")
 	createProject(t, c, proj)
 	pc := c.WithProject(proj)
 	cleanupPath(t, c, rest.Path("instances", inDefault))
 	t.Cleanup(func() { deleteInstance(pc, inProj) })
-	createInstance(t, mainSocket, inDefault, false)
+	createInstance(t, srv.Socket, inDefault, false)
 
-	newScript(t, "").with("proj", starlark.String(proj)).with("in_proj", starlark.String(inProj)).
+	newScript(t, srv.Socket).with("proj", starlark.String(proj)).with("in_proj", starlark.String(inProj)).
 		with("in_default", starlark.String(inDefault)).mustRun(`
 client = lxd.Client()
 pc = lxd.Client(project=proj)
@@ -67,12 +71,16 @@ if "/1.0/instances/%s?project=%s" % (in_proj, proj) not in client.projects.get(p
 
 func TestProjectSaveRenameDelete(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testProjectSaveRenameDelete)
+}
+
+func testProjectSaveRenameDelete(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	old, renamed := uniqueName("proj"), uniqueName("proj")
 	createProject(t, c, old)
 	cleanupPath(t, c, rest.Path("projects", renamed))
 
-	newScript(t, "").with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
+	newScript(t, srv.Socket).with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
 p = client.projects.get(old)
 p.config["limits.instances"] = "4"
@@ -95,7 +103,7 @@ if p.config["limits.instances"] != "4":
 	if cfg, _ := got["config"].(map[string]any); cfg["limits.instances"] != "4" || got["description"] != "The four horsemen" {
 		t.Fatalf("server has %v", got)
 	}
-	newScript(t, "").with("renamed", starlark.String(renamed)).mustRun(`
+	newScript(t, srv.Socket).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
 client.projects.get(renamed).delete()
 if client.projects.exists(renamed):

@@ -11,10 +11,11 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// deleteImageLater removes an image (by fingerprint) when the test ends.
-func deleteImageLater(t testing.TB, fingerprint string) {
+// deleteImageLater removes an image (by fingerprint) from the server at
+// socket when the test ends.
+func deleteImageLater(t testing.TB, socket, fingerprint string) {
 	t.Helper()
-	c := restClient(t, mainSocket)
+	c := restClient(t, socket)
 	t.Cleanup(func() {
 		ctx := context.Background()
 		r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("images", fingerprint)})
@@ -27,9 +28,14 @@ func deleteImageLater(t testing.TB, fingerprint string) {
 }
 
 func TestSnapshotRestoreRestoresFiles(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSnapshotRestoreRestoresFiles)
+}
+
+func testSnapshotRestoreRestoresFiles(t *testing.T, srv server) {
 	name := uniqueName("snap")
-	createInstance(t, mainSocket, name, false)
-	out := newScript(t, "").with("NAME", starlark.String(name)).mustRun(`
+	createInstance(t, srv.Socket, name, false)
+	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()
 inst = c.instances.get(NAME)
 inst.files.put("/root/state", "v1")
@@ -46,15 +52,20 @@ print(str(inst.files.get("/root/state")))
 	if out != "v1\nOperation\nv1\n" {
 		t.Fatalf("got %q", out)
 	}
-	if _, body := issue3RawFile(t, name, "/root/state"); string(body) != "v1" {
+	if _, body := issue3RawFile(t, srv, name, "/root/state"); string(body) != "v1" {
 		t.Fatalf("server has %q", body)
 	}
 }
 
 func TestSnapshotManagerLifecycle(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSnapshotManagerLifecycle)
+}
+
+func testSnapshotManagerLifecycle(t *testing.T, srv server) {
 	name := uniqueName("snap")
-	createInstance(t, mainSocket, name, false)
-	s := newScript(t, "").with("NAME", starlark.String(name))
+	createInstance(t, srv.Socket, name, false)
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name))
 	out := s.mustRun(`
 c = lxd.Client()
 inst = c.instances.get(NAME)
@@ -105,7 +116,7 @@ False
 	if out != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
 	}
-	c := restClient(t, mainSocket)
+	c := restClient(t, srv.Socket)
 	base := rest.Path("instances", name, "snapshots")
 	if serverExists(t, c, base+"/a") || serverExists(t, c, base+"/b") {
 		t.Fatal("old snapshot names still exist on the server")
@@ -117,12 +128,17 @@ False
 }
 
 func TestSnapshotPublishAndInstancePublish(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSnapshotPublishAndInstancePublish)
+}
+
+func testSnapshotPublishAndInstancePublish(t *testing.T, srv server) {
 	name := uniqueName("pub")
 	launched := uniqueName("pub-launch")
 	alias := uniqueName("pub-alias")
-	createInstance(t, mainSocket, name, false)
-	cleanupInstance(t, mainSocket, launched)
-	s := newScript(t, "").with("NAME", starlark.String(name)).with("LAUNCHED", starlark.String(launched)).with("ALIAS", starlark.String(alias))
+	createInstance(t, srv.Socket, name, false)
+	cleanupInstance(t, srv.Socket, launched)
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("LAUNCHED", starlark.String(launched)).with("ALIAS", starlark.String(alias))
 	out, err := s.run(`
 c = lxd.Client()
 inst = c.instances.get(NAME)
@@ -146,7 +162,7 @@ print(str(new.files.get("/root/marker")))
 		if m, ok := s.globals[g]; ok {
 			if fp, err := starlark.Call(&starlark.Thread{}, mustAttr(t, m, "to_dict"), nil, nil); err == nil {
 				if v, _, _ := fp.(*starlark.Dict).Get(starlark.String("fingerprint")); v != nil {
-					deleteImageLater(t, string(v.(starlark.String)))
+					deleteImageLater(t, srv.Socket, string(v.(starlark.String)))
 				}
 			}
 		}
@@ -157,7 +173,7 @@ print(str(new.files.get("/root/marker")))
 	if out != "Operation\nImage False\nImage True True\nRunning\npublished\n" {
 		t.Fatalf("got %q", out)
 	}
-	c := restClient(t, mainSocket)
+	c := restClient(t, srv.Socket)
 	if st := serverObject(t, c, rest.Path("instances", launched)); st["status"] != "Running" {
 		t.Fatalf("launched instance is %v", st["status"])
 	}
@@ -176,13 +192,18 @@ func mustAttr(t testing.TB, v starlark.Value, name string) starlark.Value {
 }
 
 func TestInstanceCopySameServer(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testInstanceCopySameServer)
+}
+
+func testInstanceCopySameServer(t *testing.T, srv server) {
 	name := uniqueName("copy")
 	full, only, async := uniqueName("copy-full"), uniqueName("copy-only"), uniqueName("copy-async")
-	createInstance(t, mainSocket, name, false)
+	createInstance(t, srv.Socket, name, false)
 	for _, n := range []string{full, only, async} {
-		cleanupInstance(t, mainSocket, n)
+		cleanupInstance(t, srv.Socket, n)
 	}
-	s := newScript(t, "").with("NAME", starlark.String(name)).
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name)).
 		with("FULL", starlark.String(full)).with("ONLY", starlark.String(only)).with("ASYNC", starlark.String(async))
 	out := s.mustRun(`
 c = lxd.Client()
@@ -223,7 +244,7 @@ LXDAPIException False
 	if out != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
 	}
-	c := restClient(t, mainSocket)
+	c := restClient(t, srv.Socket)
 	src := serverObject(t, c, rest.Path("instances", name))
 	for _, n := range []string{full, only, async} {
 		got := serverObject(t, c, rest.Path("instances", n))

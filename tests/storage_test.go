@@ -19,7 +19,7 @@ func createDirPool(t *testing.T, c *rest.Client, name string) string {
 		t.Fatal(err)
 	}
 	cleanupPath(t, c, rest.Path("storage-pools", name))
-	newScript(t, "").with("name", starlark.String(name)).with("src", starlark.String(src)).mustRun(`
+	newScript(t, c.Endpoint()).with("name", starlark.String(name)).with("src", starlark.String(src)).mustRun(`
 pool = lxd.Client().storage_pools.create({"name": name, "driver": "dir", "config": {"source": src}}, wait=True)
 if pool.driver != "dir" or pool.config["source"] != src or pool.used_by != [] or pool.status != "Created":
     fail("created pool reads %s" % pool.to_dict())
@@ -31,11 +31,15 @@ if repr(pool) != '<StoragePool "%s" dir>' % name:
 
 func TestStoragePoolSavePutPatchResources(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testStoragePoolSavePutPatchResources)
+}
+
+func testStoragePoolSavePutPatchResources(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	name := uniqueName("pool")
 	src := createDirPool(t, c, name)
 
-	newScript(t, "").with("name", starlark.String(name)).with("src", starlark.String(src)).mustRun(`
+	newScript(t, srv.Socket).with("name", starlark.String(name)).with("src", starlark.String(src)).mustRun(`
 client = lxd.Client()
 if not client.storage_pools.exists(name) or name not in [p.name for p in client.storage_pools.all()]:
     fail("pool not listed")
@@ -76,7 +80,7 @@ if not r.error or not r.error.is_a("LXDAPIException"):
 	if got["description"] != "put" || cfg["source"] != src || cfg["rsync.bwlimit"] != "2MB" || cfg["rsync.compression"] != "false" {
 		t.Fatalf("server has %v", got)
 	}
-	newScript(t, "").with("name", starlark.String(name)).mustRun(`
+	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
 client = lxd.Client()
 client.storage_pools.get(name).delete()
 if client.storage_pools.exists(name):
@@ -89,7 +93,11 @@ if client.storage_pools.exists(name):
 
 func TestStorageVolumes(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testStorageVolumes)
+}
+
+func testStorageVolumes(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	pool := uniqueName("pool")
 	createDirPool(t, c, pool)
 	vol, renamed, moved := uniqueName("vol"), uniqueName("vol"), uniqueName("vol")
@@ -97,7 +105,7 @@ func TestStorageVolumes(t *testing.T) {
 		cleanupPath(t, c, p)
 	}
 
-	newScript(t, "").with("pool_name", starlark.String(pool)).with("vol", starlark.String(vol)).
+	newScript(t, srv.Socket).with("pool_name", starlark.String(pool)).with("vol", starlark.String(vol)).
 		with("renamed", starlark.String(renamed)).with("moved", starlark.String(moved)).mustRun(`
 client = lxd.Client()
 pool = client.storage_pools.get(pool_name)
@@ -172,13 +180,17 @@ func volPath(pool, name string) string {
 // writes and reads directly.
 func TestStorageVolumeSnapshots(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testStorageVolumeSnapshots)
+}
+
+func testStorageVolumeSnapshots(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	pool := uniqueName("pool")
 	src := createDirPool(t, c, pool)
 	vol := uniqueName("vol")
 	cleanupPath(t, c, volPath(pool, vol))
 	s := func() *script {
-		return newScript(t, "").with("pool_name", starlark.String(pool)).with("vol", starlark.String(vol))
+		return newScript(t, srv.Socket).with("pool_name", starlark.String(pool)).with("vol", starlark.String(vol))
 	}
 	s().mustRun(`lxd.Client().storage_pools.get(pool_name).volumes.create({"name": vol}, wait=True)`)
 
@@ -255,7 +267,11 @@ v.delete()
 
 func TestStorageArguments(t *testing.T) {
 	t.Parallel()
-	s := newScript(t, "")
+	eachServer(t, testStorageArguments)
+}
+
+func testStorageArguments(t *testing.T, srv server) {
+	s := newScript(t, srv.Socket)
 	mustFail(t, s, `lxd.Client().storage_pools.create({"driver": "dir"})`, `storage_pools.create: for parameter definition: a valid "name" is required`)
 	mustFail(t, s, `lxd.Client().storage_pools.get("default").volumes.get("custom")`, "StoragePool.volumes.get: missing argument for name")
 	mustFail(t, s, `lxd.Client().storage_pools.get("default").volumes.get("", "x")`, "for parameter type: empty volume type")
@@ -268,13 +284,17 @@ p.name = "x"`, "StoragePool.name is read-only")
 // follows it and keeps working there.
 func TestStorageVolumeMoveToProject(t *testing.T) {
 	t.Parallel()
-	c := restClient(t, mainSocket)
+	eachServer(t, testStorageVolumeMoveToProject)
+}
+
+func testStorageVolumeMoveToProject(t *testing.T, srv server) {
+	c := restClient(t, srv.Socket)
 	proj, vol := uniqueName("proj"), uniqueName("vol")
 	createProject(t, c, proj)
 	cleanupPath(t, c.WithProject(proj), volPath("default", vol))
 	cleanupPath(t, c, volPath("default", vol))
 
-	newScript(t, "").with("proj", starlark.String(proj)).with("vol", starlark.String(vol)).mustRun(`
+	newScript(t, srv.Socket).with("proj", starlark.String(proj)).with("vol", starlark.String(vol)).mustRun(`
 client = lxd.Client()
 pool = client.storage_pools.get("default")
 v = pool.volumes.create({"name": vol, "config": {"user.k": "v"}})

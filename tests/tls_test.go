@@ -71,7 +71,7 @@ func TestTLSPinnedTrustedClientWorks(t *testing.T) {
 	t.Parallel()
 	name := uniqueName("tlspin")
 	createInstance(t, mainSocket, name, true)
-	crt, key := trustedClientCert(t)
+	crt, key := trustedClientCert(t, lxdServer())
 	out := newScript(t, "").with("URL", starlark.String(mainHTTPS)).with("crt", starlark.String(crt)).
 		with("key", starlark.String(key)).with("name", starlark.String(name)).mustRun(`
 c = lxd.Client(URL, cert=(crt, key), verify="` + mainServerCert + `")

@@ -64,7 +64,8 @@ type Client struct {
 	transfers   TransferFunc // nil: no byte counting (see WithTransfers)
 	transferIDs *atomic.Uint64
 
-	polls polls // of WaitOperation; zero: the defaults
+	polls polls     // of WaitOperation; zero: the defaults
+	ident *identity // which server this is, once known (server.go)
 
 	// wsWrite lends websockets their write buffers only while a message is
 	// being written: a command's four sockets mostly sit idle, and buffers
@@ -75,7 +76,7 @@ type Client struct {
 // New prepares a client. It does no I/O: call Server to check the connection.
 func New(cfg Config) (*Client, error) {
 	ep := strings.TrimSpace(cfg.Endpoint)
-	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}}
+	c := &Client{project: cfg.Project, timeout: cfg.Timeout, trace: cfg.Trace, wsWrite: &sync.Pool{}, ident: &identity{}}
 	switch {
 	case ep == "" || strings.HasPrefix(ep, "unix://") || strings.HasPrefix(ep, "/") || isSocket(ep):
 		path := strings.TrimPrefix(ep, "unix://")
@@ -365,7 +366,16 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	if contentType != "" {
 		hr.Header.Set("Content-Type", contentType)
 	}
-	for k, vs := range req.Header {
+	header := req.Header
+	if hasServerHeaders(header) {
+		kind, err := c.ServerKind(ctx)
+		if err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		header = serverHeaders(header, kind)
+	}
+	for k, vs := range header {
 		hr.Header[k] = vs
 	}
 	hr.Header.Set("User-Agent", "lxdstar")
@@ -376,8 +386,11 @@ func (c *Client) Raw(ctx context.Context, req *Request) (*http.Response, context
 	}
 	if err != nil {
 		c.traceLine(hr, 0, start)
+		// Classified before cancel: cancelling the request's own timeout
+		// context would make every failure look like a cancellation.
+		err = c.transportError(ctx, err)
 		cancel()
-		return nil, nil, c.transportError(ctx, err)
+		return nil, nil, err
 	}
 	c.traceLine(hr, resp.StatusCode, start)
 	c.meterDownload(req, resp)
@@ -421,11 +434,11 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	var unknown x509.UnknownAuthorityError
 	if errors.As(err, &unknown) {
 		// LXD servers have self-signed certificates: say how to trust one.
-		return &Error{Kind: KindConnection, Err: err, Message: "cannot talk to LXD at " + c.endpoint +
+		return &Error{Kind: KindConnection, Err: err, Message: "cannot talk to " + c.name() + " at " + c.endpoint +
 			": its certificate is not signed by a known authority; trust it with verify=\"<server.crt>\" (pin the certificate), " +
 			"remote=\"<name>\" (an lxc remote whose certificate is stored), or verify=False (no verification)"}
 	}
-	return &Error{Kind: KindConnection, Message: "cannot talk to LXD at " + c.endpoint, Err: err}
+	return &Error{Kind: KindConnection, Message: "cannot talk to " + c.name() + " at " + c.endpoint, Err: err}
 }
 
 // connReader marks the errors of reading a streamed response body as
@@ -434,6 +447,7 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 // scripts can catch as such, from a failure of their own writer.
 type connReader struct {
 	io.ReadCloser
+	server   string // "LXD" or "Incus"
 	endpoint string
 }
 
@@ -442,7 +456,7 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		var e *Error
 		if !errors.As(err, &e) {
-			err = &Error{Kind: KindConnection, Message: "reading the answer of LXD at " + r.endpoint, Err: err}
+			err = &Error{Kind: KindConnection, Message: "reading the answer of " + r.server + " at " + r.endpoint, Err: err}
 		}
 	}
 	return n, err
@@ -511,9 +525,4 @@ func snippet(data []byte) string {
 		return "(empty body)"
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-// Server is GET /1.0: the server's description.
-func (c *Client) Server(ctx context.Context) (*Response, error) {
-	return c.Do(ctx, &Request{Method: "GET", Path: "/1.0"})
 }

@@ -139,7 +139,7 @@ var execReadBuffer = [fdCount]int{fdStdin: 512, fdStdout: wsBufferSize, fdStderr
 func (c *Client) dialExec(ctx context.Context, started *ExecStarted) (conns [fdCount]*websocket.Conn, err error) {
 	for _, name := range execFDNames {
 		if _, ok := started.Secrets[name]; !ok {
-			return conns, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD sent no websocket secret for fd %q", name)}
+			return conns, &Error{Kind: KindConnection, Message: fmt.Sprintf("%s sent no websocket secret for fd %q", c.name(), name)}
 		}
 	}
 	var errs [fdCount]error
@@ -210,9 +210,11 @@ func (r *execRun) run(ctx context.Context, stdio ExecIO) (*ExecResult, error) {
 	if failure != nil {
 		return nil, failure
 	}
-	// LXD fails the operation of a command that could not be run ("Command
-	// not found", "Command not executable") yet still reports its exit
-	// status (127, 126): that is a result, as any other exit status.
+	// LXD and Incus fail the operation of a command that could not be run
+	// ("Command not found", "Command not executable") yet still report its
+	// exit status (127, 126): that is a result, as any other exit status.
+	// (Incus's wait answers such a failure with an error; WaitOperation
+	// then reads the operation, which holds the status.)
 	code, haveCode := exitCode(final.op)
 	if final.err != nil && !haveCode {
 		return nil, fmt.Errorf("%s: %w", r.what, final.err)
@@ -224,7 +226,7 @@ func (r *execRun) run(ctx context.Context, stdio ExecIO) (*ExecResult, error) {
 		return nil, fmt.Errorf("%s: reading stdin: %w", r.what, r.stdinErr)
 	}
 	if !haveCode {
-		return nil, &Error{Kind: KindConnection, Message: r.what + ": LXD reported no exit status"}
+		return nil, &Error{Kind: KindConnection, Message: r.what + ": " + r.c.name() + " reported no exit status"}
 	}
 	return &ExecResult{ExitCode: code, Operation: final.op}, nil
 }
@@ -373,7 +375,7 @@ func (r *execRun) pump(conn *websocket.Conn, w io.Writer) {
 	for {
 		mt, msg, err := conn.NextReader()
 		if err != nil {
-			report(&Error{Kind: KindConnection, Message: "the output stream from " + r.c.endpoint + " ended before LXD's end-of-stream marker", Err: err})
+			report(&Error{Kind: KindConnection, Message: "the output stream from " + r.c.endpoint + " ended before " + r.c.name() + "'s end-of-stream marker", Err: err})
 			return
 		}
 		if reported {

@@ -12,8 +12,8 @@ import (
 	"strings"
 )
 
-// FileInfo is what LXD reports about a path inside an instance, taken from
-// the X-LXD-* headers of a file request.
+// FileInfo is what the server reports about a path inside an instance, taken
+// from the X-LXD-* (Incus: X-Incus-*) headers of a file request.
 type FileInfo struct {
 	Type string // "file", "directory" or "symlink"
 	Mode uint32 // permission bits, e.g. 0o644
@@ -46,6 +46,7 @@ type FilePush struct {
 	UID    int64  // < 0 lets LXD choose
 	GID    int64  // < 0 lets LXD choose
 	Append bool   // X-LXD-write: append (extension file_append)
+	// The X-LXD-* headers below go out as X-Incus-* to Incus (see Raw).
 	// Content is the file's data, or a symlink's target. Nil for
 	// directories. It is streamed, never buffered here.
 	Content io.Reader
@@ -117,7 +118,7 @@ func (c *Client) GetFile(ctx context.Context, instance, path string) (*File, err
 		f.Entries, err = readEntries(resp, path)
 		return f, err
 	}
-	f.Body = &cancelOnClose{ReadCloser: &connReader{ReadCloser: resp.Body, endpoint: c.endpoint}, cancel: cancel}
+	f.Body = &cancelOnClose{ReadCloser: &connReader{ReadCloser: resp.Body, server: c.name(), endpoint: c.endpoint}, cancel: cancel}
 	return f, nil
 }
 
@@ -195,27 +196,27 @@ func Annotate(err error, what string) error {
 }
 
 func parseFileHeaders(h http.Header, path string) (FileInfo, error) {
-	info := FileInfo{Type: h.Get("X-LXD-type"), UID: -1, GID: -1}
+	info := FileInfo{Type: Header(h, "type"), UID: -1, GID: -1}
 	if info.Type == "" {
 		// Servers before file_symlinks only had files and directories
 		// and always sent a type; no type means no file answer at all.
-		return info, &Error{Kind: KindConnection, Message: fmt.Sprintf("file request for %s: the answer has no X-LXD-type header", path)}
+		return info, &Error{Kind: KindConnection, Message: fmt.Sprintf("file request for %s: the answer has no X-LXD-type or X-Incus-type header", path)}
 	}
-	if m := h.Get("X-LXD-mode"); m != "" {
+	if m := Header(h, "mode"); m != "" {
 		v, err := strconv.ParseUint(m, 8, 32)
 		if err != nil {
-			return info, &Error{Kind: KindConnection, Message: fmt.Sprintf("file request for %s: bad X-LXD-mode %q", path, m)}
+			return info, &Error{Kind: KindConnection, Message: fmt.Sprintf("file request for %s: bad file mode header %q", path, m)}
 		}
 		info.Mode = uint32(v)
 	}
 	for _, f := range []struct {
 		name string
 		dst  *int64
-	}{{"X-LXD-uid", &info.UID}, {"X-LXD-gid", &info.GID}} {
-		if s := h.Get(f.name); s != "" {
+	}{{"uid", &info.UID}, {"gid", &info.GID}} {
+		if s := Header(h, f.name); s != "" {
 			v, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
-				return info, &Error{Kind: KindConnection, Message: fmt.Sprintf("file request for %s: bad %s %q", path, f.name, s)}
+				return info, &Error{Kind: KindConnection, Message: fmt.Sprintf("file request for %s: bad %s header %q", path, f.name, s)}
 			}
 			*f.dst = v
 		}

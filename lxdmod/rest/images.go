@@ -9,6 +9,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
+	"sort"
 )
 
 // ImageUpload describes POST /1.0/images with the image files as the body.
@@ -25,11 +27,16 @@ type ImageUpload struct {
 	Fingerprint string
 	Public      bool
 	Filename    string
+	// Properties are set on the new image by the server. (Aliases are
+	// made afterwards: LXD 5.0 has no upload header for them.)
+	Properties map[string]string
 }
 
 // ImageUploadRequest builds the upload request. The body streams from the
 // readers: a split image is sent as multipart/form-data without buffering
-// the files (only the few bytes of part headers are built in memory).
+// the files (only the few bytes of part headers are built in memory). The
+// X-LXD-* headers go out as X-Incus-* to Incus (see Raw), which ignores the
+// old names here.
 func ImageUploadRequest(u ImageUpload) *Request {
 	h := http.Header{}
 	if u.Public {
@@ -42,6 +49,16 @@ func ImageUploadRequest(u ImageUpload) *Request {
 	}
 	if u.Filename != "" {
 		h.Set("X-LXD-filename", u.Filename)
+	}
+	// One header value per property, key=value URL-encoded as both
+	// servers parse it (url.ParseQuery of each value).
+	keys := make([]string, 0, len(u.Properties))
+	for k := range u.Properties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h.Add("X-LXD-properties", url.Values{k: {u.Properties[k]}}.Encode())
 	}
 	req := &Request{Method: "POST", Path: Path("images"), Header: h, NoTimeout: true, Body: u.Rootfs, Label: "image"}
 	if u.Meta == nil {
@@ -93,7 +110,7 @@ func (c *Client) ExportImage(ctx context.Context, fingerprint string, part func(
 	if resp.StatusCode >= 400 {
 		return errorBody(resp, what)
 	}
-	body := &connReader{ReadCloser: resp.Body, endpoint: c.endpoint}
+	body := &connReader{ReadCloser: resp.Body, server: c.name(), endpoint: c.endpoint}
 	defer body.Close()
 	ctype, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || ctype != "multipart/form-data" {
@@ -133,7 +150,7 @@ func (c *Client) readErr(ctx context.Context, err error, what string) error {
 	}
 	var e *Error
 	if !errors.As(err, &e) && errors.Is(err, io.ErrUnexpectedEOF) {
-		err = &Error{Kind: KindConnection, Message: "the answer of LXD at " + c.endpoint + " ended early", Err: err}
+		err = &Error{Kind: KindConnection, Message: "the answer of " + c.name() + " at " + c.endpoint + " ended early", Err: err}
 	}
 	return Annotate(err, what)
 }

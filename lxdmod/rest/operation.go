@@ -62,11 +62,13 @@ func (o *Operation) Failed() error {
 // operationErrorKind recovers the kind of a failed operation. LXD reports
 // operation failures without the HTTP status its handlers used, so a create
 // whose name is taken would otherwise not be a Conflict. Its wording for
-// those two cases is stable ("... already exists", "... not found").
+// those two cases is stable ("... already exists", "... not found"); Incus
+// 6.0 reports a taken instance name as its database's "UNIQUE constraint
+// failed".
 func operationErrorKind(msg string) Kind {
 	lower := strings.ToLower(msg)
 	switch {
-	case strings.Contains(lower, "already exists"):
+	case strings.Contains(lower, "already exists"), strings.Contains(lower, "unique constraint failed"):
 		return KindConflict
 	case strings.HasSuffix(lower, "not found"):
 		return KindNotFound
@@ -149,6 +151,21 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 			Query: url.Values{"timeout": {fmt.Sprint(secs)}}, NoProject: true, NoTimeout: true,
 		})
 		cancel()
+		if err != nil && r != nil && r.HTTPStatus < 400 {
+			// Incus answers a wait on an operation that failed, or that
+			// outlived the wait's timeout, with an error envelope (HTTP
+			// 200, the header being sent before the wait): the
+			// operation's own state tells which, and keeps what a failed
+			// operation reports (an exec's exit status).
+			next, gerr := c.GetOperation(ctx, op.ID)
+			if gerr == nil {
+				op = next
+				if op.Final() {
+					return op, op.Failed()
+				}
+				continue
+			}
+		}
 		if err != nil {
 			switch {
 			case parent.Err() != nil:
@@ -158,7 +175,7 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 			case IsKind(err, KindNotFound):
 				return op, &Error{Kind: KindNotFound, StatusCode: 404, Message: fmt.Sprintf("operation %s no longer exists on the server (finished more than 5 s ago?)", op.ID)}
 			case IsKind(err, KindTimeout):
-				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("LXD at %s did not answer a wait for operation %s within %s", c.endpoint, op.ID, poll+polls.grace), Err: err}
+				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("%s at %s did not answer a wait for operation %s within %s", c.name(), c.endpoint, op.ID, poll+polls.grace), Err: err}
 			}
 			return op, err
 		}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Local LXD test bed for lxdstar: real LXD daemons on loopback only.
+# Local test bed for lxdstar: real LXD and Incus daemons on loopback only.
 #
-#   tests/testbed/testbed.sh up [main|all|fault]     start + initialise (idempotent)
-#   tests/testbed/testbed.sh down [main|all|fault]   stop the daemons this script started
-#   tests/testbed/testbed.sh status            which daemons answer
+#   tests/testbed/testbed.sh up [main|all|fault|incus]     start + initialise (idempotent)
+#   tests/testbed/testbed.sh down [main|all|fault|incus]   stop the daemons this script started
+#   tests/testbed/testbed.sh status                        which daemons answer
 #
 # Layout (see shared/TESTBED.md; every tool and test on the machine relies on it):
 #
@@ -13,10 +13,15 @@
 #   node1   /var/lib/lxd3   127.0.0.3:8443    cluster bootstrap member
 #   node2   /var/lib/lxd4   127.0.0.4:8443    cluster joining member
 #   fault   /var/lib/lxd5   127.0.0.1:8445    fault injection: tests kill -9 and restart it
+#   incus   /var/lib/incus  127.0.0.1:8446    Incus 6.0: the suite runs here too
 #
-# Trust password: $LXDSTAR_TRUST_PASSWORD or "s3cret". Storage pool "default"
-# (dir), default profile with a root disk only (never a NIC), image alias
-# "busybox" on main, second, fault and the cluster.
+# Trust password (LXD only; Incus has none, it trusts by token):
+# $LXDSTAR_TRUST_PASSWORD or "s3cret". Storage pool "default" (dir), default
+# profile with a root disk only (never a NIC), image alias "busybox" on every
+# server (the cluster's members share one).
+#
+# LXD 5.0 comes from Debian 12; Incus 6.0 from bookworm-backports, on the
+# mirror the machine's own Debian sources name (no other host is contacted).
 #
 # The fault daemon exists so that the fault-injection tests can kill a real
 # daemon in the middle of an operation without disturbing any other test;
@@ -36,11 +41,16 @@ IMAGE_ALIAS=busybox
 PACKAGES=(lxd lxd-client busybox-static iptables python3-pylxd
 	tmux bsdutils curl time) # the last four: REPL, pty and benchmark tests
 
-ALL_NAMES=(main second node1 node2 fault)
+INCUS_PACKAGES=(incus-base incus-client) # from bookworm-backports; "incus" would pull QEMU
+INCUSD=/usr/libexec/incus/incusd          # not on PATH
+BACKPORTS_SOURCES=/etc/apt/sources.list.d/lxdstar-bookworm-backports.sources
+
+ALL_NAMES=(main second node1 node2 fault incus)
+# LXDDIR is the daemon's state directory: LXD_DIR for LXD, INCUS_DIR for Incus.
 declare -A LXDDIR=([main]=/var/lib/lxd [second]=/var/lib/lxd2 [node1]=/var/lib/lxd3 [node2]=/var/lib/lxd4
-	[fault]=/var/lib/lxd5)
+	[fault]=/var/lib/lxd5 [incus]=/var/lib/incus)
 declare -A ADDR=([main]=127.0.0.1:8443 [second]=127.0.0.1:8444 [node1]=127.0.0.3:8443 [node2]=127.0.0.4:8443
-	[fault]=127.0.0.1:8445)
+	[fault]=127.0.0.1:8445 [incus]=127.0.0.1:8446)
 
 T0=$(date +%s.%N)
 
@@ -49,9 +59,22 @@ die() { printf 'testbed: ERROR: %s\n' "$*" >&2; exit 1; }
 # Seconds since $1 (default: script start), one decimal.
 since() { awk -v a="${1:-$T0}" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1fs", b - a }'; }
 
-# lxc / lxd against one daemon of the layout (the unix socket in its LXD_DIR).
-lxcd() { local n=$1; shift; LXD_DIR=${LXDDIR[$n]} lxc "$@"; }
-lxdd() { local n=$1; shift; LXD_DIR=${LXDDIR[$n]} lxd "$@"; }
+is_incus() { [[ $1 == incus ]]; }
+dir_var() { if is_incus "$1"; then echo INCUS_DIR; else echo LXD_DIR; fi; }
+
+# The client (lxc / incus) against one daemon of the layout, through the
+# unix socket in its state directory.
+lxcd() {
+	local n=$1
+	shift
+	if is_incus "$n"; then INCUS_DIR=${LXDDIR[$n]} incus "$@"; else LXD_DIR=${LXDDIR[$n]} lxc "$@"; fi
+}
+# The daemon's own admin commands: `lxd X` is `incus admin X` on Incus.
+lxdd() {
+	local n=$1
+	shift
+	if is_incus "$n"; then INCUS_DIR=${LXDDIR[$n]} incus admin "$@"; else LXD_DIR=${LXDDIR[$n]} lxd "$@"; fi
+}
 
 pidfile() { echo "$RUN_DIR/$1.pid"; }
 logfile() { echo "$LOG_DIR/$1.log"; }
@@ -59,7 +82,13 @@ logfile() { echo "$LOG_DIR/$1.log"; }
 # Does the daemon answer on its unix socket, with its API ready? Bounded by a
 # timeout: a cluster member waiting for its peers can accept the connection
 # without answering.
-answers() { LXD_DIR=${LXDDIR[$1]} timeout 5 lxc query /1.0 >/dev/null 2>&1; }
+answers() {
+	if is_incus "$1"; then
+		command -v incus >/dev/null && INCUS_DIR=${LXDDIR[$1]} timeout 5 incus query /1.0 >/dev/null 2>&1
+	else
+		LXD_DIR=${LXDDIR[$1]} timeout 5 lxc query /1.0 >/dev/null 2>&1
+	fi
+}
 
 # The pid of the daemon this script started for $1, if it is still that
 # process (pids get reused after a reboot, so compare the command line, which
@@ -99,29 +128,75 @@ ensure_packages() {
 	say "packages installed ($(since "$t"))"
 }
 
+# Incus 6.0 comes from bookworm-backports, added on the mirror of the
+# machine's own Debian sources (the first URIs: line of debian.sources), so
+# the test bed reaches no host the machine was not already set up to use.
+# Returns 0 when it added the suite (apt's lists then need an update).
+add_backports() {
+	[[ -s $BACKPORTS_SOURCES ]] && return 1
+	local uri
+	uri=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+	[[ -n $uri ]] || die "no URIs: line in /etc/apt/sources.list.d/debian.sources to take the bookworm-backports mirror from"
+	cat >"$BACKPORTS_SOURCES.tmp" <<EOF
+# Added by lxdstar's tests/testbed/testbed.sh: Incus 6.0 for the test bed.
+Types: deb
+URIs: $uri
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+	mv "$BACKPORTS_SOURCES.tmp" "$BACKPORTS_SOURCES"
+	say "added bookworm-backports ($uri) in $BACKPORTS_SOURCES"
+}
+
+incus_installed() {
+	local p
+	[[ -x $INCUSD ]] && command -v incus >/dev/null || return 1
+	for p in "${INCUS_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || return 1
+	done
+}
+
+ensure_incus_packages() {
+	incus_installed && return 0
+	local t
+	t=$(date +%s.%N)
+	export DEBIAN_FRONTEND=noninteractive
+	# ensure_packages' update already saw the new suite, unless it had nothing to install.
+	apt-cache policy incus-base 2>/dev/null | grep -q bookworm-backports || apt-get update -q >/dev/null
+	say "installing ${INCUS_PACKAGES[*]} from bookworm-backports (apt)"
+	apt-get install -y -q -t bookworm-backports "${INCUS_PACKAGES[@]}" </dev/null >"/tmp/lxdstar-testbed-apt-incus.log" 2>&1 ||
+		{ tail -20 /tmp/lxdstar-testbed-apt-incus.log >&2; die "apt-get install of Incus failed"; }
+	incus_installed || die "$INCUSD or the incus client missing after installing ${INCUS_PACKAGES[*]}"
+	say "Incus installed: $(incus --version 2>/dev/null) ($(since "$t"))"
+}
+
 # ----------------------------------------------------------------- daemons
 
 # Start the daemon for $1 fully detached: own session (setsid), SIGHUP ignored
 # (nohup), stdin from /dev/null, stdout/stderr to a file and every other
 # inherited fd closed, so that `make` or a CI step that started it does not
-# wait on it. The wrapper writes its own pid, then execs lxd (same pid). It
-# runs in /: the daemon outlives the checkout that started it (a CI clone is
-# deleted afterwards), and LXD's helpers (rsync) fail in a vanished cwd.
+# wait on it. The wrapper writes its own pid, then execs lxd or incusd (same
+# pid). It runs in /: the daemon outlives the checkout that started it (a CI
+# clone is deleted afterwards), and the daemons' helpers (rsync) fail in a
+# vanished cwd.
 start_daemon() {
 	local n=$1 log
 	log=$(logfile "$n")
 	mkdir -p "$RUN_DIR" "$LOG_DIR" "${LXDDIR[$n]}"
-	say "starting $n (LXD_DIR=${LXDDIR[$n]}, log $log)"
+	say "starting $n ($(dir_var "$n")=${LXDDIR[$n]}, log $log)"
 	# shellcheck disable=SC2016 # expanded by the wrapper shell, not here
-	LXD_DIR=${LXDDIR[$n]} setsid nohup bash -c '
+	env "$(dir_var "$n")=${LXDDIR[$n]}" setsid nohup bash -c '
 		for fd in /proc/$$/fd/*; do
 			fd=${fd##*/}
 			if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
 		done 2>/dev/null
 		echo $$ >"$1"
-		cd / && exec lxd --group root --logfile "$2"
-	' lxd-wrapper "$(pidfile "$n")" "$log" </dev/null >>"$LOG_DIR/$n.out" 2>&1 &
+		cd / && exec "$3" --group root --logfile "$2"
+	' lxd-wrapper "$(pidfile "$n")" "$log" "$(daemon_binary "$n")" </dev/null >>"$LOG_DIR/$n.out" 2>&1 &
 }
+
+daemon_binary() { if is_incus "$1"; then echo "$INCUSD"; else echo lxd; fi; }
 
 # Make sure every named daemon runs and is ready. All are started first and
 # waited for afterwards: a restarted cluster member only gets its database
@@ -157,11 +232,14 @@ yq() { printf "'%s'" "${1//\'/\'\'}"; }
 # bootstrap member. In LXD 5.0 core.https_address is per member and
 # cluster.https_address defaults to it when clustering is enabled, so the
 # bootstrap preseed only needs core.https_address.
+# Incus has no trust passwords: it trusts clients by token or certificate.
 preseed_server() {
+	local password="  core.trust_password: $(yq "$TRUST_PASSWORD")"
+	is_incus "$1" && password="  # no core.trust_password: Incus has none"
 	cat <<EOF
 config:
   core.https_address: ${ADDR[$1]}
-  core.trust_password: $(yq "$TRUST_PASSWORD")
+$password
   images.auto_update_interval: "0"
 storage_pools:
 - name: default
@@ -207,7 +285,7 @@ ensure_init() {
 	initialised "$n" && return 0
 	t=$(date +%s.%N)
 	case $n in
-	main | second | fault) preseed_server "$n" | lxdd "$n" init --preseed ;;
+	main | second | fault | incus) preseed_server "$n" | lxdd "$n" init --preseed ;;
 	node1) preseed_server "$n" cluster | lxdd "$n" init --preseed ;;
 	node2)
 		[[ -r ${LXDDIR[node1]}/cluster.crt ]] || die "node1 has no cluster.crt; is it initialised?"
@@ -314,7 +392,8 @@ names_for() {
 	main) NAMES=(main) ;;
 	all) NAMES=("${ALL_NAMES[@]}") ;;
 	fault) NAMES=(fault) ;;
-	*) die "unknown set '$1' (want main, all or fault)" ;;
+	incus) NAMES=(incus) ;;
+	*) die "unknown set '$1' (want main, all, fault or incus)" ;;
 	esac
 }
 
@@ -322,7 +401,13 @@ cmd_up() {
 	local n
 	names_for "${1:-main}"
 	local names=("${NAMES[@]}")
-	ensure_packages
+	if [[ " ${names[*]} " == *" incus "* ]]; then
+		add_backports || true # before ensure_packages, so that one apt-get update serves both
+		ensure_packages
+		ensure_incus_packages
+	else
+		ensure_packages
+	fi
 
 	# Fast path: everything answers, is initialised and has the image.
 	local ok=1
@@ -350,7 +435,8 @@ cmd_up() {
 	summary "${names[@]}"
 }
 
-# Stop one daemon we started: a clean `lxd shutdown` (stops its instances)
+# Stop one daemon we started: a clean `lxd shutdown` / `incus admin
+# shutdown` (stops its instances)
 # bounded by a timeout, then SIGTERM, then SIGKILL.
 stop_one() {
 	local n=$1 pid i t
@@ -423,7 +509,7 @@ up) cmd_up "${2:-main}" ;;
 down) cmd_down "${2:-main}" ;;
 status) cmd_status ;;
 *)
-	echo "usage: $0 up [main|all|fault] | down [main|all|fault] | status" >&2
+	echo "usage: $0 up [main|all|fault|incus] | down [main|all|fault|incus] | status" >&2
 	exit 2
 	;;
 esac
