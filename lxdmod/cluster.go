@@ -5,7 +5,6 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -99,29 +98,13 @@ var clusterGroupType = newType(&modelType{
 })
 
 var clusterGroupsKind = newKind("cluster.groups", clusterGroupType, needsExtension("clustering_groups", collectionMethods,
-	map[string]methodFn{"create": clusterGroupsCreate}))
-
-// cluster.groups.create(name, *, description=None, members=None)
-func clusterGroupsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	var (
-		name        newName
-		description starargs.OptString
-		members     starargs.Strings
-	)
-	if len(args) > 1 {
-		return nil, fmt.Errorf("%s: description and members are keyword-only", b.Name())
-	}
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "description?", &description, "members?", &members); err != nil {
-		return nil, err
-	}
-	body := map[string]any{"name": string(name)}
-	setIf(body, "description", description.Value)
-	if members != nil {
-		body["members"] = []string(members)
-	}
-	return g.createObject(thread, g.collectionPath(), map[string]any{"name": string(name)}, body, false)
-}
+	map[string]methodFn{
+		// create(name, *, description=None, members=None)
+		"create": fieldsCreate(
+			createField{name: "description"},
+			createField{name: "members", kind: stringsField},
+		),
+	}))
 
 // clusterManager is client.cluster: get(), members and groups.
 type clusterManager struct {

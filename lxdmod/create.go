@@ -8,12 +8,13 @@ import (
 	"github.com/lxdstar/lxdstar/internal/starargs"
 )
 
-// createField is one keyword-only parameter of a fieldsCreate method and
-// the JSON field of the POST body it fills (of the same name).
+// createField is one parameter of a create method made by fieldsCreate or
+// namedCreate, and the JSON field of the POST body it fills (of the same
+// name).
 type createField struct {
 	name     string
 	kind     fieldKind
-	required bool // a required string (target_project, ...), still keyword-only
+	required bool // a required string (target_project, ...)
 }
 
 type fieldKind int
@@ -22,20 +23,30 @@ const (
 	stringField   fieldKind = iota // str or None
 	dictField                      // dict or None
 	dictListField                  // list of dicts or None (ACL rules, forward ports, record entries)
+	stringsField                   // list of strings or None (a group's members)
 )
 
-// fieldsCreate is the create(<key>, *, <fields>) of managers whose POST
-// body is the new object's key plus optional fields, sent as given (the
-// network ACLs, forwards, peers, zones and records): one table of
-// parameters per type instead of one function. LXD answers these
-// synchronously; the object comes back read from the server.
-func fieldsCreate(fields ...createField) methodFn {
+// The create methods of managers whose POST body is the new object's key
+// plus optional fields, sent as given: one table of parameters per type
+// instead of one function. The object comes back read from the server.
+//
+// fieldsCreate is create(<key>, *, <fields>), for objects LXD creates
+// synchronously (cluster groups, network ACLs, forwards, peers, zones and
+// records); namedCreate is create(name, <fields>, wait=False), its
+// parameters positional too, as pylxd has it for profiles, projects and
+// networks.
+func fieldsCreate(fields ...createField) methodFn { return createMethod(false, fields) }
+
+func namedCreate(fields ...createField) methodFn { return createMethod(true, fields) }
+
+func createMethod(positional bool, fields []createField) methodFn {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		g := mgr(b)
-		if len(args) > 1 {
+		if !positional && len(args) > 1 {
 			return nil, fmt.Errorf("%s: got %d positional arguments, want 1 (%s; the others are keyword-only)", b.Name(), len(args), g.t.key)
 		}
 		var key newName
+		var wait bool
 		vals := make([]starlark.Unpacker, len(fields))
 		pairs := []any{g.t.key, &key}
 		for i, f := range fields {
@@ -46,6 +57,9 @@ func fieldsCreate(fields ...createField) methodFn {
 			}
 			pairs = append(pairs, spec, vals[i])
 		}
+		if positional {
+			pairs = append(pairs, "wait?", &wait)
+		}
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
 			return nil, err
 		}
@@ -53,7 +67,7 @@ func fieldsCreate(fields ...createField) methodFn {
 		for i, f := range fields {
 			setIf(body, f.name, argValue(vals[i]))
 		}
-		return g.createObject(thread, g.collectionPath(), map[string]any{g.t.key: string(key)}, body, false)
+		return g.createObject(thread, g.collectionPath(), map[string]any{g.t.key: string(key)}, body, wait)
 	}
 }
 
@@ -64,6 +78,8 @@ func (f createField) arg() starlark.Unpacker {
 		return new(jsonObject)
 	case f.kind == dictListField:
 		return new(jsonObjects)
+	case f.kind == stringsField:
+		return new(starargs.Strings)
 	case f.required:
 		return new(nonEmpty)
 	}
@@ -77,6 +93,11 @@ func argValue(a starlark.Unpacker) any {
 		return *x
 	case *jsonObjects:
 		return *x
+	case *starargs.Strings:
+		if *x == nil {
+			return nil
+		}
+		return []string(*x)
 	case *nonEmpty:
 		return string(*x)
 	case *starargs.OptString:

@@ -3,14 +3,20 @@ package lxdmod
 import (
 	"go.starlark.net/starlark"
 
-	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
 // client.networks (API.md §2.4).
 func newNetworkManager(c *Client) starlark.Value { return networksKind.of(c, nil) }
 
-var networksKind = newKind("networks", networkType, collectionMethods, map[string]methodFn{"create": networksCreate})
+var networksKind = newKind("networks", networkType, collectionMethods, map[string]methodFn{
+	// create(name, description=None, type=None, config=None, wait=False)
+	"create": namedCreate(
+		createField{name: "description"},
+		createField{name: "type"},
+		createField{name: "config", kind: dictField},
+	),
+})
 
 var networkType = newType(&modelType{
 	name:       "Network",
@@ -29,26 +35,6 @@ var networkType = newType(&modelType{
 	},
 	afterLoad: listDefaults("used_by"),
 })
-
-// networks.create(name, description=None, type=None, config=None, wait=False)
-func networksCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	var (
-		name             newName
-		description, typ starargs.OptString
-		config           jsonObject
-		wait             bool
-	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "description?", &description,
-		"type?", &typ, "config?", &config, "wait?", &wait); err != nil {
-		return nil, err
-	}
-	body := map[string]any{"name": string(name)}
-	setIf(body, "description", description.Value)
-	setIf(body, "type", typ.Value)
-	setIf(body, "config", config)
-	return g.createObject(thread, g.collectionPath(), map[string]any{"name": string(name)}, body, wait)
-}
 
 // network.state() -> dict: GET /1.0/networks/<name>/state (addresses,
 // counters, hwaddr, mtu, state, type, ...).

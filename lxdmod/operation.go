@@ -224,50 +224,39 @@ var operationMethods = newMethodTable("Operation", nil, map[string]methodFn{
 	"refresh": operationRefresh,
 })
 
-var operationFields = []string{"id", "description", "status", "status_code", "created_at", "updated_at",
-	"metadata", "resources", "may_cancel", "err", "location", "op_class", "progress"}
-
 func (o *Operation) Attr(name string) (starlark.Value, error) {
 	if b := operationMethods.bind(o, name); b != nil {
 		return b, nil
 	}
 	s := o.snapshot()
 	switch name {
-	case "id":
-		return starlark.String(s.ID), nil
-	case "description":
-		return starlark.String(s.Description), nil
-	case "status":
-		return starlark.String(s.Status), nil
-	case "status_code":
-		return starlark.MakeInt(s.StatusCode), nil
-	case "created_at":
-		return starlark.String(s.CreatedAt), nil
-	case "updated_at":
-		return starlark.String(s.UpdatedAt), nil
 	case "metadata":
 		return fromGo(map[string]any(s.Metadata)), nil
 	case "resources":
 		return fromGo(s.Resources), nil
-	case "may_cancel":
-		return starlark.Bool(s.MayCancel), nil
-	case "err":
-		return starlark.String(s.Err), nil
-	case "location":
-		return starlark.String(s.Location), nil
-	case "op_class":
-		return starlark.String(s.Class), nil
-	case "progress":
-		if p := s.Progress(); p != "" {
-			return starlark.String(p), nil
-		}
-		return starlark.None, nil
 	}
-	return nil, nil
+	return operationFields(s)[name], nil // nil: no such field
+}
+
+// operationFields are an Operation's plain fields, from a state of it
+// (metadata and resources, converted only when read, aside).
+func operationFields(s *rest.Operation) starlark.StringDict {
+	str := func(s string) starlark.Value { return starlark.String(s) }
+	progress := starlark.Value(starlark.None)
+	if p := s.Progress(); p != "" {
+		progress = str(p)
+	}
+	return starlark.StringDict{
+		"id": str(s.ID), "description": str(s.Description), "status": str(s.Status), "err": str(s.Err),
+		"created_at": str(s.CreatedAt), "updated_at": str(s.UpdatedAt), "location": str(s.Location),
+		"op_class": str(s.Class), "status_code": starlark.MakeInt(s.StatusCode),
+		"may_cancel": starlark.Bool(s.MayCancel), "progress": progress,
+	}
 }
 
 func (o *Operation) AttrNames() []string {
-	names := append(append([]string{}, operationFields...), operationMethods.names()...)
+	names := append(operationFields(&rest.Operation{}).Keys(), "metadata", "resources")
+	names = append(names, operationMethods.names()...)
 	sort.Strings(names)
 	return names
 }

@@ -11,7 +11,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -148,7 +147,7 @@ func WriteFile(path string, data []byte) error {
 		path = real
 		if fi, err := os.Stat(path); err == nil {
 			if !fi.Mode().IsRegular() {
-				return fmt.Errorf("%s: not a regular file", path)
+				return &fs.PathError{Op: "write", Path: path, Err: errors.New("not a regular file")}
 			}
 			mode = fi.Mode().Perm()
 		}

@@ -11,29 +11,26 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// screen is a writer tests can read while the board draws on it.
+// screen is what a board drew. The board writes only under its lock,
+// which String takes too.
 type screen struct {
-	mu  sync.Mutex
+	b   *Board
 	buf strings.Builder
 }
 
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
+func (s *screen) Write(p []byte) (int, error) { return s.buf.Write(p) }
 
 func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
 	return s.buf.String()
 }
 
 func newBoard(poll PollFunc) (*Board, *screen) {
 	scr := &screen{}
-	b := New(scr, poll)
-	b.tick = 5 * time.Millisecond
-	return b, scr
+	scr.b = New(scr, poll)
+	scr.b.tick = 5 * time.Millisecond
+	return scr.b, scr
 }
 
 // eventually waits for the screen to show want.
