@@ -16,8 +16,6 @@ import (
 )
 
 // client.certificates (API.md §2.6): the server's trust store.
-func newCertificateManager(c *Client) starlark.Value { return certificatesKind.of(c, nil) }
-
 var certificatesKind = newKind("certificates", certificateType, collectionMethods,
 	map[string]methodFn{"create": certificatesCreate})
 

@@ -106,11 +106,10 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	// connections it opened: a host running many scripts must not
 	// accumulate idle connections and their goroutines for 90 s each.
 	context.AfterFunc(life, rc.CloseIdleConnections)
-	for name, mk := range clientManagers {
-		if m := mk(c); m != nil {
-			c.managers[name] = m
-		}
+	for name, k := range clientManagers {
+		c.managers[name] = k.of(c, nil)
 	}
+	c.managers["cluster"] = newClusterManager(c)
 	return c, nil
 }
 
@@ -267,23 +266,22 @@ func restConfig(cfg Config, a clientArgs) (rest.Config, error) {
 	return out, nil
 }
 
-// clientManagers builds the managers hanging off every Client. A
-// constructor returning nil leaves its manager out.
-var clientManagers = map[string]func(c *Client) starlark.Value{
-	"instances":        func(c *Client) starlark.Value { return newInstanceManager(c, instancesKind, "") },
-	"containers":       func(c *Client) starlark.Value { return newInstanceManager(c, containersKind, "container") },
-	"virtual_machines": func(c *Client) starlark.Value { return newInstanceManager(c, virtualMachinesKind, "virtual-machine") },
-	"images":           newImageManager,
-	"profiles":         newProfileManager,
-	"projects":         newProjectManager,
-	"networks":         newNetworkManager,
-	"network_acls":     newNetworkACLManager,
-	"network_zones":    newNetworkZoneManager,
-	"storage_pools":    newStoragePoolManager,
-	"operations":       newOperationManager,
-	"certificates":     newCertificateManager,
-	"cluster":          newClusterManager,
-	"warnings":         newWarningManager,
+// clientManagers are the managers hanging off every Client (besides
+// client.cluster, which is more than a collection: newClusterManager).
+var clientManagers = map[string]*managerKind{
+	"instances":        instancesKind,
+	"containers":       containersKind,
+	"virtual_machines": virtualMachinesKind,
+	"images":           imagesKind,
+	"profiles":         profilesKind,
+	"projects":         projectsKind,
+	"networks":         networksKind,
+	"network_acls":     networkACLsKind,
+	"network_zones":    networkZonesKind,
+	"storage_pools":    storagePoolsKind,
+	"operations":       operationsKind,
+	"certificates":     certificatesKind,
+	"warnings":         warningsKind,
 }
 
 var clientMethods = newMethodTable("Client", nil, map[string]methodFn{

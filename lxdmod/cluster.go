@@ -100,10 +100,7 @@ var clusterGroupType = newType(&modelType{
 var clusterGroupsKind = newKind("cluster.groups", clusterGroupType, needsExtension("clustering_groups", collectionMethods,
 	map[string]methodFn{
 		// create(name, *, description=None, members=None)
-		"create": fieldsCreate(
-			createField{name: "description"},
-			createField{name: "members", kind: stringsField},
-		),
+		"create": fieldsCreate(stringArg("description"), stringsArg("members")),
 	}))
 
 // clusterManager is client.cluster: get(), members and groups.

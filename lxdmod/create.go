@@ -17,6 +17,13 @@ type createField struct {
 	required bool // a required string (target_project, ...)
 }
 
+// The parameters a create method can take, by kind.
+func stringArg(name string) createField   { return createField{name: name} }
+func requiredArg(name string) createField { return createField{name: name, required: true} }
+func dictArg(name string) createField     { return createField{name: name, kind: dictField} }
+func dictListArg(name string) createField { return createField{name: name, kind: dictListField} }
+func stringsArg(name string) createField  { return createField{name: name, kind: stringsField} }
+
 type fieldKind int
 
 const (

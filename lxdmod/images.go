@@ -62,8 +62,6 @@ func imageDescribe(m *Model) string {
 	return ""
 }
 
-func newImageManager(c *Client) starlark.Value { return imagesKind.of(c, nil) }
-
 var imagesKind = newKind("images", imageType, collectionMethods, map[string]methodFn{
 	"exists":                    imagesExists,
 	"get_by_alias":              imagesGetByAlias,

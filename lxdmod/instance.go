@@ -13,12 +13,6 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-func newInstanceManager(c *Client, kind *managerKind, itype string) *manager {
-	g := kind.of(c, nil)
-	g.itype = itype
-	return g
-}
-
 var instanceType = newType(&modelType{
 	name:       "Instance",
 	writable:   []string{"architecture", "config", "devices", "ephemeral", "profiles", "description"},
@@ -71,10 +65,17 @@ var instanceManagerMethods = map[string]methodFn{
 // client.instances and its typed views, client.containers and
 // client.virtual_machines: one kind each, as their methods' names differ.
 var (
-	instancesKind       = newKind("instances", instanceType, instanceManagerMethods)
-	containersKind      = newKind("containers", instanceType, instanceManagerMethods)
-	virtualMachinesKind = newKind("virtual_machines", instanceType, instanceManagerMethods)
+	instancesKind       = instanceKind("instances", "")
+	containersKind      = instanceKind("containers", "container")
+	virtualMachinesKind = instanceKind("virtual_machines", "virtual-machine")
 )
+
+// instanceKind declares the managers of instances of type itype ("": any).
+func instanceKind(name, itype string) *managerKind {
+	k := newKind(name, instanceType, instanceManagerMethods)
+	k.itype = itype
+	return k
+}
 
 // typeLabel is how a typed manager names its objects in errors.
 func (g *manager) typeLabel() string {

@@ -15,7 +15,6 @@ import (
 type manager struct {
 	*managerKind
 	c      *Client
-	itype  string // instance managers: "container", "virtual-machine" or ""
 	parent *Model // sub-collections (instance.snapshots, ...)
 }
 
@@ -28,6 +27,7 @@ type managerKind struct {
 	name    string
 	t       *modelType
 	methods methodTable
+	itype   string // instance managers: "container", "virtual-machine" or ""
 }
 
 // newKind declares the managers of a server-wide collection

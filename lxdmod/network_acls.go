@@ -7,17 +7,8 @@ import (
 )
 
 // client.network_acls: needs the API extension network_acl.
-func newNetworkACLManager(c *Client) starlark.Value {
-	return networkACLsKind.of(c, nil)
-}
-
 var networkACLsKind = newKind("network_acls", networkACLType, needsExtension("network_acl", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "description"},
-		createField{name: "ingress", kind: dictListField},
-		createField{name: "egress", kind: dictListField},
-		createField{name: "config", kind: dictField},
-	),
+	"create": fieldsCreate(stringArg("description"), dictListArg("ingress"), dictListArg("egress"), dictArg("config")),
 }))
 
 var networkACLType = newType(&modelType{

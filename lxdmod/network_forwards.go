@@ -14,11 +14,7 @@ func networkForwards(m *Model) (starlark.Value, error) {
 }
 
 var networkForwardsKind = newSubKind("Network.forwards", networkForwardType, needsExtension("network_forward", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-		createField{name: "ports", kind: dictListField},
-	),
+	"create": fieldsCreate(stringArg("description"), dictArg("config"), dictListArg("ports")),
 }))
 
 // A forward is named by its listen address; it cannot be renamed.
@@ -35,12 +31,7 @@ func networkPeers(m *Model) (starlark.Value, error) {
 }
 
 var networkPeersKind = newSubKind("Network.peers", networkPeerType, needsExtension("network_peer", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "target_project", required: true},
-		createField{name: "target_network", required: true},
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-	),
+	"create": fieldsCreate(requiredArg("target_project"), requiredArg("target_network"), stringArg("description"), dictArg("config")),
 }))
 
 var networkPeerType = newType(&modelType{

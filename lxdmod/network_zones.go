@@ -8,15 +8,8 @@ import (
 
 // client.network_zones: DNS zones LXD serves, API extension
 // network_dns; their records (zone.records) need network_dns_records.
-func newNetworkZoneManager(c *Client) starlark.Value {
-	return networkZonesKind.of(c, nil)
-}
-
 var networkZonesKind = newKind("network_zones", networkZoneType, needsExtension("network_dns", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-	),
+	"create": fieldsCreate(stringArg("description"), dictArg("config")),
 }))
 
 // Zones cannot be renamed (LXD answers 501).
@@ -36,11 +29,7 @@ func networkZoneRecords(m *Model) (starlark.Value, error) {
 }
 
 var networkZoneRecordsKind = newSubKind("NetworkZone.records", networkZoneRecordType, needsExtension("network_dns_records", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "entries", kind: dictListField},
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-	),
+	"create": fieldsCreate(dictListArg("entries"), stringArg("description"), dictArg("config")),
 }))
 
 var networkZoneRecordType = newType(&modelType{

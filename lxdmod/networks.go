@@ -7,15 +7,9 @@ import (
 )
 
 // client.networks (API.md §2.4).
-func newNetworkManager(c *Client) starlark.Value { return networksKind.of(c, nil) }
-
 var networksKind = newKind("networks", networkType, collectionMethods, map[string]methodFn{
 	// create(name, description=None, type=None, config=None, wait=False)
-	"create": namedCreate(
-		createField{name: "description"},
-		createField{name: "type"},
-		createField{name: "config", kind: dictField},
-	),
+	"create": namedCreate(stringArg("description"), stringArg("type"), dictArg("config")),
 })
 
 var networkType = newType(&modelType{

@@ -15,8 +15,6 @@ import (
 
 // client.operations (API.md §2.6): handles on LXD's background operations,
 // the same Operation values that async methods return.
-func newOperationManager(c *Client) starlark.Value { return operationsKind.of(c, nil) }
-
 var operationsKind = newKind("operations", nil, map[string]methodFn{
 	"get":                operationsGet,
 	"wait_for_operation": operationsWaitFor,

@@ -1,21 +1,11 @@
 package lxdmod
 
-import (
-	"go.starlark.net/starlark"
-
-	"github.com/lxdstar/lxdstar/lxdmod/rest"
-)
+import "github.com/lxdstar/lxdstar/lxdmod/rest"
 
 // client.profiles (API.md §2.4).
-func newProfileManager(c *Client) starlark.Value { return profilesKind.of(c, nil) }
-
 var profilesKind = newKind("profiles", profileType, collectionMethods, map[string]methodFn{
 	// create(name, config=None, devices=None, description=None, wait=False)
-	"create": namedCreate(
-		createField{name: "config", kind: dictField},
-		createField{name: "devices", kind: dictField},
-		createField{name: "description"},
-	),
+	"create": namedCreate(dictArg("config"), dictArg("devices"), stringArg("description")),
 })
 
 var profileType = newType(&modelType{

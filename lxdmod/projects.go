@@ -1,21 +1,12 @@
 package lxdmod
 
-import (
-	"go.starlark.net/starlark"
-
-	"github.com/lxdstar/lxdstar/lxdmod/rest"
-)
+import "github.com/lxdstar/lxdstar/lxdmod/rest"
 
 // client.projects (API.md §2.4). Projects are server-wide: a project-bound
 // client still sees all of them.
-func newProjectManager(c *Client) starlark.Value { return projectsKind.of(c, nil) }
-
 var projectsKind = newKind("projects", projectType, collectionMethods, map[string]methodFn{
 	// create(name, description=None, config=None, wait=False)
-	"create": namedCreate(
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-	),
+	"create": namedCreate(stringArg("description"), dictArg("config")),
 })
 
 var projectType = newType(&modelType{

@@ -15,8 +15,6 @@ import (
 )
 
 // client.storage_pools (API.md §2.5).
-func newStoragePoolManager(c *Client) starlark.Value { return storagePoolsKind.of(c, nil) }
-
 var storagePoolsKind = newKind("storage_pools", storagePoolType, collectionMethods,
 	map[string]methodFn{"create": storagePoolsCreate})
 

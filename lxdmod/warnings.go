@@ -9,10 +9,6 @@ import (
 
 // client.warnings (the warnings extension): what the server noticed and
 // wants an operator to see. A project-bound client sees its project's.
-func newWarningManager(c *Client) starlark.Value {
-	return warningsKind.of(c, nil)
-}
-
 var warningsKind = newKind("warnings", warningType, needsExtension("warnings", collectionMethods))
 
 var warningType = newType(&modelType{
