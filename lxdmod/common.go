@@ -99,16 +99,27 @@ func (e *frozenError) Error() string {
 // ordered wraps a model method that talks to the server: it first waits
 // for the object's own pending change (Model.await), and an LXD error
 // names the object.
-func ordered(fn methodFn) methodFn {
-	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		m := receiver(b)
-		if err := m.await(thread); err != nil {
-			return nil, err
+var ordered = awaiting(receiver)
+
+// afterParent wraps the method of a sub-collection (inst.snapshots,
+// inst.files): nothing overtakes the owning object's pending change, and
+// an LXD error names the owner unless it names something more precise.
+var afterParent = awaiting(func(b *starlark.Builtin) *Model { return mgr(b).parent })
+
+// awaiting makes wrappers of methods that first await the pending change
+// of the object whose(method) names and whose LXD errors name it.
+func awaiting(whose func(b *starlark.Builtin) *Model) func(methodFn) methodFn {
+	return func(fn methodFn) methodFn {
+		return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			m := whose(b)
+			if err := m.await(thread); err != nil {
+				return nil, err
+			}
+			v, err := fn(thread, b, args, kwargs)
+			if err != nil {
+				return nil, rest.About(err, m.subject())
+			}
+			return v, nil
 		}
-		v, err := fn(thread, b, args, kwargs)
-		if err != nil {
-			return nil, rest.About(err, m.subject())
-		}
-		return v, nil
 	}
 }

@@ -59,23 +59,6 @@ func (g *manager) Hash() (uint32, error) { return starlark.String(g.name).Hash()
 
 func (g *manager) Attr(name string) (starlark.Value, error) { return g.methods.attr(g, name) }
 
-// afterParent wraps the method of a sub-collection (inst.snapshots,
-// inst.files): nothing overtakes the owning object's pending change, and
-// an LXD error names the owner unless it names something more precise.
-func afterParent(fn methodFn) methodFn {
-	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		owner := mgr(b).parent
-		if err := owner.await(thread); err != nil {
-			return nil, err
-		}
-		v, err := fn(thread, b, args, kwargs)
-		if err != nil {
-			return nil, rest.About(err, owner.subject())
-		}
-		return v, nil
-	}
-}
-
 func (g *manager) AttrNames() []string { return g.methods.names() }
 
 func mgr(b *starlark.Builtin) *manager { return b.Receiver().(*manager) }

@@ -39,13 +39,19 @@ var storagePoolType = newType(&modelType{
 // storage_pools.create(definition, wait=False): definition is LXD's
 // StoragePoolsPost body ({"name", "driver", "config", "description"}).
 func storagePoolsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	var def definition
-	var wait bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "definition", &def, "wait?", &wait); err != nil {
+	def, wait, err := definitionArgs(b, args, kwargs)
+	if err != nil {
 		return nil, err
 	}
+	g := mgr(b)
 	return g.createObject(thread, g.collectionPath(), map[string]any{"name": def.name()}, map[string]any(def), wait)
+}
+
+// definitionArgs unpacks the arguments of pools' and volumes' create:
+// (definition, wait=False).
+func definitionArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (def definition, wait bool, err error) {
+	err = starlark.UnpackArgs(b.Name(), args, kwargs, "definition", &def, "wait?", &wait)
+	return def, wait, err
 }
 
 // definition is the body of a POST creating a pool or volume, as a dict
@@ -202,12 +208,11 @@ func volumesExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 // volumes.create(definition, wait=False): definition is LXD's
 // StorageVolumesPost body; its type defaults to "custom".
 func volumesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	var def definition
-	var wait bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "definition", &def, "wait?", &wait); err != nil {
+	def, wait, err := definitionArgs(b, args, kwargs)
+	if err != nil {
 		return nil, err
 	}
+	g := mgr(b)
 	typ, _ := def["type"].(string)
 	if typ == "" {
 		typ = "custom"
