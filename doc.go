@@ -8,8 +8,7 @@
 //		lxdstar.WithPrint(func(msg string) { log.Print(msg) }),
 //	)
 //	globals, err := rt.RunFile(ctx, "deploy.star")
-//	var restErr *rest.Error
-//	if errors.As(err, &restErr) && restErr.Kind == rest.KindNotFound {
+//	if rest.IsKind(err, rest.KindNotFound) {
 //		// …
 //	}
 //

@@ -246,16 +246,19 @@ func (e *errorValue) Attr(name string) (starlark.Value, error) {
 	case "message":
 		return starlark.String(e.message), nil
 	case "is_a":
-		return starlark.NewBuiltin("Error.is_a", e.isA), nil
+		return errorIsA.BindReceiver(e), nil
 	}
 	return nil, nil
 }
 
-// isA(kind) reports whether the error is of kind or of a kind below it.
-func (e *errorValue) isA(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// errorIsA is Error.is_a(kind), built once and bound to each error read
+// (as go.starlark.net binds its own methods): whether the error is of kind
+// or of a kind below it.
+var errorIsA = starlark.NewBuiltin("Error.is_a", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var kind string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "kind", &kind); err != nil {
 		return nil, err
 	}
+	e := b.Receiver().(*errorValue)
 	return starlark.Bool(kind == baseKind || slices.Contains(e.kinds, kind)), nil
-}
+})

@@ -19,11 +19,9 @@ import (
 
 // instanceFiles is instance.files: a manager whose methods act on paths
 // inside the instance (its parent).
-func instanceFiles(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "files", nil, m, fileMethods), nil
-}
+func instanceFiles(m *Model) (starlark.Value, error) { return filesKind.of(m.c, m), nil }
 
-var fileMethods = map[string]methodFn{
+var filesKind = newSubKind("files", nil, map[string]methodFn{
 	"put":              filesPut,
 	"mk_dir":           filesMkDir,
 	"get":              filesGet,
@@ -33,7 +31,7 @@ var fileMethods = map[string]methodFn{
 	"delete":           filesDelete,
 	"recursive_put":    filesRecursivePut,
 	"recursive_get":    filesRecursiveGet,
-}
+})
 
 // maxSymlinkHops bounds symlink resolution inside the instance (Linux's
 // own limit is 40).

@@ -18,15 +18,13 @@ import (
 const maxLogFile = 64 << 20
 
 // instanceLogs is instance.logs: a manager of file names, not of models.
-func instanceLogs(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "logs", nil, m, instanceLogMethods), nil
-}
+func instanceLogs(m *Model) (starlark.Value, error) { return instanceLogsKind.of(m.c, m), nil }
 
-var instanceLogMethods = map[string]methodFn{
+var instanceLogsKind = newSubKind("logs", nil, map[string]methodFn{
 	"all":    logsAll,
 	"get":    logsGet,
 	"delete": logsDelete,
-}
+})
 
 // logsPath is the instance's logs collection.
 func (g *manager) logsPath() string { return g.parent.path() + "/logs" }

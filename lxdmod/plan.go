@@ -48,7 +48,7 @@ func (pl *Plan) Freeze()               {}
 func (pl *Plan) Truth() starlark.Bool  { return starlark.Bool(!pl.p.Empty()) }
 func (pl *Plan) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: Plan") }
 
-var planMethods = map[string]methodFn{"apply": planApply}
+var planMethods = newMethodTable("Plan", nil, map[string]methodFn{"apply": planApply})
 
 func (pl *Plan) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -63,10 +63,7 @@ func (pl *Plan) Attr(name string) (starlark.Value, error) {
 		l.Freeze()
 		return l, nil
 	}
-	if fn, ok := planMethods[name]; ok {
-		return bind("Plan", name, fn, pl), nil
-	}
-	return nil, nil
+	return planMethods.attr(pl, name)
 }
 
 func (pl *Plan) AttrNames() []string { return []string{"apply", "changes", "notes"} }
