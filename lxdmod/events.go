@@ -205,12 +205,19 @@ type eventIterator struct{ s *EventStream }
 
 func (it *eventIterator) Next(p *starlark.Value) bool {
 	ctx := ctxOf(it.s.thread)
+	if _, err := it.s.current(); err != nil {
+		return false // the script closed the stream: the loop ends
+	}
 	v, err := it.s.next(ctx, -1)
 	if err != nil || v == nil {
+		// An iterator cannot fail; cancelling the thread makes the loop
+		// fail, interrupted or cut off, rather than end as if the stream
+		// had nothing more to say.
 		if ctx.Err() != nil {
-			// An iterator cannot fail; cancelling the thread makes the
-			// interrupted loop fail rather than end as if the stream had.
-			it.s.thread.Cancel(rest.ContextError(ctx, "waiting for an event").Error())
+			err = rest.ContextError(ctx, "waiting for an event")
+		}
+		if err != nil {
+			it.s.thread.Cancel(err.Error())
 		}
 		return false
 	}
