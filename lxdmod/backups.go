@@ -99,7 +99,7 @@ func backupsCreate(only string) methodFn {
 			return g.getModel(thread, name)
 		})
 		spec.follows = []*follow{{m: g.parent}} // nothing overtakes it on the owner
-		return g.c.run(thread, &rest.Request{Method: "POST", Path: path, Body: body}, wait, spec)
+		return g.c.run(thread, rest.Post(path, body), wait, spec)
 	}
 }
 

@@ -35,7 +35,7 @@ func networkACLLog(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	data, err := m.c.rest.GetBody(ctxOf(thread), &rest.Request{Method: "GET", Path: m.path() + "/log"}, maxACLLog)
+	data, err := m.c.rest.GetBody(ctxOf(thread), m.path()+"/log", maxACLLog)
 	if err != nil {
 		return nil, err
 	}
