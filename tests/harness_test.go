@@ -132,6 +132,8 @@ func needSocket(t testing.TB, path string) {
 var hostLinks sync.Mutex
 
 // holdHostLinks takes hostLinks until the test (and its cleanups) ends.
+// A test holding it must not start parallel subtests: they would wait for
+// a slot that tests waiting for hostLinks hold.
 func holdHostLinks(t testing.TB) {
 	hostLinks.Lock()
 	t.Cleanup(hostLinks.Unlock)
