@@ -69,7 +69,7 @@ func TestPlanApplyFromNothing(t *testing.T) { testPlanApplyFromNothing(t, mainSo
 func testPlanApplyFromNothing(t *testing.T, socket string) {
 	t.Parallel()
 	c := restClient(t, socket)
-	holdHostLinks(t) // its stack has a bridge
+	holdHostLinks(t)         // its stack has a bridge
 	name := uniqueName("pl") // also the bridge's name: at most 15 characters
 	i1, i2 := name+"-1", name+"-2"
 	cleanupStack(t, c, []string{i1, i2}, []string{name}, []string{name}, []string{name}, nil)
@@ -489,7 +489,7 @@ func TestStackExample(t *testing.T) { testStackExample(t, mainSocket) }
 func testStackExample(t *testing.T, socket string) {
 	t.Parallel()
 	c := restClient(t, socket)
-	holdHostLinks(t) // its stack has a bridge
+	holdHostLinks(t)         // its stack has a bridge
 	name := uniqueName("st") // the bridge's name too: at most 15 characters
 	cleanupStack(t, c, []string{name + "-front", name + "-spare"}, nil, []string{name}, []string{name}, nil)
 	proxy := newCountingProxy(t, socket)
