@@ -11,7 +11,8 @@ import (
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 )
 
-// kinded is implemented by errors that carry an API.md §1.3 kind, such as
+// kinded is implemented by errors that carry an error kind (NotFound,
+// Conflict, … as in docs/guide.md, “Errors”), such as
 // the LXD client's errors: Kinds lists the kind and every kind above it,
 // most specific first. It is matched structurally so that this package does
 // not depend on the client.

@@ -15,7 +15,7 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.certificates (API.md §2.6): the server's trust store.
+// client.certificates: the server's trust store.
 var certificatesKind = newKind("certificates", certificateType, collectionMethods,
 	map[string]methodFn{"create": certificatesCreate})
 

@@ -1,6 +1,6 @@
 package lxdmod
 
-// client.events() (API.md §2.7): a Starlark face on rest.EventStream.
+// client.events(): a Starlark face on rest.EventStream.
 
 import (
 	"context"

@@ -6,7 +6,7 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.networks (API.md §2.4).
+// client.networks (docs/guide.md, “Networks, profiles and projects”).
 var networksKind = newKind("networks", networkType, collectionMethods, map[string]methodFn{
 	// create(name, description=None, type=None, config=None, wait=False)
 	"create": namedCreate(stringArg("description"), stringArg("type"), dictArg("config")),

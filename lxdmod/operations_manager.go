@@ -13,7 +13,7 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.operations (API.md §2.6): handles on LXD's background operations,
+// client.operations: handles on LXD's background operations,
 // the same Operation values that async methods return.
 var operationsKind = newKind("operations", nil, map[string]methodFn{
 	"get":                operationsGet,
@@ -58,7 +58,7 @@ func operationsGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 }
 
 // operations.wait_for_operation(operation_id, timeout=None) -> Operation,
-// once it has ended; a failed operation fails the call (API.md §1.1).
+// once it has ended; a failed operation fails the call, as wait=True does.
 func operationsWaitFor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var id operationID
 	var timeout starargs.Seconds

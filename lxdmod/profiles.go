@@ -2,7 +2,7 @@ package lxdmod
 
 import "github.com/lxdstar/lxdstar/lxdmod/rest"
 
-// client.profiles (API.md §2.4).
+// client.profiles (docs/guide.md, “Networks, profiles and projects”).
 var profilesKind = newKind("profiles", profileType, collectionMethods, map[string]methodFn{
 	// create(name, config=None, devices=None, description=None, wait=False)
 	"create": namedCreate(dictArg("config"), dictArg("devices"), stringArg("description")),

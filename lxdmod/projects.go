@@ -2,7 +2,7 @@ package lxdmod
 
 import "github.com/lxdstar/lxdstar/lxdmod/rest"
 
-// client.projects (API.md §2.4). Projects are server-wide: a project-bound
+// client.projects. Projects are server-wide: a project-bound
 // client still sees all of them.
 var projectsKind = newKind("projects", projectType, collectionMethods, map[string]methodFn{
 	// create(name, description=None, config=None, wait=False)

@@ -14,7 +14,7 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.storage_pools (API.md §2.5).
+// client.storage_pools (docs/guide.md, “Storage”).
 var storagePoolsKind = newKind("storage_pools", storagePoolType, collectionMethods,
 	map[string]methodFn{"create": storagePoolsCreate})
 

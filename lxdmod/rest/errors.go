@@ -6,7 +6,8 @@ import (
 	"fmt"
 )
 
-// Kind classifies an error the way API.md §1.3 does. Kinds form a small
+// Kind classifies an error as scripts see it (docs/guide.md, “Errors”).
+// Kinds form a small
 // hierarchy: NotFound and Conflict are also LXDAPIException.
 type Kind int
 
