@@ -516,11 +516,16 @@ func testStackExample(t *testing.T, srv server) {
 	proxy := newCountingProxy(t, socket)
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(lxdstarBinary(t), append([]string{"--endpoint", proxy.Socket}, args...)...)
+		// A server that never answers fails the test (with the requests
+		// sent, the last one unanswered) instead of holding hostLinks.
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, lxdstarBinary(t), append([]string{"--endpoint", proxy.Socket}, args...)...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
-		require.NoError(t, err, "lxdstar %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), out, stderr.String())
+		require.NoError(t, err, "lxdstar %s\nstdout: %s\nstderr: %s\nrequests: %s", strings.Join(args, " "), out, stderr.String(),
+			strings.Join(proxy.Requests(), "\n"))
 		return string(out)
 	}
 	const script = "../scripts/examples/stack.star"
