@@ -1,5 +1,6 @@
 // Package lxdstar runs Starlark scripts that drive LXD with the object model
-// of pylxd (see API.md). It is what the lxdstar command is built on, and it
+// of pylxd (docs/guide.md is the user guide). It is what the lxdstar command
+// is built on, and it
 // lets other Go programs embed the same scripting:
 //
 //	rt := lxdstar.New(
@@ -8,12 +9,12 @@
 //		lxdstar.WithPrint(func(msg string) { log.Print(msg) }),
 //	)
 //	globals, err := rt.RunFile(ctx, "deploy.star")
-//	var restErr *rest.Error
-//	if errors.As(err, &restErr) && restErr.Kind == rest.KindNotFound {
+//	if rest.IsKind(err, rest.KindNotFound) {
 //		// …
 //	}
 //
-// A script sees the predeclared names of API.md §3 (lxd, catch, json, time,
+// A script sees the predeclared names of docs/guide.md, “The script
+// environment” (lxd, catch, json, time,
 // math, struct, read_file, write_file, sys) plus the host's own. Cancelling
 // the context stops the script, including any LXD request or wait in
 // flight. Failures are *Error values that carry the Starlark backtrace and

@@ -1,5 +1,6 @@
 // Package builtins provides the predeclared environment of lxdstar scripts
-// (API.md §3) apart from the lxd module itself: catch, json, math, time (with
+// (docs/guide.md, “The script environment”) apart from the lxd module itself:
+// catch, json, math, time (with
 // a cancellable sleep), struct, read_file, write_file, sys, yaml and table,
 // plus the dialect (FileOptions) and the load implementation (Loader) shared
 // by the runtime, the command and the REPL.
@@ -29,7 +30,7 @@ func FileOptions() *syntax.FileOptions {
 	}
 }
 
-// Predeclared returns a new dictionary of the builtins of API.md §3 (all
+// Predeclared returns a new dictionary of the script builtins (all
 // but lxd, which the host adds). argv becomes sys.argv (the script path then
 // its arguments) and env becomes sys.env (nil: the process environment, read
 // now). The values are frozen, so the

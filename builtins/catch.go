@@ -11,7 +11,8 @@ import (
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 )
 
-// kinded is implemented by errors that carry an API.md §1.3 kind, such as
+// kinded is implemented by errors that carry an error kind (NotFound,
+// Conflict, … as in docs/guide.md, “Errors”), such as
 // the LXD client's errors: Kinds lists the kind and every kind above it,
 // most specific first. It is matched structurally so that this package does
 // not depend on the client.
@@ -246,16 +247,19 @@ func (e *errorValue) Attr(name string) (starlark.Value, error) {
 	case "message":
 		return starlark.String(e.message), nil
 	case "is_a":
-		return starlark.NewBuiltin("Error.is_a", e.isA), nil
+		return errorIsA.BindReceiver(e), nil
 	}
 	return nil, nil
 }
 
-// isA(kind) reports whether the error is of kind or of a kind below it.
-func (e *errorValue) isA(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// errorIsA is Error.is_a(kind), built once and bound to each error read
+// (as go.starlark.net binds its own methods): whether the error is of kind
+// or of a kind below it.
+var errorIsA = starlark.NewBuiltin("Error.is_a", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var kind string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "kind", &kind); err != nil {
 		return nil, err
 	}
+	e := b.Receiver().(*errorValue)
 	return starlark.Bool(kind == baseKind || slices.Contains(e.kinds, kind)), nil
-}
+})

@@ -7,6 +7,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/internal/texttable"
 )
 
@@ -19,22 +20,15 @@ import (
 // are blank; strings are shown as they are, other values as str() gives
 // them. Headers are the column names upper-cased, "_" shown as a blank.
 func table(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var rowsArg starlark.Value
-	var columnsArg starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "rows", &rowsArg, "columns?", &columnsArg); err != nil {
-		return nil, err
-	}
+	var rows tableRows
+	var columns starargs.Strings
 	if len(args) > 1 {
 		return nil, fmt.Errorf("%s: got %d positional arguments, want at most 1 (columns is keyword-only)", b.Name(), len(args))
 	}
-	columns, err := columnNames(b.Name(), columnsArg)
-	if err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "rows", &rows, "columns?", &columns); err != nil {
 		return nil, err
 	}
-	rows, err := tableRows(b.Name(), rowsArg)
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	if columns == nil {
 		if len(rows) == 0 {
 			return starlark.String(""), nil
@@ -56,36 +50,14 @@ func table(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	return starlark.String(texttable.Render(header, cells)), nil
 }
 
-func columnNames(fn string, v starlark.Value) ([]string, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	var seq starlark.Indexable
-	switch v := v.(type) {
-	case *starlark.List:
-		seq = v
-	case starlark.Tuple:
-		seq = v
-	default:
-		return nil, fmt.Errorf("%s: for parameter columns: got %s, want list of strings", fn, v.Type())
-	}
-	out := make([]string, seq.Len())
-	for i := range out {
-		s, ok := seq.Index(i).(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter columns: element %d is %s, want string", fn, i, seq.Index(i).Type())
-		}
-		out[i] = string(s)
-	}
-	return out, nil
-}
+// tableRows are the rows of a list, tuple or other sequence (not a mapping
+// or string: those are mistakes).
+type tableRows []starlark.Value
 
-// tableRows lists the rows of a list, tuple or other sequence (not a
-// mapping or string: those are mistakes).
-func tableRows(fn string, v starlark.Value) ([]starlark.Value, error) {
+func (t *tableRows) Unpack(v starlark.Value) error {
 	iterable, ok := v.(starlark.Iterable)
 	if _, isMapping := v.(starlark.IterableMapping); !ok || isMapping {
-		return nil, fmt.Errorf("%s: for parameter rows: got %s, want list", fn, v.Type())
+		return fmt.Errorf("got %s, want list", v.Type())
 	}
 	var rows []starlark.Value
 	iter := iterable.Iterate()
@@ -94,7 +66,8 @@ func tableRows(fn string, v starlark.Value) ([]starlark.Value, error) {
 	for iter.Next(&row) {
 		rows = append(rows, row)
 	}
-	return rows, nil
+	*t = rows
+	return nil
 }
 
 // rowKind classifies a row: "dict", "list" or "object"; "" for a value

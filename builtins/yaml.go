@@ -17,6 +17,8 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lxdstar/lxdstar/internal/starargs"
 )
 
 // yamlModule returns the yaml module: encode and decode, on the
@@ -204,20 +206,11 @@ func (e *yamlEncoder) scalar(x starlark.Value) (n *yaml.Node, ok bool, err error
 // yaml.decode(x) parses one YAML document (a string or bytes) into
 // Starlark values.
 func yamlDecode(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var x starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "x", &x); err != nil {
+	var text starargs.Text
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "x", &text); err != nil {
 		return nil, err
 	}
-	var text string
-	switch x := x.(type) {
-	case starlark.String:
-		text = string(x)
-	case starlark.Bytes:
-		text = string(x)
-	default:
-		return nil, fmt.Errorf("%s: for parameter x: got %s, want string or bytes", b.Name(), x.Type())
-	}
-	v, err := decodeYAML(text)
+	v, err := decodeYAML(string(text))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}

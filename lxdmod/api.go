@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"sort"
 	"strings"
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -31,29 +31,22 @@ func (n *apiNode) Freeze()               {}
 func (n *apiNode) Truth() starlark.Bool  { return true }
 func (n *apiNode) Hash() (uint32, error) { return starlark.String(n.path).Hash() }
 
-var apiMethods = map[string]methodFn{
+var apiMethods = newMethodTable("api", nil, map[string]methodFn{
 	"get":    apiCall("GET"),
 	"post":   apiCall("POST"),
 	"put":    apiCall("PUT"),
 	"patch":  apiCall("PATCH"),
 	"delete": apiCall("DELETE"),
-}
+})
 
 func (n *apiNode) Attr(name string) (starlark.Value, error) {
-	if fn, ok := apiMethods[name]; ok {
-		return bind("api", name, fn, n), nil
+	if b := apiMethods.bind(n, name); b != nil {
+		return b, nil
 	}
 	return &apiNode{c: n.c, path: n.path + "/" + strings.ReplaceAll(name, "_", "-")}, nil
 }
 
-func (n *apiNode) AttrNames() []string {
-	names := make([]string, 0, len(apiMethods))
-	for k := range apiMethods {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
+func (n *apiNode) AttrNames() []string { return apiMethods.names() }
 
 // Get implements api[segment]: the segment is escaped, so a name holding
 // "/" stays one segment.
@@ -70,7 +63,8 @@ func apiCall(method string) func(*starlark.Thread, *starlark.Builtin, starlark.T
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		n := b.Receiver().(*apiNode)
 		fn := b.Name()
-		var body, params starlark.Value = starlark.None, starlark.None
+		var body jsonValue
+		var params queryParams
 		var err error
 		switch method {
 		case "GET", "DELETE":
@@ -83,28 +77,8 @@ func apiCall(method string) func(*starlark.Thread, *starlark.Builtin, starlark.T
 		if err != nil {
 			return nil, err
 		}
-		req := &rest.Request{Method: method, Path: n.path, Query: url.Values{}}
-		if params != starlark.None {
-			d, ok := params.(*starlark.Dict)
-			if !ok {
-				return nil, fmt.Errorf("%s: for parameter params: got %s, want dict", fn, params.Type())
-			}
-			for _, kv := range d.Items() {
-				k, _ := starlark.AsString(kv[0])
-				v, ok := starlark.AsString(kv[1])
-				if !ok {
-					v = kv[1].String()
-				}
-				req.Query.Set(k, v)
-			}
-		}
-		if body != starlark.None {
-			g, err := toGo(body, fn+": json")
-			if err != nil {
-				return nil, err
-			}
-			req.Body = g
-		}
+		// Raw access: the method is the script's, not a typed verb.
+		req := &rest.Request{Method: method, Path: n.path, Query: url.Values(params), Body: body.value}
 		resp, cancel, err := n.c.rest.Raw(ctxOf(thread), req)
 		if err != nil {
 			return nil, err
@@ -121,6 +95,38 @@ func apiCall(method string) func(*starlark.Thread, *starlark.Builtin, starlark.T
 		}
 		return &apiResponse{status: resp.StatusCode, headers: headers, body: data}, nil
 	}
+}
+
+// jsonValue is any value sent as JSON (None: no body).
+type jsonValue struct{ value any }
+
+func (j *jsonValue) Unpack(v starlark.Value) error {
+	g, err := toGoArg(v)
+	j.value = g
+	return err
+}
+
+// queryParams is a dict of query parameters; values that are not strings
+// are sent as Starlark prints them (1, True).
+type queryParams url.Values
+
+func (q *queryParams) Unpack(v starlark.Value) error {
+	d, err := starargs.OptDict(v)
+	if d == nil {
+		*q = nil
+		return err
+	}
+	out := url.Values{}
+	for _, kv := range d.Items() {
+		k, _ := starlark.AsString(kv[0])
+		s, ok := starlark.AsString(kv[1])
+		if !ok {
+			s = kv[1].String()
+		}
+		out.Set(k, s)
+	}
+	*q = queryParams(out)
+	return nil
 }
 
 // apiResponse is what client.api calls return.
@@ -145,17 +151,19 @@ func (r *apiResponse) Attr(name string) (starlark.Value, error) {
 		return r.headers, nil
 	case "text":
 		return starlark.String(r.body), nil
-	case "json":
-		return starlark.NewBuiltin("Response.json", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
-				return nil, err
-			}
-			v, err := fromJSON(r.body)
-			if err != nil {
-				return nil, fmt.Errorf("Response.json: %w", err)
-			}
-			return v, nil
-		}), nil
 	}
-	return nil, nil
+	return apiResponseMethods.attr(r, name)
+}
+
+var apiResponseMethods = newMethodTable("Response", nil, map[string]methodFn{"json": apiResponseJSON})
+
+func apiResponseJSON(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	v, err := fromJSON(b.Receiver().(*apiResponse).body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	return v, nil
 }

@@ -14,58 +14,46 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
+
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// newBackupType is the model of one kind of backup. LXD answers no PUT of
-// a backup (LXD 5.0 and Incus 6.0 say 501 "not implemented"), so save()
-// of expires_at fails with that, explained (backupSave).
-func newBackupType(name string, collection func(owner string) string) *modelType {
-	return &modelType{
+// newBackupType is the model of one kind of backup, in its owner's
+// "backups". LXD answers no PUT of a backup (LXD 5.0 and Incus 6.0 say 501
+// "not implemented"), so save() of expires_at fails with that, explained
+// (backupSave).
+func newBackupType(name string) *modelType {
+	return newType(&modelType{
 		name:       name,
 		writable:   []string{"expires_at"},
 		key:        "name",
 		renameHint: "name",
-		collection: collection,
+		sub:        "backups",
 		describe:   func(m *Model) string { return "of " + m.parentKey() },
 		afterLoad:  bareNameAfterLoad,
-		methods:    backupMethods,
-	}
-}
-
-var backupMethods = map[string]methodFn{
-	"rename":    renameMethod("new_name"),
-	"export_to": backupExportTo,
-	"save":      backupSave,
-}
-
-var instanceBackupType = newBackupType("Backup", func(inst string) string { return rest.Path("instances", inst, "backups") })
-
-// volumeBackupType is the backups' type of the volume at volPath (a
-// volume's URL needs its pool, type and name: more than the one owner key
-// a model keeps; see volumeSnapshotType).
-func volumeBackupType(volPath string) *modelType {
-	return newBackupType("StorageVolumeBackup", func(string) string { return volPath + "/backups" })
+		methods: map[string]methodFn{
+			"rename":    renameMethod("new_name"),
+			"export_to": backupExportTo,
+			"save":      backupSave,
+		},
+	})
 }
 
 // Backup objects are only had from these managers: the gates on them
 // cover the objects' methods too.
 var (
-	instanceBackupsMethods = needsExtension("container_backup", collectionMethods,
-		map[string]methodFn{"create": backupsCreate("instance_only")})
-	volumeBackupsMethods = needsExtension("custom_volume_backup", collectionMethods,
-		map[string]methodFn{"create": backupsCreate("volume_only")})
+	instanceBackupsKind = newSubKind("backups", newBackupType("Backup"),
+		needsExtension("container_backup", collectionMethods, map[string]methodFn{"create": backupsCreate("instance_only")}))
+	volumeBackupsKind = newSubKind("StorageVolume.backups", newBackupType("StorageVolumeBackup"),
+		needsExtension("custom_volume_backup", collectionMethods, map[string]methodFn{"create": backupsCreate("volume_only")}))
 )
 
 // instanceBackups is instance.backups.
-func instanceBackups(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "backups", instanceBackupType, m, instanceBackupsMethods), nil
-}
+func instanceBackups(m *Model) (starlark.Value, error) { return instanceBackupsKind.of(m.c, m), nil }
 
 // volumeBackups is volume.backups (custom volumes).
-func volumeBackups(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "StorageVolume.backups", volumeBackupType(m.path()), m, volumeBackupsMethods), nil
-}
+func volumeBackups(m *Model) (starlark.Value, error) { return volumeBackupsKind.of(m.c, m), nil }
 
 // backupsCreate is create(name=None, *, expires_at=None, <only>=False,
 // optimized_storage=False, compression_algorithm=None, wait=False), where
@@ -78,30 +66,20 @@ func backupsCreate(only string) methodFn {
 		g := mgr(b)
 		fn := g.fn(b)
 		var (
-			name, expires, compression starlark.Value = starlark.None, starlark.None, starlark.None
-			onlyFlag, optimized, wait  bool
+			name                      newName // "": None, LXD picks one
+			expires                   expiry
+			compression               starargs.OptString
+			onlyFlag, optimized, wait bool
 		)
 		if err := maxPositional(fn, args, 1); err != nil {
 			return nil, err
 		}
-		if err := starlark.UnpackArgs(fn, args, kwargs, "name?", &name, "expires_at?", &expires, only+"?", &onlyFlag,
+		if err := starlark.UnpackArgs(fn, args, kwargs, "name??", &name, "expires_at?", &expires, only+"?", &onlyFlag,
 			"optimized_storage?", &optimized, "compression_algorithm?", &compression, "wait?", &wait); err != nil {
 			return nil, err
 		}
-		backup, err := optString(name, fn, "name")
-		if err != nil {
-			return nil, err
-		}
-		expiry, err := expiryArg(fn, expires)
-		if err != nil {
-			return nil, err
-		}
-		algorithm, err := optString(compression, fn, "compression_algorithm")
-		if err != nil {
-			return nil, err
-		}
-		if compression != starlark.None {
-			if algorithm == "" {
+		if compression.Set {
+			if compression.Value == "" {
 				return nil, fmt.Errorf("%s: for parameter compression_algorithm: empty (want e.g. \"gzip\", \"xz\", \"zstd\" or \"none\"; None for the server's default)", fn)
 			}
 			if err := g.c.requireFor(fn, "backup_compression_algorithm"); err != nil {
@@ -109,22 +87,19 @@ func backupsCreate(only string) methodFn {
 			}
 		}
 		body := map[string]any{only: onlyFlag, "optimized_storage": optimized}
-		setIf(body, "expires_at", expiry)
-		setIf(body, "compression_algorithm", algorithm)
-		path := g.t.collection(g.parentKey())
-		if name != starlark.None {
-			if err := checkNewName(fn, "name", backup); err != nil {
-				return nil, err
-			}
-			body["name"] = backup
-			seed := map[string]any{"name": backup, only: onlyFlag, "optimized_storage": optimized, "expires_at": expiry}
+		setIf(body, "expires_at", string(expires))
+		setIf(body, "compression_algorithm", compression.Value)
+		path := g.collectionPath()
+		if name != "" {
+			body["name"] = string(name)
+			seed := map[string]any{"name": string(name), only: onlyFlag, "optimized_storage": optimized, "expires_at": expires.json()}
 			return g.createObject(thread, path, seed, body, wait)
 		}
 		spec := pickedName("backup", g.parent.subject(), "backups", func(thread *starlark.Thread, name string) (starlark.Value, error) {
-			return g.getModel(thread, fn, name)
+			return g.getModel(thread, name)
 		})
 		spec.follows = []*follow{{m: g.parent}} // nothing overtakes it on the owner
-		return g.c.run(thread, &rest.Request{Method: "POST", Path: path, Body: body}, wait, spec)
+		return g.c.run(thread, rest.Post(path, body), wait, spec)
 	}
 }
 
@@ -133,15 +108,12 @@ func backupsCreate(only string) methodFn {
 func backupExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
 	fn := b.Name()
-	var dst string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &dst); err != nil {
-		return nil, err
-	}
-	if err := checkHostTarget(fn, "path", dst); err != nil {
+	dst, err := unpackExportTarget(fn, args, kwargs)
+	if err != nil {
 		return nil, err
 	}
 	req := &rest.Request{Method: "GET", Path: m.path() + "/export", Label: m.subject()}
-	err := exportFiles(fn, func(put func(target string, r io.Reader) error) error {
+	err = exportFiles(fn, func(put func(target string, r io.Reader) error) error {
 		return m.c.rest.Download(ctxOf(thread), req, "exporting "+m.subject(), func(r io.Reader) error { return put(dst, r) })
 	})
 	if err != nil {
@@ -185,23 +157,13 @@ func pickedName(what, subject, resources string, get func(thread *starlark.Threa
 // backupFileArgs unpacks (path, name=None, ...rest) for create_from_backup
 // and checks the names; more are the further optional parameters.
 func backupFileArgs(fn string, args starlark.Tuple, kwargs []starlark.Tuple, more ...any) (path, name string, err error) {
-	var nameV starlark.Value = starlark.None
-	pairs := append([]any{"path", &path, "name?", &nameV}, more...)
+	var file nonEmpty
+	var n newName // "": None
+	pairs := append([]any{"path", &file, "name??", &n}, more...)
 	if err := starlark.UnpackArgs(fn, args, kwargs, pairs...); err != nil {
 		return "", "", err
 	}
-	if path == "" {
-		return "", "", fmt.Errorf("%s: for parameter path: empty path", fn)
-	}
-	if name, err = optString(nameV, fn, "name"); err != nil {
-		return "", "", err
-	}
-	if nameV != starlark.None {
-		if err := checkNewName(fn, "name", name); err != nil {
-			return "", "", err
-		}
-	}
-	return path, name, nil
+	return string(file), string(n), nil
 }
 
 // openBackupFile opens the host file a backup is restored from. It is
@@ -262,7 +224,7 @@ func (k restoreKind) restore(thread *starlark.Thread, c *Client, fn, path string
 func instancesCreateFromBackup(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	fn := g.fn(b)
-	var pool starlark.Value = starlark.None
+	var pool starargs.OptString
 	var wait bool
 	if err := maxPositional(fn, args, 1); err != nil {
 		return nil, err
@@ -271,13 +233,10 @@ func instancesCreateFromBackup(thread *starlark.Thread, b *starlark.Builtin, arg
 	if err != nil {
 		return nil, err
 	}
-	poolName, err := optString(pool, fn, "pool")
-	if err != nil {
-		return nil, err
-	}
-	if pool != starlark.None && poolName == "" {
+	if pool.Set && pool.Value == "" {
 		return nil, fmt.Errorf("%s: for parameter pool: empty pool name", fn)
 	}
+	poolName := pool.Value
 	exts := []string{"container_backup"}
 	if name != "" {
 		exts = append(exts, "backup_override_name")

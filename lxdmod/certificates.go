@@ -11,16 +11,15 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.certificates (API.md §2.6): the server's trust store.
-func newCertificateManager(c *Client) starlark.Value {
-	return newManager(c, "certificates", certificateType, nil, collectionMethods,
-		map[string]methodFn{"create": certificatesCreate})
-}
+// client.certificates: the server's trust store.
+var certificatesKind = newKind("certificates", certificateType, collectionMethods,
+	map[string]methodFn{"create": certificatesCreate})
 
-var certificateType = &modelType{
+var certificateType = newType(&modelType{
 	name:     "Certificate",
 	writable: []string{"name", "projects", "restricted"},
 	// LXD's PUT requires the read-only type ("The certificate type cannot
@@ -36,7 +35,7 @@ var certificateType = &modelType{
 		return m.str("type")
 	},
 	afterLoad: listDefaults("projects"),
-}
+})
 
 // certificates.create(password, cert_data, cert_type="client", name="",
 // projects=None, restricted=False) -> Certificate. cert_data is a PEM
@@ -44,28 +43,18 @@ var certificateType = &modelType{
 func certificatesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	var (
-		password, certData starlark.Value
-		certType           = "client"
-		name               string
-		projects           starlark.Value = starlark.None
-		restricted         bool
+		password   starargs.OptString // a trust password, or None when the client is trusted already
+		der        certificateDER
+		certType   = "client"
+		name       string
+		projects   starargs.Strings
+		restricted bool
 	)
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "password", &password, "cert_data", &certData,
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "password", &password, "cert_data", &der,
 		"cert_type?", &certType, "name?", &name, "projects?", &projects, "restricted?", &restricted); err != nil {
 		return nil, err
 	}
-	secret, err := optString(password, b.Name(), "password")
-	if err != nil {
-		return nil, err
-	}
-	der, err := certificateDER(b.Name(), certData)
-	if err != nil {
-		return nil, err
-	}
-	projs, err := optStrings(projects, b.Name(), "projects")
-	if err != nil {
-		return nil, err
-	}
+	projs := []string(projects)
 	if projs == nil {
 		projs = []string{}
 	}
@@ -78,17 +67,18 @@ func certificatesCreate(thread *starlark.Thread, b *starlark.Builtin, args starl
 		"projects":    projs,
 		"restricted":  restricted,
 	}
-	setIf(body, g.c.trustSecretField(), secret)
-	req := &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: body, NoProject: true}
-	if _, err := g.c.rest.Do(ctxOf(thread), req); err != nil {
+	setIf(body, g.c.trustSecretField(), password.Value)
+	if _, err := g.c.rest.ServerWide().Send(ctxOf(thread), rest.Post(rest.Path("certificates"), body)); err != nil {
 		return nil, err
 	}
-	return g.getModel(thread, b.Name(), fingerprint)
+	return g.getModel(thread, fingerprint)
 }
 
-// certificateDER accepts PEM text (str or bytes) or DER bytes and checks
-// that it is an X.509 certificate.
-func certificateDER(fn string, v starlark.Value) ([]byte, error) {
+// certificateDER is an X.509 certificate given as PEM text (str or bytes)
+// or DER bytes, as DER.
+type certificateDER []byte
+
+func (c *certificateDER) Unpack(v starlark.Value) error {
 	var data []byte
 	switch x := v.(type) {
 	case starlark.String:
@@ -96,19 +86,20 @@ func certificateDER(fn string, v starlark.Value) ([]byte, error) {
 	case starlark.Bytes:
 		data = []byte(x)
 	default:
-		return nil, fmt.Errorf("%s: for parameter cert_data: got %s, want str or bytes (PEM)", fn, v.Type())
+		return fmt.Errorf("got %s, want str or bytes (PEM)", v.Type())
 	}
 	der := data
 	if block, _ := pem.Decode(data); block != nil {
 		if block.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("%s: for parameter cert_data: PEM block is %q, want CERTIFICATE", fn, block.Type)
+			return fmt.Errorf("PEM block is %q, want CERTIFICATE", block.Type)
 		}
 		der = block.Bytes
 	}
 	if _, err := x509.ParseCertificate(der); err != nil {
-		return nil, fmt.Errorf("%s: for parameter cert_data: not an X.509 certificate: %v", fn, err)
+		return fmt.Errorf("not an X.509 certificate: %w", err)
 	}
-	return der, nil
+	*c = der
+	return nil
 }
 
 // client.authenticate(secret): trust this client's TLS certificate using
@@ -130,11 +121,10 @@ func clientAuthenticate(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if secret == "" {
 		return nil, fmt.Errorf("%s: for parameter secret: empty trust password or token", b.Name())
 	}
-	req := &rest.Request{Method: "POST", Path: rest.Path("certificates"), NoProject: true,
-		Body: map[string]any{"type": "client", c.trustSecretField(): secret}}
-	if _, err := c.rest.Do(ctxOf(thread), req); err != nil {
+	req := rest.Post(rest.Path("certificates"), map[string]any{"type": "client", c.trustSecretField(): secret})
+	if _, err := c.rest.ServerWide().Send(ctxOf(thread), req); err != nil {
 		var e *rest.Error
-		if errors.As(err, &e) && e.Kind != rest.KindConnection && e.Kind != rest.KindCancelled && e.Kind != rest.KindTimeout {
+		if rest.IsKind(err, rest.KindAPI) && errors.As(err, &e) {
 			what := "trust password or token"
 			if c.server.Kind == rest.ServerIncus {
 				what = "trust token" // Incus has no trust passwords

@@ -2,15 +2,17 @@ package lxdmod
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
-	"time"
 
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/jsonscan"
+	"github.com/lxdstar/lxdstar/internal/progress"
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -28,7 +30,7 @@ type Client struct {
 	exts     map[string]bool
 	cluster  bool
 	managers map[string]starlark.Value
-	progress *progressBoard // nil: no progress output
+	progress *progress.Board // nil: no progress output
 	// ledger holds the operations started with wait=False until their
 	// outcome reached the script; one per lxd module (per run).
 	ledger *ledger
@@ -47,6 +49,15 @@ func (c *Client) Freeze()               {}
 func (c *Client) Truth() starlark.Bool  { return true }
 func (c *Client) Hash() (uint32, error) { return starlark.String(c.String()).Hash() }
 
+// showProgress shows op's progress (when the host wants progress output)
+// while the script waits for it, until the returned func is called.
+func (c *Client) showProgress(op *rest.Operation) func() {
+	if op == nil || op.Final() {
+		return func() {}
+	}
+	return c.progress.Track(op.ID, op.Description)
+}
+
 // Rest returns the underlying REST client (for Go hosts).
 func (c *Client) Rest() *rest.Client { return c.rest }
 
@@ -62,16 +73,7 @@ func connect(ctx, life context.Context, cfg rest.Config) (*Client, error) {
 func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	resp, err := rc.Server(ctx)
 	if err != nil {
-		var e *rest.Error
-		isRest := errors.As(err, &e)
-		// An HTTP answer that is no API envelope (no response parsed, but
-		// a status), or an envelope that is no server description: some
-		// other web server listens there.
-		if isRest && ((resp == nil && e.StatusCode != 0) || (resp != nil && resp.Type != "error")) {
-			return nil, &rest.Error{Kind: rest.KindConnection,
-				Message: fmt.Sprintf("%s is neither an LXD nor an Incus server: %s", rc.Endpoint(), e.Message)}
-		}
-		if isRest && e.Kind == rest.KindConnection {
+		if rest.IsKind(err, rest.KindConnection) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", rc.Endpoint(), err)
@@ -92,7 +94,7 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	if p := rc.Project(); p != "" && p != "default" && meta.Auth == "trusted" {
 		// A mistyped project would otherwise surface as "not found" on
 		// whatever the script touches first.
-		if _, err := rc.Do(ctx, &rest.Request{Method: "GET", Path: rest.Path("projects", p), NoProject: true}); err != nil {
+		if _, err := rc.ServerWide().Get(ctx, rest.Path("projects", p), nil, nil); err != nil {
 			return nil, rest.About(err, fmt.Sprintf("project %q", p))
 		}
 	}
@@ -105,11 +107,10 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	// connections it opened: a host running many scripts must not
 	// accumulate idle connections and their goroutines for 90 s each.
 	context.AfterFunc(life, rc.CloseIdleConnections)
-	for name, mk := range clientManagers {
-		if m := mk(c); m != nil {
-			c.managers[name] = m
-		}
+	for name, k := range clientManagers {
+		c.managers[name] = k.of(c, nil)
 	}
+	c.managers["cluster"] = newClusterManager(c)
 	return c, nil
 }
 
@@ -117,29 +118,16 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 // the clients it makes record their unwaited operations in l.
 func newClientBuiltin(cfg Config, l *ledger) *starlark.Builtin {
 	return starlark.NewBuiltin("Client", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var (
-			endpoint, project, remote starlark.Value = starlark.None, starlark.None, starlark.None
-			cert, timeout             starlark.Value = starlark.None, starlark.None
-			verify                    starlark.Value = starlark.True
-			version                                  = "1.0"
-		)
-		if err := starlark.UnpackArgs("lxd.Client", args, kwargs,
-			"endpoint?", &endpoint, "version?", &version, "cert?", &cert, "verify?", &verify,
-			"timeout?", &timeout, "project?", &project, "remote?", &remote); err != nil {
+		var a clientArgs
+		if err := a.unpack(args, kwargs); err != nil {
 			return nil, err
-		}
-		if len(args) > 6 {
-			return nil, fmt.Errorf("lxd.Client: remote is keyword-only")
-		}
-		if version != "1.0" {
-			return nil, fmt.Errorf("lxd.Client: for parameter version: only \"1.0\" is supported, got %q", version)
 		}
 		var c *Client
 		var err error
-		if cfg.Client != nil && endpoint == starlark.None && remote == starlark.None && cert == starlark.None && timeout == starlark.None && !hasKw(kwargs, "verify") {
+		if cfg.Client != nil && !a.endpoint.Set && !a.remote.Set && a.cert == nil && a.timeout == 0 && !a.verify.given {
 			shared := cfg.Client
-			if p, ok := project.(starlark.String); ok {
-				shared = shared.WithProject(string(p))
+			if a.project.Set {
+				shared = shared.WithProject(a.project.Value)
 			}
 			if cfg.DryRun {
 				shared = shared.WithDryRun()
@@ -147,7 +135,7 @@ func newClientBuiltin(cfg Config, l *ledger) *starlark.Builtin {
 			c, err = wrapClient(threadctx.From(thread), threadctx.Session(thread), shared)
 		} else {
 			var rc rest.Config
-			if rc, err = restConfig(cfg, endpoint, cert, verify, timeout, project, remote, hasKw(kwargs, "verify")); err != nil {
+			if rc, err = restConfig(cfg, a); err != nil {
 				return nil, err
 			}
 			c, err = connect(threadctx.From(thread), threadctx.Session(thread), rc)
@@ -157,46 +145,96 @@ func newClientBuiltin(cfg Config, l *ledger) *starlark.Builtin {
 		}
 		c.ledger = l
 		if cfg.Progress != nil {
-			c.progress = newProgressBoard(cfg.Progress, c.rest)
-			c.rest = c.rest.WithTransfers(c.progress.transfer)
+			rc := c.rest
+			c.progress = progress.New(cfg.Progress, func(ctx context.Context, id string) (string, error) {
+				op, err := rc.GetOperation(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return op.Progress(), nil
+			})
+			c.rest = c.rest.WithTransfers(c.progress.Transfer)
 		}
 		return c, nil
 	})
 }
 
-func hasKw(kwargs []starlark.Tuple, name string) bool {
-	for _, kv := range kwargs {
-		if s, _ := starlark.AsString(kv[0]); s == name {
-			return true
-		}
-	}
-	return false
+// clientArgs are lxd.Client's arguments: (endpoint=None, version="1.0",
+// cert=None, verify=True, timeout=None, project=None, *, remote=None).
+type clientArgs struct {
+	endpoint, project, remote starargs.OptString
+	version                   apiVersion
+	cert                      certPair
+	verify                    verifyArg
+	timeout                   starargs.Seconds
 }
 
-func optString(v starlark.Value, fn, param string) (string, error) {
-	if v == starlark.None {
-		return "", nil
+func (a *clientArgs) unpack(args starlark.Tuple, kwargs []starlark.Tuple) error {
+	const fn = "lxd.Client"
+	if len(args) > 6 {
+		return fmt.Errorf("%s: remote is keyword-only", fn)
 	}
-	s, ok := v.(starlark.String)
-	if !ok {
-		return "", fmt.Errorf("%s: for parameter %s: got %s, want string or None", fn, param, v.Type())
+	return starlark.UnpackArgs(fn, args, kwargs,
+		"endpoint?", &a.endpoint, "version?", &a.version, "cert?", &a.cert, "verify?", &a.verify,
+		"timeout?", &a.timeout, "project?", &a.project, "remote?", &a.remote)
+}
+
+// apiVersion is the REST API version: "1.0", the only one there is.
+type apiVersion struct{}
+
+func (apiVersion) Unpack(v starlark.Value) error {
+	if s, ok := v.(starlark.String); !ok || s != "1.0" {
+		return fmt.Errorf("only \"1.0\" is supported, got %s", v)
 	}
-	return string(s), nil
+	return nil
+}
+
+// certPair is a client certificate as a (cert_path, key_path) pair, or
+// None (nil).
+type certPair []string
+
+func (c *certPair) Unpack(v starlark.Value) error {
+	var paths starargs.Strings
+	err := paths.Unpack(v)
+	if err == nil && paths != nil && len(paths) != 2 {
+		err = fmt.Errorf("got %d paths, want a (cert_path, key_path) pair", len(paths))
+	}
+	*c = certPair(paths)
+	return err
+}
+
+// verifyArg is how to check the server's certificate: True (against the
+// system's authorities, or the pin of a remote), False (not at all), or
+// the path of the one certificate to accept. given tells an explicit
+// True from the default.
+type verifyArg struct {
+	given    bool
+	insecure bool
+	pin      *string
+}
+
+func (a *verifyArg) Unpack(v starlark.Value) error {
+	switch x := v.(type) {
+	case starlark.Bool:
+		*a = verifyArg{given: true, insecure: !bool(x)}
+	case starlark.String:
+		pin := string(x)
+		*a = verifyArg{given: true, pin: &pin}
+	default:
+		return fmt.Errorf("got %s, want bool or path string", v.Type())
+	}
+	return nil
 }
 
 // restConfig merges lxd.Client's arguments with the host's defaults.
-func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote starlark.Value, verifyGiven bool) (rest.Config, error) {
-	const fn = "lxd.Client"
+func restConfig(cfg Config, a clientArgs) (rest.Config, error) {
 	out := rest.Config{Endpoint: cfg.Endpoint, Project: cfg.Project, Timeout: cfg.Timeout, Trace: cfg.Trace,
 		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, Insecure: cfg.Insecure, Getenv: cfg.Getenv, DryRun: cfg.DryRun}
-	r, err := optString(remote, fn, "remote")
-	if err != nil {
-		return out, err
+	r := a.remote.Value
+	if r != "" && a.endpoint.Set {
+		return out, fmt.Errorf("lxd.Client: give endpoint or remote, not both")
 	}
-	if r != "" && endpoint != starlark.None {
-		return out, fmt.Errorf("%s: give endpoint or remote, not both", fn)
-	}
-	if r == "" && endpoint == starlark.None {
+	if r == "" && !a.endpoint.Set {
 		r = cfg.Remote
 	}
 	if r != "" {
@@ -204,52 +242,26 @@ func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote sta
 			return out, err
 		}
 	}
-	if endpoint != starlark.None {
-		if out.Endpoint, err = optString(endpoint, fn, "endpoint"); err != nil {
-			return out, err
-		}
-		out.Endpoint = strings.TrimRight(out.Endpoint, "/")
+	if a.endpoint.Set {
+		out.Endpoint = strings.TrimRight(a.endpoint.Value, "/")
 	}
-	if project != starlark.None {
-		if out.Project, err = optString(project, fn, "project"); err != nil {
-			return out, err
+	if a.project.Set {
+		out.Project = a.project.Value
+	}
+	if a.timeout != 0 {
+		out.Timeout = a.timeout.Duration()
+	}
+	switch {
+	case a.verify.pin != nil:
+		out.ServerCertFile, out.Insecure = *a.verify.pin, false
+	case a.verify.given:
+		out.Insecure = a.verify.insecure
+		if out.Insecure {
+			out.ServerCertFile = "" // verify=False beats a remote's pinned certificate
 		}
 	}
-	switch t := timeout.(type) {
-	case starlark.NoneType:
-	case starlark.Int, starlark.Float:
-		f, _ := starlark.AsFloat(t)
-		if f <= 0 {
-			return out, fmt.Errorf("%s: for parameter timeout: must be positive, got %v", fn, t)
-		}
-		out.Timeout = time.Duration(f * float64(time.Second))
-	default:
-		return out, fmt.Errorf("%s: for parameter timeout: got %s, want number or None", fn, timeout.Type())
-	}
-	switch v := verify.(type) {
-	case starlark.Bool:
-		if verifyGiven {
-			out.Insecure = !bool(v)
-			if out.Insecure {
-				out.ServerCertFile = "" // verify=False beats a remote's pinned certificate
-			}
-		}
-	case starlark.String:
-		out.ServerCertFile, out.Insecure = string(v), false
-	default:
-		return out, fmt.Errorf("%s: for parameter verify: got %s, want bool or path string", fn, verify.Type())
-	}
-	if cert != starlark.None {
-		pair, ok := cert.(starlark.Indexable)
-		if !ok || pair.Len() != 2 {
-			return out, fmt.Errorf("%s: for parameter cert: want a (cert_path, key_path) pair, got %s", fn, cert.Type())
-		}
-		crt, ok1 := starlark.AsString(pair.Index(0))
-		key, ok2 := starlark.AsString(pair.Index(1))
-		if !ok1 || !ok2 {
-			return out, fmt.Errorf("%s: for parameter cert: want two path strings", fn)
-		}
-		out.CertFile, out.KeyFile = crt, key
+	if a.cert != nil {
+		out.CertFile, out.KeyFile = a.cert[0], a.cert[1]
 	}
 	if strings.HasPrefix(out.Endpoint, "https://") && out.CertFile == "" {
 		// The lxc or incus client certificate, as those tools would use.
@@ -258,26 +270,25 @@ func restConfig(cfg Config, endpoint, cert, verify, timeout, project, remote sta
 	return out, nil
 }
 
-// clientManagers builds the managers hanging off every Client. A
-// constructor returning nil leaves its manager out.
-var clientManagers = map[string]func(c *Client) starlark.Value{
-	"instances":        func(c *Client) starlark.Value { return newInstanceManager(c, "instances", "") },
-	"containers":       func(c *Client) starlark.Value { return newInstanceManager(c, "containers", "container") },
-	"virtual_machines": func(c *Client) starlark.Value { return newInstanceManager(c, "virtual_machines", "virtual-machine") },
-	"images":           newImageManager,
-	"profiles":         newProfileManager,
-	"projects":         newProjectManager,
-	"networks":         newNetworkManager,
-	"network_acls":     newNetworkACLManager,
-	"network_zones":    newNetworkZoneManager,
-	"storage_pools":    newStoragePoolManager,
-	"operations":       newOperationManager,
-	"certificates":     newCertificateManager,
-	"cluster":          newClusterManager,
-	"warnings":         newWarningManager,
+// clientManagers are the managers hanging off every Client (besides
+// client.cluster, which is more than a collection: newClusterManager).
+var clientManagers = map[string]*managerKind{
+	"instances":        instancesKind,
+	"containers":       containersKind,
+	"virtual_machines": virtualMachinesKind,
+	"images":           imagesKind,
+	"profiles":         profilesKind,
+	"projects":         projectsKind,
+	"networks":         networksKind,
+	"network_acls":     networkACLsKind,
+	"network_zones":    networkZonesKind,
+	"storage_pools":    storagePoolsKind,
+	"operations":       operationsKind,
+	"certificates":     certificatesKind,
+	"warnings":         warningsKind,
 }
 
-var clientMethods = map[string]methodFn{
+var clientMethods = newMethodTable("Client", nil, map[string]methodFn{
 	"authenticate":             clientAuthenticate,
 	"events":                   clientEvents,
 	"has_api_extension":        clientHasExtension,
@@ -285,7 +296,7 @@ var clientMethods = map[string]methodFn{
 	"metrics":                  clientMetrics, // warnings.go
 	"plan":                     clientPlan,    // plan.go
 	"apply":                    clientApply,   // plan.go
-}
+})
 
 func (c *Client) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -321,10 +332,7 @@ func (c *Client) Attr(name string) (starlark.Value, error) {
 	if m, ok := c.managers[name]; ok {
 		return m, nil
 	}
-	if fn, ok := clientMethods[name]; ok {
-		return bind("Client", name, fn, c), nil
-	}
-	return nil, nil
+	return clientMethods.attr(c, name)
 }
 
 func (c *Client) AttrNames() []string {
@@ -332,9 +340,7 @@ func (c *Client) AttrNames() []string {
 	for n := range c.managers {
 		names = append(names, n)
 	}
-	for n := range clientMethods {
-		names = append(names, n)
-	}
+	names = append(names, clientMethods.names()...)
 	sort.Strings(names)
 	return names
 }
@@ -367,50 +373,59 @@ func (c *Client) requireExtension(name string) error {
 
 // getObject GETs a path and returns its metadata as a Starlark dict.
 func (c *Client) getObject(ctx context.Context, path string) (*starlark.Dict, string, error) {
-	resp, err := c.rest.Do(ctx, &rest.Request{Method: "GET", Path: path})
+	var meta json.RawMessage
+	etag, err := c.rest.Get(ctx, path, nil, &meta)
 	if err != nil {
 		return nil, "", err
 	}
-	v, err := fromJSON(resp.Metadata)
+	v, err := fromJSON(meta)
 	if err != nil {
-		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": " + err.Error()}
+		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path, Err: err}
 	}
 	d, ok := v.(*starlark.Dict)
 	if !ok {
 		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": expected an object, got " + v.Type()}
 	}
-	return d, resp.ETag, nil
+	return d, etag, nil
 }
 
 // getFields GETs one object for a model: its fields, checked but not
 // decoded (see Model.fieldLocked), and its ETag.
 func (c *Client) getFields(ctx context.Context, path string) ([]serverField, string, error) {
-	resp, err := c.rest.Do(ctx, &rest.Request{Method: "GET", Path: path})
+	var meta json.RawMessage
+	etag, err := c.rest.Get(ctx, path, nil, &meta)
 	if err != nil {
 		return nil, "", err
 	}
-	fields, err := objectFields(resp.Metadata)
+	fields, err := objectFields(meta)
 	if err != nil {
-		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": expected an object: " + err.Error()}
+		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": expected an object", Err: err}
 	}
-	return fields, resp.ETag, nil
+	return fields, etag, nil
 }
 
-// getList GETs a recursion=1 collection and returns its objects' fields:
-// one checking pass over the answer, nothing decoded until read (a
-// listing of a thousand instances is megabytes, of which a script reads a
-// few fields per instance). Elements that are not objects are skipped.
-func (c *Client) getList(ctx context.Context, req *rest.Request) ([][]serverField, error) {
-	resp, err := c.rest.Do(ctx, req)
-	if err != nil {
+// getList GETs a collection (recursion=1, unless query, which may be nil,
+// asks for more) and returns its objects' fields: one checking pass over
+// the answer, nothing decoded until read (a listing of a thousand
+// instances is megabytes, of which a script reads a few fields per
+// instance). Elements that are not objects are skipped.
+func (c *Client) getList(ctx context.Context, path string, query url.Values) ([][]serverField, error) {
+	if query == nil {
+		query = url.Values{}
+	}
+	if query.Get("recursion") == "" {
+		query.Set("recursion", "1")
+	}
+	var meta json.RawMessage
+	if _, err := c.rest.Get(ctx, path, query, &meta); err != nil {
 		return nil, err
 	}
-	if string(resp.Metadata) == "null" || len(resp.Metadata) == 0 {
+	if string(meta) == "null" || len(meta) == 0 {
 		return nil, nil
 	}
 	var out [][]serverField
 	var r fieldReader
-	err = jsonscan.Array(resp.Metadata, func(elem []byte) error {
+	err := jsonscan.Array(meta, func(elem []byte) error {
 		if elem[0] != '{' {
 			return nil
 		}
@@ -419,7 +434,7 @@ func (c *Client) getList(ctx context.Context, req *rest.Request) ([][]serverFiel
 		return err
 	})
 	if err != nil {
-		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + req.Path + ": expected a list of objects: " + err.Error()}
+		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": expected a list of objects", Err: err}
 	}
 	return out, nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // clusterType is GET /1.0/cluster: the server's view of its cluster.
-var clusterType = &modelType{
+var clusterType = newType(&modelType{
 	name:     "Cluster",
 	key:      "server_name",
 	path:     func(*Model) string { return rest.Path("cluster") },
@@ -22,12 +22,12 @@ var clusterType = &modelType{
 		return "disabled"
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
-		"members": func(m *Model) (starlark.Value, error) { return newClusterMembers(m.c), nil },
-		"groups":  func(m *Model) (starlark.Value, error) { return newClusterGroups(m.c), nil },
+		"members": func(m *Model) (starlark.Value, error) { return clusterMembersKind.of(m.c, nil), nil },
+		"groups":  func(m *Model) (starlark.Value, error) { return clusterGroupsKind.of(m.c, nil), nil },
 	},
-}
+})
 
-var clusterMemberType = &modelType{
+var clusterMemberType = newType(&modelType{
 	name:     "ClusterMember",
 	key:      "server_name",
 	writable: []string{"description", "config", "groups", "failure_domain"},
@@ -45,11 +45,9 @@ var clusterMemberType = &modelType{
 		"restore":  memberAction("restore"),
 		"state":    memberState,
 	},
-}
+})
 
-func newClusterMembers(c *Client) *manager {
-	return newManager(c, "cluster.members", clusterMemberType, nil, collectionMethods)
-}
+var clusterMembersKind = newKind("cluster.members", clusterMemberType, collectionMethods)
 
 // memberAction implements evacuate(wait=False) and restore(wait=False):
 // POST .../state {"action": ...}, an operation like any other. LXD decides
@@ -66,8 +64,7 @@ func memberAction(action string) methodFn {
 		if err := m.c.requireFor(b.Name(), "clustering_evacuation"); err != nil {
 			return nil, err
 		}
-		req := &rest.Request{Method: "POST", Path: m.path() + "/state", Body: map[string]any{"action": action}}
-		return m.c.run(thread, req, wait, m.changeSpec(action))
+		return m.c.run(thread, rest.Post(m.path()+"/state", map[string]any{"action": action}), wait, m.changeSpec(action))
 	}
 }
 
@@ -90,7 +87,7 @@ func memberState(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 }
 
 // client.cluster.groups (the clustering_groups extension).
-var clusterGroupType = &modelType{
+var clusterGroupType = newType(&modelType{
 	name:       "ClusterGroup",
 	writable:   []string{"description", "members"},
 	key:        "name",
@@ -98,44 +95,13 @@ var clusterGroupType = &modelType{
 	collection: func(string) string { return rest.Path("cluster", "groups") },
 	methods:    map[string]methodFn{"rename": renameMethod("new_name")},
 	afterLoad:  listDefaults("members"),
-}
+})
 
-var clusterGroupsMethods = needsExtension("clustering_groups", collectionMethods,
-	map[string]methodFn{"create": clusterGroupsCreate})
-
-func newClusterGroups(c *Client) *manager {
-	return &manager{c: c, name: "cluster.groups", t: clusterGroupType, methods: clusterGroupsMethods}
-}
-
-// cluster.groups.create(name, *, description=None, members=None)
-func clusterGroupsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	var name string
-	var description, members starlark.Value = starlark.None, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "description?", &description, "members?", &members); err != nil {
-		return nil, err
-	}
-	if len(args) > 1 {
-		return nil, fmt.Errorf("%s: description and members are keyword-only", b.Name())
-	}
-	if err := checkNewName(b.Name(), "name", name); err != nil {
-		return nil, err
-	}
-	desc, err := optString(description, b.Name(), "description")
-	if err != nil {
-		return nil, err
-	}
-	names, err := optStrings(members, b.Name(), "members")
-	if err != nil {
-		return nil, err
-	}
-	body := map[string]any{"name": name}
-	setIf(body, "description", desc)
-	if names != nil {
-		body["members"] = names
-	}
-	return g.createObject(thread, g.t.collection(""), map[string]any{"name": name}, body, false)
-}
+var clusterGroupsKind = newKind("cluster.groups", clusterGroupType, needsExtension("clustering_groups", collectionMethods,
+	map[string]methodFn{
+		// create(name, *, description=None, members=None)
+		"create": fieldsCreate(stringArg("description"), stringsArg("members")),
+	}))
 
 // clusterManager is client.cluster: get(), members and groups.
 type clusterManager struct {
@@ -147,7 +113,7 @@ type clusterManager struct {
 var _ starlark.HasAttrs = (*clusterManager)(nil)
 
 func newClusterManager(c *Client) starlark.Value {
-	return &clusterManager{c: c, members: newClusterMembers(c), groups: newClusterGroups(c)}
+	return &clusterManager{c: c, members: clusterMembersKind.of(c, nil), groups: clusterGroupsKind.of(c, nil)}
 }
 
 func (cm *clusterManager) String() string        { return "<cluster manager>" }
@@ -163,11 +129,11 @@ func (cm *clusterManager) Attr(name string) (starlark.Value, error) {
 		return cm.members, nil
 	case "groups":
 		return cm.groups, nil
-	case "get":
-		return bind("cluster", "get", clusterGet, cm), nil
 	}
-	return nil, nil
+	return clusterManagerMethods.attr(cm, name)
 }
+
+var clusterManagerMethods = newMethodTable("cluster", nil, map[string]methodFn{"get": clusterGet})
 
 func clusterGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {

@@ -13,7 +13,8 @@ import (
 // interrupts the script.
 func ctxOf(thread *starlark.Thread) context.Context { return threadctx.From(thread) }
 
-// commonMethods are the lifecycle methods every model shares.
+// commonMethods are the lifecycle methods every model shares (newType puts
+// them into each type's table).
 var commonMethods = map[string]methodFn{
 	"save":     modelSave,
 	"sync":     modelSync,
@@ -63,7 +64,7 @@ func modelDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	}
 	spec := m.changeSpec("delete")
 	spec.follows[0].path = "" // nothing left to read
-	return m.c.run(thread, &rest.Request{Method: "DELETE", Path: m.path()}, wait, spec)
+	return m.c.run(thread, rest.Delete(m.path()), wait, spec)
 }
 
 func modelToDict(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -98,25 +99,27 @@ func (e *frozenError) Error() string {
 // ordered wraps a model method that talks to the server: it first waits
 // for the object's own pending change (Model.await), and an LXD error
 // names the object.
-func ordered(fn methodFn) methodFn {
-	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		m := receiver(b)
-		if err := m.await(thread); err != nil {
-			return nil, err
+var ordered = awaiting(receiver)
+
+// afterParent wraps the method of a sub-collection (inst.snapshots,
+// inst.files): nothing overtakes the owning object's pending change, and
+// an LXD error names the owner unless it names something more precise.
+var afterParent = awaiting(func(b *starlark.Builtin) *Model { return mgr(b).parent })
+
+// awaiting makes wrappers of methods that first await the pending change
+// of the object whose(method) names and whose LXD errors name it.
+func awaiting(whose func(b *starlark.Builtin) *Model) func(methodFn) methodFn {
+	return func(fn methodFn) methodFn {
+		return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			m := whose(b)
+			if err := m.await(thread); err != nil {
+				return nil, err
+			}
+			v, err := fn(thread, b, args, kwargs)
+			if err != nil {
+				return nil, rest.About(err, m.subject())
+			}
+			return v, nil
 		}
-		v, err := fn(thread, b, args, kwargs)
-		if err != nil {
-			return nil, rest.About(err, m.subject())
-		}
-		return v, nil
 	}
-}
-
-// methodFn is the shape of every method in the per-type tables.
-type methodFn = func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
-
-// bind makes a method value named "prefix.name", so that argument errors and
-// backtraces read "instances.create: ..." or "Instance.start: ...".
-func bind(prefix, name string, fn methodFn, recv starlark.Value) *starlark.Builtin {
-	return starlark.NewBuiltin(prefix+"."+name, fn).BindReceiver(recv)
 }

@@ -51,7 +51,7 @@ func BenchmarkListModels(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := &manager{c: &Client{}, name: "instances", t: instanceType}
+	g := &manager{managerKind: instancesKind, c: &Client{}}
 	b.ReportAllocs()
 	cpu0 := processCPU()
 	for b.Loop() {

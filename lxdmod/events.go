@@ -1,10 +1,9 @@
 package lxdmod
 
-// client.events() (API.md §2.7): a Starlark face on rest.EventStream.
+// client.events(): a Starlark face on rest.EventStream.
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -45,19 +45,13 @@ func clientEvents(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if len(args) > 1 {
 		return nil, fmt.Errorf("%s: project and all_projects are keyword-only", fn)
 	}
-	var types, project starlark.Value = starlark.None, starlark.None
+	var types eventTypes
+	var project starargs.OptString
 	var allProjects bool
 	if err := starlark.UnpackArgs(fn, args, kwargs, "event_types?", &types, "project?", &project, "all_projects?", &allProjects); err != nil {
 		return nil, err
 	}
-	opts := rest.EventOptions{AllProjects: allProjects}
-	var err error
-	if opts.Types, err = eventTypes(fn, types); err != nil {
-		return nil, err
-	}
-	if opts.Project, err = optString(project, fn, "project"); err != nil {
-		return nil, err
-	}
+	opts := rest.EventOptions{Types: types, Project: project.Value, AllProjects: allProjects}
 	if opts.Project != "" && allProjects {
 		return nil, fmt.Errorf("%s: project and all_projects=True exclude each other", fn)
 	}
@@ -68,17 +62,21 @@ func clientEvents(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	return s, nil
 }
 
-// eventTypes accepts None or a list, tuple or set of type names.
-func eventTypes(fn string, v starlark.Value) ([]string, error) {
+// eventTypes is a list, tuple or set of event type names, or None (nil:
+// all types).
+type eventTypes []string
+
+func (t *eventTypes) Unpack(v starlark.Value) error {
 	if v == starlark.None {
-		return nil, nil
+		*t = nil
+		return nil
 	}
 	if _, ok := v.(starlark.String); ok {
-		return nil, fmt.Errorf("%s: for parameter event_types: got string, want a list or set of lxd.EventType values (e.g. [lxd.EventType.Lifecycle])", fn)
+		return fmt.Errorf("got string, want a list or set of lxd.EventType values (e.g. [lxd.EventType.Lifecycle])")
 	}
 	it, ok := v.(starlark.Iterable)
 	if !ok {
-		return nil, fmt.Errorf("%s: for parameter event_types: got %s, want a list or set of lxd.EventType values", fn, v.Type())
+		return fmt.Errorf("got %s, want a list or set of lxd.EventType values", v.Type())
 	}
 	var out []string
 	iter := it.Iterate()
@@ -87,12 +85,13 @@ func eventTypes(fn string, v starlark.Value) ([]string, error) {
 	for iter.Next(&x) {
 		s, ok := x.(starlark.String)
 		if !ok || s == "" {
-			return nil, fmt.Errorf("%s: for parameter event_types: element %s is not an event type name", fn, x)
+			return fmt.Errorf("element %s is not an event type name", x)
 		}
 		out = append(out, string(s))
 	}
 	sort.Strings(out) // sets iterate in insertion order; a stable URL is nicer in traces
-	return out, nil
+	*t = out
+	return nil
 }
 
 // connect opens the websocket unless the stream is already open, and ties
@@ -206,12 +205,19 @@ type eventIterator struct{ s *EventStream }
 
 func (it *eventIterator) Next(p *starlark.Value) bool {
 	ctx := ctxOf(it.s.thread)
+	if _, err := it.s.current(); err != nil {
+		return false // the script closed the stream: the loop ends
+	}
 	v, err := it.s.next(ctx, -1)
 	if err != nil || v == nil {
+		// An iterator cannot fail; cancelling the thread makes the loop
+		// fail, interrupted or cut off, rather than end as if the stream
+		// had nothing more to say.
 		if ctx.Err() != nil {
-			// An iterator cannot fail; cancelling the thread makes the
-			// interrupted loop fail rather than end as if the stream had.
-			it.s.thread.Cancel(rest.ContextError(ctx, "waiting for an event").Error())
+			err = rest.ContextError(ctx, "waiting for an event")
+		}
+		if err != nil {
+			it.s.thread.Cancel(err.Error())
 		}
 		return false
 	}
@@ -221,12 +227,12 @@ func (it *eventIterator) Next(p *starlark.Value) bool {
 
 func (it *eventIterator) Done() {}
 
-var eventStreamMethods = map[string]methodFn{
+var eventStreamMethods = newMethodTable("EventStream", nil, map[string]methodFn{
 	"next":    eventsNext,
 	"connect": eventsConnect,
 	"run":     eventsRun,
 	"close":   eventsClose,
-}
+})
 
 func (s *EventStream) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -244,46 +250,55 @@ func (s *EventStream) Attr(name string) (starlark.Value, error) {
 		_, err := s.current()
 		return starlark.Bool(err != nil), nil
 	}
-	if fn, ok := eventStreamMethods[name]; ok {
-		return bind("EventStream", name, fn, s), nil
-	}
-	return nil, nil
+	return eventStreamMethods.attr(s, name)
 }
 
 func (s *EventStream) AttrNames() []string {
-	names := []string{"closed", "dropped", "messages"}
-	for n := range eventStreamMethods {
-		names = append(names, n)
-	}
+	names := append([]string{"closed", "dropped", "messages"}, eventStreamMethods.names()...)
 	sort.Strings(names)
 	return names
 }
 
-// waitArg converts next's and run's timeout: None = no limit (-1), else
-// seconds >= 0.
-func waitArg(fn string, v starlark.Value) (time.Duration, error) {
+// eventWait is how long next and run wait: seconds >= 0, or None (-1: no
+// limit), which the zero value does not mean: declare it as eventWait(-1).
+type eventWait time.Duration
+
+func (w *eventWait) Unpack(v starlark.Value) error {
 	if v == starlark.None {
-		return -1, nil
+		*w = -1
+		return nil
 	}
 	f, ok := starlark.AsFloat(v)
-	if !ok || f < 0 {
-		return 0, fmt.Errorf("%s: for parameter timeout: want a number of seconds >= 0 or None, got %s", fn, v)
+	if !ok || !(f >= 0) {
+		return fmt.Errorf("want a number of seconds >= 0 or None, got %s", v)
 	}
-	return secondsDuration(f), nil
+	*w = eventWait(f * float64(time.Second))
+	return nil
 }
 
-func secondsDuration(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+// eventLimit is how many events run collects: an int >= 0, or None (-1:
+// no limit); declare it as eventLimit(-1).
+type eventLimit int
+
+func (l *eventLimit) Unpack(v starlark.Value) error {
+	if v == starlark.None {
+		*l = -1
+		return nil
+	}
+	var n int
+	if err := starlark.AsInt(v, &n); err != nil || n < 0 {
+		return fmt.Errorf("want an int >= 0 or None, got %s", v)
+	}
+	*l = eventLimit(n)
+	return nil
+}
 
 func eventsNext(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var timeout starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
+	wait := eventWait(-1)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &wait); err != nil {
 		return nil, err
 	}
-	wait, err := waitArg(b.Name(), timeout)
-	if err != nil {
-		return nil, err
-	}
-	v, err := b.Receiver().(*EventStream).next(ctxOf(thread), wait)
+	v, err := b.Receiver().(*EventStream).next(ctxOf(thread), time.Duration(wait))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
@@ -303,25 +318,16 @@ func eventsConnect(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 // eventsRun is pylxd's run(): collect events into .messages until timeout
 // has passed or limit events arrived (or the stream ends).
 func eventsRun(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var timeout, limit starlark.Value = starlark.None, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout, "limit?", &limit); err != nil {
+	wait, limit := eventWait(-1), eventLimit(-1)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &wait, "limit?", &limit); err != nil {
 		return nil, err
 	}
-	wait, err := waitArg(b.Name(), timeout)
-	if err != nil {
-		return nil, err
-	}
-	max := -1
-	if limit != starlark.None {
-		if err := starlark.AsInt(limit, &max); err != nil || max < 0 {
-			return nil, fmt.Errorf("%s: for parameter limit: want an int >= 0 or None, got %s", b.Name(), limit)
-		}
-	}
+	max := int(limit)
 	s := b.Receiver().(*EventStream)
 	ctx := ctxOf(thread)
 	var deadline time.Time
 	if wait >= 0 {
-		deadline = time.Now().Add(wait)
+		deadline = time.Now().Add(time.Duration(wait))
 	}
 	for n := 0; max < 0 || n < max; n++ {
 		left := time.Duration(-1)
@@ -332,8 +338,7 @@ func eventsRun(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		}
 		v, err := s.next(ctx, left)
 		if err != nil {
-			var e *rest.Error
-			if errors.As(err, &e) && e.Kind == rest.KindConnection {
+			if rest.IsKind(err, rest.KindConnection) {
 				break // the stream ended: run() is over, as in pylxd
 			}
 			return nil, fmt.Errorf("%s: %w", b.Name(), err)

@@ -1,6 +1,7 @@
 package lxdmod
 
-// Instance.execute and Instance.raw_interactive_execute (API.md §2.2). The
+// Instance.execute and Instance.raw_interactive_execute (docs/guide.md,
+// “Commands: execute”). The
 // websocket protocol lives in rest.Client.Exec; this file turns Starlark
 // arguments into an rest.ExecRequest and output chunks into Starlark values,
 // always on the script's own goroutine.

@@ -19,11 +19,9 @@ import (
 
 // instanceFiles is instance.files: a manager whose methods act on paths
 // inside the instance (its parent).
-func instanceFiles(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "files", nil, m, fileMethods), nil
-}
+func instanceFiles(m *Model) (starlark.Value, error) { return filesKind.of(m.c, m), nil }
 
-var fileMethods = map[string]methodFn{
+var filesKind = newSubKind("files", nil, map[string]methodFn{
 	"put":              filesPut,
 	"push":             filesPush,
 	"pull":             filesPull,
@@ -35,7 +33,7 @@ var fileMethods = map[string]methodFn{
 	"delete":           filesDelete,
 	"recursive_put":    filesRecursivePut,
 	"recursive_get":    filesRecursiveGet,
-}
+})
 
 // maxSymlinkHops bounds symlink resolution inside the instance (Linux's
 // own limit is 40).
@@ -268,7 +266,8 @@ func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 func filesPull(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	fn := g.fn(b)
-	var p, local string
+	var p string
+	var local exportTarget // checked as export_to checks its path
 	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p, "local_path", &local); err != nil {
 		return nil, err
 	}
@@ -276,8 +275,8 @@ func filesPull(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHostTarget(fn, "local_path", local); err != nil {
-		return nil, err
+	if err := local.check(); err != nil {
+		return nil, fmt.Errorf("%s: for parameter local_path: %w", fn, err)
 	}
 	ctx := ctxOf(thread)
 	f, found, err := g.openRemote(ctx, p, true)
@@ -289,7 +288,7 @@ func filesPull(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		return nil, fmt.Errorf("%s: %s is a directory (use recursive_get)", fn, found)
 	}
 	w := &treeGetter{ctx: ctx, g: g, inst: g.filesInstance(), fn: fn}
-	return starlark.None, hostError(w.singleFile(local, f), fn+": writing "+local)
+	return starlark.None, hostError(w.singleFile(string(local), f), fn+": writing "+string(local))
 }
 
 func filesStat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

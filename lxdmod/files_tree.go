@@ -2,8 +2,6 @@ package lxdmod
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/hostfile"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -168,7 +167,7 @@ func (w *treeGetter) copyEntry(remote, rel string) error {
 			w.skipped = append(w.skipped, starlark.String(remote))
 			return nil
 		}
-		return w.replaceWith(rel, func(tmp string) error { return w.root.Symlink(local, tmp) })
+		return hostfile.SymlinkIn(w.root, rel, local)
 	}
 	w.skipped = append(w.skipped, starlark.String(remote))
 	return nil
@@ -199,50 +198,24 @@ func (w *treeGetter) ensureDir(rel string) error {
 	return nil
 }
 
-// writeFile streams a file's content to rel via a temporary file and a
-// rename, so an interrupted copy never leaves a truncated file behind. The
-// mode is the instance's permission bits (setuid/setgid are dropped: a
-// host copy of an instance's setuid binary must not become one).
+// writeFile streams a file's content to rel, atomically (internal/hostfile:
+// an interrupted copy never leaves a truncated file behind, a symlink at
+// rel is replaced, never written through). The mode is the instance's
+// permission bits (setuid/setgid are dropped: a host copy of an instance's
+// setuid binary must not become one).
 func (w *treeGetter) writeFile(rel string, f *rest.File) error {
-	return w.replaceWith(rel, func(tmp string) error {
-		out, err := w.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, f.Body); err != nil {
-			out.Close()
-			if w.ctx.Err() != nil {
-				return rest.ContextError(w.ctx, w.fn)
-			}
-			return err
-		}
-		if err := out.Chmod(fs.FileMode(f.Mode & 0o777)); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-}
-
-// replaceWith creates a temporary entry next to rel with create, then
-// renames it over rel (rename replaces a symlink, never writes through it).
-func (w *treeGetter) replaceWith(rel string, create func(tmp string) error) error {
-	tmp := path.Join(path.Dir(rel), tempName())
-	if err := create(tmp); err != nil {
-		_ = w.root.Remove(tmp)
+	out, err := hostfile.CreateIn(w.root, rel, fs.FileMode(f.Mode&0o777))
+	if err != nil {
 		return err
 	}
-	if err := w.root.Rename(tmp, rel); err != nil {
-		_ = w.root.Remove(tmp)
+	defer out.Abort()
+	if _, err := io.Copy(out, f.Body); err != nil {
+		if w.ctx.Err() != nil {
+			return rest.ContextError(w.ctx, "recursive_get")
+		}
 		return err
 	}
-	return nil
-}
-
-func tempName() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return ".lxdstar-" + hex.EncodeToString(b) + ".tmp"
+	return out.Commit()
 }
 
 // linkStaysInside reports whether a symlink at rel (relative to the root)

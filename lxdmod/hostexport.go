@@ -1,8 +1,9 @@
 package lxdmod
 
 // Downloads into host files (image and backup exports): streamed, so
-// memory stays flat whatever the size, and atomic, so a failed or
-// interrupted export leaves no file behind, half-written or temporary.
+// memory stays flat whatever the size, and atomic (internal/hostfile), so
+// a failed or interrupted export leaves no file behind, half-written or
+// temporary.
 
 import (
 	"fmt"
@@ -10,78 +11,85 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/hostfile"
 )
 
 // exportFiles writes host files through temporary files beside them: fill
 // streams each file's data with put(target, r), and only once fill has
-// returned without error are they all renamed into place. On any failure
+// returned without error are they all put in place. On any failure
 // (Ctrl-C included) the temporary files are removed and the targets are
 // untouched. LXD errors keep their kind; host file errors name fn.
 func exportFiles(fn string, fill func(put func(target string, r io.Reader) error) error) error {
-	var temps []exportTemp
+	var parts []*hostfile.Pending
 	defer func() {
-		for _, t := range temps {
-			_ = os.Remove(t.tmp) // a no-op for those already renamed
+		for _, p := range parts {
+			p.Abort() // a no-op for those in place
 		}
 	}()
 	err := fill(func(target string, r io.Reader) error {
-		tmp, err := streamToTemp(target, r)
-		if tmp != "" {
-			temps = append(temps, exportTemp{tmp: tmp, dst: target})
+		p, err := hostfile.Create(target, 0o644)
+		if err != nil {
+			return err
 		}
+		parts = append(parts, p)
+		_, err = io.Copy(p, r)
 		return err
 	})
 	if err != nil {
 		return hostError(err, fn)
 	}
-	for _, t := range temps {
-		if err := os.Rename(t.tmp, t.dst); err != nil {
+	for _, p := range parts {
+		if err := p.Commit(); err != nil {
 			return fmt.Errorf("%s: %w", fn, err)
 		}
 	}
 	return nil
 }
 
-// checkHostTarget refuses, before anything is downloaded, a host path that
-// cannot become a file (export_to, files.pull): empty, naming a directory
-// (a trailing slash, or an existing directory, which is never written
-// into), or in a directory that does not exist. A symlink at the path is
-// fine: it is replaced, never written through.
-func checkHostTarget(fn, param, dst string) error {
-	if dst == "" {
-		return fmt.Errorf("%s: for parameter %s: empty path", fn, param)
+// unpackExportTarget unpacks the one parameter "path" of an export_to and
+// checks it against the host before anything is downloaded.
+func unpackExportTarget(fn string, args starlark.Tuple, kwargs []starlark.Tuple) (string, error) {
+	var target exportTarget
+	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &target); err != nil {
+		return "", err
 	}
-	if strings.HasSuffix(dst, string(filepath.Separator)) {
-		return fmt.Errorf("%s: for parameter %s: %q names a directory: give the path of the file to write", fn, param, dst)
+	if err := target.check(); err != nil {
+		return "", fmt.Errorf("%s: for parameter path: %w", fn, err)
 	}
+	return string(target), nil
+}
+
+// exportTarget is the host path export_to writes. Before anything is
+// downloaded it refuses a path that cannot become a file: empty, naming a
+// directory (trailing slash, or an existing directory, which export_to
+// never writes into), or in a directory that does not exist (check). A
+// symlink at path is fine: the export replaces it and never writes
+// through it.
+type exportTarget string
+
+func (t *exportTarget) Unpack(v starlark.Value) error {
+	dst, err := nonEmptyString(v, "empty path")
+	if err == nil && strings.HasSuffix(dst, string(filepath.Separator)) {
+		err = fmt.Errorf("%q names a directory: give the path of the file to write", dst)
+	}
+	*t = exportTarget(dst)
+	return err
+}
+
+// check looks at the host: the path must be able to become a file.
+func (t exportTarget) check() error {
+	dst := string(t)
 	if fi, err := os.Lstat(dst); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s: for parameter %s: %s is a directory: give the path of the file to write", fn, param, dst)
+		return fmt.Errorf("%s is a directory: give the path of the file to write", dst)
 	}
 	dir := filepath.Dir(dst)
 	if fi, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("%s: for parameter %s: %w", fn, param, err)
+		return err
 	} else if !fi.IsDir() {
-		return fmt.Errorf("%s: for parameter %s: %s is not a directory", fn, param, dir)
+		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
-}
-
-type exportTemp struct{ tmp, dst string }
-
-// streamToTemp copies r into a new temporary file beside target (same file
-// system, so the final rename is atomic) and returns its name.
-func streamToTemp(target string, r io.Reader) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*.tmp")
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return f.Name(), err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return f.Name(), err
-	}
-	return f.Name(), f.Close()
 }

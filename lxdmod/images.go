@@ -10,23 +10,28 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-var imageType = &modelType{
+var imageType = newType(&modelType{
 	name:       "Image",
 	writable:   []string{"properties", "public", "auto_update", "expires_at", "profiles"},
 	key:        "fingerprint",
 	shortKey:   12,
 	collection: func(string) string { return rest.Path("images") },
 	describe:   imageDescribe,
-	methods: map[string]methodFn{
+})
+
+// The image methods are added in init: copy makes an image.
+func init() {
+	imageType.addMethods(map[string]methodFn{
 		"export":       imageExport,
 		"export_to":    imageExportTo,
 		"add_alias":    imageAddAlias,
 		"delete_alias": imageDeleteAlias,
 		"copy":         imageCopy,
-	},
+	})
 }
 
 // imageDescribe adds the first alias, else the description property, to
@@ -55,15 +60,13 @@ func imageDescribe(m *Model) string {
 	return ""
 }
 
-func newImageManager(c *Client) starlark.Value {
-	return newManager(c, "images", imageType, nil, collectionMethods, map[string]methodFn{
-		"exists":                    imagesExists,
-		"get_by_alias":              imagesGetByAlias,
-		"create":                    imagesCreate,
-		"create_from_simplestreams": imagesCreateFromSimplestreams,
-		"create_from_url":           imagesCreateFromURL,
-	})
-}
+var imagesKind = newKind("images", imageType, collectionMethods, map[string]methodFn{
+	"exists":                    imagesExists,
+	"get_by_alias":              imagesGetByAlias,
+	"create":                    imagesCreate,
+	"create_from_simplestreams": imagesCreateFromSimplestreams,
+	"create_from_url":           imagesCreateFromURL,
+})
 
 // imageModel returns a not-yet-loaded Image for fingerprint.
 func imageModel(c *Client, fingerprint string) *Model {
@@ -87,45 +90,35 @@ func aliasPath(alias string) string { return rest.Path("images", "aliases", alia
 
 func imagesExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	var key string
+	var key nonEmpty
 	var alias bool
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "fingerprint", &key, "alias?", &alias); err != nil {
 		return nil, err
 	}
-	if key == "" {
-		return nil, fmt.Errorf("%s: for parameter fingerprint: empty value", g.fn(b))
-	}
 	if alias {
-		return exists(thread, g.c, aliasPath(key))
+		return exists(thread, g.c, aliasPath(string(key)))
 	}
-	return exists(thread, g.c, g.itemPath(key))
+	return exists(thread, g.c, g.itemPath(string(key)))
 }
 
 // aliasTarget resolves an alias to the fingerprint it points at.
 func aliasTarget(thread *starlark.Thread, c *Client, alias string) (string, error) {
-	resp, err := c.rest.Do(ctxOf(thread), &rest.Request{Method: "GET", Path: aliasPath(alias)})
-	if err != nil {
-		return "", rest.Annotate(err, fmt.Sprintf("image alias %q", alias))
-	}
 	var entry struct {
 		Target string `json:"target"`
 	}
-	if err := resp.Decode(&entry); err != nil {
-		return "", err
+	if _, err := c.rest.Get(ctxOf(thread), aliasPath(alias), nil, &entry); err != nil {
+		return "", rest.Annotate(err, fmt.Sprintf("image alias %q", alias))
 	}
 	return entry.Target, nil
 }
 
 func imagesGetByAlias(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	var alias string
+	var alias nonEmpty
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "alias", &alias); err != nil {
 		return nil, err
 	}
-	if alias == "" {
-		return nil, fmt.Errorf("%s: for parameter alias: empty alias", g.fn(b))
-	}
-	fp, err := aliasTarget(thread, g.c, alias)
+	fp, err := aliasTarget(thread, g.c, string(alias))
 	if err != nil {
 		return nil, err
 	}
@@ -140,25 +133,18 @@ func imagesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	g := mgr(b)
 	fn := g.fn(b)
 	var (
-		data, meta   starlark.Value = nil, starlark.None
+		rootfs       starlark.Bytes
+		meta         starargs.Opt[starlark.Bytes]
 		public, wait bool
 	)
-	if err := starlark.UnpackArgs(fn, args, kwargs, "image_data", &data, "metadata?", &meta, "public?", &public, "wait?", &wait); err != nil {
+	if err := starlark.UnpackArgs(fn, args, kwargs, "image_data", &rootfs, "metadata?", &meta, "public?", &public, "wait?", &wait); err != nil {
 		return nil, err
-	}
-	rootfs, ok := data.(starlark.Bytes)
-	if !ok {
-		return nil, fmt.Errorf("%s: for parameter image_data: got %s, want bytes", fn, data.Type())
 	}
 	h := sha256.New()
 	up := rest.ImageUpload{Public: public}
-	if meta != starlark.None {
-		mb, ok := meta.(starlark.Bytes)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter metadata: got %s, want bytes or None", fn, meta.Type())
-		}
-		io.WriteString(h, string(mb))
-		up.Meta = strings.NewReader(string(mb))
+	if meta.Set {
+		io.WriteString(h, string(meta.Value))
+		up.Meta = strings.NewReader(string(meta.Value))
 		up.VM = isQcow2(string(rootfs))
 	}
 	io.WriteString(h, string(rootfs))
@@ -173,46 +159,44 @@ func isQcow2(data string) bool { return strings.HasPrefix(data, "QFI\xfb") }
 
 func imagesCreateFromSimplestreams(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	fn := g.fn(b)
-	var server, alias string
+	var server imageURL
+	var alias nonEmpty
 	var public, autoUpdate, wait bool
-	if err := starlark.UnpackArgs(fn, args, kwargs, "server", &server, "alias", &alias,
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "server", &server, "alias", &alias,
 		"public?", &public, "auto_update?", &autoUpdate, "wait?", &wait); err != nil {
 		return nil, err
 	}
-	if err := checkImageURL(fn, "server", server); err != nil {
-		return nil, err
-	}
-	if alias == "" {
-		return nil, fmt.Errorf("%s: for parameter alias: empty alias", fn)
-	}
 	body := map[string]any{"public": public, "auto_update": autoUpdate, "source": map[string]any{
-		"type": "image", "mode": "pull", "server": server, "protocol": "simplestreams", "alias": alias,
+		"type": "image", "mode": "pull", "server": string(server), "protocol": "simplestreams", "alias": string(alias),
 	}}
 	return publishImage(thread, g.c, body, wait)
 }
 
 func imagesCreateFromURL(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	fn := g.fn(b)
-	var u string
+	var u imageURL
 	var public, autoUpdate, wait bool
-	if err := starlark.UnpackArgs(fn, args, kwargs, "url", &u, "public?", &public, "auto_update?", &autoUpdate, "wait?", &wait); err != nil {
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "url", &u, "public?", &public, "auto_update?", &autoUpdate, "wait?", &wait); err != nil {
 		return nil, err
 	}
-	if err := checkImageURL(fn, "url", u); err != nil {
-		return nil, err
-	}
-	body := map[string]any{"public": public, "auto_update": autoUpdate, "source": map[string]any{"type": "url", "url": u}}
+	body := map[string]any{"public": public, "auto_update": autoUpdate, "source": map[string]any{"type": "url", "url": string(u)}}
 	return publishImage(thread, g.c, body, wait)
 }
 
-// checkImageURL refuses what LXD could only reject later with a vaguer message.
-func checkImageURL(fn, param, s string) error {
+// imageURL is where images come from: an http(s) URL. Anything else is
+// refused here, as LXD would only refuse it later with a vaguer message.
+type imageURL string
+
+func (i *imageURL) Unpack(v starlark.Value) error {
+	s, err := starargs.String(v)
+	if err != nil {
+		return err
+	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s: for parameter %s: want an http(s) URL, got %q", fn, param, s)
+		return fmt.Errorf("want an http(s) URL, got %q", s)
 	}
+	*i = imageURL(s)
 	return nil
 }
 
@@ -220,7 +204,7 @@ func checkImageURL(fn, param, s string) error {
 // only the finished operation knows (publish, simplestreams, url): the Image
 // with wait=True, else the pending Operation, whose wait() returns it.
 func publishImage(thread *starlark.Thread, c *Client, body map[string]any, wait bool) (starlark.Value, error) {
-	req := &rest.Request{Method: "POST", Path: rest.Path("images"), Body: body}
+	req := rest.Post(rest.Path("images"), body)
 	return c.asyncFromOperation(thread, req, wait, "publish", func(thread *starlark.Thread, op *rest.Operation) (starlark.Value, error) {
 		fp, _ := op.Metadata["fingerprint"].(string)
 		if fp == "" {
@@ -301,16 +285,13 @@ func checkFingerprint(fp string, sum []byte) error {
 
 func imageAddAlias(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
-	fn := qualified(m, b)
-	var name, description string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "name", &name, "description?", &description); err != nil {
+	var name nonEmpty
+	var description string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "description?", &description); err != nil {
 		return nil, err
 	}
-	if name == "" {
-		return nil, fmt.Errorf("%s: for parameter name: empty alias", fn)
-	}
-	body := map[string]any{"name": name, "description": description, "target": m.key()}
-	if _, err := m.c.rest.Do(ctxOf(thread), &rest.Request{Method: "POST", Path: rest.Path("images", "aliases"), Body: body}); err != nil {
+	body := map[string]any{"name": string(name), "description": description, "target": m.key()}
+	if _, err := m.c.rest.Send(ctxOf(thread), rest.Post(rest.Path("images", "aliases"), body)); err != nil {
 		return nil, err
 	}
 	return starlark.None, m.refresh(ctxOf(thread), true)
@@ -320,14 +301,12 @@ func imageAddAlias(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 // image is refused rather than deleted.
 func imageDeleteAlias(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
-	fn := qualified(m, b)
-	var name string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "name", &name); err != nil {
+	fn := b.Name()
+	var alias nonEmpty
+	if err := starlark.UnpackArgs(fn, args, kwargs, "name", &alias); err != nil {
 		return nil, err
 	}
-	if name == "" {
-		return nil, fmt.Errorf("%s: for parameter name: empty alias", fn)
-	}
+	name := string(alias)
 	target, err := aliasTarget(thread, m.c, name)
 	if err != nil {
 		return nil, err
@@ -336,7 +315,7 @@ func imageDeleteAlias(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, &rest.Error{Kind: rest.KindNotFound, StatusCode: 404,
 			Message: fmt.Sprintf("%s: alias %q belongs to image %s, not %s", fn, name, shortFingerprint(target), shortFingerprint(m.key()))}
 	}
-	if _, err := m.c.rest.Do(ctxOf(thread), &rest.Request{Method: "DELETE", Path: aliasPath(name)}); err != nil {
+	if _, err := m.c.rest.Send(ctxOf(thread), rest.Delete(aliasPath(name))); err != nil {
 		return nil, err
 	}
 	return starlark.None, m.refresh(ctxOf(thread), true)
@@ -346,30 +325,23 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	m := receiver(b)
 	fn := b.Name()
 	var (
-		newClient          starlark.Value
-		public, autoUpdate starlark.Value = starlark.None, starlark.None
+		dst                *Client
+		public, autoUpdate starargs.Opt[starlark.Bool] // None: as the source has it
 		wait               bool
 		alias              string
 	)
 	if err := maxPositional(fn, args, 4); err != nil {
 		return nil, err
 	}
-	if err := starlark.UnpackArgs(fn, args, kwargs, "new_client", &newClient, "public?", &public,
+	if err := starlark.UnpackArgs(fn, args, kwargs, "new_client", &dst, "public?", &public,
 		"auto_update?", &autoUpdate, "wait?", &wait, "alias?", &alias); err != nil {
 		return nil, err
 	}
-	dst, ok := newClient.(*Client)
-	if !ok {
-		return nil, fmt.Errorf("%s: for parameter new_client: got %s, want Client", fn, newClient.Type())
-	}
 	body := map[string]any{}
-	for param, v := range map[string]starlark.Value{"public": public, "auto_update": autoUpdate} {
-		if v == starlark.None {
-			v = m.field(param) // keep the source's setting
-		}
-		flag, ok := v.(starlark.Bool)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter %s: got %s, want bool or None", fn, param, v.Type())
+	for param, v := range map[string]starargs.Opt[starlark.Bool]{"public": public, "auto_update": autoUpdate} {
+		flag, _ := m.field(param).(starlark.Bool) // keep the source's setting
+		if v.Set {
+			flag = v.Value
 		}
 		body[param] = bool(flag)
 	}
@@ -385,7 +357,7 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	// A private image is fetched with a one-time secret from the source.
 	abort := func() {}
 	if m.field("public") != starlark.True {
-		op, err := m.c.startOperation(ctxOf(thread), &rest.Request{Method: "POST", Path: m.path() + "/secret"})
+		op, err := m.c.startOperation(ctxOf(thread), rest.Post(m.path()+"/secret", nil))
 		if err != nil {
 			return nil, fmt.Errorf("%s: asking the source for an image secret: %w", fn, err)
 		}
@@ -397,10 +369,10 @@ func imageCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		abort = func() { cancelOperation(m.c, op.ID) }
 	}
 	body["source"] = source
-	img := m.sibling(dst, m.key(), nil)
+	img := imageModel(dst, m.key())
 	spec := img.createSpec()
 	spec.what, spec.abort = "copy", abort
-	return dst.run(thread, &rest.Request{Method: "POST", Path: rest.Path("images"), Body: body}, wait, spec)
+	return dst.run(thread, rest.Post(rest.Path("images"), body), wait, spec)
 }
 
 // pullProtocol names the protocol dst pulls an image from src with: the one
@@ -420,17 +392,14 @@ func pullProtocol(src, dst *Client) string {
 // do the files appear.
 func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
-	fn := qualified(m, b)
-	var dst string
-	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &dst); err != nil {
-		return nil, err
-	}
-	if err := checkHostTarget(fn, "path", dst); err != nil {
+	fn := b.Name()
+	dst, err := unpackExportTarget(fn, args, kwargs)
+	if err != nil {
 		return nil, err
 	}
 	fp := m.key()
 	h := sha256.New()
-	err := exportFiles(fn, func(put func(target string, r io.Reader) error) error {
+	err = exportFiles(fn, func(put func(target string, r io.Reader) error) error {
 		err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
 			target := dst
 			if kind == rest.ExportRootfs {

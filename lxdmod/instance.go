@@ -2,21 +2,20 @@ package lxdmod
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"go.starlark.net/syntax"
 
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-func newInstanceManager(c *Client, name, itype string) *manager {
-	return &manager{c: c, name: name, t: instanceType, methods: instanceManagerMethods, itype: itype}
-}
-
-var instanceType = &modelType{
+var instanceType = newType(&modelType{
 	name:       "Instance",
 	writable:   []string{"architecture", "config", "devices", "ephemeral", "profiles", "description"},
 	key:        "name",
@@ -30,7 +29,17 @@ var instanceType = &modelType{
 			m.setServerField("full_snapshots", starlark.NewList(nil))
 		}
 	},
-	methods: map[string]methodFn{
+	attrs: map[string]func(m *Model) (starlark.Value, error){
+		"snapshots": instanceSnapshots, // snapshots.go
+		"files":     instanceFiles,     // files.go
+		"backups":   instanceBackups,   // backups.go
+		"logs":      instanceLogs,      // logs.go
+	},
+})
+
+// The instance methods are added in init: copy and migrate make instances.
+func init() {
+	instanceType.addMethods(map[string]methodFn{
 		"start":    instanceAction("start"),
 		"stop":     instanceAction("stop"),
 		"restart":  instanceAction("restart"),
@@ -52,13 +61,7 @@ var instanceType = &modelType{
 		"console_log":       instanceConsoleLog,
 		"clear_console_log": instanceClearConsoleLog,
 		"raw_console":       instanceRawConsole,
-	},
-	attrs: map[string]func(m *Model) (starlark.Value, error){
-		"snapshots": instanceSnapshots, // snapshots.go
-		"files":     instanceFiles,     // files.go
-		"backups":   instanceBackups,   // backups.go
-		"logs":      instanceLogs,      // logs.go
-	},
+	})
 }
 
 var instanceManagerMethods = map[string]methodFn{
@@ -68,6 +71,21 @@ var instanceManagerMethods = map[string]methodFn{
 	"create": instancesCreate,
 	// backups.go
 	"create_from_backup": instancesCreateFromBackup,
+}
+
+// client.instances and its typed views, client.containers and
+// client.virtual_machines: one kind each, as their methods' names differ.
+var (
+	instancesKind       = instanceKind("instances", "")
+	containersKind      = instanceKind("containers", "container")
+	virtualMachinesKind = instanceKind("virtual_machines", "virtual-machine")
+)
+
+// instanceKind declares the managers of instances of type itype ("": any).
+func instanceKind(name, itype string) *managerKind {
+	k := newKind(name, instanceType, instanceManagerMethods)
+	k.itype = itype
+	return k
 }
 
 // typeLabel is how a typed manager names its objects in errors.
@@ -91,25 +109,22 @@ func (g *manager) checkType(m *Model, name string) error {
 
 func instancesExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	var name string
+	var name nonEmpty
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
 	if g.itype == "" {
-		return exists(thread, g.c, rest.Path("instances", name))
+		return exists(thread, g.c, g.itemPath(string(name)))
 	}
-	_, err := instanceGet(thread, g, name)
-	if e, ok := err.(*rest.Error); ok && e.Kind == rest.KindNotFound {
+	_, err := instanceGet(thread, g, string(name))
+	if rest.IsKind(err, rest.KindNotFound) {
 		return starlark.False, nil
 	}
 	return starlark.Bool(err == nil), err
 }
 
 func instanceGet(thread *starlark.Thread, g *manager, name string) (*Model, error) {
-	if name == "" {
-		return nil, fmt.Errorf("%s.get: for parameter name: empty name", g.name)
-	}
-	m, err := g.fetch(thread, rest.Path("instances", name), name)
+	m, err := g.fetch(thread, g.itemPath(name), name)
 	if err != nil {
 		return nil, err
 	}
@@ -118,53 +133,46 @@ func instanceGet(thread *starlark.Thread, g *manager, name string) (*Model, erro
 
 func instancesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	var name string
+	var name nonEmpty
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
-	return instanceGet(thread, g, name)
+	return instanceGet(thread, g, string(name))
 }
 
 func instancesAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	recursion := 1
-	var filter, fields starlark.Value = starlark.None, starlark.None
+	var recursion recursionLevel
+	var filter string
+	var fields starargs.Strings
 	if len(args) > 0 {
 		return nil, fmt.Errorf("%s: takes keyword arguments only (recursion=, filter=, fields=)", g.fn(b))
 	}
-	if err := starlark.UnpackArgs(g.fn(b), nil, kwargs, "recursion?", &recursion, "filter?", &filter, "fields?", &fields); err != nil {
+	if err := starlark.UnpackArgs(g.fn(b), nil, kwargs, "recursion?", &recursion, "filter??", &filter, "fields?", &fields); err != nil {
 		return nil, err
 	}
-	if recursion != 1 && recursion != 2 {
-		return nil, fmt.Errorf("%s: for parameter recursion: want 1 or 2, got %d", g.fn(b), recursion)
+	q := url.Values{}
+	if recursion == 2 {
+		q.Set("recursion", "2") // with state, snapshots and backups
 	}
-	q := url.Values{"recursion": {fmt.Sprint(recursion)}}
-	if fields != starlark.None {
-		names, err := optStrings(fields, g.fn(b), "fields")
-		if err != nil {
-			return nil, err
-		}
+	if fields != nil {
 		if recursion != 2 {
-			return nil, fmt.Errorf("%s: for parameter fields: only recursion=2 reads state, got recursion=%d", g.fn(b), recursion)
+			return nil, fmt.Errorf("%s: for parameter fields: only recursion=2 reads state, got recursion=1", g.fn(b))
 		}
 		// A server without the extension reads "2;fields=…" as no
 		// recursion at all (a list of URLs): it gets a plain recursion=2,
 		// whose state holds every field asked for, as pylxd falls back.
 		if g.c.exts["instances_state_selective_recursion"] {
-			q.Set("recursion", "2;fields="+strings.Join(names, ","))
+			q.Set("recursion", "2;fields="+strings.Join(fields, ","))
 		}
 	}
-	if filter != starlark.None {
-		f, ok := filter.(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter filter: got %s, want string", g.fn(b), filter.Type())
-		}
-		q.Set("filter", string(f))
+	if filter != "" {
+		q.Set("filter", filter)
 	}
 	if g.itype != "" {
 		q.Set("instance-type", g.itype)
 	}
-	items, err := g.c.getList(ctxOf(thread), &rest.Request{Method: "GET", Path: rest.Path("instances"), Query: q})
+	items, err := g.c.getList(ctxOf(thread), rest.Path("instances"), q)
 	if err != nil {
 		return nil, err
 	}
@@ -180,14 +188,43 @@ func instancesAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	return starlark.NewList(out), nil
 }
 
+// recursionLevel is how much of each instance all() reads: 1 (the
+// default, also its zero value) or 2.
+type recursionLevel int
+
+func (r *recursionLevel) Unpack(v starlark.Value) error {
+	var n int
+	if err := starlark.AsInt(v, &n); err != nil {
+		return fmt.Errorf("got %s, want int", v.Type())
+	}
+	if n != 1 && n != 2 {
+		return fmt.Errorf("want 1 or 2, got %d", n)
+	}
+	*r = recursionLevel(n)
+	return nil
+}
+
+// clusterTarget is where in a cluster to put an instance: a member's name
+// or "@group".
+type clusterTarget string
+
+func (t *clusterTarget) Unpack(v starlark.Value) error {
+	s, ok := v.(starlark.String)
+	if !ok || s == "" {
+		return errors.New(`want a cluster member name or "@group"`)
+	}
+	*t = clusterTarget(s)
+	return nil
+}
+
 func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	var (
 		config *starlark.Dict
 		wait   bool
-		target starlark.Value = starlark.None
+		target clusterTarget
 	)
-	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "config", &config, "wait?", &wait, "target?", &target); err != nil {
+	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "config", &config, "wait?", &wait, "target??", &target); err != nil {
 		return nil, err
 	}
 	body, err := toGo(config, g.fn(b)+": config")
@@ -206,12 +243,8 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return nil, fmt.Errorf("%s: for parameter config: \"name\" is empty (leave it out to let LXD pick one)", g.fn(b))
 	}
 	q := url.Values{}
-	if target != starlark.None {
-		t, ok := target.(starlark.String)
-		if !ok || t == "" {
-			return nil, fmt.Errorf("%s: for parameter target: want a cluster member name or \"@group\"", g.fn(b))
-		}
-		q.Set("target", string(t))
+	if target != "" {
+		q.Set("target", string(target))
 	}
 	// Until the server answers, the object holds what was asked for.
 	seed := starlark.NewDict(8)
@@ -228,7 +261,7 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		_ = seed.SetKey(starlark.String("type"), starlark.String(t))
 	}
 	_ = seed.SetKey(starlark.String("status"), starlark.String("Creating"))
-	post := &rest.Request{Method: "POST", Path: rest.Path("instances"), Query: q, Body: req}
+	post := rest.Post(rest.Path("instances"), req).WithQuery(q)
 	if name == "" {
 		// LXD picks the name: known only from the finished operation, so
 		// wait=False returns the Operation, whose wait() gives the Instance.
@@ -269,8 +302,7 @@ func instanceAction(action string) func(*starlark.Thread, *starlark.Builtin, sta
 			return nil, err
 		}
 		body := map[string]any{"action": action, "timeout": timeout, "force": force}
-		req := &rest.Request{Method: "PUT", Path: m.path() + "/state", Body: body}
-		return m.c.run(thread, req, wait, m.changeSpec(action))
+		return m.c.run(thread, rest.Put(m.path()+"/state", body, ""), wait, m.changeSpec(action))
 	}
 }
 

@@ -18,15 +18,13 @@ import (
 const maxLogFile = 64 << 20
 
 // instanceLogs is instance.logs: a manager of file names, not of models.
-func instanceLogs(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "logs", nil, m, instanceLogMethods), nil
-}
+func instanceLogs(m *Model) (starlark.Value, error) { return instanceLogsKind.of(m.c, m), nil }
 
-var instanceLogMethods = map[string]methodFn{
+var instanceLogsKind = newSubKind("logs", nil, map[string]methodFn{
 	"all":    logsAll,
 	"get":    logsGet,
 	"delete": logsDelete,
-}
+})
 
 // logsPath is the instance's logs collection.
 func (g *manager) logsPath() string { return g.parent.path() + "/logs" }
@@ -52,12 +50,8 @@ func logsAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	resp, err := g.c.rest.Do(ctxOf(thread), &rest.Request{Method: "GET", Path: g.logsPath()})
-	if err != nil {
-		return nil, err
-	}
 	var urls []string
-	if err := resp.Decode(&urls); err != nil {
+	if _, err := g.c.rest.Get(ctxOf(thread), g.logsPath(), nil, &urls); err != nil {
 		return nil, err
 	}
 	names := make([]starlark.Value, len(urls))
@@ -77,7 +71,7 @@ func logsGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err != nil {
 		return nil, err
 	}
-	data, err := mgr(b).c.rest.GetBody(ctxOf(thread), &rest.Request{Method: "GET", Path: path}, maxLogFile)
+	data, err := mgr(b).c.rest.GetBody(ctxOf(thread), path, maxLogFile)
 	if err != nil {
 		return nil, rest.About(err, subject)
 	}
@@ -91,7 +85,7 @@ func logsDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	if err != nil {
 		return nil, err
 	}
-	if _, err := mgr(b).c.rest.Do(ctxOf(thread), &rest.Request{Method: "DELETE", Path: path}); err != nil {
+	if _, err := mgr(b).c.rest.Do(ctxOf(thread), rest.Delete(path)); err != nil {
 		return nil, rest.About(err, subject)
 	}
 	return starlark.None, nil

@@ -3,7 +3,6 @@ package lxdmod
 import (
 	"fmt"
 	"net/url"
-	"sort"
 
 	"go.starlark.net/starlark"
 
@@ -11,15 +10,43 @@ import (
 )
 
 // manager is the generic collection behind client.instances, client.images
-// and every other manager: a per-kind method table bound to a receiver that
-// knows the client, the model type and (for sub-collections) the parent.
+// and every other manager: its kind's method table bound to a receiver that
+// knows the client and (for sub-collections) the parent.
 type manager struct {
-	c       *Client
-	name    string // "instances", "containers", ...: prefixes error messages
+	*managerKind
+	c      *Client
+	parent *Model // sub-collections (instance.snapshots, ...)
+}
+
+// managerKind is what the managers of one collection share: the name that
+// prefixes their methods' names in messages ("instances", "containers",
+// "snapshots", "StoragePool.volumes"), the model type of their objects
+// (nil for managers of something else: files, operations), and their
+// method table, built once when the package is initialised.
+type managerKind struct {
+	name    string
 	t       *modelType
-	methods map[string]methodFn
+	methods methodTable
 	itype   string // instance managers: "container", "virtual-machine" or ""
-	parent  *Model // sub-collections (instance.snapshots, ...)
+}
+
+// newKind declares the managers of a server-wide collection
+// (client.profiles, ...) with the methods in tables (later tables win).
+func newKind(name string, t *modelType, tables ...map[string]methodFn) *managerKind {
+	return &managerKind{name: name, t: t, methods: newMethodTable(name, nil, tables...)}
+}
+
+// newSubKind declares the managers of a collection owned by an object
+// (inst.snapshots, pool.volumes): each method first awaits the owner
+// (afterParent).
+func newSubKind(name string, t *modelType, tables ...map[string]methodFn) *managerKind {
+	return &managerKind{name: name, t: t, methods: newMethodTable(name, afterParent, tables...)}
+}
+
+// of returns a manager of kind k on client c; parent is the owning object
+// of a sub-collection (nil otherwise).
+func (k *managerKind) of(c *Client, parent *Model) *manager {
+	return &manager{managerKind: k, c: c, parent: parent}
 }
 
 var _ starlark.HasAttrs = (*manager)(nil)
@@ -30,41 +57,9 @@ func (g *manager) Freeze()               {}
 func (g *manager) Truth() starlark.Bool  { return true }
 func (g *manager) Hash() (uint32, error) { return starlark.String(g.name).Hash() }
 
-func (g *manager) Attr(name string) (starlark.Value, error) {
-	if fn, ok := g.methods[name]; ok {
-		if g.parent != nil {
-			fn = afterParent(fn)
-		}
-		return bind(g.name, name, fn, g), nil
-	}
-	return nil, nil
-}
+func (g *manager) Attr(name string) (starlark.Value, error) { return g.methods.attr(g, name) }
 
-// afterParent wraps the method of a sub-collection (inst.snapshots,
-// inst.files): nothing overtakes the owning object's pending change, and
-// an LXD error names the owner unless it names something more precise.
-func afterParent(fn methodFn) methodFn {
-	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		owner := mgr(b).parent
-		if err := owner.await(thread); err != nil {
-			return nil, err
-		}
-		v, err := fn(thread, b, args, kwargs)
-		if err != nil {
-			return nil, rest.About(err, owner.subject())
-		}
-		return v, nil
-	}
-}
-
-func (g *manager) AttrNames() []string {
-	names := make([]string, 0, len(g.methods))
-	for n := range g.methods {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (g *manager) AttrNames() []string { return g.methods.names() }
 
 func mgr(b *starlark.Builtin) *manager { return b.Receiver().(*manager) }
 
@@ -107,20 +102,14 @@ func (g *manager) subjectOf(key string) string {
 
 // exists turns NotFound into False; other errors still fail.
 func exists(thread *starlark.Thread, c *Client, path string) (starlark.Value, error) {
-	_, err := c.rest.Do(ctxOf(thread), &rest.Request{Method: "GET", Path: path})
+	_, err := c.rest.Get(ctxOf(thread), path, nil, nil)
 	if err == nil {
 		return starlark.True, nil
 	}
-	if e, ok := err.(*rest.Error); ok && e.Kind == rest.KindNotFound {
+	if rest.IsKind(err, rest.KindNotFound) {
 		return starlark.False, nil
 	}
 	return nil, err
-}
-
-// newManager builds a manager for objects of type t; parent is the owning
-// object for sub-collections (nil otherwise).
-func newManager(c *Client, name string, t *modelType, parent *Model, tables ...map[string]methodFn) *manager {
-	return &manager{c: c, name: name, t: t, parent: parent, methods: mergeMethods(tables...)}
 }
 
 // mergeMethods combines method tables; later tables win.
@@ -157,26 +146,22 @@ func (g *manager) parentKey() string {
 	return g.parent.key()
 }
 
+// collectionPath is the URL path of the manager's collection.
+func (g *manager) collectionPath() string { return g.t.collectionAt(g.parent, g.parentKey()) }
+
 // itemPath is the URL path of the object named key in this collection.
 func (g *manager) itemPath(key string) string {
-	return g.t.collection(g.parentKey()) + "/" + url.PathEscape(key)
+	return g.collectionPath() + "/" + url.PathEscape(key)
 }
 
-// getModel fetches one object by key, refusing empty keys up front.
-func (g *manager) getModel(thread *starlark.Thread, fn, key string) (*Model, error) {
-	if key == "" {
-		return nil, fmt.Errorf("%s: for parameter %s: empty %s", fn, g.t.key, g.t.key)
-	}
+// getModel fetches one object by key.
+func (g *manager) getModel(thread *starlark.Thread, key string) (*Model, error) {
 	return g.fetch(thread, g.itemPath(key), key)
 }
 
 // listModels fetches the whole collection in one request.
 func (g *manager) listModels(thread *starlark.Thread, q url.Values) ([]starlark.Value, error) {
-	if q == nil {
-		q = url.Values{}
-	}
-	q.Set("recursion", "1")
-	items, err := g.c.getList(ctxOf(thread), &rest.Request{Method: "GET", Path: g.t.collection(g.parentKey()), Query: q})
+	items, err := g.c.getList(ctxOf(thread), g.collectionPath(), q)
 	if err != nil {
 		return nil, err
 	}
@@ -201,21 +186,18 @@ func collectionAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 
 func collectionGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	var key string
+	var key nonEmpty
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, g.t.key, &key); err != nil {
 		return nil, err
 	}
-	return g.getModel(thread, g.fn(b), key)
+	return g.getModel(thread, string(key))
 }
 
 func collectionExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	var key string
+	var key nonEmpty
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, g.t.key, &key); err != nil {
 		return nil, err
 	}
-	if key == "" {
-		return nil, fmt.Errorf("%s: for parameter %s: empty %s", g.fn(b), g.t.key, g.t.key)
-	}
-	return exists(thread, g.c, g.itemPath(key))
+	return exists(thread, g.c, g.itemPath(string(key)))
 }

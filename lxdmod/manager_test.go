@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
@@ -165,7 +166,7 @@ func TestCreateFailuresKeepLXDsKindAndText(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`c.instances.create("c2")`, "instances.create: for parameter config: got string, want dict"},
 		{`c.profiles.create("a/b")`, "profiles.create: for parameter name"},
-		{`c.profiles.create("web", config="x")`, "for parameter config"},
+		{`c.profiles.create("web", config="x")`, `for parameter "config": got string, want dict or None`},
 		{`i.snapshots.create("")`, "for parameter name"},
 	} {
 		assert.Contains(t, s.fail(tc.src).Error(), tc.want, tc.src)
@@ -315,7 +316,7 @@ func TestInstancesAllFields(t *testing.T) {
 	require.ErrorContains(t, s.fail(`c.instances.all(fields=["state.disk"])`),
 		"instances.all: for parameter fields: only recursion=2 reads state, got recursion=1")
 	require.ErrorContains(t, s.fail(`c.instances.all(recursion=2, fields="state.disk")`),
-		"instances.all: for parameter fields: got string, want list of strings or None")
+		`instances.all: for parameter "fields": got string, want list of strings or None`)
 
 	sel := newScript(t, fakelxd.Config{Extensions: []string{"instances_state_selective_recursion"}})
 	sel.f.Intercept("GET /1.0/instances", fakelxd.Reply(200,
@@ -332,4 +333,43 @@ func TestInstancesAllFields(t *testing.T) {
 		"GET /1.0/instances?recursion=2%3Bfields%3Dstate.disk%2Cstate.network",
 		"GET /1.0/instances?recursion=2%3Bfields%3D",
 	}, sel.requests(n))
+}
+
+// Method tables are built once; reading a method binds it to its receiver
+// and nothing more (go.starlark.net's own methods cost the same one
+// allocation), and a sub-collection costs its manager value alone.
+func TestReadingAMethodAllocatesOnlyItsBinding(t *testing.T) {
+	s := newScript(t, fakelxd.Config{})
+	s.f.AddInstance("c1", nil)
+	s.f.AddVolume("default", "custom", "v1", nil)
+	s.run(`
+		i = c.instances.get("c1")
+		v = c.storage_pools.get("default").volumes.get("custom", "v1")
+	`)
+	attr := func(v starlark.Value, name string) starlark.Value {
+		x, err := v.(starlark.HasAttrs).Attr(name)
+		if err != nil || x == nil {
+			t.Fatalf("%s.%s: %v, %v", v.Type(), name, x, err)
+		}
+		return x
+	}
+	inst, vol, client := s.value("i"), s.value("v"), s.value("c")
+	for _, tc := range []struct {
+		what string
+		read func()
+		max  float64
+	}{
+		{"Instance.start", func() { attr(inst, "start") }, 1},
+		{"Instance.save", func() { attr(inst, "save") }, 1},
+		{"Instance.to_dict", func() { attr(inst, "to_dict") }, 1},
+		{"instances.get", func() { attr(attr(client, "instances"), "get") }, 1},
+		{"Client.events", func() { attr(client, "events") }, 1},
+		{"inst.snapshots.create", func() { attr(attr(inst, "snapshots"), "create") }, 2},
+		{"volume.snapshots.all", func() { attr(attr(vol, "snapshots"), "all") }, 2},
+	} {
+		assert.LessOrEqual(t, testing.AllocsPerRun(50, tc.read), tc.max, tc.what)
+	}
+	// The bound method keeps its qualified name for messages.
+	assert.Equal(t, "Instance.start", attr(inst, "start").(*starlark.Builtin).Name())
+	assert.Equal(t, "StorageVolume.snapshots.all", attr(attr(vol, "snapshots"), "all").(*starlark.Builtin).Name())
 }

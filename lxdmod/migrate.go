@@ -95,8 +95,7 @@ func (tr *transfer) runInCluster(thread *starlark.Thread, wait bool) (starlark.V
 			return nil, fmt.Errorf("Instance.migrate: new_client is the same server or cluster: give target=<cluster member> to move the instance")
 		}
 		m := tr.src
-		req := &rest.Request{Method: "POST", Path: m.path(), Query: q,
-			Body: map[string]any{"name": m.key(), "migration": true, "live": tr.live}}
+		req := rest.Post(m.path(), map[string]any{"name": m.key(), "migration": true, "live": tr.live}).WithQuery(q)
 		spec := m.createSpec() // the object itself, on its new member
 		spec.what = "migration to " + tr.target
 		return m.c.run(thread, req, wait, spec)
@@ -126,8 +125,8 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 	} else if ok == starlark.True {
 		return nil, &rest.Error{Kind: rest.KindConflict, StatusCode: 409, Message: fmt.Sprintf("instance %q already exists on %s", tr.name, tr.dst.rest.Endpoint())}
 	}
-	srcOp, err := m.c.startOperation(ctxOf(thread), &rest.Request{Method: "POST", Path: m.path(),
-		Body: map[string]any{"migration": true, "live": tr.live, "instance_only": tr.instanceOnly}})
+	srcOp, err := m.c.startOperation(ctxOf(thread), rest.Post(m.path(),
+		map[string]any{"migration": true, "live": tr.live, "instance_only": tr.instanceOnly}))
 	if err != nil {
 		return nil, tr.refused(m.c, err)
 	}
@@ -169,7 +168,7 @@ func (tr *transfer) runPull(thread *starlark.Thread, wait bool) (starlark.Value,
 // (cancelled, timed out, unreachable), and lxdstar's own, pass unchanged.
 func (tr *transfer) refused(by *Client, err error) error {
 	var e *rest.Error
-	if !errors.As(err, &e) || !errors.Is(e, rest.ErrAPI) {
+	if !rest.IsKind(err, rest.KindAPI) || !errors.As(err, &e) {
 		return err
 	}
 	verb, role, peer := "copy", "target", "from "+tr.src.c.describe()
@@ -234,7 +233,8 @@ func (tr *transfer) targetBody(thread *starlark.Thread, source map[string]any) (
 // once the target exists; srcOp, the source's side of a migration between
 // servers (nil inside one), is cancelled if the target fails.
 func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any, seed *starlark.Dict, q url.Values, wait bool, srcOp *rest.Operation) (starlark.Value, error) {
-	dst := tr.src.sibling(tr.dst, tr.name, seed)
+	dst := newModel(instanceType, tr.dst, "")
+	dst.load(dictFields(seed), "")
 	spec := dst.createSpec()
 	spec.what = "copy from " + tr.src.subject()
 	spec.refused = func(err error) error { return tr.refused(tr.dst, err) }
@@ -255,13 +255,13 @@ func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any,
 			if srcOp != nil {
 				_, _ = src.c.rest.WaitOperation(ctx, srcOp, time.Minute)
 			}
-			if err := src.c.complete(ctx, &rest.Request{Method: "DELETE", Path: srcPath}); err != nil {
+			if err := src.c.complete(ctx, rest.Delete(srcPath)); err != nil {
 				return fmt.Errorf("the instance reached %s but deleting the source failed: %w", tr.dst.rest.Endpoint(), err)
 			}
 			return nil
 		}
 	}
-	return tr.dst.run(thread, &rest.Request{Method: "POST", Path: rest.Path("instances"), Query: q, Body: body}, wait, spec)
+	return tr.dst.run(thread, rest.Post(rest.Path("instances"), body).WithQuery(q), wait, spec)
 }
 
 // cancelOperation gives up a migration source that will never be pulled, so
@@ -269,13 +269,13 @@ func (tr *transfer) createOnTarget(thread *starlark.Thread, body map[string]any,
 func cancelOperation(c *Client, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, _ = c.rest.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("operations", id), NoProject: true})
+	_ = c.rest.CancelOperation(ctx, id)
 }
 
 func instanceMigrate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
 	var (
-		newClient starlark.Value = starlark.None
+		newClient destination
 		live      bool
 		wait      bool
 		target    string
@@ -288,10 +288,7 @@ func instanceMigrate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "new_client?", &newClient, "live?", &live, "wait?", &wait, "target?", &target); err != nil {
 		return nil, err
 	}
-	dst, err := destination(b.Name(), m, newClient)
-	if err != nil {
-		return nil, err
-	}
+	dst := newClient.to(m)
 	if dst == m.c && target == "" {
 		return nil, fmt.Errorf("%s: give new_client (another server) or target (a cluster member)", b.Name())
 	}
@@ -299,23 +296,33 @@ func instanceMigrate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	return tr.run(thread, wait)
 }
 
-// copyElsewhere copies m to new_client and/or cluster member target;
-// instance.copy calls it whenever either is given.
-func copyElsewhere(thread *starlark.Thread, fn string, m *Model, name string, newClient starlark.Value, target string, instanceOnly, wait bool) (starlark.Value, error) {
-	dst, err := destination(fn, m, newClient)
-	if err != nil {
-		return nil, err
-	}
+// copyElsewhere copies m to the client dst (m's own, or another server)
+// and/or cluster member target.
+func copyElsewhere(thread *starlark.Thread, m *Model, name string, dst *Client, target string, instanceOnly, wait bool) (starlark.Value, error) {
 	tr := &transfer{src: m, dst: dst, name: name, target: target, instanceOnly: instanceOnly}
 	return tr.run(thread, wait)
 }
 
-func destination(fn string, m *Model, v starlark.Value) (*Client, error) {
+// destination is the new_client argument of copy and migrate: a Client,
+// or None for the object's own.
+type destination struct{ c *Client }
+
+func (d *destination) Unpack(v starlark.Value) error {
 	switch c := v.(type) {
 	case starlark.NoneType:
-		return m.c, nil
+		d.c = nil
 	case *Client:
-		return c, nil
+		d.c = c
+	default:
+		return fmt.Errorf("got %s, want Client or None", v.Type())
 	}
-	return nil, fmt.Errorf("%s: for parameter new_client: got %s, want Client or None", fn, v.Type())
+	return nil
+}
+
+// to is the client the object goes to.
+func (d destination) to(m *Model) *Client {
+	if d.c == nil {
+		return m.c
+	}
+	return d.c
 }

@@ -29,6 +29,10 @@ type modelType struct {
 	// collection is the URL path of the objects' collection; parent is the
 	// owning object's key for sub-resources ("" otherwise).
 	collection func(parent string) string
+	// sub replaces collection for objects whose owner takes more than its
+	// key to find (a volume's snapshots: pool, type and volume): their
+	// collection is the owner's URL path + "/" + sub.
+	sub string
 	// path overrides the object's URL path (default: collection/key).
 	path func(m *Model) string
 	// key identifies the object for equality ("name", "fingerprint").
@@ -42,6 +46,7 @@ type modelType struct {
 	// describe adds detail to repr after the key (e.g. the status).
 	describe func(m *Model) string
 	// methods are type-specific methods; common ones are in commonMethods.
+	// newType builds them into table.
 	methods map[string]methodFn
 	// attrs are computed attributes (managers hanging off the object).
 	attrs map[string]func(m *Model) (starlark.Value, error)
@@ -53,6 +58,46 @@ type modelType struct {
 	// again (e.g. a read-only field, a config key fixed at creation). It
 	// runs with the model locked; serverValue reads the last server copy.
 	fixBody func(m *Model, body map[string]any)
+
+	// table is every method of the type's objects, built once (newType).
+	table methodTable
+}
+
+// newType completes a model type's declaration (var xType =
+// newType(&modelType{...})): it builds the type's method table once, its
+// own methods and the common ones that apply to it, each method that talks
+// to the server wrapped by ordered.
+func newType(t *modelType) *modelType {
+	common := map[string]methodFn{}
+	for name, fn := range commonMethods {
+		if t.hasCommon(name) {
+			common[name] = fn
+		}
+	}
+	t.table = newMethodTable(t.name, ordered, common)
+	t.table.add(t.name, nil, map[string]methodFn{"to_dict": modelToDict}) // local: nothing to wait for
+	t.addMethods(t.methods)
+	return t
+}
+
+// addMethods adds type-specific methods to the table. Types whose methods
+// make objects of the type itself (image.copy, instance.copy) add them in
+// an init function: referring to the type from its own declaration would
+// be an initialisation cycle.
+func (t *modelType) addMethods(fns map[string]methodFn) {
+	t.table.add(t.name, ordered, fns)
+}
+
+// hasCommon reports whether the type's objects have the common method
+// name (clusters and the like cannot be saved or deleted).
+func (t *modelType) hasCommon(name string) bool {
+	switch name {
+	case "save":
+		return !t.noSave
+	case "delete":
+		return !t.noDelete
+	}
+	return true
 }
 
 func (t *modelType) isWritable(f string) bool {
@@ -101,20 +146,10 @@ var (
 )
 
 func newModel(t *modelType, c *Client, parent string) *Model {
-	return &Model{t: t, c: c, parent: parent, fields: map[string]starlark.Value{}, server: map[string]string{}}
-}
-
-// sibling returns a new object of m's type on client c holding only its key
-// (and any seed fields), to be loaded later. Methods use it instead of naming
-// their own type's table, which Go would reject as an initialisation cycle.
-func (m *Model) sibling(c *Client, key string, seed *starlark.Dict) *Model {
-	if seed == nil {
-		seed = starlark.NewDict(1)
+	if t.table == nil {
+		panic("lxdmod: model type " + t.name + " was not declared with newType")
 	}
-	_ = seed.SetKey(starlark.String(m.t.key), starlark.String(key))
-	s := newModel(m.t, c, m.parentKey())
-	s.load(dictFields(seed), "")
-	return s
+	return &Model{t: t, c: c, parent: parent, fields: map[string]starlark.Value{}, server: map[string]string{}}
 }
 
 // parentKey is the owning object's name (for sub-resources), current even
@@ -302,12 +337,24 @@ func (m *Model) serverCopyLocked(name string) (string, bool) {
 	return c, true
 }
 
+// collectionAt is the URL path of the collection of the objects of type t
+// that owner (whose key is parent) owns.
+func (t *modelType) collectionAt(owner *Model, parent string) string {
+	if t.sub != "" {
+		return owner.path() + "/" + t.sub
+	}
+	return t.collection(parent)
+}
+
+// collectionPath is the URL path of the object's collection.
+func (m *Model) collectionPath() string { return m.t.collectionAt(m.owner, m.parentKey()) }
+
 // path is the object's URL path.
 func (m *Model) path() string {
 	if m.t.path != nil {
 		return m.t.path(m)
 	}
-	return m.t.collection(m.parentKey()) + "/" + url.PathEscape(m.key())
+	return m.collectionPath() + "/" + url.PathEscape(m.key())
 }
 
 // pathAs is the URL path the object will have under another key (after a
@@ -530,7 +577,7 @@ func (m *Model) await(thread *starlark.Thread) error {
 	m.mu.Unlock()
 	if o != nil {
 		p := o.watch()
-		done := m.c.progress.track(o.snapshot())
+		done := m.c.showProgress(o.snapshot())
 		_, err := p.Wait(ctxOf(thread), 0)
 		done()
 		if !p.Ended() {
@@ -577,14 +624,8 @@ func (m *Model) Attr(name string) (starlark.Value, error) {
 		}
 		return op, nil
 	}
-	if fn, ok := m.t.methods[name]; ok {
-		return bind(m.t.name, name, ordered(fn), m), nil
-	}
-	if fn, ok := commonMethods[name]; ok && m.hasCommon(name) {
-		if name != "to_dict" {
-			fn = ordered(fn)
-		}
-		return bind(m.t.name, name, fn, m), nil
+	if b := m.t.table.bind(m, name); b != nil {
+		return b, nil
 	}
 	if a, ok := m.t.attrs[name]; ok {
 		return a(m)
@@ -600,29 +641,12 @@ func (m *Model) Attr(name string) (starlark.Value, error) {
 	return nil, nil // starlark reports "no .x field or method"
 }
 
-func (m *Model) hasCommon(name string) bool {
-	switch name {
-	case "save":
-		return !m.t.noSave
-	case "delete":
-		return !m.t.noDelete
-	}
-	return true
-}
-
 func (m *Model) AttrNames() []string {
 	m.mu.Lock()
 	m.settleLocked()
 	names := append([]string{"dirty", "operation"}, m.order...)
 	m.mu.Unlock()
-	for n := range m.t.methods {
-		names = append(names, n)
-	}
-	for n := range commonMethods {
-		if m.hasCommon(n) {
-			names = append(names, n)
-		}
-	}
+	names = append(names, m.t.table.names()...)
 	for n := range m.t.attrs {
 		names = append(names, n)
 	}
@@ -931,8 +955,7 @@ func (m *Model) rename(thread *starlark.Thread, name string, wait bool) (starlar
 	spec := m.changeSpec(fmt.Sprintf("rename to %q", name))
 	spec.follows[0].path = m.pathAs(name)
 	spec.follows[0].apply = func(m *Model) { m.setServerField(m.t.key, starlark.String(name)) }
-	req := &rest.Request{Method: "POST", Path: m.path(), Body: map[string]any{"name": name}}
-	return m.c.run(thread, req, wait, spec)
+	return m.c.run(thread, rest.Post(m.path(), map[string]any{"name": name}), wait, spec)
 }
 
 // refresh re-reads the object. keepLocal keeps unsaved changes to writable
@@ -952,8 +975,8 @@ func (m *Model) refresh(ctx context.Context, keepLocal bool) error {
 	return nil
 }
 
-// save PUTs the writable fields with If-Match. Nothing is sent when the
-// object is clean.
+// save PUTs the writable fields, conditional on the ETag of the last read.
+// Nothing is sent when the object is clean.
 func (m *Model) save(thread *starlark.Thread, wait bool) (starlark.Value, error) {
 	m.mu.Lock()
 	edits := m.editsLocked()
@@ -974,16 +997,12 @@ func (m *Model) save(thread *starlark.Thread, wait bool) (starlark.Value, error)
 	if err != nil {
 		return nil, err
 	}
-	req := &rest.Request{Method: "PUT", Path: m.path(), Body: body}
-	if etag != "" {
-		req.Header = map[string][]string{"If-Match": {etag}}
-	}
 	spec := m.changeSpec("save")
 	spec.follows[0].saved = saved
-	v, err := m.c.run(thread, req, wait, spec)
+	v, err := m.c.run(thread, rest.Put(m.path(), body, etag), wait, spec)
 	var e *rest.Error
-	if errors.As(err, &e) && e.StatusCode == 412 {
-		return nil, &rest.Error{Kind: rest.KindConflict, StatusCode: 412, Subject: e.Subject, Err: e,
+	if rest.IsStale(err) && errors.As(err, &e) {
+		return nil, &rest.Error{Kind: rest.KindConflict, StatusCode: e.StatusCode, Subject: e.Subject, Err: e,
 			Message: "it changed on the server since it was read (" + e.Message + "); nothing was saved: " +
 				"call sync() to merge your changes onto the server's copy, then save() again"}
 	}

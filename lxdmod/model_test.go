@@ -6,6 +6,7 @@ package lxdmod_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -481,4 +482,27 @@ func TestEventsStream(t *testing.T) {
 	ls := s.f.Listeners()
 	require.Len(t, ls, 1)
 	assert.Equal(t, "lifecycle", ls[0].Query.Get("type"))
+}
+
+// A for loop over a stream fails when the server cuts it off (no failure
+// goes unreported), and ends at once over a stream the script closed.
+func TestEventsLoopFailsWhenTheStreamIsCut(t *testing.T) {
+	s := withInstance(t)
+	go func() {
+		for len(s.f.Listeners()) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		s.f.Listeners()[0].Drop()
+	}()
+	err := s.fail(`
+		for ev in c.events():
+		    pass
+	`)
+	assert.Contains(t, err.Error(), "the event stream ended")
+	s.run(`
+		closed = c.events()
+		closed.close()
+		for ev in closed:
+		    fail("a closed stream gave %s" % ev)
+	`)
 }

@@ -7,20 +7,11 @@ import (
 )
 
 // client.network_acls: needs the API extension network_acl.
-func newNetworkACLManager(c *Client) starlark.Value {
-	return newManager(c, "network_acls", networkACLType, nil, networkACLMethods)
-}
+var networkACLsKind = newKind("network_acls", networkACLType, needsExtension("network_acl", collectionMethods, map[string]methodFn{
+	"create": fieldsCreate(stringArg("description"), dictListArg("ingress"), dictListArg("egress"), dictArg("config")),
+}))
 
-var networkACLMethods = needsExtension("network_acl", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "description"},
-		createField{name: "ingress", kind: dictListField},
-		createField{name: "egress", kind: dictListField},
-		createField{name: "config", kind: dictField},
-	),
-})
-
-var networkACLType = &modelType{
+var networkACLType = newType(&modelType{
 	name:       "NetworkACL",
 	writable:   []string{"description", "ingress", "egress", "config"},
 	key:        "name",
@@ -31,7 +22,7 @@ var networkACLType = &modelType{
 		"log":    gated("network_acl_log", networkACLLog),
 	},
 	afterLoad: listDefaults("ingress", "egress", "used_by"),
-}
+})
 
 // maxACLLog bounds what log() reads: LXD sends the whole log at once.
 const maxACLLog = 64 << 20
@@ -44,7 +35,7 @@ func networkACLLog(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	data, err := m.c.rest.GetBody(ctxOf(thread), &rest.Request{Method: "GET", Path: m.path() + "/log"}, maxACLLog)
+	data, err := m.c.rest.GetBody(ctxOf(thread), m.path()+"/log", maxACLLog)
 	if err != nil {
 		return nil, err
 	}

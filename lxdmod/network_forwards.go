@@ -10,43 +10,34 @@ import (
 // (API extension network_forward) and network.peers (network_peer).
 
 func networkForwards(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "Network.forwards", networkForwardType, m, networkForwardMethods), nil
+	return networkForwardsKind.of(m.c, m), nil
 }
 
-var networkForwardMethods = needsExtension("network_forward", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-		createField{name: "ports", kind: dictListField},
-	),
-})
+var networkForwardsKind = newSubKind("Network.forwards", networkForwardType, needsExtension("network_forward", collectionMethods, map[string]methodFn{
+	"create": fieldsCreate(stringArg("description"), dictArg("config"), dictListArg("ports")),
+}))
 
 // A forward is named by its listen address; it cannot be renamed.
-var networkForwardType = &modelType{
+var networkForwardType = newType(&modelType{
 	name:       "NetworkForward",
 	writable:   []string{"description", "config", "ports"},
 	key:        "listen_address",
 	collection: func(network string) string { return rest.Path("networks", network, "forwards") },
 	afterLoad:  listDefaults("ports"),
-}
-
-func networkPeers(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "Network.peers", networkPeerType, m, networkPeerMethods), nil
-}
-
-var networkPeerMethods = needsExtension("network_peer", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "target_project", required: true},
-		createField{name: "target_network", required: true},
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-	),
 })
 
-var networkPeerType = &modelType{
+func networkPeers(m *Model) (starlark.Value, error) {
+	return networkPeersKind.of(m.c, m), nil
+}
+
+var networkPeersKind = newSubKind("Network.peers", networkPeerType, needsExtension("network_peer", collectionMethods, map[string]methodFn{
+	"create": fieldsCreate(requiredArg("target_project"), requiredArg("target_network"), stringArg("description"), dictArg("config")),
+}))
+
+var networkPeerType = newType(&modelType{
 	name:       "NetworkPeer",
 	writable:   []string{"description", "config"},
 	key:        "name",
 	collection: func(network string) string { return rest.Path("networks", network, "peers") },
 	describe:   describeField("status"),
-}
+})

@@ -8,19 +8,12 @@ import (
 
 // client.network_zones: DNS zones LXD serves, API extension
 // network_dns; their records (zone.records) need network_dns_records.
-func newNetworkZoneManager(c *Client) starlark.Value {
-	return newManager(c, "network_zones", networkZoneType, nil, networkZoneMethods)
-}
-
-var networkZoneMethods = needsExtension("network_dns", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-	),
-})
+var networkZonesKind = newKind("network_zones", networkZoneType, needsExtension("network_dns", collectionMethods, map[string]methodFn{
+	"create": fieldsCreate(stringArg("description"), dictArg("config")),
+}))
 
 // Zones cannot be renamed (LXD answers 501).
-var networkZoneType = &modelType{
+var networkZoneType = newType(&modelType{
 	name:       "NetworkZone",
 	writable:   []string{"description", "config"},
 	key:        "name",
@@ -29,24 +22,20 @@ var networkZoneType = &modelType{
 		"records": networkZoneRecords,
 	},
 	afterLoad: listDefaults("used_by"),
-}
-
-func networkZoneRecords(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "NetworkZone.records", networkZoneRecordType, m, networkZoneRecordMethods), nil
-}
-
-var networkZoneRecordMethods = needsExtension("network_dns_records", collectionMethods, map[string]methodFn{
-	"create": fieldsCreate(
-		createField{name: "entries", kind: dictListField},
-		createField{name: "description"},
-		createField{name: "config", kind: dictField},
-	),
 })
 
-var networkZoneRecordType = &modelType{
+func networkZoneRecords(m *Model) (starlark.Value, error) {
+	return networkZoneRecordsKind.of(m.c, m), nil
+}
+
+var networkZoneRecordsKind = newSubKind("NetworkZone.records", networkZoneRecordType, needsExtension("network_dns_records", collectionMethods, map[string]methodFn{
+	"create": fieldsCreate(dictListArg("entries"), stringArg("description"), dictArg("config")),
+}))
+
+var networkZoneRecordType = newType(&modelType{
 	name:       "NetworkZoneRecord",
 	writable:   []string{"description", "entries", "config"},
 	key:        "name",
 	collection: func(zone string) string { return rest.Path("network-zones", zone, "records") },
 	afterLoad:  listDefaults("entries"),
-}
+})

@@ -6,12 +6,13 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.networks (API.md §2.4).
-func newNetworkManager(c *Client) starlark.Value {
-	return newManager(c, "networks", networkType, nil, collectionMethods, map[string]methodFn{"create": networksCreate})
-}
+// client.networks (docs/guide.md, “Networks, profiles and projects”).
+var networksKind = newKind("networks", networkType, collectionMethods, map[string]methodFn{
+	// create(name, description=None, type=None, config=None, wait=False)
+	"create": namedCreate(stringArg("description"), stringArg("type"), dictArg("config")),
+})
 
-var networkType = &modelType{
+var networkType = newType(&modelType{
 	name:       "Network",
 	writable:   []string{"description", "config"},
 	key:        "name",
@@ -27,39 +28,7 @@ var networkType = &modelType{
 		"peers":    networkPeers,
 	},
 	afterLoad: listDefaults("used_by"),
-}
-
-// networks.create(name, description=None, type=None, config=None, wait=False)
-func networksCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	var name string
-	var description, typ, config starlark.Value = starlark.None, starlark.None, starlark.None
-	var wait bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "description?", &description,
-		"type?", &typ, "config?", &config, "wait?", &wait); err != nil {
-		return nil, err
-	}
-	if err := checkNewName(b.Name(), "name", name); err != nil {
-		return nil, err
-	}
-	body := map[string]any{"name": name}
-	for _, p := range []struct {
-		param string
-		v     starlark.Value
-	}{{"description", description}, {"type", typ}} {
-		s, err := optString(p.v, b.Name(), p.param)
-		if err != nil {
-			return nil, err
-		}
-		setIf(body, p.param, s)
-	}
-	cfg, err := optDict(config, b.Name(), "config")
-	if err != nil {
-		return nil, err
-	}
-	setIf(body, "config", cfg)
-	return g.createObject(thread, rest.Path("networks"), map[string]any{"name": name}, body, wait)
-}
+})
 
 // network.state() -> dict: GET /1.0/networks/<name>/state (addresses,
 // counters, hwaddr, mtu, state, type, ...).

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -153,11 +153,11 @@ func (f *follow) reread(ctx context.Context) {
 	if c == nil {
 		c = f.m.c
 	}
-	resp, err := c.rest.Do(ctx, &rest.Request{Method: "GET", Path: f.path})
+	etag, err := c.rest.Get(ctx, f.path, nil, &f.data)
 	if err != nil {
 		return
 	}
-	f.data, f.etag = resp.Metadata, resp.ETag
+	f.etag = etag
 }
 
 // ended reports whether the operation and its background work are over.
@@ -234,76 +234,47 @@ func (o *Operation) Freeze()               {}
 func (o *Operation) Truth() starlark.Bool  { return true }
 func (o *Operation) Hash() (uint32, error) { return starlark.String(o.snapshot().ID).Hash() }
 
-var operationMethods = map[string]methodFn{
+var operationMethods = newMethodTable("Operation", nil, map[string]methodFn{
 	"wait":    operationWait,
 	"cancel":  operationCancel,
 	"refresh": operationRefresh,
-}
-
-var operationFields = []string{"id", "description", "status", "status_code", "created_at", "updated_at",
-	"metadata", "resources", "may_cancel", "err", "location", "op_class", "progress"}
+})
 
 func (o *Operation) Attr(name string) (starlark.Value, error) {
-	if fn, ok := operationMethods[name]; ok {
-		return bind("Operation", name, fn, o), nil
+	if b := operationMethods.bind(o, name); b != nil {
+		return b, nil
 	}
 	s := o.snapshot()
 	switch name {
-	case "id":
-		return starlark.String(s.ID), nil
-	case "description":
-		return starlark.String(s.Description), nil
-	case "status":
-		return starlark.String(s.Status), nil
-	case "status_code":
-		return starlark.MakeInt(s.StatusCode), nil
-	case "created_at":
-		return starlark.String(s.CreatedAt), nil
-	case "updated_at":
-		return starlark.String(s.UpdatedAt), nil
 	case "metadata":
 		return fromGo(map[string]any(s.Metadata)), nil
 	case "resources":
 		return fromGo(s.Resources), nil
-	case "may_cancel":
-		return starlark.Bool(s.MayCancel), nil
-	case "err":
-		return starlark.String(s.Err), nil
-	case "location":
-		return starlark.String(s.Location), nil
-	case "op_class":
-		return starlark.String(s.Class), nil
-	case "progress":
-		if p := Progress(s); p != "" {
-			return starlark.String(p), nil
-		}
-		return starlark.None, nil
 	}
-	return nil, nil
+	return operationFields(s)[name], nil // nil: no such field
+}
+
+// operationFields are an Operation's plain fields, from a state of it
+// (metadata and resources, converted only when read, aside).
+func operationFields(s *rest.Operation) starlark.StringDict {
+	str := func(s string) starlark.Value { return starlark.String(s) }
+	progress := starlark.Value(starlark.None)
+	if p := s.Progress(); p != "" {
+		progress = str(p)
+	}
+	return starlark.StringDict{
+		"id": str(s.ID), "description": str(s.Description), "status": str(s.Status), "err": str(s.Err),
+		"created_at": str(s.CreatedAt), "updated_at": str(s.UpdatedAt), "location": str(s.Location),
+		"op_class": str(s.Class), "status_code": starlark.MakeInt(s.StatusCode),
+		"may_cancel": starlark.Bool(s.MayCancel), "progress": progress,
+	}
 }
 
 func (o *Operation) AttrNames() []string {
-	names := append([]string{}, operationFields...)
-	for n := range operationMethods {
-		names = append(names, n)
-	}
+	names := append(operationFields(&rest.Operation{}).Keys(), "metadata", "resources")
+	names = append(names, operationMethods.names()...)
 	sort.Strings(names)
 	return names
-}
-
-// Progress extracts LXD's "*_progress" metadata, already worded for people
-// ("Image pack: 42% (22.5MB/s)"), or "" when the operation reports none.
-func Progress(op *rest.Operation) string {
-	var parts []string
-	for _, k := range sortedKeys(op.Metadata) {
-		if !strings.HasSuffix(k, "_progress") {
-			continue
-		}
-		if s, ok := op.Metadata[k].(string); ok && s != "" {
-			parts = append(parts, s)
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // wait blocks until the operation ends (or ctx is done, or timeout > 0
@@ -324,7 +295,7 @@ func (o *Operation) wait(thread *starlark.Thread, timeout time.Duration) (starla
 		}
 		return o.conclude(thread)
 	}
-	done := o.c.progress.track(o.tracked())
+	done := o.c.showProgress(o.tracked())
 	_, werr := p.Wait(ctxOf(thread), timeout)
 	done()
 	if !p.Ended() {
@@ -374,19 +345,15 @@ func (o *Operation) conclude(thread *starlark.Thread) (starlark.Value, error) {
 }
 
 func operationWait(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var timeout starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("Operation.wait", args, kwargs, "timeout?", &timeout); err != nil {
+	var timeout starargs.Seconds
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
-	d, err := durationArg("Operation.wait", "timeout", timeout)
-	if err != nil {
-		return nil, err
-	}
-	return b.Receiver().(*Operation).wait(thread, d)
+	return b.Receiver().(*Operation).wait(thread, timeout.Duration())
 }
 
 func operationCancel(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Operation.cancel", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	o := b.Receiver().(*Operation)
@@ -394,12 +361,11 @@ func operationCancel(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		o.watch().Stop()
 		return starlark.None, nil
 	}
-	_, err := o.c.rest.Do(ctxOf(thread), &rest.Request{Method: "DELETE", Path: rest.Path("operations", o.snapshot().ID), NoProject: true})
-	return starlark.None, err
+	return starlark.None, o.c.rest.CancelOperation(ctxOf(thread), o.snapshot().ID)
 }
 
 func operationRefresh(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackArgs("Operation.refresh", args, kwargs); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	o := b.Receiver().(*Operation)
@@ -416,21 +382,6 @@ func operationRefresh(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	return starlark.None, nil
 }
 
-// durationArg converts None or a number of seconds.
-func durationArg(fn, param string, v starlark.Value) (time.Duration, error) {
-	if v == starlark.None {
-		return 0, nil
-	}
-	f, ok := starlark.AsFloat(v)
-	if !ok {
-		return 0, fmt.Errorf("%s: for parameter %s: got %s, want number or None", fn, param, v.Type())
-	}
-	if f <= 0 {
-		return 0, fmt.Errorf("%s: for parameter %s: must be positive, got %v", fn, param, v)
-	}
-	return time.Duration(f * float64(time.Second)), nil
-}
-
 // run sends a request that may start an LXD operation and applies the wait
 // rules: wait=True blocks and returns the spec's result; wait=False returns
 // the pending Operation (or, with returnsObject, the new object whose
@@ -438,7 +389,7 @@ func durationArg(fn, param string, v starlark.Value) (time.Duration, error) {
 // at once either way. The objects in spec.follows are up to date when run
 // returns with wait=True, and as soon as the operation ends otherwise.
 func (c *Client) run(thread *starlark.Thread, req *rest.Request, wait bool, spec opSpec) (starlark.Value, error) {
-	resp, err := c.rest.Do(ctxOf(thread), req)
+	state, err := c.rest.Send(ctxOf(thread), req)
 	if err != nil {
 		if spec.abort != nil {
 			spec.abort()
@@ -448,12 +399,8 @@ func (c *Client) run(thread *starlark.Thread, req *rest.Request, wait bool, spec
 		}
 		return nil, rest.About(err, spec.subject)
 	}
-	var state *rest.Operation
-	if resp.Type == "async" {
-		if state, err = rest.AsyncOperation(resp); err != nil {
-			return nil, err
-		}
-	} else {
+	async := state != nil
+	if !async {
 		// Already done: the operation is over before it began.
 		state = &rest.Operation{Status: "Success", StatusCode: 200, Metadata: map[string]any{}}
 	}
@@ -464,7 +411,7 @@ func (c *Client) run(thread *starlark.Thread, req *rest.Request, wait bool, spec
 		f.m.op = o
 		f.m.mu.Unlock()
 	}
-	if wait || resp.Type != "async" {
+	if wait || !async {
 		return o.wait(thread, 0)
 	}
 	c.ledger.add(o) // before the watcher starts: it drops o on success
@@ -479,22 +426,13 @@ func (c *Client) run(thread *starlark.Thread, req *rest.Request, wait bool, spec
 // handles itself (a migration source, an image secret) and returns it; a
 // synchronous answer gives nil.
 func (c *Client) startOperation(ctx context.Context, req *rest.Request) (*rest.Operation, error) {
-	resp, err := c.rest.Do(ctx, req)
-	if err != nil || resp.Type != "async" {
-		return nil, err
-	}
-	return rest.AsyncOperation(resp)
+	return c.rest.Send(ctx, req)
 }
 
 // complete sends a request and, when it starts an operation, waits for it
 // to end; for background work, where no script is waiting.
 func (c *Client) complete(ctx context.Context, req *rest.Request) error {
-	op, err := c.startOperation(ctx, req)
-	if err != nil || op == nil {
-		return err
-	}
-	_, err = c.rest.WaitOperation(ctx, op, 0)
-	return err
+	return c.rest.SendAndWait(ctx, req)
 }
 
 // callerPos is the script position of the innermost Starlark frame on
@@ -514,14 +452,11 @@ func callerPos(thread *starlark.Thread) string {
 
 // waitAll implements lxd.wait_all(*ops, timeout=None).
 func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var timeout starlark.Value = starlark.None
-	if err := starlark.UnpackArgs("lxd.wait_all", nil, kwargs, "timeout?", &timeout); err != nil {
+	var timeout starargs.Seconds
+	if err := starlark.UnpackArgs(b.Name(), nil, kwargs, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
-	d, err := durationArg("lxd.wait_all", "timeout", timeout)
-	if err != nil {
-		return nil, err
-	}
+	d := timeout.Duration()
 	var items []starlark.Value
 	if err := flattenOps(args, &items); err != nil {
 		return nil, err
@@ -545,7 +480,7 @@ func waitAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 			continue
 		}
 		if op.spec.exec == nil {
-			defer op.c.progress.track(op.tracked())()
+			defer op.c.showProgress(op.tracked())()
 		}
 		if awaitDelivering(thread, ctx, op.watch().Done(), jobs) != nil {
 			if ctxOf(thread).Err() == nil {

@@ -143,7 +143,7 @@ func TestOperationWaitTimeoutThenSuccess(t *testing.T) {
 		release()
 		assert_eq(op.wait(), None, "a wait that timed out can be retried")
 	`)
-	assert.Contains(t, s.fail(`op.wait(timeout=-1)`).Error(), "for parameter timeout")
+	assert.Contains(t, s.fail(`op.wait(timeout=-1)`).Error(), `Operation.wait: for parameter "timeout": must be positive`)
 }
 
 func TestOperationRefreshAndCancel(t *testing.T) {
@@ -222,8 +222,8 @@ func TestWaitAllTimeoutAndBadArguments(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`lxd.wait_all(1)`, "lxd.wait_all: got int"},
 		{`lxd.wait_all(["x"])`, "lxd.wait_all: got string"},
-		{`lxd.wait_all(timeout="x")`, "for parameter timeout"},
-		{`lxd.wait_all(timeout=0)`, "for parameter timeout"},
+		{`lxd.wait_all(timeout="x")`, `for parameter "timeout": got string, want number or None`},
+		{`lxd.wait_all(timeout=0)`, `for parameter "timeout": must be positive, got 0`},
 	} {
 		assert.Contains(t, s.fail(tc.src).Error(), tc.want, tc.src)
 	}

@@ -2,42 +2,46 @@ package lxdmod
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.operations (API.md §2.6): handles on LXD's background operations,
+// client.operations: handles on LXD's background operations,
 // the same Operation values that async methods return.
-func newOperationManager(c *Client) starlark.Value {
-	return newManager(c, "operations", nil, nil, map[string]methodFn{
-		"get":                operationsGet,
-		"wait_for_operation": operationsWaitFor,
-		"all":                operationsAll,
-	})
-}
+var operationsKind = newKind("operations", nil, map[string]methodFn{
+	"get":                operationsGet,
+	"wait_for_operation": operationsWaitFor,
+	"all":                operationsAll,
+})
 
-// operationID accepts an id or an operation URL ("/1.0/operations/<id>").
-func operationID(fn string, id string) (string, error) {
-	id = strings.TrimPrefix(id, "/1.0/operations/")
-	if id == "" || strings.Contains(id, "/") {
-		return "", fmt.Errorf("%s: for parameter operation_id: invalid operation id %q", fn, id)
+// operationID is an operation's id, given as such or as its URL
+// ("/1.0/operations/<id>").
+type operationID string
+
+func (o *operationID) Unpack(v starlark.Value) error {
+	s, err := starargs.String(v)
+	if err != nil {
+		return err
 	}
-	return id, nil
+	id := strings.TrimPrefix(s, "/1.0/operations/")
+	if id == "" || strings.Contains(id, "/") {
+		return fmt.Errorf("invalid operation id %q", id)
+	}
+	*o = operationID(id)
+	return nil
 }
 
 // getOperation reads one operation and wraps it; a running one is followed
 // in the background like any other pending operation.
-func getOperation(thread *starlark.Thread, c *Client, fn, id string) (*Operation, error) {
-	id, err := operationID(fn, id)
-	if err != nil {
-		return nil, err
-	}
-	op, err := c.rest.GetOperation(ctxOf(thread), id)
+func getOperation(thread *starlark.Thread, c *Client, id operationID) (*Operation, error) {
+	op, err := c.rest.GetOperation(ctxOf(thread), string(id))
 	if err != nil {
 		return nil, err
 	}
@@ -46,30 +50,26 @@ func getOperation(thread *starlark.Thread, c *Client, fn, id string) (*Operation
 
 // operations.get(operation_id) -> Operation
 func operationsGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var id string
+	var id operationID
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "operation_id", &id); err != nil {
 		return nil, err
 	}
-	return getOperation(thread, mgr(b).c, b.Name(), id)
+	return getOperation(thread, mgr(b).c, id)
 }
 
 // operations.wait_for_operation(operation_id, timeout=None) -> Operation,
-// once it has ended; a failed operation fails the call (API.md §1.1).
+// once it has ended; a failed operation fails the call, as wait=True does.
 func operationsWaitFor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var id string
-	var timeout starlark.Value = starlark.None
+	var id operationID
+	var timeout starargs.Seconds
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "operation_id", &id, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
-	d, err := durationArg(b.Name(), "timeout", timeout)
+	op, err := getOperation(thread, mgr(b).c, id)
 	if err != nil {
 		return nil, err
 	}
-	op, err := getOperation(thread, mgr(b).c, b.Name(), id)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := op.wait(thread, d); err != nil {
+	if _, err := op.wait(thread, timeout.Duration()); err != nil {
 		return nil, err
 	}
 	return op, nil
@@ -83,13 +83,8 @@ func operationsAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	resp, err := g.c.rest.Do(ctxOf(thread), &rest.Request{Method: "GET", Path: rest.Path("operations"),
-		Query: map[string][]string{"recursion": {"1"}}})
-	if err != nil {
-		return nil, err
-	}
 	var byStatus map[string][]*rest.Operation
-	if err := resp.Decode(&byStatus); err != nil {
+	if _, err := g.c.rest.Get(ctxOf(thread), rest.Path("operations"), url.Values{"recursion": {"1"}}, &byStatus); err != nil {
 		return nil, err
 	}
 	var ops []*rest.Operation

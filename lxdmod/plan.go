@@ -48,7 +48,7 @@ func (pl *Plan) Freeze()               {}
 func (pl *Plan) Truth() starlark.Bool  { return starlark.Bool(!pl.p.Empty()) }
 func (pl *Plan) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: Plan") }
 
-var planMethods = map[string]methodFn{"apply": planApply}
+var planMethods = newMethodTable("Plan", nil, map[string]methodFn{"apply": planApply})
 
 func (pl *Plan) Attr(name string) (starlark.Value, error) {
 	switch name {
@@ -63,10 +63,7 @@ func (pl *Plan) Attr(name string) (starlark.Value, error) {
 		l.Freeze()
 		return l, nil
 	}
-	if fn, ok := planMethods[name]; ok {
-		return bind("Plan", name, fn, pl), nil
-	}
-	return nil, nil
+	return planMethods.attr(pl, name)
 }
 
 func (pl *Plan) AttrNames() []string { return []string{"apply", "changes", "notes"} }
@@ -281,7 +278,8 @@ func volumeDisplay(pool, typ, name string) string {
 // readObject reads one object as the server has it; nil when it does not
 // exist (nor does its pool, for a volume).
 func (c *Client) readObject(ctx context.Context, path string) (*desired.Object, error) {
-	resp, err := c.rest.Do(ctx, &rest.Request{Method: "GET", Path: path})
+	var raw json.RawMessage
+	etag, err := c.rest.Get(ctx, path, nil, &raw)
 	if errors.Is(err, rest.ErrNotFound) {
 		return nil, nil
 	}
@@ -289,10 +287,10 @@ func (c *Client) readObject(ctx context.Context, path string) (*desired.Object, 
 		return nil, err
 	}
 	var fields map[string]any
-	if err := decodeExact(resp.Metadata, &fields); err != nil {
+	if err := decodeExact(raw, &fields); err != nil {
 		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": " + err.Error()}
 	}
-	return &desired.Object{Fields: fields, ETag: resp.ETag}, nil
+	return &desired.Object{Fields: fields, ETag: etag}, nil
 }
 
 // decodeExact decodes JSON keeping numbers exact, so that what is sent
@@ -330,14 +328,13 @@ func (c *Client) noteSources(ctx context.Context, specs []*specValue, current []
 		if alias, _ := src["alias"].(string); want == "" && alias != "" {
 			fp, known := aliases[alias]
 			if !known {
-				resp, err := c.rest.Do(ctx, &rest.Request{Method: "GET", Path: rest.Path("images", "aliases", alias)})
+				var a struct{ Target string }
+				_, err := c.rest.Get(ctx, rest.Path("images", "aliases", alias), nil, &a)
 				switch {
 				case errors.Is(err, rest.ErrNotFound):
 				case err != nil:
 					return rest.About(err, fmt.Sprintf("image alias %q", alias))
 				default:
-					var a struct{ Target string }
-					_ = resp.Decode(&a)
 					fp = a.Target
 				}
 				aliases[alias] = fp
@@ -415,12 +412,12 @@ func (c *Client) marked(ctx context.Context, stack string, specified map[string]
 
 // listObjects reads a collection in one request (recursion=1).
 func (c *Client) listObjects(ctx context.Context, path string) ([]map[string]any, error) {
-	resp, err := c.rest.Do(ctx, &rest.Request{Method: "GET", Path: path, Query: url.Values{"recursion": {"1"}}})
-	if err != nil {
+	var raw json.RawMessage
+	if _, err := c.rest.Get(ctx, path, url.Values{"recursion": {"1"}}, &raw); err != nil {
 		return nil, err
 	}
 	var out []map[string]any
-	if err := decodeExact(resp.Metadata, &out); err != nil {
+	if err := decodeExact(raw, &out); err != nil {
 		return nil, &rest.Error{Kind: rest.KindConnection, Message: "GET " + path + ": " + err.Error()}
 	}
 	return out, nil

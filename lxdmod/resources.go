@@ -5,9 +5,6 @@ package lxdmod
 // with the documented parameter name, put/patch, argument conversion.
 
 import (
-	"fmt"
-	"strings"
-
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
@@ -19,24 +16,13 @@ import (
 // parameter the script used, then calls the one Model.rename.
 func renameMethod(param string) methodFn {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var name string
+		var name newName
 		var wait bool
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, param, &name, "wait?", &wait); err != nil {
 			return nil, err
 		}
-		if err := checkNewName(b.Name(), param, name); err != nil {
-			return nil, err
-		}
-		return receiver(b).rename(thread, name, wait)
+		return receiver(b).rename(thread, string(name), wait)
 	}
-}
-
-// checkNewName refuses names LXD cannot take as one URL segment.
-func checkNewName(fn, param, name string) error {
-	if name == "" || strings.Contains(name, "/") {
-		return fmt.Errorf("%s: for parameter %s: invalid name %q", fn, param, name)
-	}
-	return nil
 }
 
 // createObject POSTs body to path and returns the new object, read back from
@@ -44,15 +30,15 @@ func checkNewName(fn, param, name string) error {
 // back at once holding what is known (seed) with .operation pending.
 func (g *manager) createObject(thread *starlark.Thread, path string, seed map[string]any, body any, wait bool) (starlark.Value, error) {
 	m := g.model(dictFields(fromGo(seed).(*starlark.Dict)), "")
-	req := &rest.Request{Method: "POST", Path: path, Body: body}
-	return g.c.run(thread, req, wait, m.createSpec())
+	return g.c.run(thread, rest.Post(path, body), wait, m.createSpec())
 }
 
 // sendAndSync implements put(put_object, wait=False) and patch(patch_object,
-// wait=False): send the dict as it is, then sync the object (keeping unsaved
-// local changes, as sync() does).
-func sendAndSync(method string) methodFn {
-	param := strings.ToLower(method) + "_object"
+// wait=False): send the dict as it is (verb is rest.Put or rest.Patch,
+// unconditional, as in pylxd), then sync the object (keeping unsaved local
+// changes, as sync() does).
+func sendAndSync(what string, verb func(path string, body any, etag string) *rest.Request) methodFn {
+	param := what + "_object"
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		m := receiver(b)
 		var obj *starlark.Dict
@@ -64,48 +50,12 @@ func sendAndSync(method string) methodFn {
 		if err != nil {
 			return nil, err
 		}
-		req := &rest.Request{Method: method, Path: m.path(), Body: body}
-		return m.c.run(thread, req, wait, m.changeSpec(strings.ToLower(method)))
+		return m.c.run(thread, verb(m.path(), body, ""), wait, m.changeSpec(what))
 	}
 }
 
-// optDict converts an optional dict argument to its JSON form; None gives nil.
-func optDict(v starlark.Value, fn, param string) (map[string]any, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	d, ok := v.(*starlark.Dict)
-	if !ok {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want dict or None", fn, param, v.Type())
-	}
-	g, err := toGo(d, fn+": "+param)
-	if err != nil {
-		return nil, err
-	}
-	return g.(map[string]any), nil
-}
-
-// optStrings converts an optional list of strings; None gives nil.
-func optStrings(v starlark.Value, fn, param string) ([]string, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	seq, ok := v.(starlark.Indexable)
-	if !ok || v.Type() == "string" || v.Type() == "bytes" {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want list of strings or None", fn, param, v.Type())
-	}
-	out := make([]string, seq.Len())
-	for i := range out {
-		s, ok := seq.Index(i).(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter %s: item %d is %s, want string", fn, param, i, seq.Index(i).Type())
-		}
-		out[i] = string(s)
-	}
-	return out, nil
-}
-
-// setIf adds key to body when v is not None (LXD's defaults apply otherwise).
+// setIf adds key to body when v is given (not None, not empty): LXD's
+// defaults apply otherwise.
 func setIf(body map[string]any, key string, v any) {
 	switch x := v.(type) {
 	case nil:
@@ -114,6 +64,16 @@ func setIf(body map[string]any, key string, v any) {
 		if x == nil {
 			return
 		}
+	case jsonObject:
+		if x == nil {
+			return
+		}
+		v = map[string]any(x)
+	case jsonObjects:
+		if x == nil {
+			return
+		}
+		v = []any(x)
 	case string:
 		if x == "" {
 			return

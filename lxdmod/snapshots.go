@@ -9,10 +9,11 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-var snapshotType = &modelType{
+var snapshotType = newType(&modelType{
 	name:       "Snapshot",
 	writable:   []string{"expires_at"},
 	key:        "name",
@@ -25,7 +26,7 @@ var snapshotType = &modelType{
 		"publish": snapshotPublish,
 		"restore": snapshotRestore,
 	},
-}
+})
 
 // stripSnapshotPrefix keeps snapshot names bare: some LXD versions return
 // "c1/snap0" where scripts (and the URL path) use "snap0".
@@ -42,17 +43,10 @@ func stripSnapshotPrefix(m *Model) {
 
 // instanceSnapshots is instance.snapshots.
 func instanceSnapshots(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "snapshots", snapshotType, m, collectionMethods,
-		map[string]methodFn{"create": snapshotsCreate}), nil
+	return snapshotsKind.of(m.c, m), nil
 }
 
-// snapshotName validates a snapshot name argument.
-func snapshotName(fn, param, name string) error {
-	if name == "" || strings.Contains(name, "/") {
-		return fmt.Errorf("%s: for parameter %s: invalid snapshot name %q", fn, param, name)
-	}
-	return nil
-}
+var snapshotsKind = newSubKind("snapshots", snapshotType, collectionMethods, map[string]methodFn{"create": snapshotsCreate})
 
 // snapshotsCreate implements snapshots.create(name, stateful=False,
 // wait=False, *, expires_at=None): the Snapshot comes back in both wait
@@ -61,9 +55,9 @@ func snapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	g := mgr(b)
 	fn := g.fn(b)
 	var (
-		name           string
+		name           snapshotName
 		stateful, wait bool
-		expires        starlark.Value = starlark.None
+		expires        starargs.OptString // an RFC 3339 time
 	)
 	if err := maxPositional(fn, args, 3); err != nil {
 		return nil, err
@@ -71,24 +65,16 @@ func snapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if err := starlark.UnpackArgs(fn, args, kwargs, "name", &name, "stateful?", &stateful, "wait?", &wait, "expires_at?", &expires); err != nil {
 		return nil, err
 	}
-	if err := snapshotName(fn, "name", name); err != nil {
-		return nil, err
-	}
-	body := map[string]any{"name": name, "stateful": stateful}
+	body := map[string]any{"name": string(name), "stateful": stateful}
 	seed := starlark.NewDict(3)
 	_ = seed.SetKey(starlark.String("name"), starlark.String(name))
 	_ = seed.SetKey(starlark.String("stateful"), starlark.Bool(stateful))
-	if expires != starlark.None {
-		s, ok := expires.(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter expires_at: got %s, want string (RFC 3339 time) or None", fn, expires.Type())
-		}
-		body["expires_at"] = string(s)
-		_ = seed.SetKey(starlark.String("expires_at"), s)
+	if expires.Set {
+		body["expires_at"] = expires.Value
+		_ = seed.SetKey(starlark.String("expires_at"), starlark.String(expires.Value))
 	}
 	m := g.model(dictFields(seed), "")
-	req := &rest.Request{Method: "POST", Path: snapshotType.collection(g.parentKey()), Body: body}
-	return g.c.run(thread, req, wait, m.createSpec())
+	return g.c.run(thread, rest.Post(g.collectionPath(), body), wait, m.createSpec())
 }
 
 // snapshotRestore restores the instance to this snapshot.
@@ -99,8 +85,7 @@ func snapshotRestore(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return nil, err
 	}
 	body := map[string]any{"restore": m.key(), "stateful": false}
-	return m.c.run(thread, &rest.Request{Method: "PUT", Path: rest.Path("instances", m.parentKey()), Body: body}, wait,
-		m.restoreSpec())
+	return m.c.run(thread, rest.Put(rest.Path("instances", m.parentKey()), body, ""), wait, m.restoreSpec())
 }
 
 // restoreSpec describes restoring the owner (an instance or a volume) to
@@ -132,20 +117,16 @@ func instancePublish(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	m := receiver(b)
 	fn := qualified(m, b)
 	var public, wait bool
-	var alias starlark.Value = starlark.None
+	var alias nonEmpty
 	if err := maxPositional(fn, args, 2); err != nil {
 		return nil, err
 	}
-	if err := starlark.UnpackArgs(fn, args, kwargs, "public?", &public, "wait?", &wait, "alias?", &alias); err != nil {
+	if err := starlark.UnpackArgs(fn, args, kwargs, "public?", &public, "wait?", &wait, "alias??", &alias); err != nil {
 		return nil, err
 	}
 	body := map[string]any{"public": public, "source": map[string]any{"type": "instance", "name": m.key()}}
-	if alias != starlark.None {
-		a, ok := alias.(starlark.String)
-		if !ok || a == "" {
-			return nil, fmt.Errorf("%s: for parameter alias: want a non-empty string or None, got %s", fn, alias.String())
-		}
-		body["aliases"] = []map[string]any{{"name": string(a)}}
+	if alias != "" {
+		body["aliases"] = []map[string]any{{"name": string(alias)}}
 	}
 	return publishImage(thread, m.c, body, wait)
 }
@@ -153,7 +134,7 @@ func instancePublish(thread *starlark.Thread, b *starlark.Builtin, args starlark
 func instanceRestoreSnapshot(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	m := receiver(b)
 	fn := qualified(m, b)
-	var name string
+	var name snapshotName
 	var wait, stateful bool
 	if err := maxPositional(fn, args, 2); err != nil {
 		return nil, err
@@ -161,10 +142,7 @@ func instanceRestoreSnapshot(thread *starlark.Thread, b *starlark.Builtin, args 
 	if err := starlark.UnpackArgs(fn, args, kwargs, "snapshot_name", &name, "wait?", &wait, "stateful?", &stateful); err != nil {
 		return nil, err
 	}
-	if err := snapshotName(fn, "snapshot_name", name); err != nil {
-		return nil, err
-	}
-	req := &rest.Request{Method: "PUT", Path: m.path(), Body: map[string]any{"restore": name, "stateful": stateful}}
+	req := rest.Put(m.path(), map[string]any{"restore": name, "stateful": stateful}, "")
 	return m.c.run(thread, req, wait, m.changeSpec(fmt.Sprintf("restore of snapshot %q", name)))
 }
 
@@ -177,8 +155,9 @@ func instanceCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	m := receiver(b)
 	fn := qualified(m, b)
 	var (
-		name               string
-		newClient, target  starlark.Value = starlark.None, starlark.None
+		name               newName
+		newClient          destination
+		target             starargs.OptString // a cluster member
 		instanceOnly, wait bool
 	)
 	if err := maxPositional(fn, args, 1); err != nil {
@@ -188,12 +167,5 @@ func instanceCopy(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 		"instance_only?", &instanceOnly, "wait?", &wait); err != nil {
 		return nil, err
 	}
-	if name == "" || strings.Contains(name, "/") {
-		return nil, fmt.Errorf("%s: for parameter name: invalid instance name %q", fn, name)
-	}
-	tgt, ok := target.(starlark.String)
-	if !ok && target != starlark.None {
-		return nil, fmt.Errorf("%s: for parameter target: got %s, want a cluster member name", fn, target.Type())
-	}
-	return copyElsewhere(thread, fn, m, name, newClient, string(tgt), instanceOnly, wait)
+	return copyElsewhere(thread, m, string(name), newClient.to(m), target.Value, instanceOnly, wait)
 }

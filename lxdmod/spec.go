@@ -8,6 +8,8 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
+
 	"github.com/lxdstar/lxdstar/internal/desired"
 )
 
@@ -120,8 +122,8 @@ func (k *specKind) construct(_ *starlark.Thread, b *starlark.Builtin, args starl
 	}
 	s := &specValue{k: k, key: keys, args: vals, fields: map[string]any{}, create: map[string]any{}}
 	for i, p := range k.positional {
-		if err := checkNewName(fn, p, keys[i]); err != nil {
-			return nil, err
+		if _, err := segment(starlark.String(keys[i]), "name"); err != nil {
+			return nil, fmt.Errorf("%s: for parameter %s: %w", fn, p, err)
 		}
 	}
 	for i, p := range k.params {
@@ -258,9 +260,12 @@ func convBool(fn, param string, v starlark.Value) (any, error) {
 }
 
 func convStringList(fn, param string, v starlark.Value) (any, error) {
-	list, err := optStrings(v, fn, param)
-	if err != nil || list == nil {
-		return nil, err
+	var list starargs.Strings
+	if err := list.Unpack(v); err != nil {
+		return nil, fmt.Errorf("%s: for parameter %s: %w", fn, param, err)
+	}
+	if list == nil {
+		return nil, nil
 	}
 	out := make([]any, len(list))
 	for i, s := range list {

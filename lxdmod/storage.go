@@ -1,6 +1,7 @@
 package lxdmod
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -9,16 +10,15 @@ import (
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// client.storage_pools (API.md §2.5).
-func newStoragePoolManager(c *Client) starlark.Value {
-	return newManager(c, "storage_pools", storagePoolType, nil, collectionMethods,
-		map[string]methodFn{"create": storagePoolsCreate})
-}
+// client.storage_pools (docs/guide.md, “Storage”).
+var storagePoolsKind = newKind("storage_pools", storagePoolType, collectionMethods,
+	map[string]methodFn{"create": storagePoolsCreate})
 
-var storagePoolType = &modelType{
+var storagePoolType = newType(&modelType{
 	name:       "StoragePool",
 	writable:   []string{"description", "config"},
 	key:        "name",
@@ -26,44 +26,58 @@ var storagePoolType = &modelType{
 	describe:   describeField("driver"),
 	fixBody:    poolFixBody,
 	methods: map[string]methodFn{
-		"put":   sendAndSync("PUT"),
-		"patch": sendAndSync("PATCH"),
+		"put":   sendAndSync("put", rest.Put),
+		"patch": sendAndSync("patch", rest.Patch),
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
 		"resources": poolResources,
 		"volumes":   poolVolumes,
 	},
 	afterLoad: listDefaults("used_by"),
-}
+})
 
 // storage_pools.create(definition, wait=False): definition is LXD's
 // StoragePoolsPost body ({"name", "driver", "config", "description"}).
 func storagePoolsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	body, name, wait, err := definitionArgs(b, args, kwargs)
+	def, wait, err := definitionArgs(b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	return g.createObject(thread, rest.Path("storage-pools"), map[string]any{"name": name}, body, wait)
+	g := mgr(b)
+	return g.createObject(thread, g.collectionPath(), map[string]any{"name": def.name()}, map[string]any(def), wait)
 }
 
-// definitionArgs unpacks (definition, wait=False) and checks the name.
-func definitionArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (map[string]any, string, bool, error) {
-	var def *starlark.Dict
-	var wait bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "definition", &def, "wait?", &wait); err != nil {
-		return nil, "", false, err
+// definitionArgs unpacks the arguments of pools' and volumes' create:
+// (definition, wait=False).
+func definitionArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (def definition, wait bool, err error) {
+	err = starlark.UnpackArgs(b.Name(), args, kwargs, "definition", &def, "wait?", &wait)
+	return def, wait, err
+}
+
+// definition is the body of a POST creating a pool or volume, as a dict
+// with a valid "name".
+type definition map[string]any
+
+func (d *definition) Unpack(v starlark.Value) error {
+	dict, ok := v.(*starlark.Dict)
+	if !ok {
+		return fmt.Errorf("got %s, want dict", v.Type())
 	}
-	g, err := toGo(def, b.Name()+": definition")
+	g, err := toGoArg(dict)
 	if err != nil {
-		return nil, "", false, err
+		return err
 	}
-	body := g.(map[string]any)
-	name, _ := body["name"].(string)
-	if err := checkNewName(b.Name(), "definition", name); err != nil {
-		return nil, "", false, fmt.Errorf("%s: for parameter definition: a valid \"name\" is required", b.Name())
+	*d = g.(map[string]any)
+	var n newName
+	if err := n.Unpack(starlark.String(d.name())); err != nil {
+		return errors.New(`a valid "name" is required`)
 	}
-	return body, name, wait, nil
+	return nil
+}
+
+func (d definition) name() string {
+	s, _ := d["name"].(string)
+	return s
 }
 
 // poolImmutableKeys are pool config keys fixed at creation: LXD refuses a
@@ -89,9 +103,10 @@ func poolFixBody(m *Model, body map[string]any) {
 
 // pool.resources: a one-method manager, as pylxd has it.
 func poolResources(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "StoragePool.resources", nil, m,
-		map[string]methodFn{"get": poolResourcesGet}), nil
+	return poolResourcesKind.of(m.c, m), nil
 }
+
+var poolResourcesKind = newSubKind("StoragePool.resources", nil, map[string]methodFn{"get": poolResourcesGet})
 
 // pool.resources.get() -> struct(space, inodes)
 func poolResourcesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -110,19 +125,19 @@ func poolResourcesGet(thread *starlark.Thread, b *starlark.Builtin, args starlar
 
 // pool.volumes: volumes are keyed by (type, name) within their pool.
 func poolVolumes(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "StoragePool.volumes", storageVolumeType, m, volumeManagerMethods), nil
+	return volumesKind.of(m.c, m), nil
 }
 
-var volumeManagerMethods = map[string]methodFn{
+var volumesKind = newSubKind("StoragePool.volumes", storageVolumeType, map[string]methodFn{
 	"all":    collectionAll,
 	"get":    volumesGet,
 	"exists": volumesExists,
 	"create": volumesCreate,
 	// backups.go
 	"create_from_backup": volumesCreateFromBackup,
-}
+})
 
-var storageVolumeType = &modelType{
+var storageVolumeType = newType(&modelType{
 	name:       "StorageVolume",
 	writable:   []string{"description", "config"},
 	key:        "name",
@@ -133,15 +148,15 @@ var storageVolumeType = &modelType{
 	describe:   describeField("type"),
 	methods: map[string]methodFn{
 		"rename": volumeRename,
-		"put":    sendAndSync("PUT"),
-		"patch":  sendAndSync("PATCH"),
+		"put":    sendAndSync("put", rest.Put),
+		"patch":  sendAndSync("patch", rest.Patch),
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
 		"snapshots": volumeSnapshots,
 		"backups":   volumeBackups, // backups.go
 	},
 	afterLoad: volumeAfterLoad,
-}
+})
 
 func volumePath(pool, typ, name string) string {
 	return rest.Path("storage-pools", pool, "volumes", typ, name)
@@ -156,19 +171,21 @@ func volumeAfterLoad(m *Model) {
 	listDefaults("used_by")(m)
 }
 
-// volumeKey unpacks (type, name) and checks both.
+// volumeKey unpacks (type, name), a volume's key in its pool.
 func volumeKey(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (string, string, error) {
-	var typ, name string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "type", &typ, "name", &name); err != nil {
-		return "", "", err
-	}
-	if typ == "" {
-		return "", "", fmt.Errorf("%s: for parameter type: empty volume type (want \"custom\", \"container\", \"virtual-machine\" or \"image\")", b.Name())
-	}
-	if name == "" {
-		return "", "", fmt.Errorf("%s: for parameter name: empty name", b.Name())
-	}
-	return typ, name, nil
+	var typ volumeType
+	var name nonEmpty
+	err := starlark.UnpackArgs(b.Name(), args, kwargs, "type", &typ, "name", &name)
+	return string(typ), string(name), err
+}
+
+// volumeType is a storage volume's type.
+type volumeType string
+
+func (t *volumeType) Unpack(v starlark.Value) error {
+	s, err := nonEmptyString(v, `empty volume type (want "custom", "container", "virtual-machine" or "image")`)
+	*t = volumeType(s)
+	return err
 }
 
 // volumes.get(type, name)
@@ -194,18 +211,18 @@ func volumesExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.T
 // volumes.create(definition, wait=False): definition is LXD's
 // StorageVolumesPost body; its type defaults to "custom".
 func volumesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g := mgr(b)
-	body, name, wait, err := definitionArgs(b, args, kwargs)
+	def, wait, err := definitionArgs(b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	typ, _ := body["type"].(string)
+	g := mgr(b)
+	typ, _ := def["type"].(string)
 	if typ == "" {
 		typ = "custom"
-		body["type"] = typ
+		def["type"] = typ
 	}
-	path := rest.Path("storage-pools", g.parentKey(), "volumes", typ)
-	return g.createObject(thread, path, map[string]any{"name": name, "type": typ}, body, wait)
+	path := g.collectionPath() + "/" + url.PathEscape(typ)
+	return g.createObject(thread, path, map[string]any{"name": def.name(), "type": typ}, map[string]any(def), wait)
 }
 
 // volume.rename(new_name, wait=False, *, pool=None, project=None): renames,
@@ -215,25 +232,17 @@ func volumeRename(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if len(args) > 2 {
 		return nil, fmt.Errorf("%s: pool and project are keyword-only", b.Name())
 	}
-	var name string
-	var wait bool
-	var pool, project starlark.Value = starlark.None, starlark.None
+	var (
+		name          newName
+		wait          bool
+		pool, project starargs.OptString
+	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "new_name", &name, "wait?", &wait,
 		"pool?", &pool, "project?", &project); err != nil {
 		return nil, err
 	}
-	if err := checkNewName(b.Name(), "new_name", name); err != nil {
-		return nil, err
-	}
-	toPool, err := optString(pool, b.Name(), "pool")
-	if err != nil {
-		return nil, err
-	}
-	toProject, err := optString(project, b.Name(), "project")
-	if err != nil {
-		return nil, err
-	}
-	body := map[string]any{"name": name}
+	toPool, toProject := pool.Value, project.Value
+	body := map[string]any{"name": string(name)}
 	setIf(body, "pool", toPool)
 	if toProject != "" {
 		if err := m.c.requireExtension("storage_volume_project_move"); err != nil {
@@ -246,7 +255,7 @@ func volumeRename(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 			body["pool"] = m.parentKey()
 		}
 	}
-	req := &rest.Request{Method: "POST", Path: m.path(), Body: body}
+	req := rest.Post(m.path(), body)
 	// Where the volume will be: its new name, pool and project.
 	moved := m.c
 	if toProject != "" {
@@ -258,7 +267,7 @@ func volumeRename(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	}
 	spec := m.changeSpec(fmt.Sprintf("rename to %q", name))
 	spec.follows[0].via = moved
-	spec.follows[0].path = volumePath(newPool, m.str("type"), name)
+	spec.follows[0].path = volumePath(newPool, m.str("type"), string(name))
 	spec.follows[0].apply = func(m *Model) {
 		m.setServerField("name", starlark.String(name))
 		if toPool != "" {
@@ -283,29 +292,25 @@ func (c *Client) inProject(project string) *Client {
 // --- volume snapshots -------------------------------------------------------
 
 // volume.snapshots. A snapshot's URL hangs off its volume's (pool, type,
-// name), more than the one parent key a model keeps, so each volume's
-// snapshots get a model type whose collection is that volume's path.
-func volumeSnapshots(m *Model) (starlark.Value, error) {
-	return newManager(m.c, "StorageVolume.snapshots", volumeSnapshotType(m.path()), m,
-		collectionMethods, map[string]methodFn{"create": volumeSnapshotsCreate}), nil
-}
+// name), more than the one parent key a model keeps: the collection is
+// the volume's path + "/snapshots".
+func volumeSnapshots(m *Model) (starlark.Value, error) { return volumeSnapshotsKind.of(m.c, m), nil }
 
-func volumeSnapshotType(volPath string) *modelType {
-	return &modelType{
-		name:       "StorageVolumeSnapshot",
-		writable:   []string{"description", "config", "expires_at"},
-		key:        "name",
-		renameHint: "name",
-		collection: func(string) string { return volPath + "/snapshots" },
-		methods:    volumeSnapshotMethods,
-		afterLoad:  bareNameAfterLoad,
-	}
-}
+var volumeSnapshotsKind = newSubKind("StorageVolume.snapshots", volumeSnapshotType,
+	collectionMethods, map[string]methodFn{"create": volumeSnapshotsCreate})
 
-var volumeSnapshotMethods = map[string]methodFn{
-	"rename":  renameMethod("new_name"),
-	"restore": volumeSnapshotRestore,
-}
+var volumeSnapshotType = newType(&modelType{
+	name:       "StorageVolumeSnapshot",
+	writable:   []string{"description", "config", "expires_at"},
+	key:        "name",
+	renameHint: "name",
+	sub:        "snapshots",
+	methods: map[string]methodFn{
+		"rename":  renameMethod("new_name"),
+		"restore": volumeSnapshotRestore,
+	},
+	afterLoad: bareNameAfterLoad,
+})
 
 // zeroTime is how LXD spells "never" in expires_at.
 const zeroTime = "0001-01-01T00:00:00Z"
@@ -326,20 +331,33 @@ func bareNameAfterLoad(m *Model) {
 	}
 }
 
-// expiryArg accepts None, an RFC 3339 string or a time.time value.
-func expiryArg(fn string, v starlark.Value) (any, error) {
+// expiry is an expiry date: an RFC 3339 string, a time.time value, or
+// None (""), as LXD takes it.
+type expiry string
+
+// json is the expiry as JSON: null for none.
+func (e expiry) json() any {
+	if e == "" {
+		return nil
+	}
+	return string(e)
+}
+
+func (e *expiry) Unpack(v starlark.Value) error {
 	switch x := v.(type) {
 	case starlark.NoneType:
-		return nil, nil
+		*e = ""
 	case starlark.String:
 		if _, err := time.Parse(time.RFC3339, string(x)); err != nil {
-			return nil, fmt.Errorf("%s: for parameter expires_at: %q is not an RFC 3339 time", fn, string(x))
+			return fmt.Errorf("%s is not an RFC 3339 time", x)
 		}
-		return string(x), nil
+		*e = expiry(x)
 	case starlarktime.Time:
-		return time.Time(x).Format(time.RFC3339Nano), nil
+		*e = expiry(time.Time(x).Format(time.RFC3339Nano))
+	default:
+		return fmt.Errorf("got %s, want string, time or None", v.Type())
 	}
-	return nil, fmt.Errorf("%s: for parameter expires_at: got %s, want string, time or None", fn, v.Type())
+	return nil
 }
 
 // volume.snapshots.create(name=None, expires_at=None, wait=False). With a
@@ -349,37 +367,28 @@ func expiryArg(fn string, v starlark.Value) (any, error) {
 // returns the snapshot.
 func volumeSnapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
-	var name, expires starlark.Value = starlark.None, starlark.None
-	var wait bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name?", &name, "expires_at?", &expires, "wait?", &wait); err != nil {
-		return nil, err
-	}
-	snap, err := optString(name, b.Name(), "name")
-	if err != nil {
-		return nil, err
-	}
-	expiry, err := expiryArg(b.Name(), expires)
-	if err != nil {
+	var (
+		name    newName // "": None, LXD picks one
+		expires expiry
+		wait    bool
+	)
+	// name=None lets LXD pick one; an empty string is a mistake, as it is
+	// for instance snapshots.
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name??", &name, "expires_at?", &expires, "wait?", &wait); err != nil {
 		return nil, err
 	}
 	body := map[string]any{}
-	setIf(body, "expires_at", expiry)
-	path := g.t.collection("")
-	// name=None lets LXD pick one; an empty string is a mistake, as it is
-	// for instance snapshots.
-	if name != starlark.None {
-		if err := checkNewName(b.Name(), "name", snap); err != nil {
-			return nil, err
-		}
-		body["name"] = snap
-		return g.createObject(thread, path, map[string]any{"name": snap}, body, wait)
+	setIf(body, "expires_at", string(expires))
+	path := g.collectionPath()
+	if name != "" {
+		body["name"] = string(name)
+		return g.createObject(thread, path, map[string]any{"name": string(name)}, body, wait)
 	}
 	before, err := snapshotNames(thread, g.c, path)
 	if err != nil {
 		return nil, err
 	}
-	req := &rest.Request{Method: "POST", Path: path, Body: body}
-	return g.c.run(thread, req, wait, opSpec{what: "snapshot", subject: g.parent.subject(),
+	return g.c.run(thread, rest.Post(path, body), wait, opSpec{what: "snapshot", subject: g.parent.subject(),
 		follows: []*follow{{m: g.parent}}, // nothing overtakes it on the volume
 		result: func(thread *starlark.Thread, _ *rest.Operation) (starlark.Value, error) {
 			return newSnapshot(thread, g, path, before)
@@ -388,12 +397,8 @@ func volumeSnapshotsCreate(thread *starlark.Thread, b *starlark.Builtin, args st
 
 // snapshotNames lists the snapshot names of a collection (recursion=0).
 func snapshotNames(thread *starlark.Thread, c *Client, collection string) (map[string]bool, error) {
-	resp, err := c.rest.Do(ctxOf(thread), &rest.Request{Method: "GET", Path: collection})
-	if err != nil {
-		return nil, err
-	}
 	var urls []string
-	if err := resp.Decode(&urls); err != nil {
+	if _, err := c.rest.Get(ctxOf(thread), collection, nil, &urls); err != nil {
 		return nil, err
 	}
 	names := make(map[string]bool, len(urls))
@@ -427,7 +432,7 @@ func newSnapshot(thread *starlark.Thread, g *manager, collection string, before 
 		return nil, fmt.Errorf("%s.create: the snapshot was created, but %d new snapshots appeared meanwhile (%s): pass name= to know which",
 			g.name, len(added), strings.Join(added, ", "))
 	}
-	return g.getModel(thread, g.name+".create", added[0])
+	return g.getModel(thread, added[0])
 }
 
 // snapshot.restore(wait=False): PUT the volume with {"restore": snapshot}.
@@ -437,7 +442,5 @@ func volumeSnapshotRestore(thread *starlark.Thread, b *starlark.Builtin, args st
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "wait?", &wait); err != nil {
 		return nil, err
 	}
-	volPath := strings.TrimSuffix(m.t.collection(m.parentKey()), "/snapshots")
-	req := &rest.Request{Method: "PUT", Path: volPath, Body: map[string]any{"restore": m.key()}}
-	return m.c.run(thread, req, wait, m.restoreSpec())
+	return m.c.run(thread, rest.Put(m.owner.path(), map[string]any{"restore": m.key()}, ""), wait, m.restoreSpec())
 }

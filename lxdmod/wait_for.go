@@ -187,15 +187,15 @@ type stateView struct {
 // readState reads the instance's state, as wait_for returns it and as the
 // conditions see it.
 func readState(ctx context.Context, m *Model) (*stateView, *starlark.Dict, error) {
-	resp, err := m.c.rest.Do(ctx, &rest.Request{Method: "GET", Path: m.path() + "/state"})
-	if err != nil {
+	var raw json.RawMessage
+	if _, err := m.c.rest.Get(ctx, m.path()+"/state", nil, &raw); err != nil {
 		return nil, nil, err
 	}
 	var st stateView
-	if err := json.Unmarshal(resp.Metadata, &st); err != nil {
+	if err := json.Unmarshal(raw, &st); err != nil {
 		return nil, nil, &rest.Error{Kind: rest.KindConnection, Message: "instance state: " + err.Error()}
 	}
-	v, err := fromJSON(resp.Metadata)
+	v, err := fromJSON(raw)
 	if err != nil {
 		return nil, nil, &rest.Error{Kind: rest.KindConnection, Message: "instance state: " + err.Error()}
 	}

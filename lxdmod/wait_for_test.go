@@ -153,9 +153,10 @@ func TestWaitForCommand(t *testing.T) {
 	})
 	s.run(`assert_eq(i.wait_for(command=["ready"], status="Running").status, "Running")`)
 	assert.Equal(t, int64(3), calls.Load(), "run until it exits 0")
-	requireKind(t, s.fail(`i.wait_for(command=["false"], timeout=0.5)`), "Timeout", `c1: command ["false"] exited 1 after 0.5 s (status Running)`)
+	// Long enough for one exec to finish on a loaded machine.
+	requireKind(t, s.fail(`i.wait_for(command=["false"], timeout=2)`), "Timeout", `c1: command ["false"] exited 1 after 2 s (status Running)`)
 	calls.Store(-100)
-	requireKind(t, s.fail(`i.wait_for(command=["ready"], timeout=0.5)`), "Timeout", `command ["ready"] exited 1 (not yet)`)
+	requireKind(t, s.fail(`i.wait_for(command=["ready"], timeout=2)`), "Timeout", `command ["ready"] exited 1 (not yet)`)
 	start := time.Now()
 	requireKind(t, s.fail(`i.wait_for(command=["sleep", "30"], timeout=0.5)`), "Timeout", `command ["sleep", "30"] still running after 0.5 s`)
 	assert.Less(t, time.Since(start), 5*time.Second, "the command is killed at the deadline")

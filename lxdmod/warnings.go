@@ -9,13 +9,9 @@ import (
 
 // client.warnings (the warnings extension): what the server noticed and
 // wants an operator to see. A project-bound client sees its project's.
-func newWarningManager(c *Client) starlark.Value {
-	return &manager{c: c, name: "warnings", t: warningType, methods: warningsMethods}
-}
+var warningsKind = newKind("warnings", warningType, needsExtension("warnings", collectionMethods))
 
-var warningsMethods = needsExtension("warnings", collectionMethods)
-
-var warningType = &modelType{
+var warningType = newType(&modelType{
 	name: "Warning",
 	// LXD accepts "new" and "acknowledged"; it sets "resolved" itself.
 	writable:   []string{"status"},
@@ -24,7 +20,7 @@ var warningType = &modelType{
 	collection: func(string) string { return rest.Path("warnings") },
 	describe:   func(m *Model) string { return m.str("status") + " " + m.str("type") },
 	methods:    map[string]methodFn{"acknowledge": warningAcknowledge},
-}
+})
 
 // warning.acknowledge(): set the status to "acknowledged" on the server and
 // re-read the warning (merging local edits, as sync() does). LXD answers
@@ -34,8 +30,7 @@ func warningAcknowledge(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	req := &rest.Request{Method: "PUT", Path: m.path(), Body: map[string]any{"status": "acknowledged"}}
-	return m.c.run(thread, req, true, m.changeSpec("acknowledge"))
+	return m.c.run(thread, rest.Put(m.path(), map[string]any{"status": "acknowledged"}, ""), true, m.changeSpec("acknowledge"))
 }
 
 // client.metrics() -> [struct(name, labels, value)]: GET /1.0/metrics,

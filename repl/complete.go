@@ -145,7 +145,8 @@ func (n valueNode) child(name string) node {
 		}
 	}
 	// The user typed this name: reading it is what the statement would
-	// do, and attributes make no requests (API.md §1.2). Names need not
+	// do, and attributes make no requests (docs/guide.md, “Fields and dirty
+	// tracking”). Names need not
 	// be listed by AttrNames: client.api takes any path segment.
 	cv, err := ha.Attr(name)
 	if err != nil || cv == nil {

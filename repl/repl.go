@@ -1,4 +1,5 @@
-// Package repl is lxdstar's interactive read-eval-print loop (API.md §4):
+// Package repl is lxdstar's interactive read-eval-print loop (docs/guide.md,
+// “The lxdstar command and the REPL”):
 // `>>> ` / `... ` prompts with multi-line statements ending on a blank line,
 // expression values printed with repr and kept in `_`, persistent history,
 // Tab completion of names and attributes that never performs I/O, help(),

@@ -225,6 +225,8 @@ func validValue(key, name string, fx *badFixture) starlark.Value {
 		return starlark.String("x")
 	case "seconds", "code":
 		return starlark.MakeInt(0)
+	case "rows":
+		return starlark.NewList(nil)
 	case "url", "server":
 		return starlark.String("https://127.0.0.1:1/")
 	}

@@ -98,13 +98,13 @@ func TestFanoutExample(t *testing.T) {
 	out, err := cmd.Output()
 	require.NoError(t, err, "stderr: %s", stderr.String())
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	require.Len(t, lines, 6, "%s", out)
-	assert.Regexp(t, `^server\s+name\s+version\s+instance\s+status\s+procs\s+left behind$`, lines[0])
+	require.Len(t, lines, 5, "%s", out)
+	assert.Regexp(t, `^\s*SERVER\s+NAME\s+VERSION\s+INSTANCE\s+STATUS\s+PROCS\s+LEFT BEHIND$`, lines[0])
 	for i, sock := range []string{mainSocket, secondSocket} {
-		assert.Regexp(t, `^`+sock+`\s+\S+\s+lxd 5\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[2+i])
+		assert.Regexp(t, `^\s*`+sock+`\s+\S+\s+lxd 5\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[1+i])
 	}
-	assert.Regexp(t, `^`+incusSocket+`\s+\S+\s+incus 6\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[4])
-	assert.Regexp(t, `^3 server\(s\) in `, lines[5])
+	assert.Regexp(t, `^\s*`+incusSocket+`\s+\S+\s+incus 6\.0\.\d+\s+fanout-\d+\s+Running\s+\d+\s+False$`, lines[3])
+	assert.Regexp(t, `^3 server\(s\) in `, lines[4])
 }
 
 // inventory.star prints a table of model objects and a YAML file that
@@ -190,4 +190,40 @@ func TestInspectModeKeepsModelsUsable(t *testing.T) {
 	require.NoError(t, err, "stderr: %s", stderr.String())
 	assert.Equal(t, "True\nNone Success\n", string(out), "stderr: %s", stderr.String())
 	assert.Equal(t, "Running", instanceStatus(t, restClient(t, mainSocket), name))
+}
+
+// operator.star deploys, waits for readiness, runs a command in every
+// container at once, backs each up (exported to the host) and removes it
+// all, on either server.
+func TestOperatorExample(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testOperatorExample)
+}
+
+func testOperatorExample(t *testing.T, srv server) {
+	dir := t.TempDir()
+	cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "../scripts/examples/operator.star", "2", dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	require.Len(t, lines, 4, "%s", out)
+	assert.Regexp(t, `^\s*NAME\s+STATUS\s+HOSTNAME\s+LOAD\s+EXIT\s+BACKUP$`, lines[0])
+	c := restClient(t, srv.Socket)
+	for _, line := range lines[1:3] {
+		f := strings.Fields(line)
+		require.Len(t, f, 8, "row %q", line)
+		name := f[0]
+		// The command ran in that container: it printed its own hostname.
+		assert.Equal(t, []string{"Running", name}, f[1:3], "row %q", line)
+		assert.Equal(t, []string{"0", "round"}, f[6:8], "row %q", line)
+		// The export is a whole gzip'd tarball, and nothing is left on the server.
+		data, err := os.ReadFile(filepath.Join(dir, name+".tar.gz"))
+		require.NoError(t, err)
+		require.Greater(t, len(data), 1024)
+		assert.Equal(t, []byte{0x1f, 0x8b}, data[:2], "gzip magic")
+		assert.False(t, serverExists(t, c, rest.Path("instances", name)), "%s left behind", name)
+	}
+	assert.Regexp(t, `^2 containers deployed, checked, backed up and removed on `+srv.Name+` \d`, lines[3])
 }

@@ -263,6 +263,8 @@ func testWaitFor(t *testing.T, srv server) {
 	socket := srv.Socket
 	c := restClient(t, socket)
 	// The bridge and the instances' NICs are host interfaces: see hostLinks.
+	// Its subtests run in turn: a parallel one would wait for a slot held
+	// by a test waiting for hostLinks.
 	holdHostLinks(t)
 	bridge := uniqueName("wf")
 	octet := testBridge(t, c, bridge, true, nil) // removed after the instances
@@ -292,7 +294,6 @@ func testWaitFor(t *testing.T, srv server) {
 	}
 
 	t.Run("StatusChangedByAnotherClient", func(t *testing.T) {
-		t.Parallel()
 		name := uniqueName("wfst")
 		withNIC(name)
 		// Another client starts, freezes and stops the instance while the
@@ -327,7 +328,6 @@ pid = running.pid
 	})
 
 	t.Run("AddressPathCommand", func(t *testing.T) {
-		t.Parallel()
 		name := uniqueName("wfip")
 		withNIC(name)
 		setState(name, "start")

@@ -444,6 +444,6 @@ print(catch(lxd.Client, version="2.0").error.message)
 	assert.Equal(t, `True False None dict 1.0
 True True
 default
-lxd.Client: for parameter version: only "1.0" is supported, got "2.0"
+lxd.Client: for parameter "version": only "1.0" is supported, got "2.0"
 `, out)
 }

@@ -149,6 +149,7 @@ func onNetServers(t *testing.T, body func(t *testing.T, socket string)) {
 					t.Skip("no Incus daemon in the test bed")
 				}
 			}
+			holdHostLinks(t) // they make and delete bridges
 			body(t, srv.socket)
 		})
 	}

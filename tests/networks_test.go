@@ -83,7 +83,7 @@ func TestNetworkCreateArguments(t *testing.T) {
 
 func testNetworkCreateArguments(t *testing.T, srv server) {
 	s := newScript(t, srv.Socket)
-	mustFail(t, s, `lxd.Client().networks.create("x", type=1)`, "networks.create: for parameter type: got int, want string")
-	mustFail(t, s, `lxd.Client().networks.create("x", config=[])`, "networks.create: for parameter config: got list, want dict")
+	mustFail(t, s, `lxd.Client().networks.create("x", type=1)`, `networks.create: for parameter "type": got int, want string`)
+	mustFail(t, s, `lxd.Client().networks.create("x", config=[])`, `networks.create: for parameter "config": got list, want dict`)
 	mustFail(t, s, `lxd.Client().networks.get("no-such-net")`, "NotFound")
 }

@@ -1,8 +1,7 @@
 package tests
 
 // Desired state against the real daemons: client.plan, client.apply,
-// stacks, prune and --dry-run. Every test body is a function of the
-// daemon's socket, so that each runs against every kind of server.
+// stacks, prune and --dry-run, against every server of the test bed.
 
 import (
 	"bytes"
@@ -64,10 +63,14 @@ func objectConfig(t *testing.T, c *rest.Client, path string) map[string]any {
 	return cfg
 }
 
-func TestPlanApplyFromNothing(t *testing.T) { testPlanApplyFromNothing(t, mainSocket) }
-
-func testPlanApplyFromNothing(t *testing.T, socket string) {
+func TestPlanApplyFromNothing(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testPlanApplyFromNothing)
+}
+
+func testPlanApplyFromNothing(t *testing.T, srv server) {
+	socket := srv.Socket
+	holdHostLinks(t) // it makes and removes a bridge: see hostLinks
 	c := restClient(t, socket)
 	name := uniqueName("pl") // also the bridge's name: at most 15 characters
 	i1, i2 := name+"-1", name+"-2"
@@ -147,10 +150,13 @@ print(bool(p), p.changes)
 	t.Logf("second apply: %d requests, all reads", proxy.Count()-n)
 }
 
-func TestPlanRepairsDrift(t *testing.T) { testPlanRepairsDrift(t, mainSocket) }
-
-func testPlanRepairsDrift(t *testing.T, socket string) {
+func TestPlanRepairsDrift(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testPlanRepairsDrift)
+}
+
+func testPlanRepairsDrift(t *testing.T, srv server) {
+	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("drift")
 	inst := name + "-1"
@@ -218,11 +224,12 @@ func stopInstance(t *testing.T, c *rest.Client, name string) {
 }
 
 func TestPlanUpdatesInPlaceWithoutRestart(t *testing.T) {
-	testPlanUpdatesInPlaceWithoutRestart(t, mainSocket)
+	t.Parallel()
+	eachServer(t, testPlanUpdatesInPlaceWithoutRestart)
 }
 
-func testPlanUpdatesInPlaceWithoutRestart(t *testing.T, socket string) {
-	t.Parallel()
+func testPlanUpdatesInPlaceWithoutRestart(t *testing.T, srv server) {
+	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("inplace")
 	inst, extra := name+"-1", name+"-x"
@@ -277,10 +284,13 @@ print(p)
 	assert.Equal(t, "yes", obj["expanded_config"].(map[string]any)["user.extra"])
 }
 
-func TestPlanPruneAndTeardown(t *testing.T) { testPlanPruneAndTeardown(t, mainSocket) }
-
-func testPlanPruneAndTeardown(t *testing.T, socket string) {
+func TestPlanPruneAndTeardown(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testPlanPruneAndTeardown)
+}
+
+func testPlanPruneAndTeardown(t *testing.T, srv server) {
+	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("prune")
 	a, b, foreign, other, inst := name+"-a", name+"-b", name+"-f", name+"-o", name+"-1"
@@ -334,10 +344,13 @@ p.apply()
 
 // The deletions a prune plans, in their order: instances (running ones
 // stopped first) before the profiles and volumes they use.
-func TestPlanPruneOrder(t *testing.T) { testPlanPruneOrder(t, mainSocket) }
-
-func testPlanPruneOrder(t *testing.T, socket string) {
+func TestPlanPruneOrder(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testPlanPruneOrder)
+}
+
+func testPlanPruneOrder(t *testing.T, srv server) {
+	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("porder")
 	inst := name + "-1"
@@ -363,10 +376,13 @@ p.apply()
 	assert.False(t, serverExists(t, c, rest.Path("profiles", name)))
 }
 
-func TestApplyFailureMidway(t *testing.T) { testApplyFailureMidway(t, mainSocket) }
-
-func testApplyFailureMidway(t *testing.T, socket string) {
+func TestApplyFailureMidway(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testApplyFailureMidway)
+}
+
+func testApplyFailureMidway(t *testing.T, srv server) {
+	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("fail")
 	inst := name + "-1"
@@ -419,10 +435,13 @@ func rawState(t *testing.T, c *rest.Client, paths ...string) string {
 	return b.String()
 }
 
-func TestDryRunChangesNothing(t *testing.T) { testDryRunChangesNothing(t, mainSocket) }
-
-func testDryRunChangesNothing(t *testing.T, socket string) {
+func TestDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testDryRunChangesNothing)
+}
+
+func testDryRunChangesNothing(t *testing.T, srv server) {
+	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("dry")
 	inst, newInst := name+"-1", name+"-2"
@@ -483,21 +502,30 @@ read: 64MB
 
 // stack.star, the README's example: its plan, a dry run, up (twice: the
 // second writes nothing) and down.
-func TestStackExample(t *testing.T) { testStackExample(t, mainSocket) }
-
-func testStackExample(t *testing.T, socket string) {
+func TestStackExample(t *testing.T) {
 	t.Parallel()
+	eachServer(t, testStackExample)
+}
+
+func testStackExample(t *testing.T, srv server) {
+	socket := srv.Socket
+	holdHostLinks(t) // it makes and removes a bridge: see hostLinks
 	c := restClient(t, socket)
 	name := uniqueName("st") // the bridge's name too: at most 15 characters
 	cleanupStack(t, c, []string{name + "-front", name + "-spare"}, nil, []string{name}, []string{name}, nil)
 	proxy := newCountingProxy(t, socket)
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(lxdstarBinary(t), append([]string{"--endpoint", proxy.Socket}, args...)...)
+		// A server that never answers fails the test (with the requests
+		// sent, the last one unanswered) instead of holding hostLinks.
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, lxdstarBinary(t), append([]string{"--endpoint", proxy.Socket}, args...)...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
-		require.NoError(t, err, "lxdstar %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), out, stderr.String())
+		require.NoError(t, err, "lxdstar %s\nstdout: %s\nstderr: %s\nrequests: %s", strings.Join(args, " "), out, stderr.String(),
+			strings.Join(proxy.Requests(), "\n"))
 		return string(out)
 	}
 	const script = "../scripts/examples/stack.star"

@@ -119,7 +119,7 @@ r = catch(lxd.Client, endpoint="/var/lib/lxd/unix.socket", remote="main")
 if not r.error or "not both" not in r.error.message:
     fail("endpoint and remote: %s" % r)
 r = catch(lxd.Client, remote=1)
-if not r.error or "for parameter remote" not in r.error.message:
+if not r.error or 'for parameter "remote"' not in r.error.message:
     fail("remote=1: %s" % r)
 `)
 }

@@ -52,11 +52,11 @@ print(kind_and_message(catch(lxd.Client, URL, verify=42)))
 		"ClientConnectionFailed|cannot talk to LXD at " + mainHTTPS + ": ",
 		"ok trusted=False",
 		"ClientConnectionFailed|cannot read server certificate /nonexistent.crt",
-		"ClientConnectionFailed|lxd.Client: for parameter verify: got int, want bool or path string",
+		"ClientConnectionFailed|lxd.Client: for parameter \"verify\": got int, want bool or path string",
 	} {
 		if i == 6 {
 			// Not a connection error: a plain argument error.
-			assert.Contains(t, lines[i], "lxd.Client: for parameter verify: got int, want bool or path string")
+			assert.Contains(t, lines[i], "lxd.Client: for parameter \"verify\": got int, want bool or path string")
 			continue
 		}
 		assert.True(t, strings.HasPrefix(lines[i], want), "line %d: %q, want prefix %q", i, lines[i], want)

@@ -16,7 +16,8 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod"
 )
 
-// Exit statuses (API.md §4); sys.exit(n) exits n.
+// Exit statuses (docs/guide.md, “The lxdstar command and the REPL”);
+// sys.exit(n) exits n.
 const (
 	exitOK          = 0
 	exitError       = 1   // script error or fail()

@@ -1,4 +1,5 @@
-// Command lxdstar runs Starlark scripts that drive LXD (API.md §4):
+// Command lxdstar runs Starlark scripts that drive LXD (docs/guide.md, “The
+// lxdstar command and the REPL”):
 //
 //	lxdstar [flags] script.star [args…]   run a script; sys.argv = [script.star, args…]
 //	lxdstar [flags] -c 'code' [args…]     run code

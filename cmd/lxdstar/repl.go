@@ -15,7 +15,7 @@ import (
 // historyName is the REPL's history file in the home directory.
 const historyName = ".lxdstar_history"
 
-// runREPL runs the interactive REPL (API.md §4) on sess until exit() or
+// runREPL runs the interactive REPL on sess until exit() or
 // Ctrl-D, closes sess, and returns the exit status. It is the single place
 // the REPL plugs in.
 func runREPL(ctx context.Context, sess *lxdstar.Session, std stdio) int {

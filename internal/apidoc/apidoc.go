@@ -1,5 +1,6 @@
 // Package apidoc is the one registry of lxdstar's documentation: for every
-// builtin, module member, manager, model type and method of API.md, its
+// builtin, module member, manager, model type and method of the Starlark
+// API (docs/guide.md states its rules), its
 // signature and a one-paragraph description. The REPL's help() and Tab
 // completion read it, and docs/reference.md is generated from it.
 //

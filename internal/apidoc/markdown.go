@@ -16,7 +16,8 @@ func Markdown() []byte {
 	b.WriteString("# lxdstar reference\n\n")
 	b.WriteString("<!-- Generated from internal/apidoc (go generate ./internal/apidoc). Do not edit. -->\n\n")
 	b.WriteString("Every builtin, module member, manager, model and method of the Starlark API\n")
-	b.WriteString("(API.md is the contract). In the REPL, `help(x)` prints the same text.\n")
+	b.WriteString("(the rules they all follow are in [guide.md](guide.md)). In the REPL, `help(x)`\n")
+	b.WriteString("prints the same text.\n")
 	b.WriteString("Signatures use Python notation; `*` starts keyword-only parameters.\n")
 	for _, s := range reg().sections {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n", s.title, s.intro)

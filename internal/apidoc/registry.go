@@ -1,6 +1,6 @@
 package apidoc
 
-// The documentation itself, written from API.md (the contract), including
+// The documentation itself, the per-call half of docs/guide.md, including
 // the parts still being implemented. To document a new method, add one
 // line to the right section: method("Instance.new_thing", "(x, wait=False)",
 // "Operation", "What it does."). docs/reference.md is generated from this
@@ -53,7 +53,8 @@ func sub(key, of, doc string) Entry {
 	return Entry{Key: key, Kind: Attribute, Returns: of, Of: of, Doc: doc}
 }
 
-// Common model methods and attributes (API.md §1.2), instantiated per type.
+// Common model methods and attributes (docs/guide.md, “Objects”),
+// instantiated per type.
 const (
 	saveDoc     = "Write the writable fields to the server: one PUT of the server's copy with the script's changes applied, with If-Match on the ETag last read, so LXD's own volatile.* keys are never dropped (assigning a whole config dict replaces the script's keys and keeps LXD's). Makes no request when the object is not dirty; fails with Conflict, the server untouched, if the object changed on the server since it was read (then sync() and save() again). Once done the object holds the server's state and is clean, whether or not anybody waited."
 	syncDoc     = "Re-read the object from the server and re-apply the script's unsaved changes on top, key by key in dict fields (each key set or deleted since the last read), whole values elsewhere: after a Conflict, sync() then save() sends exactly the script's own changes and keeps another writer's."
@@ -93,24 +94,24 @@ func join(groups ...[]Entry) []Entry {
 
 func sections() []section {
 	return []section{
-		{title: "Script builtins", intro: "Predeclared in every script and in the REPL (API.md §3), next to Starlark's own builtins.", entries: builtinEntries()},
+		{title: "Script builtins", intro: "Predeclared in every script and in the REPL, next to Starlark's own builtins ([guide: The script environment](guide.md#the-script-environment)).", entries: builtinEntries()},
 		{title: "REPL builtins", intro: "Predeclared in the interactive REPL only.", entries: replEntries()},
-		{title: "The lxd module", intro: "API.md §2.", entries: lxdEntries()},
-		{title: "Client", intro: "A connection to one LXD server, in one project (API.md §2.1).", entries: clientEntries()},
-		{title: "Instances", intro: "client.instances, client.containers and client.virtual_machines (API.md §2.2). containers and virtual_machines are the same manager limited to one instance type.", entries: instanceEntries()},
-		{title: "Instance snapshots", intro: "instance.snapshots (API.md §2.2).", entries: snapshotEntries()},
-		{title: "Instance backups, logs and console", intro: "instance.backups, volume.backups (custom volumes), instances.create_from_backup, pool.volumes.create_from_backup, instance.logs and the console methods (API.md §2.2, §2.5). Backups need the API extension container_backup (custom_volume_backup for volumes), the console methods console; on a server without, each call fails with LXDAPIExtensionNotAvailable naming it.", entries: backupEntries()},
-		{title: "Instance files", intro: "instance.files; all paths are absolute paths inside the instance (API.md §2.2).", entries: fileEntries()},
-		{title: "Images", intro: "client.images (API.md §2.3).", entries: imageEntries()},
-		{title: "Networks, profiles, projects", intro: "API.md §2.4. rename() updates the object itself.", entries: npEntries()},
-		{title: "Network ACLs, forwards, peers and zones", intro: "client.network_acls, network.forwards, network.peers, client.network_zones and zone.records (API.md §2.4). Each manager needs an API extension (network_acl, network_forward, network_peer, network_dns, network_dns_records) and fails with LXDAPIExtensionNotAvailable naming it on a server without. LXD answers these synchronously.", entries: netModelEntries()},
-		{title: "Storage", intro: "client.storage_pools, pool.volumes and volume.snapshots (API.md §2.5).", entries: storageEntries()},
-		{title: "Desired state: plan and apply", intro: "Say what should exist, see the difference, make it so, with no state file: specs built by lxd.project, lxd.storage_pool, lxd.network, lxd.profile, lxd.volume and lxd.instance (whose parameters mirror the managers' create), client.plan to compare them with the server, client.apply to carry the plan out (API.md §6). Under lxdstar --dry-run, every apply prints its plan and changes nothing.", entries: planEntries()},
-		{title: "Operations", intro: "client.operations and the Operation values async methods return (API.md §1.1, §2.6).", entries: operationEntries()},
-		{title: "Certificates and cluster", intro: "API.md §2.6.", entries: certClusterEntries()},
-		{title: "Warnings and metrics", intro: "API.md §2.6.", entries: warningEntries()},
-		{title: "Events", intro: "API.md §2.7.", entries: eventEntries()},
-		{title: "Raw API", intro: "client.api, the raw REST tree (API.md §2.1).", entries: apiEntries()},
+		{title: "The lxd module", intro: "The module every script sees as lxd ([guide: Connecting](guide.md#connecting), [guide: Background operations and wait](guide.md#background-operations-and-wait)).", entries: lxdEntries()},
+		{title: "Client", intro: "A connection to one LXD server, in one project ([guide: Connecting](guide.md#connecting)).", entries: clientEntries()},
+		{title: "Instances", intro: "client.instances, client.containers and client.virtual_machines ([guide: Instances](guide.md#instances)). containers and virtual_machines are the same manager limited to one instance type.", entries: instanceEntries()},
+		{title: "Instance snapshots", intro: "instance.snapshots ([guide: Snapshots](guide.md#snapshots)).", entries: snapshotEntries()},
+		{title: "Instance backups, logs and console", intro: "instance.backups, volume.backups (custom volumes), instances.create_from_backup, pool.volumes.create_from_backup, instance.logs and the console methods ([guide: Backups, logs and the console](guide.md#backups-logs-and-the-console)). Backups need the API extension container_backup (custom_volume_backup for volumes), the console methods console; on a server without, each call fails with LXDAPIExtensionNotAvailable naming it.", entries: backupEntries()},
+		{title: "Instance files", intro: "instance.files; all paths are absolute paths inside the instance ([guide: Files](guide.md#files)).", entries: fileEntries()},
+		{title: "Images", intro: "client.images ([guide: Images](guide.md#images)).", entries: imageEntries()},
+		{title: "Networks, profiles, projects", intro: "client.networks, client.profiles and client.projects ([guide: Networks, profiles and projects](guide.md#networks-profiles-and-projects)). rename() updates the object itself.", entries: npEntries()},
+		{title: "Network ACLs, forwards, peers and zones", intro: "client.network_acls, network.forwards, network.peers, client.network_zones and zone.records ([guide: Networks, profiles and projects](guide.md#networks-profiles-and-projects)). Each manager needs an API extension (network_acl, network_forward, network_peer, network_dns, network_dns_records) and fails with LXDAPIExtensionNotAvailable naming it on a server without. LXD answers these synchronously.", entries: netModelEntries()},
+		{title: "Storage", intro: "client.storage_pools, pool.volumes and volume.snapshots ([guide: Storage](guide.md#storage)).", entries: storageEntries()},
+		{title: "Desired state: plan and apply", intro: "Say what should exist, see the difference, make it so, with no state file: specs built by lxd.project, lxd.storage_pool, lxd.network, lxd.profile, lxd.volume and lxd.instance (whose parameters mirror the managers' create), client.plan to compare them with the server, client.apply to carry the plan out ([guide: Desired state: plan and apply](guide.md#desired-state-plan-and-apply)). Under lxdstar --dry-run, every apply prints its plan and changes nothing.", entries: planEntries()},
+		{title: "Operations", intro: "client.operations and the Operation values async methods return ([guide: Background operations and wait](guide.md#background-operations-and-wait)).", entries: operationEntries()},
+		{title: "Certificates and cluster", intro: "client.certificates and client.cluster ([guide: Operations, certificates, clusters, warnings, metrics](guide.md#operations-certificates-clusters-warnings-metrics)).", entries: certClusterEntries()},
+		{title: "Warnings and metrics", intro: "client.warnings and client.metrics() ([guide: Operations, certificates, clusters, warnings, metrics](guide.md#operations-certificates-clusters-warnings-metrics)).", entries: warningEntries()},
+		{title: "Events", intro: "client.events() ([guide: Events](guide.md#events)).", entries: eventEntries()},
+		{title: "Raw API", intro: "client.api, the raw REST tree ([guide: Connecting](guide.md#connecting)).", entries: apiEntries()},
 		{title: "json, time, math", intro: "go.starlark.net's lib/json, lib/time and lib/math; time.sleep is lxdstar's.", entries: libEntries()},
 		{title: "Starlark builtins", intro: "The language's own builtin functions.", entries: universeEntries()},
 	}
@@ -204,7 +205,7 @@ func instanceEntries() []Entry {
 		method("instances.all", "(*, recursion=1, filter=None, fields=None)", "[Instance]", "All instances, complete, in one request. filter is an LXD filter expression; recursion=2 also fills each instance's read-only full_state and full_snapshots. fields (with recursion=2) lists the parts of the state to read, e.g. [\"state.disk\"] ([] for none), on a server with the instances_state_selective_recursion extension; elsewhere the whole state is read."),
 		method("instances.get", "(name)", "Instance", "The instance named name; fails with NotFound."),
 		method("instances.create_from_backup", "(path, *, name=None, pool=None, wait=False)", "Instance", "Create an instance from the backup tarball at the host path (as Backup.export_to or `lxc export` writes it, from this server or another), streamed up as it is read. name replaces the name the backup records (API extension backup_override_name), pool puts it in that storage pool (container_backup_override_pool). With a name the Instance comes back in both wait modes; without one the backup names it, so wait=False returns the Operation, whose wait() gives the Instance. A server that refuses the backup (LXD 5.0 refuses Incus's) fails the call with its reason, naming the server."),
-		method("instances.create", "(config, wait=False, target=None)", "Instance", "Create an instance from config, the LXD InstancesPost body (name, source, config, devices, profiles, …); target places it on a cluster member, or with \"@group\" in a cluster group. Returns the Instance at once: with wait=False its .operation holds the pending Operation, with wait=True it is complete."),
+		method("instances.create", "(config, wait=False, target=None)", "Instance", "Create an instance from config, the LXD InstancesPost body (name, source, config, devices, profiles, …); target places it on a cluster member, or with \"@group\" in a cluster group. Returns the Instance at once: with wait=False its .operation holds the pending Operation, with wait=True it is complete. Without a name in config LXD picks one, and wait=False returns the Operation, whose wait() gives the Instance."),
 		typ("Instance", "An LXD instance (container or virtual machine). Writable fields: architecture, config, devices, ephemeral, profiles, description; read-only: name, status, status_code, created_at, last_used_at, location, type, stateful, expanded_config, expanded_devices, project and any other field LXD returns."),
 		action("start", "Start the instance."),
 		action("stop", "Stop the instance (force=True kills it rather than asking it to shut down)."),

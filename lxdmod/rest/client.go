@@ -68,6 +68,7 @@ type Client struct {
 	transfers   TransferFunc // nil: no byte counting (see WithTransfers)
 	transferIDs *atomic.Uint64
 
+	polls polls     // of WaitOperation; zero: the defaults
 	ident *identity // which server this is, once known (server.go)
 
 	// wsWrite lends websockets their write buffers only while a message is

@@ -320,20 +320,20 @@ func TestGetBodyFileAnswers(t *testing.T) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write([]byte(log))
 	}))
-	got, err := c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
+	got, err := c.GetBody(ctx, "/1.0/network-acls/a/log", 1<<20)
 	require.NoError(t, err)
 	assert.Equal(t, []byte(log), got)
 
-	_, err = c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, int64(len(log)-1))
+	_, err = c.GetBody(ctx, "/1.0/network-acls/a/log", int64(len(log)-1))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "larger than")
 
 	c = replying(t, `{"type":"error","error":"Only OVN log entries may be retrieved at this time","error_code":500}`, 500, Config{})
-	_, err = c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
+	_, err = c.GetBody(ctx, "/1.0/network-acls/a/log", 1<<20)
 	assert.Equal(t, KindAPI, kindOf(err))
 	assert.Equal(t, "LXDAPIException: Only OVN log entries may be retrieved at this time", err.Error())
 
 	c = replying(t, `{"type":"error","error":"Network ACL not found","error_code":404}`, 404, Config{})
-	_, err = c.GetBody(ctx, &Request{Method: "GET", Path: "/1.0/network-acls/a/log"}, 1<<20)
+	_, err = c.GetBody(ctx, "/1.0/network-acls/a/log", 1<<20)
 	assert.Equal(t, KindNotFound, kindOf(err))
 }

@@ -21,7 +21,7 @@ func (c *Client) StartConsole(ctx context.Context, instance string, width, heigh
 // ConsoleLog returns the instance's console log, at most limit bytes (LXD
 // sends it whole, as a file).
 func (c *Client) ConsoleLog(ctx context.Context, instance string, limit int64) ([]byte, error) {
-	return c.GetBody(ctx, &Request{Method: "GET", Path: consolePath(instance)}, limit)
+	return c.GetBody(ctx, consolePath(instance), limit)
 }
 
 // ClearConsoleLog empties the instance's console log.

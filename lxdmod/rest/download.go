@@ -48,7 +48,8 @@ func (c *Client) Download(ctx context.Context, req *Request, what string, consum
 // envelope (a network ACL's log, for one) and returns its bytes, refusing
 // answers longer than limit. An error answer is parsed as usual, so its
 // kind and LXD's message survive.
-func (c *Client) GetBody(ctx context.Context, req *Request, limit int64) ([]byte, error) {
+func (c *Client) GetBody(ctx context.Context, path string, limit int64) ([]byte, error) {
+	req := &Request{Method: http.MethodGet, Path: path}
 	var data []byte
 	err := c.stream(ctx, req, "", func(resp *http.Response, body io.Reader) error {
 		var err error

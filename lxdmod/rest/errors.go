@@ -6,7 +6,8 @@ import (
 	"fmt"
 )
 
-// Kind classifies an error the way API.md §1.3 does. Kinds form a small
+// Kind classifies an error as scripts see it (docs/guide.md, “Errors”).
+// Kinds form a small
 // hierarchy: NotFound and Conflict are also LXDAPIException.
 type Kind int
 
@@ -45,6 +46,16 @@ func (k Kind) parent() Kind {
 		return KindAPI
 	}
 	return 0
+}
+
+// within reports whether k is t or a kind below it.
+func (k Kind) within(t Kind) bool {
+	for ; k != 0; k = k.parent() {
+		if k == t {
+			return true
+		}
+	}
+	return false
 }
 
 // Sentinels for errors.Is: errors.Is(err, rest.ErrAPI) holds for every LXD
@@ -95,7 +106,7 @@ func (e *Error) Error() string {
 // closest to the failure knows best what it was about.
 func About(err error, subject string) error {
 	e, ok := err.(*Error)
-	if !ok || e.Subject != "" || subject == "" || !errors.Is(e, ErrAPI) {
+	if !ok || e.Subject != "" || subject == "" || !e.Kind.within(KindAPI) {
 		return err
 	}
 	cp := *e
@@ -111,12 +122,7 @@ func (e *Error) Is(target error) bool {
 	if !ok || t.Message != "" || t.StatusCode != 0 || t.Err != nil {
 		return false
 	}
-	for k := e.Kind; k != 0; k = k.parent() {
-		if k == t.Kind {
-			return true
-		}
-	}
-	return false
+	return e.Kind.within(t.Kind)
 }
 
 // Kinds lists e's kind name and every kind above it, most specific first.

@@ -77,14 +77,6 @@ func TestFaultExecServerDiesMidExec(t *testing.T) {
 	assert.Less(t, time.Since(start), killGrace, "a dead server is noticed without waiting out the grace")
 }
 
-// shortPolls makes WaitOperation give up on a silent server within a
-// second (instead of 40 s) for the duration of a test.
-func shortPolls(t *testing.T) {
-	oldPoll, oldGrace := longPoll, pollGrace
-	longPoll, pollGrace = 400*time.Millisecond, 300*time.Millisecond
-	t.Cleanup(func() { longPoll, pollGrace = oldPoll, oldGrace })
-}
-
 // stallingWait is a client of a fake whose answers to waits for operation
 // "op" stall (see fakelxd.Stall) after prefix.
 func stallingWait(t *testing.T, prefix string) *Client {
@@ -99,8 +91,8 @@ func TestFaultOperationWaitServerStalls(t *testing.T) {
 		{"mid-body", `{"type":"sync","metadata":{"id":"op","status":"Runn`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			shortPolls(t)
 			c := stallingWait(t, tc.prefix)
+			c.polls = polls{wait: 400 * time.Millisecond, grace: 300 * time.Millisecond} // given up on in a second, not 40 s
 			base := runtime.NumGoroutine()
 			start := time.Now()
 			_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103}, 0)

@@ -2,9 +2,9 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +24,24 @@ type Operation struct {
 	MayCancel   bool                `json:"may_cancel"`
 	Err         string              `json:"err"`
 	Location    string              `json:"location"`
+}
+
+// Progress is what the operation's "*_progress" metadata says of its
+// progress, already worded for people ("Image pack: 42% (22.5MB/s)"), or
+// "" when it says nothing.
+func (o *Operation) Progress() string {
+	keys := make([]string, 0, len(o.Metadata))
+	for k, v := range o.Metadata {
+		if s, ok := v.(string); ok && s != "" && strings.HasSuffix(k, "_progress") {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = o.Metadata[k].(string)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Final reports whether the operation has ended (success, failure or cancel).
@@ -83,14 +101,24 @@ func (c *Client) GetOperation(ctx context.Context, id string) (*Operation, error
 	return op, r.Decode(op)
 }
 
-// longPoll bounds one /wait request, so a dead server is noticed and the
-// loop re-checks its context between polls. pollGrace is how much longer
-// than its own timeout a long poll may take. Variables only so that the
-// fault-injection tests can see a stalled server given up on in seconds.
-var (
-	longPoll  = 30 * time.Second
-	pollGrace = 10 * time.Second
-)
+// polls are how WaitOperation asks about an operation: wait bounds one
+// /wait request, so a dead server is noticed and the loop re-checks its
+// context between polls; grace is how much longer than its own timeout a
+// poll may take before the server counts as gone. The zero value means
+// the defaults (30 s and 10 s); tests set shorter ones on their client.
+type polls struct {
+	wait, grace time.Duration
+}
+
+func (p polls) orDefaults() polls {
+	if p.wait <= 0 {
+		p.wait = 30 * time.Second
+	}
+	if p.grace <= 0 {
+		p.grace = 10 * time.Second
+	}
+	return p
+}
 
 // WaitOperation long-polls until the operation ends, ctx is done, or timeout
 // (when > 0) passes. It returns the final operation; a failed operation comes
@@ -108,15 +136,16 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	polls := c.polls.orDefaults()
 	for {
-		poll := longPoll
+		poll := polls.wait
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < poll {
 			poll = time.Until(dl)
 		}
 		secs := int((poll + time.Second - 1) / time.Second)
 		// The server answers by the poll's end; the guard notices a server
 		// that silently went away.
-		pctx, cancel := context.WithTimeout(ctx, poll+pollGrace)
+		pctx, cancel := context.WithTimeout(ctx, poll+polls.grace)
 		r, err := c.Do(pctx, &Request{
 			Method: "GET", Path: Path("operations", op.ID, "wait"),
 			Query: url.Values{"timeout": {fmt.Sprint(secs)}}, NoProject: true, NoTimeout: true,
@@ -138,16 +167,15 @@ func (c *Client) WaitOperation(ctx context.Context, op *Operation, timeout time.
 			}
 		}
 		if err != nil {
-			var e *Error
 			switch {
 			case parent.Err() != nil:
 				return op, ContextError(parent, "waiting for operation "+op.ID)
 			case ctx.Err() != nil:
 				return op, &Error{Kind: KindTimeout, Message: fmt.Sprintf("operation %s (%s) still running after %s", op.ID, op.Description, timeout)}
-			case errors.As(err, &e) && e.Kind == KindNotFound:
+			case IsKind(err, KindNotFound):
 				return op, &Error{Kind: KindNotFound, StatusCode: 404, Message: fmt.Sprintf("operation %s no longer exists on the server (finished more than 5 s ago?)", op.ID)}
-			case errors.As(err, &e) && e.Kind == KindTimeout:
-				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("%s at %s did not answer a wait for operation %s within %s", c.name(), c.endpoint, op.ID, poll+pollGrace), Err: err}
+			case IsKind(err, KindTimeout):
+				return op, &Error{Kind: KindConnection, Message: fmt.Sprintf("%s at %s did not answer a wait for operation %s within %s", c.name(), c.endpoint, op.ID, poll+polls.grace), Err: err}
 			}
 			return op, err
 		}
@@ -296,8 +324,7 @@ func (p *Pending) Wait(ctx context.Context, timeout time.Duration) (*Operation, 
 	p.mu.Unlock()
 	// The watcher was stopped (its context ended) before the operation did:
 	// carry on in the caller's context.
-	var e *Error
-	if p.resumable && errors.As(err, &e) && (e.Kind == KindCancelled || e.Kind == KindTimeout) && ctx.Err() == nil && !op.Final() {
+	if p.resumable && (IsKind(err, KindCancelled) || IsKind(err, KindTimeout)) && ctx.Err() == nil && !op.Final() {
 		return p.c.WaitOperation(ctx, op, timeout)
 	}
 	return op, err

@@ -3,6 +3,8 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -96,6 +98,14 @@ func (id *identity) set(kind string) {
 func (c *Client) Server(ctx context.Context) (*Response, error) {
 	resp, err := c.Do(ctx, &Request{Method: "GET", Path: "/1.0"})
 	if err != nil {
+		var e *Error
+		// An HTTP answer that is no API envelope (no response parsed, but
+		// a status), or an envelope that is no server description: some
+		// other web server listens there.
+		if errors.As(err, &e) && ((resp == nil && e.StatusCode != 0) || (resp != nil && resp.Type != "error")) {
+			return resp, &Error{Kind: KindConnection,
+				Message: fmt.Sprintf("%s is neither an LXD nor an Incus server: %s", c.endpoint, e.Message)}
+		}
 		return resp, err
 	}
 	info, err := ParseServerInfo(resp.Metadata)

@@ -1,4 +1,9 @@
-package lxdmod
+// Package progress draws one updating status line (on a terminal's stderr)
+// for the long-running work a script waits for: background operations,
+// whose progress is polled while someone waits, and byte transfers, which
+// report as they go. It knows nothing of LXD: a poll function says how far
+// an operation is.
+package progress
 
 import (
 	"context"
@@ -8,51 +13,53 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// progressBoard draws one updating status line (on a terminal's stderr) for
-// the operations a script is waiting for: LXD's "*_progress" metadata, e.g.
-// "Creating instance: fs: 42% (12.3MB/s)". It polls only while a wait is in
-// progress, and only when the host asked for progress output.
-type progressBoard struct {
+// PollFunc returns how far the operation id is, worded for people
+// ("Image pack: 42% (22.5MB/s)"), or "" when it does not say.
+type PollFunc func(ctx context.Context, id string) (string, error)
+
+// Board is the status line. A nil *Board shows nothing (progress output
+// not wanted) and is safe to use.
+type Board struct {
 	w    io.Writer
-	rc   *rest.Client
-	tick time.Duration
+	poll PollFunc
+	tick time.Duration // poll and redraw interval
 
 	mu     sync.Mutex
-	active map[string]string // op id → description
-	text   map[string]string // op id → latest progress
+	active map[string]string // id → description
+	text   map[string]string // id → latest progress
 	shown  bool              // a line is on screen
 	stop   chan struct{}     // closes the poller; nil when idle
 	drawn  time.Time         // last redraw for transfers (throttled)
 }
 
-func newProgressBoard(w io.Writer, rc *rest.Client) *progressBoard {
-	return &progressBoard{w: w, rc: rc, tick: 250 * time.Millisecond,
+// New returns a board drawing on w, asking poll about operations.
+func New(w io.Writer, poll PollFunc) *Board {
+	return &Board{w: w, poll: poll, tick: 250 * time.Millisecond,
 		active: map[string]string{}, text: map[string]string{}}
 }
 
-// track shows op's progress until the returned func is called. A nil board
-// (no progress output wanted) does nothing.
-func (b *progressBoard) track(op *rest.Operation) func() {
-	if b == nil || op == nil || op.Final() {
+// Track shows the progress of operation id (described for people) until
+// the returned func is called. It polls only while something is tracked.
+func (b *Board) Track(id, description string) (done func()) {
+	if b == nil {
 		return func() {}
 	}
 	b.mu.Lock()
-	b.active[op.ID] = op.Description
+	b.active[id] = description
 	if b.stop == nil {
 		b.stop = make(chan struct{})
-		go b.poll(b.stop)
+		go b.pollLoop(b.stop)
 	}
 	b.mu.Unlock()
-	return func() { b.untrack(op.ID) }
+	return func() { b.untrack(id) }
 }
 
-// transfer is the rest.TransferFunc for labelled streams (file and image
-// uploads and downloads): bytes moved, redrawn at most every tick.
-func (b *progressBoard) transfer(id uint64, label string, n, total int64, done bool) {
+// Transfer reports n of total bytes (total <= 0: unknown) of transfer id,
+// labelled for people; done ends it. Redrawn at most every tick. Its
+// signature is rest.TransferFunc's.
+func (b *Board) Transfer(id uint64, label string, n, total int64, done bool) {
 	key := fmt.Sprintf("transfer-%d", id)
 	if done {
 		b.untrack(key)
@@ -84,7 +91,7 @@ func formatBytes(n int64) string {
 	return fmt.Sprintf("%dB", n)
 }
 
-func (b *progressBoard) untrack(id string) {
+func (b *Board) untrack(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.active, id)
@@ -103,7 +110,7 @@ func (b *progressBoard) untrack(id string) {
 	}
 }
 
-func (b *progressBoard) poll(stop chan struct{}) {
+func (b *Board) pollLoop(stop chan struct{}) {
 	t := time.NewTicker(b.tick)
 	defer t.Stop()
 	for {
@@ -119,15 +126,18 @@ func (b *progressBoard) poll(stop chan struct{}) {
 		}
 		b.mu.Unlock()
 		for _, id := range ids {
+			if strings.HasPrefix(id, "transfer-") {
+				continue // transfers report themselves
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), b.tick*4)
-			op, err := b.rc.GetOperation(ctx, id)
+			text, err := b.poll(ctx, id)
 			cancel()
 			if err != nil {
 				continue
 			}
 			b.mu.Lock()
 			if _, ok := b.active[id]; ok {
-				b.text[id] = Progress(op)
+				b.text[id] = text
 			}
 			b.mu.Unlock()
 		}
@@ -142,10 +152,13 @@ func (b *progressBoard) poll(stop chan struct{}) {
 	}
 }
 
-func (b *progressBoard) drawLocked() {
-	var parts []string
-	ids := sortedKeys(b.active)
+func (b *Board) drawLocked() {
+	ids := make([]string, 0, len(b.active))
+	for id := range b.active {
+		ids = append(ids, id)
+	}
 	sort.Strings(ids)
+	var parts []string
 	for _, id := range ids {
 		if p := b.text[id]; p != "" {
 			parts = append(parts, b.active[id]+": "+p)

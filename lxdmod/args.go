@@ -1,0 +1,167 @@
+package lxdmod
+
+// Argument types of the lxd module's methods, beside the generic ones of
+// internal/starargs: they check LXD's naming rules or convert to the JSON
+// LXD takes. Each is a starlark.Unpacker, so a method declares them in
+// starlark.UnpackArgs and UnpackArgs names the method and the parameter in
+// their errors.
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/starargs"
+)
+
+// newName is the name of an object being created or renamed: LXD takes it
+// as one URL segment.
+type newName string
+
+func (n *newName) Unpack(v starlark.Value) error {
+	s, err := segment(v, "name")
+	*n = newName(s)
+	return err
+}
+
+// snapshotName is the name of an instance snapshot.
+type snapshotName string
+
+func (n *snapshotName) Unpack(v starlark.Value) error {
+	s, err := segment(v, "snapshot name")
+	*n = snapshotName(s)
+	return err
+}
+
+// segment reads a string that must be one non-empty URL segment.
+func segment(v starlark.Value, what string) (string, error) {
+	return checkedString(v, func(s string) error {
+		if s == "" || strings.Contains(s, "/") {
+			return fmt.Errorf("invalid %s %q", what, s)
+		}
+		return nil
+	})
+}
+
+// nonEmpty is a string that must not be empty (a key, an alias).
+type nonEmpty string
+
+func (n *nonEmpty) Unpack(v starlark.Value) error {
+	s, err := nonEmptyString(v, "want a non-empty string")
+	*n = nonEmpty(s)
+	return err
+}
+
+// nonEmptyString reads a string, failing with empty when it is "".
+func nonEmptyString(v starlark.Value, empty string) (string, error) {
+	return checkedString(v, func(s string) error {
+		if s == "" {
+			return errors.New(empty)
+		}
+		return nil
+	})
+}
+
+// checkedString reads a string and fails with what check says of it.
+func checkedString(v starlark.Value, check func(string) error) (string, error) {
+	s, err := starargs.String(v)
+	if err == nil {
+		err = check(s)
+	}
+	return s, err
+}
+
+// pathInInstance is a path inside an instance: absolute, and cleaned.
+type pathInInstance string
+
+func (p *pathInInstance) Unpack(v starlark.Value) error {
+	s, err := starargs.String(v)
+	switch {
+	case err != nil:
+		return err
+	case !strings.HasPrefix(s, "/"):
+		return fmt.Errorf("%q is not an absolute path (paths inside the instance start with /)", s)
+	case strings.ContainsRune(s, 0):
+		return errors.New("path contains a NUL byte")
+	}
+	*p = pathInInstance(path.Clean(s))
+	return nil
+}
+
+// jsonObject is a dict sent to LXD as a JSON object, or None (nil).
+type jsonObject map[string]any
+
+func (o *jsonObject) Unpack(v starlark.Value) error {
+	d, err := starargs.OptDict(v)
+	if d == nil {
+		*o = nil
+		return err
+	}
+	g, err := toGoArg(d)
+	if err != nil {
+		return err
+	}
+	*o = g.(map[string]any)
+	return nil
+}
+
+// jsonObjects is a list of dicts sent to LXD as JSON objects (ACL rules,
+// forward ports, DNS record entries), or None (nil).
+type jsonObjects []any
+
+func (l *jsonObjects) Unpack(v starlark.Value) error {
+	seq, err := starargs.OptSequence(v, "list of dicts")
+	if seq == nil {
+		*l = nil
+		return err
+	}
+	for i := range seq.Len() {
+		if _, ok := seq.Index(i).(*starlark.Dict); !ok {
+			return fmt.Errorf("element %d is %s, want dict", i, seq.Index(i).Type())
+		}
+	}
+	g, err := toGoArg(v)
+	if err != nil {
+		return err
+	}
+	*l = g.([]any)
+	return nil
+}
+
+// toGoArg is toGo for an argument: a failure deep inside it says where,
+// after UnpackArgs's "fn: for parameter x: ".
+func toGoArg(v starlark.Value) (any, error) {
+	g, err := goValue(v, 0, true)
+	var pe *pathError
+	if errors.As(err, &pe) {
+		if len(pe.segs) == 0 {
+			return nil, errors.New(pe.msg)
+		}
+		return nil, pe.at("at ")
+	}
+	return g, err
+}
+
+// durationArg converts None or a positive number of seconds, for methods
+// that do not declare a starargs.Seconds yet.
+func durationArg(fn, param string, v starlark.Value) (time.Duration, error) {
+	var s starargs.Seconds
+	if err := s.Unpack(v); err != nil {
+		return 0, fmt.Errorf("%s: for parameter %s: %v", fn, param, err)
+	}
+	return s.Duration(), nil
+}
+
+// optString converts None or a string, for methods that do not declare a
+// starargs.OptString yet.
+func optString(v starlark.Value, fn, param string) (string, error) {
+	var s starargs.OptString
+	if err := s.Unpack(v); err != nil {
+		return "", fmt.Errorf("%s: for parameter %s: %v", fn, param, err)
+	}
+	return s.Value, nil
+}
