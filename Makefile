@@ -47,8 +47,10 @@ demo: testbed-up build
 	bin/lxdstar scripts/examples/quickstart.star
 	bin/lxdstar --endpoint /var/lib/incus/unix.socket scripts/examples/quickstart.star
 
-# Benchmarks against pylxd, lxc and curl on the main daemon (GitHub issue #8):
-# full size, about ten minutes; writes docs/BENCHMARKS.md (see bench/).
+# Benchmarks against pylxd, lxc, incus and curl on the main daemon and Incus
+# (GitHub issues #8 and #18): full size, about 55 minutes on the shared
+# two-core test bed (ten of them the soak, several creating and deleting
+# 1000 instances); writes docs/BENCHMARKS.md (see bench/).
 bench: testbed-up-main build
 	@command -v curl >/dev/null && test -x /usr/bin/time || apt-get install -y -q curl time </dev/null
 	$(GO) run ./bench -size full -lxdstar bin/lxdstar -out docs/BENCHMARKS.md
