@@ -33,6 +33,13 @@ func writesSince(p *countingProxy, n int) []string {
 	return out
 }
 
+// planStarts: the plan tests run one at a time (holdHostLinks, which the
+// bridge tests hold too). Each makes a profile and starts an instance
+// using it; when two such starts meet, LXD 5.0.2 and Incus 6.0.4 sometimes
+// hang both instances' pre-start hooks (lxc.log: "Failed to run
+// lxc.hook.pre-start", 30 s each) and fail both starts after 90 s, seen
+// on the test bed with the plan tests alone and run in parallel.
+//
 // cleanupStack deletes, when the test ends, whatever of a test's stack is
 // left, dependants first: instances, volumes of the default pool,
 // profiles, networks, projects.
@@ -156,6 +163,7 @@ func TestPlanRepairsDrift(t *testing.T) {
 }
 
 func testPlanRepairsDrift(t *testing.T, srv server) {
+	holdHostLinks(t) // see planStarts
 	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("drift")
@@ -229,6 +237,7 @@ func TestPlanUpdatesInPlaceWithoutRestart(t *testing.T) {
 }
 
 func testPlanUpdatesInPlaceWithoutRestart(t *testing.T, srv server) {
+	holdHostLinks(t) // see planStarts
 	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("inplace")
@@ -290,6 +299,7 @@ func TestPlanPruneAndTeardown(t *testing.T) {
 }
 
 func testPlanPruneAndTeardown(t *testing.T, srv server) {
+	holdHostLinks(t) // see planStarts
 	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("prune")
@@ -350,6 +360,7 @@ func TestPlanPruneOrder(t *testing.T) {
 }
 
 func testPlanPruneOrder(t *testing.T, srv server) {
+	holdHostLinks(t) // see planStarts
 	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("porder")
@@ -382,6 +393,7 @@ func TestApplyFailureMidway(t *testing.T) {
 }
 
 func testApplyFailureMidway(t *testing.T, srv server) {
+	holdHostLinks(t) // see planStarts
 	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("fail")
@@ -441,6 +453,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 }
 
 func testDryRunChangesNothing(t *testing.T, srv server) {
+	holdHostLinks(t) // see planStarts
 	socket := srv.Socket
 	c := restClient(t, socket)
 	name := uniqueName("dry")
