@@ -196,15 +196,23 @@ func cleanupInstance(t testing.TB, socket, name string) {
 func deleteInstance(c *rest.Client, name string) {
 	ctx := context.Background()
 	path := rest.Path("instances", name)
-	if r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: path + "/state", Body: map[string]any{"action": "stop", "force": true, "timeout": -1}}); err == nil && r.Type == "async" {
-		if op, err := rest.AsyncOperation(r); err == nil {
-			_, _ = c.WaitOperation(ctx, op, 30*time.Second)
+	// A loaded server sometimes refuses or fails a stop or a delete (busy,
+	// an operation still running): try again rather than leave it behind.
+	for attempt := 0; attempt < 5; attempt++ {
+		if r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: path + "/state", Body: map[string]any{"action": "stop", "force": true, "timeout": -1}}); err == nil && r.Type == "async" {
+			if op, err := rest.AsyncOperation(r); err == nil {
+				_, _ = c.WaitOperation(ctx, op, 30*time.Second)
+			}
 		}
-	}
-	if r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: path}); err == nil && r.Type == "async" {
-		if op, err := rest.AsyncOperation(r); err == nil {
-			_, _ = c.WaitOperation(ctx, op, 30*time.Second)
+		if r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: path}); err == nil && r.Type == "async" {
+			if op, err := rest.AsyncOperation(r); err == nil {
+				_, _ = c.WaitOperation(ctx, op, 30*time.Second)
+			}
 		}
+		if _, err := c.Get(ctx, path, nil, nil); errors.Is(err, rest.ErrNotFound) {
+			return
+		}
+		time.Sleep(time.Second)
 	}
 }
 
