@@ -70,6 +70,17 @@ func pushAttrs(fn string, mode, uid, gid starlark.Value) (rest.FilePush, error) 
 	return p, nil
 }
 
+// pushTarget checks the path in the instance (parameter param) and parses
+// the mode, uid and gid of what put, push and mk_dir write there.
+func pushTarget(fn, param, p string, mode, uid, gid starlark.Value) (string, rest.FilePush, error) {
+	p, err := instancePath(fn, param, p)
+	if err != nil {
+		return "", rest.FilePush{}, err
+	}
+	push, err := pushAttrs(fn, mode, uid, gid)
+	return p, push, err
+}
+
 // filesInstance is the name of the instance a files manager belongs to,
 // read at call time so a renamed instance is followed.
 func (g *manager) filesInstance() string { return g.parent.key() }
@@ -90,11 +101,7 @@ func filesPut(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		"mode?", &mode, "uid?", &uid, "gid?", &gid, "append?", &appendTo); err != nil {
 		return nil, err
 	}
-	p, err := instancePath(fn, "filepath", p)
-	if err != nil {
-		return nil, err
-	}
-	push, err := pushAttrs(fn, mode, uid, gid)
+	p, push, err := pushTarget(fn, "filepath", p, mode, uid, gid)
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +137,7 @@ func filesPush(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		"mode?", &mode, "uid?", &uid, "gid?", &gid); err != nil {
 		return nil, err
 	}
-	p, err := instancePath(fn, "filepath", p)
-	if err != nil {
-		return nil, err
-	}
-	push, err := pushAttrs(fn, mode, uid, gid)
+	p, push, err := pushTarget(fn, "filepath", p, mode, uid, gid)
 	if err != nil {
 		return nil, err
 	}
@@ -172,11 +175,7 @@ func filesMkDir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &p, "mode?", &mode, "uid?", &uid, "gid?", &gid); err != nil {
 		return nil, err
 	}
-	p, err := instancePath(fn, "path", p)
-	if err != nil {
-		return nil, err
-	}
-	push, err := pushAttrs(fn, mode, uid, gid)
+	p, push, err := pushTarget(fn, "path", p, mode, uid, gid)
 	if err != nil {
 		return nil, err
 	}
