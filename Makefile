@@ -30,10 +30,11 @@ testbed-status:
 	$(TESTBED) status
 
 # LXDSTAR_REQUIRE_TESTBED=1: the integration tests fail, rather than skip,
-# when the test bed does not answer.
+# when the test bed does not answer. tests/gotest.sh keeps the whole output in
+# /tmp/lxdstar-test.log and ends a failed run with a summary of what failed.
 test: testbed-up
 	$(GO) vet ./...
-	LXDSTAR_REQUIRE_TESTBED=1 $(GO) test -race -count=1 -timeout 20m ./...
+	GO=$(GO) LXDSTAR_REQUIRE_TESTBED=1 tests/gotest.sh -race -count=1 -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...

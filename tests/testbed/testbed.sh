@@ -38,6 +38,7 @@ RUN_DIR=/run/lxdstar-testbed            # <name>.pid
 LOG_DIR=/var/log/lxdstar-testbed        # <name>.log (LXD's log), <name>.out (stdout/stderr)
 CACHE_DIR=/var/cache/lxdstar-testbed    # busybox-<hash>.tar.gz, built once
 IMAGE_ALIAS=busybox
+OFFLINE_PROXY=http://127.0.0.1:9 # discard port, nothing listens: see start_daemon
 PACKAGES=(lxd lxd-client busybox-static iptables python3-pylxd
 	tmux bsdutils curl time) # the last four: REPL, pty and benchmark tests
 
@@ -179,14 +180,20 @@ ensure_incus_packages() {
 # wait on it. The wrapper writes its own pid, then execs lxd or incusd (same
 # pid). It runs in /: the daemon outlives the checkout that started it (a CI
 # clone is deleted afterwards), and the daemons' helpers (rsync) fail in a
-# vanished cwd.
+# vanished cwd. The proxy variables point at a closed loopback port: the
+# daemons' own background fetches (LXD's instance types from
+# images.linuxcontainers.org) then fail on loopback instead of sending DNS
+# queries off the machine; loopback addresses are never proxied, so copies
+# between the test bed's daemons are unaffected.
 start_daemon() {
 	local n=$1 log
 	log=$(logfile "$n")
 	mkdir -p "$RUN_DIR" "$LOG_DIR" "${LXDDIR[$n]}"
 	say "starting $n ($(dir_var "$n")=${LXDDIR[$n]}, log $log)"
 	# shellcheck disable=SC2016 # expanded by the wrapper shell, not here
-	env "$(dir_var "$n")=${LXDDIR[$n]}" setsid nohup bash -c '
+	env "$(dir_var "$n")=${LXDDIR[$n]}" HTTPS_PROXY=$OFFLINE_PROXY HTTP_PROXY=$OFFLINE_PROXY \
+		https_proxy=$OFFLINE_PROXY http_proxy=$OFFLINE_PROXY NO_PROXY=127.0.0.0/8,localhost no_proxy=127.0.0.0/8,localhost \
+		setsid nohup bash -c '
 		for fd in /proc/$$/fd/*; do
 			fd=${fd##*/}
 			if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi

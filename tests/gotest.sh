@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs `go test "$@"` for `make test`, keeping its whole output in a log and,
+# when the run fails, printing at the very end what failed: which tests, the
+# tests still running when a timeout struck, and how the test bed's daemons
+# are. CI keeps only the tail of a run's output, where a timeout's goroutine
+# dump would otherwise hide all of that.
+#
+#   LXDSTAR_TEST_LOG   where the whole output goes (default /tmp/lxdstar-test.log)
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log=${LXDSTAR_TEST_LOG:-/tmp/lxdstar-test.log}
+: >"$log"
+"${GO:-go}" test "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+((rc == 0)) && exit 0
+
+{
+	echo
+	echo "======== make test failed (exit $rc); whole output in $log ========"
+	grep -E -e '^[[:space:]]*--- FAIL' -e '^(FAIL|panic:)' -e 'DATA RACE' "$log" | head -60
+	# A timeout names the tests still running, with how long each ran.
+	awk '/^[[:space:]]*running tests:/ { p = 1; print; next } p && /^[[:space:]]+Test/ { print; next } { p = 0 }' "$log"
+	echo "---- test bed ----"
+	tests/testbed/testbed.sh status 2>&1
+	for f in /var/log/lxdstar-testbed/*.log; do
+		[[ -r $f ]] || continue
+		echo "---- last lines of $f ----"
+		tail -5 "$f"
+	done
+} 2>&1
+exit "$rc"
