@@ -166,3 +166,65 @@ func TestCreateInReplacesSymlinks(t *testing.T) {
 		t.Errorf("a target outside the root: %v", err)
 	}
 }
+
+// io.Copy into a Pending copies a stream larger than ReadFrom's buffer, in
+// the short reads a socket gives, and a host file, byte for byte; until
+// Commit the target is untouched.
+func TestPendingReadFromStreamAndFile(t *testing.T) {
+	dir := t.TempDir()
+	want := make([]byte, 3*streamBuffer+12345)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, r := range map[string]io.Reader{
+		"stream": io.MultiReader(strings.NewReader(string(want[:1000])), &shortReads{data: want[1000:], max: 70000}),
+		"file":   f,
+	} {
+		target := filepath.Join(dir, name)
+		p, err := Create(target, 0o640)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(p, r)
+		if err != nil || n != int64(len(want)) {
+			t.Fatalf("%s: copied %d bytes, %v; want %d", name, n, err, len(want))
+		}
+		if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%s: the target exists before Commit (%v)", name, err)
+		}
+		if err := p.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s: the committed file differs from what was copied", name)
+		}
+	}
+}
+
+// shortReads gives at most max bytes a read, as a socket does.
+type shortReads struct {
+	data []byte
+	max  int
+}
+
+func (r *shortReads) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.max)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
