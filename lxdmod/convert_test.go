@@ -64,3 +64,30 @@ func TestFromJSONRejectsMalformedInput(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, starlark.None, v, "an empty body is None")
 }
+
+// Values small enough to share one string (maxSharedText) and larger ones
+// decode alike, and own their strings: changing the input afterwards
+// changes no decoded value.
+func TestFromJSONStringsOwnTheirText(t *testing.T) {
+	small := `{"plain": "value", "esc\"aped": "tab\tand \u00e9", "raw": "é中"}`
+	var b strings.Builder
+	b.WriteString(`{"pad": "`)
+	b.WriteString(strings.Repeat("x", maxSharedText))
+	b.WriteString(`", "plain": "value", "esc\"aped": "tab\tand \u00e9", "raw": "é中"}`)
+	for _, in := range []string{small, b.String()} {
+		sameAsEncodingJSON(t, in)
+		data := []byte(in)
+		v, err := fromJSON(data)
+		require.NoError(t, err)
+		for i := range data {
+			data[i] = 'z'
+		}
+		d := v.(*starlark.Dict)
+		for key, want := range map[string]string{"plain": "value", `esc"aped`: "tab\tand é", "raw": "é中"} {
+			got, found, err := d.Get(starlark.String(key))
+			require.NoError(t, err)
+			require.True(t, found, "key %q lost (input of %d bytes)", key, len(in))
+			assert.Equal(t, starlark.String(want), got, "input of %d bytes", len(in))
+		}
+	}
+}
