@@ -89,3 +89,15 @@ func TestCancelledRunExits130(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+func TestGCPercent(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if p, ok := gcPercent(getenv); !ok || p != cliGCPercent {
+		t.Errorf("GOGC unset: got %d, %v; want %d, true", p, ok, cliGCPercent)
+	}
+	env["GOGC"] = "off"
+	if _, ok := gcPercent(getenv); ok {
+		t.Error("GOGC=off: the command overrode the user's setting")
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"runtime/debug"
 
 	"github.com/chzyer/readline"
 )
@@ -28,6 +29,9 @@ var version = "devel"
 var errInterrupted = errors.New("interrupted")
 
 func main() {
+	if p, ok := gcPercent(os.Getenv); ok {
+		debug.SetGCPercent(p)
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 
@@ -49,4 +53,22 @@ func main() {
 		inTerminal:  readline.IsTerminal(int(os.Stdin.Fd())),
 		errTerminal: readline.IsTerminal(int(os.Stderr.Fd())),
 	}))
+}
+
+// cliGCPercent is the command's GOGC. Most runs are short — list, exec,
+// push, exit — and their heap only grows: a collection while it does
+// frees little that the run would use again. Listing 1000 instances, Go's
+// default of 100 spent a quarter of the process's CPU time collecting for
+// no smaller peak RSS (docs/BENCHMARKS.md, list 1000); 200 halves the
+// collections and keeps a long script's heap within three times what it
+// holds. Programs embedding lxdstar keep their own setting.
+const cliGCPercent = 200
+
+// gcPercent is the GOGC the command sets: cliGCPercent, unless the user
+// chose one with the GOGC variable (ok is then false).
+func gcPercent(getenv func(string) string) (percent int, ok bool) {
+	if getenv("GOGC") != "" {
+		return 0, false
+	}
+	return cliGCPercent, true
 }
