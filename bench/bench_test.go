@@ -159,3 +159,21 @@ func TestParseTrace(t *testing.T) {
 		t.Errorf("kinds %+v", tr.Kinds)
 	}
 }
+
+func TestSizesOverride(t *testing.T) {
+	s := FullSizes()
+	if err := s.override("list-large=500, bigfile=64MiB,conc=3"); err != nil {
+		t.Fatal(err)
+	}
+	if s.ListLarge != 500 || s.BigFile != 64<<20 || s.Conc != 3 || s.List != FullSizes().List {
+		t.Errorf("got ListLarge %d, BigFile %d, Conc %d, List %d", s.ListLarge, s.BigFile, s.Conc, s.List)
+	}
+	if err := s.override("bigfile=4096"); err != nil || s.BigFile != 4096 {
+		t.Errorf("bigfile=4096: %v, %d", err, s.BigFile)
+	}
+	for _, bad := range []string{"list", "lists=3", "list=0", "list=x", "bigfile=3MB", "bigfile=-1KiB"} {
+		if err := s.override(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

@@ -256,7 +256,15 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	h.removeStale(ctx)
 
 	h.res.Machine = collectMachine(ctx, cfg, h.lxd, h.incus)
-	if err := h.setup(ctx, h.lxd, h.cfg.Sizes.List, h.cfg.Sizes.Conc); err != nil {
+	// A run of some workloads (-only) creates only the instances they use.
+	list, conc := h.cfg.Sizes.List, h.cfg.Sizes.Conc
+	if len(cfg.Only) > 0 && !cfg.Only["list"] {
+		list = 0
+	}
+	if len(cfg.Only) > 0 && !cfg.Only["conc"] {
+		conc = 0
+	}
+	if err := h.setup(ctx, h.lxd, list, conc); err != nil {
 		return nil, err
 	}
 	for _, step := range h.steps() {

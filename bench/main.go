@@ -6,6 +6,7 @@
 //
 //	go run ./bench [-size full|tiny] [-runs N] [-profile missed|all|off] [-out docs/BENCHMARKS.md]
 //	  [-lxdstar bin/lxdstar] [-socket /var/lib/lxd/unix.socket] [-incus /var/lib/incus/unix.socket] [-only list,exec]
+//	  [-sizes list-large=500,bigfile=64MiB]
 //
 // The workloads' scripts are bench/star (lxdstar), bench/pylxd (pylxd and a
 // raw Python client) and bench/sh (lxc, incus, curl); `make bench` runs it
@@ -13,7 +14,9 @@
 // bench-<random>-… and deleted before it exits, also on failure or
 // Ctrl-C. -socket picks the LXD daemon (another one than the test bed's
 // main daemon keeps large experiments out of other people's way); -only
-// runs some workloads, for trying a change.
+// runs some workloads, and -sizes changes how much work some do, for trying
+// a change: `-only list-large,bigfile -runs 9` measures the two against
+// curl and the CLI in minutes rather than the full run's hour.
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -66,6 +70,7 @@ func main() {
 		only    = flag.String("only", "", "run only these workloads (comma-separated keys: startup,list,exec,conc,lifecycle,files,bigfile,list-large,soak,incus-list,...)")
 		image   = flag.String("image", "busybox", "container image alias")
 		profile = flag.String("profile", "missed", "profile the lxdstar workloads: missed (those whose target was missed), all, or off")
+		sizes   = flag.String("sizes", "", "override sizes of -size (comma-separated key=N: list, list-large, exec, conc, lifecycle, files, incus-list; bigfile=N with an optional KiB/MiB/GiB)")
 	)
 	flag.Parse()
 	root, err := moduleRoot()
@@ -102,6 +107,9 @@ func main() {
 		cfg.Sizes, cfg.Runs = TinySizes(), TinyRuns()
 	default:
 		fatal(fmt.Errorf("-size %q: want full or tiny", *size))
+	}
+	if err := cfg.Sizes.override(*sizes); err != nil {
+		fatal(fmt.Errorf("-sizes: %w", err))
 	}
 	if *runs > 0 {
 		slow := cfg.Runs
@@ -172,4 +180,54 @@ func inRoot(root, p string) string {
 		return p
 	}
 	return filepath.Join(root, p)
+}
+
+// override sets the sizes named in spec ("list-large=500,bigfile=64MiB"),
+// each by the key of the workload it sizes.
+func (s *Sizes) override(spec string) error {
+	if strings.TrimSpace(spec) == "" {
+		return nil
+	}
+	counts := map[string]*int{"list": &s.List, "list-large": &s.ListLarge, "exec": &s.Exec, "conc": &s.Conc,
+		"lifecycle": &s.Lifecycle, "files": &s.Files, "incus-list": &s.IncusList}
+	for _, item := range strings.Split(spec, ",") {
+		key, val, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			return fmt.Errorf("%q: want key=value", item)
+		}
+		if key == "bigfile" {
+			n, err := parseBytes(val)
+			if err != nil {
+				return fmt.Errorf("bigfile: %w", err)
+			}
+			s.BigFile = n
+			continue
+		}
+		dst, known := counts[key]
+		if !known {
+			return fmt.Errorf("unknown size %q (want one of list, list-large, exec, conc, lifecycle, files, incus-list, bigfile)", key)
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%s=%s: want a positive whole number", key, val)
+		}
+		*dst = n
+	}
+	return nil
+}
+
+// parseBytes reads a size in bytes, with an optional KiB, MiB or GiB.
+func parseBytes(v string) (int64, error) {
+	shift := 0
+	for i, unit := range []string{"KiB", "MiB", "GiB"} {
+		if num, ok := strings.CutSuffix(v, unit); ok {
+			v, shift = num, 10*(i+1)
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q: want a positive size such as 1048576 or 64MiB", v)
+	}
+	return n << shift, nil
 }
