@@ -6,7 +6,7 @@
 //
 //	go run ./bench [-size full|tiny] [-runs N] [-profile missed|all|off] [-out docs/BENCHMARKS.md]
 //	  [-lxdstar bin/lxdstar] [-socket /var/lib/lxd/unix.socket] [-incus /var/lib/incus/unix.socket] [-only list,exec]
-//	  [-sizes list-large=500,bigfile=64MiB]
+//	  [-sizes list-large=500,bigfile=64MiB] [-merge]
 //
 // The workloads' scripts are bench/star (lxdstar), bench/pylxd (pylxd and a
 // raw Python client) and bench/sh (lxc, incus, curl); `make bench` runs it
@@ -16,7 +16,9 @@
 // main daemon keeps large experiments out of other people's way); -only
 // runs some workloads, and -sizes changes how much work some do, for trying
 // a change: `-only list-large,bigfile -runs 9` measures the two against
-// curl and the CLI in minutes rather than the full run's hour.
+// curl and the CLI in minutes rather than the full run's hour; with
+// -merge their sections replace those of the report at -out, each stamped
+// with when and at which commit it was measured.
 package main
 
 import (
@@ -70,6 +72,7 @@ func main() {
 		only    = flag.String("only", "", "run only these workloads (comma-separated keys: startup,list,exec,conc,lifecycle,files,bigfile,list-large,soak,incus-list,...)")
 		image   = flag.String("image", "busybox", "container image alias")
 		profile = flag.String("profile", "missed", "profile the lxdstar workloads: missed (those whose target was missed), all, or off")
+		merge   = flag.Bool("merge", false, "with -only: put the workloads' sections, targets and profiles into the report at -out, leaving the rest of it as it is")
 		sizes   = flag.String("sizes", "", "override sizes of -size (comma-separated key=N: list, list-large, exec, conc, lifecycle, files, incus-list; bigfile=N with an optional KiB/MiB/GiB)")
 	)
 	flag.Parse()
@@ -90,6 +93,9 @@ func main() {
 		for _, k := range strings.Split(*only, ",") {
 			cfg.Only[strings.TrimSpace(k)] = true
 		}
+	}
+	if *merge && (len(cfg.Only) == 0 || *out == "-") {
+		fatal(errors.New("-merge needs -only and a report file (-out)"))
 	}
 	switch *profile {
 	case "missed":
@@ -127,9 +133,15 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	if *out == "-" {
+	switch {
+	case *merge:
+		path := inRoot(root, *out)
+		if err = mergeInto(path, res); err == nil {
+			fmt.Fprintf(os.Stderr, "bench: merged into %s\n", path)
+		}
+	case *out == "-":
 		err = WriteReport(os.Stdout, res)
-	} else {
+	default:
 		path := inRoot(root, *out)
 		var f *os.File
 		if f, err = os.Create(path); err == nil {
