@@ -177,3 +177,25 @@ func TestSizesOverride(t *testing.T) {
 		}
 	}
 }
+
+func TestWithBaseline(t *testing.T) {
+	h := &harness{cfg: Config{Lxdstar: "/r/bin/lxdstar"}}
+	specs := []spec{
+		{key: "lxdstar", argv: func(int) []string { return []string{"/usr/bin/time", "/r/bin/lxdstar", "x.star"} }},
+		{key: "curl", argv: func(int) []string { return []string{"curl"} }},
+	}
+	if got := h.withBaseline(specs); len(got) != 2 {
+		t.Fatalf("no baseline configured: %d specs, want 2", len(got))
+	}
+	h.cfg.Baseline = "/r/bin/lxdstar-main"
+	got := h.withBaseline(specs)
+	if len(got) != 3 || got[2].key != "baseline" || !got[2].ref {
+		t.Fatalf("got %+v", got)
+	}
+	if argv := strings.Join(got[2].argv(0), " "); argv != "/usr/bin/time /r/bin/lxdstar-main x.star" {
+		t.Errorf("baseline runs %q", argv)
+	}
+	if argv := strings.Join(got[0].argv(0), " "); argv != "/usr/bin/time /r/bin/lxdstar x.star" {
+		t.Errorf("lxdstar now runs %q", argv)
+	}
+}

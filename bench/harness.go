@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,9 +67,12 @@ type Config struct {
 	Image       string // image alias of a container image whose init stops fast, on both servers
 	// Only, when not empty, runs just these workloads (by key; the
 	// Incus ones are "incus-…"): for trying a change, not for the report.
-	Only  map[string]bool
-	Sizes Sizes
-	Runs  Runs
+	Only map[string]bool
+	// Baseline is another lxdstar binary (a build of main, say) measured
+	// beside Lxdstar as a reference in every lxdstar workload; "": none.
+	Baseline string
+	Sizes    Sizes
+	Runs     Runs
 	// Profile runs the profiles of the lxdstar workloads whose targets
 	// were missed (a CPU profile through a compiled Go benchmark, a
 	// per-request trace, Go init trace).
@@ -226,7 +230,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 3 * time.Minute
 	}
-	for _, p := range []*string{&cfg.Lxdstar} {
+	for _, p := range []*string{&cfg.Lxdstar, &cfg.Baseline} {
+		if *p == "" {
+			continue
+		}
 		if abs, err := filepath.Abs(*p); err == nil {
 			*p = abs
 		}
@@ -478,6 +485,7 @@ func (h *harness) removeStale(ctx context.Context) {
 // With memInTimed (long workloads, where GNU time's fork and exec, well
 // under a millisecond, are noise) the timed runs are the memory runs.
 func (h *harness) measure(ctx context.Context, w *Workload, specs []spec, runs, warmup, memRuns int, memInTimed bool) {
+	specs = h.withBaseline(specs)
 	for _, s := range specs {
 		t := &Tool{Key: s.key, Name: s.name, Ref: s.ref, InProcess: s.inProcess != nil}
 		if s.argv != nil {
@@ -548,6 +556,31 @@ func (h *harness) measure(ctx context.Context, w *Workload, specs []spec, runs, 
 			t.Err = t.Failed[len(t.Failed)-1]
 		}
 	}
+}
+
+// withBaseline adds to the lxdstar tool of specs the same runs of the
+// Baseline binary, as a reference: a change and what it changed measured
+// side by side, in one run.
+func (h *harness) withBaseline(specs []spec) []spec {
+	if h.cfg.Baseline == "" {
+		return specs
+	}
+	for _, s := range specs {
+		if s.key != "lxdstar" || s.argv == nil {
+			continue
+		}
+		b, argv := s, s.argv
+		b.key, b.name, b.ref = "baseline", "lxdstar baseline", true
+		b.argv = func(run int) []string {
+			args := slices.Clone(argv(run))
+			if i := slices.Index(args, h.cfg.Lxdstar); i >= 0 {
+				args[i] = h.cfg.Baseline
+			}
+			return args
+		}
+		return append(specs, b)
+	}
+	return specs
 }
 
 // one runs a spec once; mem runs it under GNU time for its peak RSS.

@@ -6,7 +6,7 @@
 //
 //	go run ./bench [-size full|tiny] [-runs N] [-profile missed|all|off] [-out docs/BENCHMARKS.md]
 //	  [-lxdstar bin/lxdstar] [-socket /var/lib/lxd/unix.socket] [-incus /var/lib/incus/unix.socket] [-only list,exec]
-//	  [-sizes list-large=500,bigfile=64MiB] [-merge]
+//	  [-sizes list-large=500,bigfile=64MiB] [-merge] [-baseline bin/lxdstar-main]
 //
 // The workloads' scripts are bench/star (lxdstar), bench/pylxd (pylxd and a
 // raw Python client) and bench/sh (lxc, incus, curl); `make bench` runs it
@@ -72,6 +72,7 @@ func main() {
 		only    = flag.String("only", "", "run only these workloads (comma-separated keys: startup,list,exec,conc,lifecycle,files,bigfile,list-large,soak,incus-list,...)")
 		image   = flag.String("image", "busybox", "container image alias")
 		profile = flag.String("profile", "missed", "profile the lxdstar workloads: missed (those whose target was missed), all, or off")
+		base    = flag.String("baseline", "", "another lxdstar binary (a build of main) measured beside -lxdstar as a reference row, relative to the repository root")
 		merge   = flag.Bool("merge", false, "with -only: put the workloads' sections, targets and profiles into the report at -out, leaving the rest of it as it is")
 		sizes   = flag.String("sizes", "", "override sizes of -size (comma-separated key=N: list, list-large, exec, conc, lifecycle, files, incus-list; bigfile=N with an optional KiB/MiB/GiB)")
 	)
@@ -93,6 +94,9 @@ func main() {
 		for _, k := range strings.Split(*only, ",") {
 			cfg.Only[strings.TrimSpace(k)] = true
 		}
+	}
+	if *base != "" {
+		cfg.Baseline = inRoot(root, *base)
 	}
 	if *merge && (len(cfg.Only) == 0 || *out == "-") {
 		fatal(errors.New("-merge needs -only and a report file (-out)"))
