@@ -16,6 +16,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 )
 
 // newName is the name of an object being created or renamed: LXD takes it
@@ -132,16 +133,16 @@ func (l *jsonObjects) Unpack(v starlark.Value) error {
 	return nil
 }
 
-// toGoArg is toGo for an argument: a failure deep inside it says where,
-// after UnpackArgs's "fn: for parameter x: ".
+// toGoArg is starjson.ToGo for an argument: a failure deep inside it says
+// where, after UnpackArgs's "fn: for parameter x: ".
 func toGoArg(v starlark.Value) (any, error) {
-	g, err := goValue(v, 0, true)
-	var pe *pathError
-	if errors.As(err, &pe) {
-		if len(pe.segs) == 0 {
-			return nil, errors.New(pe.msg)
+	g, err := starjson.ToGo(v, "")
+	var e *starjson.Error
+	if errors.As(err, &e) {
+		if p := e.Path(); p != "" {
+			return nil, fmt.Errorf("at %s: %s", p, e.Msg)
 		}
-		return nil, pe.at("at ")
+		return nil, errors.New(e.Msg)
 	}
 	return g, err
 }

@@ -18,6 +18,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/lxdstar/lxdstar/internal/desired"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -80,7 +81,7 @@ func (pl *Plan) changeList() *starlark.List {
 	for i, ch := range pl.p.Changes {
 		fields := starlark.NewDict(len(ch.Fields))
 		for _, f := range ch.Fields {
-			_ = fields.SetKey(starlark.String(f.Path), starlark.Tuple{fromGo(f.Old), fromGo(f.New)})
+			_ = fields.SetKey(starlark.String(f.Path), starlark.Tuple{starjson.FromGo(f.Old), starjson.FromGo(f.New)})
 		}
 		out[i] = starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
 			"action": starlark.String(ch.Action),

@@ -9,6 +9,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 
 	"github.com/lxdstar/lxdstar/internal/desired"
 )
@@ -303,7 +304,7 @@ func convSource(fn, param string, v starlark.Value) (any, error) {
 		}
 		return map[string]any{"type": "image", "alias": string(x)}, nil
 	case *starlark.Dict:
-		return toGo(x, fn+": for parameter "+param)
+		return starjson.ToGo(x, fn+": for parameter "+param)
 	}
 	return nil, fmt.Errorf("%s: for parameter %s: got %s, want an image alias (string), a source dict or None", fn, param, v.Type())
 }

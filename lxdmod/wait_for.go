@@ -20,6 +20,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -195,7 +196,7 @@ func readState(ctx context.Context, m *Model) (*stateView, *starlark.Dict, error
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return nil, nil, &rest.Error{Kind: rest.KindConnection, Message: "instance state: " + err.Error()}
 	}
-	v, err := fromJSON(raw)
+	v, err := starjson.Decode(raw)
 	if err != nil {
 		return nil, nil, &rest.Error{Kind: rest.KindConnection, Message: "instance state: " + err.Error()}
 	}
