@@ -26,19 +26,16 @@ import (
 func filesRecursiveGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	fn := g.fn(b)
-	var remote, local string
+	var remote pathInInstance
+	var local string
 	if err := starlark.UnpackArgs(fn, args, kwargs, "remote_path", &remote, "local_path", &local); err != nil {
-		return nil, err
-	}
-	remote, err := instancePath(fn, "remote_path", remote)
-	if err != nil {
 		return nil, err
 	}
 	if local == "" {
 		return nil, fmt.Errorf("%s: for parameter local_path: empty path", fn)
 	}
 	ctx := ctxOf(thread)
-	f, found, err := g.openRemote(ctx, remote, true)
+	f, found, err := g.openRemote(ctx, string(remote), true)
 	if err != nil {
 		return nil, err
 	}

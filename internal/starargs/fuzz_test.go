@@ -1,7 +1,7 @@
-package lxdmod
+package starargs
 
-// Fuzz target for file-mode arguments. `go test` runs the seeds
-// (f.Add and testdata/fuzz/<name>/); `make fuzz` explores further.
+// FuzzParseFileMode: file-mode arguments. `go test` runs the seeds (f.Add
+// and testdata/fuzz/FuzzParseFileMode/); `make fuzz` explores further.
 
 import (
 	"math"
@@ -10,7 +10,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/lxdstar/lxdstar/lxdmod/rest"
+	"github.com/lxdstar/lxdstar/internal/filemode"
 )
 
 func FuzzParseFileMode(f *testing.F) {
@@ -25,23 +25,25 @@ func FuzzParseFileMode(f *testing.F) {
 		if useInt {
 			v = starlark.MakeInt64(i)
 		}
-		m, err := parseFileMode("files.put", "mode", v)
+		var m FileMode
+		err := starlark.UnpackArgs("files.put", starlark.Tuple{v}, nil, "mode", &m)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "files.put: for parameter mode: ") {
 				t.Fatalf("error not in Starlark style: %v", err)
 			}
 			return
 		}
-		if m < 0 || m > maxFileMode {
+		if m < 0 || m > filemode.Max {
 			t.Fatalf("%s: mode %o out of range", v, m)
 		}
 		if useInt && int64(m) != i {
 			t.Fatalf("%d became %o", i, m)
 		}
 		// The text LXD is sent parses back to the same mode.
-		again, err := parseFileMode("files.put", "mode", starlark.String(rest.FormatMode(m)))
+		var again FileMode
+		err = again.Unpack(starlark.String(filemode.Format(int(m))))
 		if err != nil || again != m {
-			t.Fatalf("%s -> %o -> %q -> %o, %v", v, m, rest.FormatMode(m), again, err)
+			t.Fatalf("%s -> %o -> %q -> %o, %v", v, m, filemode.Format(int(m)), again, err)
 		}
 	})
 }
