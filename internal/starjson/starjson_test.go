@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,7 +66,9 @@ func TestDecodeRejectsMalformedInput(t *testing.T) {
 }
 
 // A list or dict that contains itself fails to convert, promptly, naming
-// where; it used to recurse until the stack overflowed.
+// where; it used to recurse until the stack overflowed (which fails this
+// test by crashing it). No time limit is asserted: under -race on a loaded
+// machine even the refusal took seconds.
 func TestToGoRefusesCycles(t *testing.T) {
 	l := starlark.NewList(nil)
 	_ = l.Append(l)
@@ -82,13 +83,9 @@ func TestToGoRefusesCycles(t *testing.T) {
 		{l, `json[0][0]`},
 		{outer, `json["a"][1]["me"]["me"]`},
 	} {
-		start := time.Now()
 		_, err := ToGo(tc.v, "json")
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || !strings.Contains(err.Error(), "contain itself") {
 			t.Errorf("got %v, want an error starting %q", err, tc.want)
-		}
-		if took := time.Since(start); took > time.Second {
-			t.Errorf("took %v", took)
 		}
 		if c := Canonical(tc.v); c != Unsendable {
 			t.Errorf("canonical: %q", c)
