@@ -198,17 +198,17 @@ func TestWaitForBadArguments(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`i.wait_for()`, "no condition given"},
 		{`i.wait_for("Running")`, "keyword arguments only"},
-		{`i.wait_for(status="running")`, `for parameter status: got "running", want "Running", "Stopped" or "Frozen"`},
-		{`i.wait_for(status=1)`, "for parameter status"},
+		{`i.wait_for(status="running")`, `for parameter "status": got "running", want "Running", "Stopped" or "Frozen"`},
+		{`i.wait_for(status=1)`, `for parameter "status"`},
 		{`i.wait_for(ipv4="yes")`, "ipv4"},
 		{`i.wait_for(interface="eth0")`, "for parameter interface"},
-		{`i.wait_for(ipv4=True, interface=3)`, "for parameter interface"},
+		{`i.wait_for(ipv4=True, interface=3)`, `for parameter "interface"`},
 		{`i.wait_for(path="etc/x")`, "not an absolute path"},
-		{`i.wait_for(path=1)`, "for parameter path"},
+		{`i.wait_for(path=1)`, `for parameter "path"`},
 		{`i.wait_for(command="cloud-init status")`, `use ["sh", "-c", "cloud-init status"]`},
 		{`i.wait_for(command=[])`, "the command is empty"},
-		{`i.wait_for(status="Running", timeout=0)`, "for parameter timeout"},
-		{`i.wait_for(status="Running", timeout="x")`, "for parameter timeout"},
+		{`i.wait_for(status="Running", timeout=0)`, `for parameter "timeout"`},
+		{`i.wait_for(status="Running", timeout="x")`, `for parameter "timeout"`},
 	} {
 		err := s.fail(tc.src)
 		assert.Contains(t, err.Error(), "Instance.wait_for", tc.src)
