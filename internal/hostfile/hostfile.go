@@ -11,7 +11,7 @@
 // failing or killed lxdstar, not against the machine losing power. Forcing
 // a 256 MiB pull to disk took 0.2 to 0.7 s on the benchmark machine (the
 // more when the file system had to commit the instance's fresh copy with
-// it): all of lxdstar's lag behind curl and `lxc file pull` in
+// it): most of lxdstar's lag behind curl and `lxc file pull` in
 // docs/BENCHMARKS.md (big file).
 package hostfile
 
