@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/lxdstar/lxdstar/internal/lazyconn"
 )
 
 type rawClient struct {
@@ -32,10 +34,10 @@ type rawClient struct {
 
 func newRawClient(socket string) *rawClient {
 	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		},
+		// Connections that connect on their first write: a spare one the
+		// Transport keeps would hold up LXD's whole socket (see
+		// internal/lazyconn).
+		DialContext:         lazyconn.Unix(socket),
 		MaxIdleConnsPerHost: 16,
 	}
 	return &rawClient{socket: socket, hc: &http.Client{Transport: tr}}

@@ -99,7 +99,7 @@ func TestWaitForAddressesPolls(t *testing.T) {
 		addrs = [a["address"] for a in st.network["eth0"]["addresses"]]
 	`)
 	assert.Equal(t, `["fe80::216:3eff:fe00:1", "198.18.9.20"]`, s.value(`addrs`).String())
-	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 20*time.Second)
 	assert.GreaterOrEqual(t, fs.reads.Load(), int64(2), "polled")
 	assert.Less(t, fs.reads.Load(), int64(20), "at a growing interval, not in a busy loop")
 
@@ -189,7 +189,7 @@ func TestWaitForFailsAtOnceOnAnError(t *testing.T) {
 	s.f.Delete("/1.0/instances/c1")
 	start := time.Now()
 	requireKind(t, s.fail(`gone.wait_for(status="Running", timeout=30)`), "NotFound", `instance "c1"`)
-	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 20*time.Second)
 }
 
 func TestWaitForBadArguments(t *testing.T) {

@@ -40,6 +40,7 @@ import (
 
 	"github.com/lxdstar/lxdstar/builtins"
 	"github.com/lxdstar/lxdstar/internal/apidoc"
+	"github.com/lxdstar/lxdstar/internal/lazyconn"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
@@ -66,11 +67,10 @@ func newReadOnlyProxy(t *testing.T, upstream string) *readOnlyProxy {
 			r.SetURL(&url.URL{Scheme: "http", Host: "lxd"})
 			r.Out.Host = "lxd"
 		},
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", upstream)
-		}},
-		ErrorLog: log.New(io.Discard, "", 0), // clients hanging up early are expected
+		// Lazy connections: a spare one kept idle would hold up the
+		// daemon's whole socket (internal/lazyconn).
+		Transport: &http.Transport{DialContext: lazyconn.Unix(upstream)},
+		ErrorLog:  log.New(io.Discard, "", 0), // clients hanging up early are expected
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if meta, ok := p.canned[r.URL.Path]; ok && r.Method == "GET" {

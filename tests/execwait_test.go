@@ -191,7 +191,7 @@ insts[1].execute(m2.split(" "), wait=False)
 a.wait()
 `)
 		require.ErrorIs(t, err, context.Canceled)
-		assert.Less(t, time.Since(start), 6*time.Second)
+		assert.Less(t, time.Since(start), 30*time.Second) // the commands sleep far longer
 		require.Eventually(t, func() bool {
 			return !psHas(t, socket, names[0], markers[0]) && !psHas(t, socket, names[1], markers[1]) && !psHas(t, socket, names[1], markers[2])
 		}, 10*time.Second, 250*time.Millisecond, "every command is killed, waited for or not")

@@ -27,6 +27,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/internal/lazyconn"
 	"github.com/lxdstar/lxdstar/internal/testbed"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
@@ -371,10 +372,9 @@ func unixProxy(t testing.TB, upstream string, wrap func(rp *httputil.ReverseProx
 			r.SetURL(&url.URL{Scheme: "http", Host: "lxd"})
 			r.Out.Host = "lxd"
 		},
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", upstream)
-		}},
+		// Lazy connections: a spare one kept idle would hold up the
+		// daemon's whole socket (internal/lazyconn).
+		Transport:     &http.Transport{DialContext: lazyconn.Unix(upstream)},
 		FlushInterval: -1,
 	}
 	srv := &http.Server{Handler: wrap(rp)}

@@ -105,7 +105,8 @@ type Server struct {
 const BusyboxFingerprint = "f6341489208a228b2abecc40d890719a4340b9d356825742ad3f96259a7be362"
 
 // New starts a fake listening on a unix socket in t.TempDir(); it stops when
-// the test ends.
+// the test ends. Like LXD's own socket, it accepts one connection at a time,
+// each only once it has sent its first bytes (listener.go).
 func New(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	s := newServer(cfg)
@@ -115,7 +116,7 @@ func New(t testing.TB, cfg Config) *Server {
 		t.Fatalf("fakelxd: %v", err)
 	}
 	srv := &http.Server{Handler: s, ErrorLog: discardLog()}
-	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.Serve(peekingListener{ln}) }()
 	s.endpoint = sock
 	s.closers = append(s.closers, func() { _ = srv.Close() })
 	t.Cleanup(s.Close)

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lxdstar/lxdstar/internal/lazyconn"
 )
 
 // Config says how to reach one LXD server.
@@ -117,8 +119,15 @@ func New(cfg Config) (*Client, error) {
 		return nil, &Error{Kind: KindConnection, Message: fmt.Sprintf(
 			"invalid endpoint %q: want a unix socket path, unix:///path or https://host:port", ep)}
 	}
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) }
+	if c.unix {
+		// A connection the Transport keeps without using must not reach
+		// the daemon: see internal/lazyconn.
+		remote := &net.UnixAddr{Name: c.endpoint, Net: "unix"}
+		dial = func(_ context.Context, _, _ string) (net.Conn, error) { return lazyconn.New(c.dial, remote), nil }
+	}
 	tr := &http.Transport{
-		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) },
+		DialContext:         dial,
 		TLSClientConfig:     c.tls,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,

@@ -140,7 +140,7 @@ func TestExecTimeoutKillsByClosingStdout(t *testing.T) {
 		select {
 		case <-x.Killed:
 			return 137
-		case <-time.After(10 * time.Second):
+		case <-time.After(time.Minute):
 			return 0
 		}
 	})
@@ -148,14 +148,14 @@ func TestExecTimeoutKillsByClosingStdout(t *testing.T) {
 	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"sleep", "60"}}, ExecIO{Timeout: 200 * time.Millisecond})
 	require.Error(t, err)
 	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, time.Since(start), 20*time.Second)
 }
 
 func TestExecKillIgnoredGivesUpAfterGrace(t *testing.T) {
 	_, c := newExec(t, func(x *fakelxd.Exec) int {
 		// A server that never ends the command (until the test is over).
 		select {
-		case <-time.After(10 * time.Second):
+		case <-time.After(time.Minute):
 		case <-x.Context().Done():
 		}
 		return 0
@@ -163,7 +163,7 @@ func TestExecKillIgnoredGivesUpAfterGrace(t *testing.T) {
 	start := time.Now()
 	_, err := c.Exec(context.Background(), "c1", ExecRequest{Command: []string{"x"}}, ExecIO{Timeout: 100 * time.Millisecond})
 	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
-	assert.Less(t, time.Since(start), killGrace+time.Second)
+	assert.Less(t, time.Since(start), killGrace+15*time.Second)
 }
 
 func TestExecCancelReturnsPromptly(t *testing.T) {
@@ -177,7 +177,7 @@ func TestExecCancelReturnsPromptly(t *testing.T) {
 	_, err := c.Exec(ctx, "c1", ExecRequest{Command: []string{"x"}}, ExecIO{})
 	assert.Equal(t, KindCancelled, kindOf(err), "%v", err)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 }
 
 type failingWriter struct{}

@@ -51,7 +51,7 @@ func TestFaultExecWebsocketsDropWhileOperationRuns(t *testing.T) {
 	assert.Equal(t, KindConnection, kindOf(err), "%v", err)
 	assert.True(t, strings.HasPrefix(err.Error(), "ClientConnectionFailed: exec of "), "%q", err)
 	assert.Contains(t, err.Error(), "end-of-stream")
-	assert.Less(t, took, killGrace+time.Second)
+	assert.Less(t, took, killGrace+10*time.Second)
 	settleGoroutines(t, base)
 }
 
@@ -98,7 +98,7 @@ func TestFaultOperationWaitServerStalls(t *testing.T) {
 			_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103}, 0)
 			assert.Equal(t, KindConnection, kindOf(err), "%v", err)
 			assert.Contains(t, err.Error(), "did not answer a wait for operation op")
-			assert.Less(t, time.Since(start), 3*time.Second)
+			assert.Less(t, time.Since(start), 15*time.Second) // not the 40 s of a default poll
 
 			// The background watcher reports the same.
 			p := c.Watch(context.Background(), &Operation{ID: "op", StatusCode: 103})
@@ -118,7 +118,7 @@ func TestFaultOperationWaitStallTimeoutAndCancel(t *testing.T) {
 	_, err := c.WaitOperation(context.Background(), &Operation{ID: "op", StatusCode: 103, Description: "Creating instance"}, 200*time.Millisecond)
 	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
 	assert.Contains(t, err.Error(), "still running after 200ms")
-	assert.Less(t, time.Since(start), time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
@@ -126,7 +126,7 @@ func TestFaultOperationWaitStallTimeoutAndCancel(t *testing.T) {
 	_, err = c.WaitOperation(ctx, &Operation{ID: "op", StatusCode: 103}, 0)
 	assert.Equal(t, KindCancelled, kindOf(err), "%v", err)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 }
 
 // Garbage where the wait's answer should be is a connection failure, not a
@@ -162,7 +162,7 @@ func TestFaultExportDropsOrStalls(t *testing.T) {
 	err = c.ExportImage(ctx, "abc", discard)
 	assert.Equal(t, KindCancelled, kindOf(err), "%v", err)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 }
 
 // A wait given up (cancelled) just as the watcher learns the outcome: under
