@@ -227,3 +227,96 @@ func testOperatorExample(t *testing.T, srv server) {
 	}
 	assert.Regexp(t, `^2 containers deployed, checked, backed up and removed on `+srv.Name+` \d`, lines[3])
 }
+
+// TestSeedsAExamples runs each of scripts/examples/seeds/{instances,
+// snapshots,files,images}.star (pylxd's manual examples) against each
+// server through the harness. Each script asserts with fail() and cleans up.
+func TestSeedsAExamples(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSeedsAExamples)
+}
+
+func testSeedsAExamples(t *testing.T, srv server) {
+	for _, ex := range []string{"instances", "snapshots", "files", "images"} {
+		t.Run(ex, func(t *testing.T) {
+			path := filepath.Join("..", "scripts", "examples", "seeds", ex+".star")
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			suffix := strings.TrimPrefix(uniqueName("x"), "t-x-")
+			s := newScript(t, srv.Socket)
+			s.args = []string{suffix, t.TempDir()} // sys.argv[0] is the script name
+			out := s.mustRun(string(src))
+			if !strings.HasSuffix(out, ex+" example: ok\n") {
+				t.Fatalf("output:\n%s", out)
+			}
+			// Nothing the script made may survive it.
+			c := restClient(t, srv.Socket)
+			for _, kind := range []string{"inst", "empty", "snap", "files", "img"} {
+				if serverExists(t, c, "/1.0/instances/seed-"+kind+"-"+suffix) {
+					t.Errorf("seed-%s-%s left behind", kind, suffix)
+				}
+			}
+		})
+	}
+}
+
+// TestSeedsBExamples runs each of scripts/examples/seeds_b/*.star (pylxd's
+// manual examples for profiles, projects, networks, storage, operations and
+// certificates) against each server (the certificates example authenticates
+// with a trust password: LXD only). Each script asserts with fail() and
+// cleans up; the test checks on the server that nothing survived.
+func TestSeedsBExamples(t *testing.T) {
+	t.Parallel()
+	eachServer(t, testSeedsBExamples)
+}
+
+func testSeedsBExamples(t *testing.T, srv server) {
+	for ex, leftovers := range map[string][]string{
+		"profiles":     {"profiles/seed-prof-%s", "profiles/seed-an-profile-%s", "profiles/seed-prof2-%s", "networks/sbbr%s"},
+		"projects":     {"projects/seed-proj-%s", "projects/seed-a-project-%s", "projects/seed-a-project-%s-x"},
+		"networks":     {"networks/sbnet%s", "networks/sbnew%s", "networks/sbnew%sx"},
+		"storage":      {"storage-pools/seed-pool-%s"},
+		"operations":   {"instances/seed-ops-%s"},
+		"certificates": nil,
+	} {
+		if ex == "certificates" && srv.Name != "lxd" {
+			continue // Incus has no trust passwords
+		}
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			if ex == "networks" || ex == "profiles" { // they make bridges
+				holdHostLinks(t)
+			}
+			src, err := os.ReadFile(filepath.Join("..", "scripts", "examples", "seeds_b", ex+".star"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			suffix := strings.TrimPrefix(uniqueName("x"), "t-x-")
+			dir := t.TempDir()
+			// The manual's `openssl req ...` step: a fresh keypair.
+			cert := newTestCert(t, dir, "lxd")
+			cert.untrustLater(t, srv.Socket)
+			s := newScript(t, srv.Socket)
+			s.args = []string{suffix, dir, srv.HTTPS}
+			out := s.mustRun(string(src))
+			if !strings.HasSuffix(out, ex+" example: ok\n") {
+				t.Fatalf("output:\n%s", out)
+			}
+			if strings.Contains(out, trustPassword()) {
+				t.Fatalf("the output shows the trust password:\n%s", out)
+			}
+			c := restClient(t, srv.Socket)
+			for _, p := range append(leftovers, "certificates/"+cert.fingerprint) {
+				if strings.Contains(p, "%s") {
+					p = strings.ReplaceAll(p, "%s", suffix)
+				}
+				if serverExists(t, c, "/1.0/"+p) {
+					t.Errorf("%s left behind", p)
+					deletePath(c, rest.Path(strings.Split(p, "/")...))
+				}
+			}
+		})
+	}
+}
