@@ -28,8 +28,7 @@ import (
 func TestSeedGettingStartedConfigSave(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("gs")
-		createInstance(t, srv.Socket, name, false)
+		name := newInstance(t, srv.Socket, "gs", false)
 		rc := restClient(t, srv.Socket)
 		before := instanceConfig(t, rc, name)
 		require.Contains(t, before, "volatile.idmap.next", "the test needs LXD's volatile keys")
@@ -67,8 +66,7 @@ container.save(` + wait + `)
 func TestSaveKeepsVolatileAndCleansObject(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("vol")
-		createInstance(t, srv.Socket, name, false)
+		name := newInstance(t, srv.Socket, "vol", false)
 		out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 i = lxd.Client().instances.get(name)
 i.config = {"user.a": "1"}
@@ -134,8 +132,7 @@ x.delete()
 		}
 		t.Run("snapshot", func(t *testing.T) {
 			t.Parallel()
-			inst := uniqueName("rds")
-			createInstance(t, srv.Socket, inst, false)
+			inst := newInstance(t, srv.Socket, "rds", false)
 			newScript(t, srv.Socket).with("inst", str(inst)).mustRun(`
 i = lxd.Client().instances.get(inst)
 s = i.snapshots.create("s1")
@@ -183,8 +180,7 @@ print(s.name, [x.name for x in i.snapshots.all()])
 func TestTwoSavesInARow(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("sv2")
-		createInstance(t, srv.Socket, name, false)
+		name := newInstance(t, srv.Socket, "sv2", false)
 		rc := restClient(t, srv.Socket)
 		newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 i = lxd.Client().instances.get(name)
@@ -236,8 +232,7 @@ print(i.status, i.dirty)
 func TestSyncMergesAfterConflict(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("mrg")
-		createInstance(t, srv.Socket, name, false)
+		name := newInstance(t, srv.Socket, "mrg", false)
 		rc := restClient(t, srv.Socket)
 		other := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			// Another writer, through the raw API.
@@ -272,8 +267,7 @@ print(i.dirty)
 func TestUnwaitedFailureFailsTheScript(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("unw")
-		createInstance(t, srv.Socket, name, true)
+		name := newInstance(t, srv.Socket, "unw", true)
 		s := newScript(t, srv.Socket).with("name", str(name))
 		out, err := s.run(`
 i = lxd.Client().instances.get(name)
@@ -313,8 +307,7 @@ print("end")
 func TestFailureReportedOnceAtNextCall(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("once")
-		createInstance(t, srv.Socket, name, true)
+		name := newInstance(t, srv.Socket, "once", true)
 		rc := restClient(t, srv.Socket)
 		out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 i = lxd.Client().instances.get(name)
@@ -334,8 +327,7 @@ print(i.status)
 func TestUnwaitedCreateCompletesBeforeExit(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("unc")
-		cleanupInstance(t, srv.Socket, name)
+		name := newInstanceName(t, srv.Socket, "unc")
 		rc := restClient(t, srv.Socket)
 		newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 lxd.Client().instances.create({"name": name, "source": {"type": "image", "alias": "busybox"}})
@@ -402,8 +394,7 @@ img.delete()
 func TestInterruptFinalWait(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("intr")
-		cleanupInstance(t, srv.Socket, name)
+		name := newInstanceName(t, srv.Socket, "intr")
 		c := restClient(t, srv.Socket)
 		ctx := context.Background()
 		// LXD stops this container by sending SIGUSR2 to its init, which
@@ -530,8 +521,7 @@ func TestOperationsGetAllWaitRefresh(t *testing.T) {
 }
 
 func testOperationsGetAllWaitRefresh(t *testing.T, srv server) {
-	name := uniqueName("ops")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "ops", true)
 
 	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
 client = lxd.Client()
@@ -627,8 +617,7 @@ func TestOperationProgressAttribute(t *testing.T) {
 }
 
 func testOperationProgressAttribute(t *testing.T, srv server) {
-	name := uniqueName("prog")
-	cleanupInstance(t, srv.Socket, name)
+	name := newInstanceName(t, srv.Socket, "prog")
 	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
 client = lxd.Client()
 inst = client.instances.create({"name": name, "source": {"type": "image", "alias": "busybox"}})

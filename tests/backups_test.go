@@ -71,8 +71,7 @@ func TestBackupLifecycle(t *testing.T) {
 // with options; all/get/exists; rename; save; delete. Each effect is read
 // back from the server.
 func testBackupLifecycle(t *testing.T, socket string) {
-	name := uniqueName("bk")
-	createInstance(t, socket, name, false)
+	name := newInstance(t, socket, "bk", false)
 	c := restClient(t, socket)
 	backups := rest.Path("instances", name, "backups")
 	out := newScript(t, socket).with("NAME", starlark.String(name)).mustRun(`
@@ -263,8 +262,7 @@ func TestBackupExportAtomic(t *testing.T) {
 // one cancelled half way (Ctrl-C), leave no file, half-written or
 // temporary, and an existing file at the path untouched.
 func testBackupExportAtomic(t *testing.T, socket string) {
-	name := uniqueName("bkat")
-	createInstance(t, socket, name, false)
+	name := newInstance(t, socket, "bkat", false)
 	c := restClient(t, socket)
 	r, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("instances", name, "backups"), Body: map[string]any{"name": "b"}})
 	require.NoError(t, err)
@@ -431,8 +429,7 @@ func customVolumeDir(t testing.TB, c *rest.Client, vol string) string {
 // volatile.uuid.generation"): the error says which server refused and
 // why, and no instance appears there.
 func testBackupRefusedByAnotherServer(t *testing.T, from, to, wantServer, wantReason string) {
-	name := uniqueName("bkno")
-	createInstance(t, from, name, false)
+	name := newInstance(t, from, "bkno", false)
 	cleanupInstance(t, to, name+"-there")
 	path := filepath.Join(t.TempDir(), "b.tar.gz")
 	out := newScript(t, from).with("NAME", starlark.String(name)).with("PATH", starlark.String(path)).

@@ -324,8 +324,7 @@ func (fx *badFixture) eval(t *testing.T, expr string) starlark.Value {
 
 func TestBadInputEveryMethod(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("bad")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "bad", true)
 	main := restClient(t, mainSocket)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
@@ -357,11 +356,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if r, err := main.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots", "vsnap0")}); err == nil && r.Type == "async" {
-			if op, err := rest.AsyncOperation(r); err == nil {
-				_, _ = main.WaitOperation(ctx, op, 0)
-			}
-		}
+		_ = main.SendAndWait(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots", "vsnap0")})
 		_, _ = main.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("storage-pools", "default", "volumes", "custom", vol)})
 	})
 	wait(mustOp("POST", rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots"), map[string]any{"name": "vsnap0"}))
@@ -723,11 +718,7 @@ func testBadInputNames(t *testing.T, srv server) {
 			rest.Path("storage-pools", "default", "volumes", "custom", vol),
 			rest.Path("profiles", profile), rest.Path("projects", project),
 		} {
-			if r, err := main.Do(ctx, &rest.Request{Method: "DELETE", Path: p}); err == nil && r.Type == "async" {
-				if op, err := rest.AsyncOperation(r); err == nil {
-					_, _ = main.WaitOperation(ctx, op, 0)
-				}
-			}
+			_ = main.SendAndWait(ctx, &rest.Request{Method: "DELETE", Path: p})
 		}
 	})
 	out := s.mustRun(`

@@ -22,8 +22,7 @@ func TestFrozenModelAllowsServerActionsOnly(t *testing.T) {
 
 func testFrozenModelAllowsServerActionsOnly(t *testing.T, srv server) {
 	needSocket(t, srv.Socket)
-	name := uniqueName("frozen")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "frozen", false)
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib", "fleet.star"), []byte(`

@@ -34,8 +34,7 @@ func TestEventsLifecycleAndOperationFilters(t *testing.T) {
 }
 
 func testEventsLifecycleAndOperationFilters(t *testing.T, srv server) {
-	name := uniqueName("ev")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "ev", false)
 	s := execScript(t, srv.Socket, name, 60*time.Second)
 	s.mustRun(`
 c = lxd.Client()
@@ -83,8 +82,7 @@ func TestEventsNextTimeoutAndRunLimit(t *testing.T) {
 
 func testEventsNextTimeoutAndRunLimit(t *testing.T, srv server) {
 	project := quietProject(t, srv.Socket)
-	name := uniqueName("evrun")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "evrun", false)
 	var marks []time.Time
 	mark := starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		marks = append(marks, time.Now())

@@ -62,8 +62,7 @@ func TestQuickstartExample(t *testing.T) {
 }
 
 func testQuickstartExample(t *testing.T, srv server) {
-	name := uniqueName("quick")
-	cleanupInstance(t, srv.Socket, name)
+	name := newInstanceName(t, srv.Socket, "quick")
 	cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "../scripts/examples/quickstart.star", name)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -111,8 +110,7 @@ func TestFanoutExample(t *testing.T) {
 // holds what the server holds.
 func TestInventoryExample(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("inventory")
-	createInstance(t, mainSocket, name, false)
+	name := newInstance(t, mainSocket, "inventory", false)
 	c := restClient(t, mainSocket)
 	_, err := c.Do(context.Background(), &rest.Request{Method: "PATCH", Path: rest.Path("instances", name),
 		Body: map[string]any{"config": map[string]any{"user.inventory": "shelf 3: \"top\"\nsecond line"}}})
@@ -165,8 +163,7 @@ func TestEmbedExample(t *testing.T) {
 }
 
 func testEmbedExample(t *testing.T, srv server, bin string) {
-	name := uniqueName("embed")
-	cleanupInstance(t, srv.Socket, name)
+	name := newInstanceName(t, srv.Socket, "embed")
 	cmd := exec.Command(bin, "-endpoint", srv.Socket, name)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -179,8 +176,7 @@ func testEmbedExample(t *testing.T, srv server, bin string) {
 
 func TestInspectModeKeepsModelsUsable(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("inspect")
-	createInstance(t, mainSocket, name, false)
+	name := newInstance(t, mainSocket, "inspect", false)
 	cmd := exec.Command(lxdstarBinary(t), "--endpoint", mainSocket, "-i", "-c",
 		"inst = lxd.Client().instances.get(sys.argv[1])\nop = inst.start()", name)
 	cmd.Stdin = strings.NewReader("inst.description = 'edited in the REPL'\nprint(inst.dirty)\nprint(op.wait(), op.status)\n")

@@ -88,8 +88,7 @@ func TestExec(t *testing.T) {
 }
 
 func testExec(t *testing.T, srv server) {
-	name := uniqueName("exec")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "exec", true)
 
 	t.Run("Echo", func(t *testing.T) {
 		t.Parallel()
@@ -344,8 +343,7 @@ positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, Tr
 func TestExecLeavesNoGoroutines(t *testing.T) { eachServerInTurn(t, testExecLeavesNoGoroutines) }
 
 func testExecLeavesNoGoroutines(t *testing.T, srv server) {
-	name := uniqueName("exgor")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "exgor", true)
 	var counts []int
 	count := starlark.NewBuiltin("count", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		counts = append(counts, settledGoroutines(counts))
@@ -389,8 +387,7 @@ func TestExecDialsThreeWebsockets(t *testing.T) {
 }
 
 func testExecDialsThreeWebsockets(t *testing.T, srv server) {
-	name := uniqueName("ex3ws")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "ex3ws", true)
 	proxy := newCountingProxy(t, srv.Socket)
 	var m []int
 	s := newScript(t, proxy.Socket).with("name", starlark.String(name)).with("mark", marks(proxy, &m))
@@ -422,8 +419,7 @@ func TestExecOverHTTPS(t *testing.T) {
 }
 
 func testExecOverHTTPS(t *testing.T, srv server) {
-	name := uniqueName("exhttps")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "exhttps", true)
 	crt, key := trustedClientCert(t, srv)
 	s := execScript(t, srv.Socket, name, 60*time.Second).with("crt", starlark.String(crt)).with("key", starlark.String(key)).
 		with("url", starlark.String(srv.HTTPS))
@@ -502,8 +498,7 @@ func TestRawInteractiveExecute(t *testing.T) {
 }
 
 func testRawInteractiveExecute(t *testing.T, srv server) {
-	name := uniqueName("exint")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "exint", true)
 	s := execScript(t, srv.Socket, name, 30*time.Second)
 	s.mustRun(execPrelude + `
 d = inst.raw_interactive_execute(["sh"], environment={"PS1": "$ ", "TERM": "dumb"})
@@ -789,8 +784,7 @@ insts[1].execute(["true"], wait=False)
 
 	t.Run("AfterTheInstancesOwnChange", func(t *testing.T) {
 		t.Parallel()
-		name := uniqueName("exnw")
-		createInstance(t, socket, name, false)
+		name := newInstance(t, socket, "exnw", false)
 		s := script(t, 60*time.Second).with("name", starlark.String(name))
 		s.mustRun(`
 inst = lxd.Client().instances.get(name)
@@ -837,15 +831,8 @@ func testWaitFor(t *testing.T, srv server) {
 		return s
 	}
 	setState := func(name, action string) {
-		ctx := context.Background()
-		r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"),
-			Body: map[string]any{"action": action, "force": true, "timeout": 30}})
-		if err == nil {
-			var op *rest.Operation
-			if op, err = rest.AsyncOperation(r); err == nil {
-				_, err = c.WaitOperation(ctx, op, time.Minute)
-			}
-		}
+		err := sendAndWait(c, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"),
+			Body: map[string]any{"action": action, "force": true, "timeout": 30}}, time.Minute)
 		assert.NoError(t, err, "%s %s", action, name)
 	}
 

@@ -182,8 +182,7 @@ print("recovered")
 
 func TestFaultDaemonKilledDuringOperationWait(t *testing.T) {
 	faultDaemon(t)
-	name := uniqueName("fwait")
-	createInstance(t, faultSocket, name, true)
+	name := newInstance(t, faultSocket, "fwait", true)
 	out := faultScript(t, faultSocket, name).mustRun(`
 client = lxd.Client()
 resp = client.api.instances[name].exec.post(json={"command": ["sleep", "20"],
@@ -199,8 +198,7 @@ r = catch(op.wait)
 
 func TestFaultDaemonKilledDuringExec(t *testing.T) {
 	faultDaemon(t)
-	name := uniqueName("fexec")
-	createInstance(t, faultSocket, name, true)
+	name := newInstance(t, faultSocket, "fexec", true)
 	out := faultScript(t, faultSocket, name).mustRun(`
 client = lxd.Client()
 inst = client.instances.get(name)
@@ -215,8 +213,7 @@ r = catch(inst.execute, ["sh", "-c", "echo started; sleep 20"])
 // not hold on to connections of the dead daemon either.
 func TestFaultDaemonKilledDuringExecHTTPS(t *testing.T) {
 	faultDaemon(t)
-	name := uniqueName("fexecs")
-	createInstance(t, faultSocket, name, true)
+	name := newInstance(t, faultSocket, "fexecs", true)
 	crt, key, der := newClientCert(t)
 	fc := restClient(t, faultSocket)
 	_, err := fc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: map[string]any{

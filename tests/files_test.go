@@ -71,8 +71,7 @@ func TestFilesPutGetModesOwners(t *testing.T) {
 }
 
 func testFilesPutGetModesOwners(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "files", true)
 	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()
 f = c.instances.get(NAME).files
@@ -134,8 +133,7 @@ func TestFilesDirsListDelete(t *testing.T) {
 }
 
 func testFilesDirsListDelete(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "files", true)
 	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()
 f = c.instances.get(NAME).files
@@ -180,8 +178,7 @@ func TestFilesBadArguments(t *testing.T) {
 }
 
 func testFilesBadArguments(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "files", false)
 	cases := map[string]string{
 		`f.put("relative/path", "x")`:              `files.put: for parameter filepath: "relative/path" is not an absolute path`,
 		`f.put("/x", "x", mode="0999")`:            `files.put: for parameter mode: "0999" is not an octal mode`,
@@ -210,8 +207,7 @@ func TestFilesLarge(t *testing.T) {
 }
 
 func testFilesLarge(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "files", false)
 	big := make([]byte, 20<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range big {
@@ -270,8 +266,7 @@ func TestFilesRecursiveGetStaysInside(t *testing.T) {
 }
 
 func testFilesRecursiveGetStaysInside(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "files", true)
 	issue3Exec(t, srv, name, "sh", "-c", `set -e
 mkdir -p /root/tree/sub/deeper
 printf a > /root/tree/a.txt; chmod 0640 /root/tree/a.txt
@@ -387,8 +382,7 @@ func TestFilesRecursiveGetSingleFile(t *testing.T) {
 }
 
 func testFilesRecursiveGetSingleFile(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "files", false)
 	local := filepath.Join(t.TempDir(), "passwd")
 	newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("LOCAL", starlark.String(local)).mustRun(`
 lxd.Client().instances.get(NAME).files.recursive_get("/etc/passwd", LOCAL)`)
@@ -405,8 +399,7 @@ func TestFilesRecursivePutSymlinks(t *testing.T) {
 }
 
 func testFilesRecursivePutSymlinks(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "files", true)
 	src := t.TempDir()
 	must := func(err error) {
 		t.Helper()

@@ -155,8 +155,7 @@ func TestImagesCreateUnifiedSplitAndLaunch(t *testing.T) {
 
 func testImagesCreateUnifiedSplitAndLaunch(t *testing.T, srv server) {
 	a, b := issue3Image(t, srv.Socket, uniqueName("a")), issue3Image(t, srv.Socket, uniqueName("b"))
-	inst := uniqueName("img-launch")
-	cleanupInstance(t, srv.Socket, inst)
+	inst := newInstanceName(t, srv.Socket, "img-launch")
 	s := newScript(t, srv.Socket).with("A", starlark.Bytes(a.unified)).with("B", starlark.Bytes(b.unified)).
 		with("META", starlark.Bytes(b.meta)).with("ROOTFS", starlark.Bytes(b.rootfs)).
 		with("FPA", starlark.String(a.fp)).with("FPB", starlark.String(b.fp)).with("FPSPLIT", starlark.String(b.splitFP)).

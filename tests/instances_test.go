@@ -77,8 +77,7 @@ func TestInstanceDirtyTrackingAndSave(t *testing.T) {
 }
 
 func testInstanceDirtyTrackingAndSave(t *testing.T, srv server) {
-	name := uniqueName("dirty")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "dirty", false)
 	rc := restClient(t, srv.Socket)
 	volatileBefore := map[string]any{}
 	for k, v := range instanceConfig(t, rc, name) {
@@ -141,8 +140,7 @@ func TestSaveOfCleanObjectSendsNothing(t *testing.T) {
 }
 
 func testSaveOfCleanObjectSendsNothing(t *testing.T, srv server) {
-	name := uniqueName("clean")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "clean", false)
 	proxy := newCountingProxy(t, srv.Socket)
 	var m []int
 	newScript(t, proxy.Socket).with("name", str(name)).with("mark", marks(proxy, &m)).mustRun(`
@@ -195,19 +193,12 @@ func TestConcurrentChangeGivesConflict(t *testing.T) {
 }
 
 func testConcurrentChangeGivesConflict(t *testing.T, srv server) {
-	name := uniqueName("conflict")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "conflict", false)
 	rc := restClient(t, srv.Socket)
 	// Another writer changes the instance between our get and our save.
 	other := starlark.NewBuiltin("other_writer", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
-		r, err := rc.Do(context.Background(), &rest.Request{Method: "PATCH", Path: rest.Path("instances", name),
+		err := rc.SendAndWait(context.Background(), &rest.Request{Method: "PATCH", Path: rest.Path("instances", name),
 			Body: map[string]any{"config": map[string]any{"user.owner": "other"}, "description": "theirs"}})
-		if err == nil && r.Type == "async" {
-			var op *rest.Operation
-			if op, err = rest.AsyncOperation(r); err == nil {
-				_, err = rc.WaitOperation(context.Background(), op, 0)
-			}
-		}
 		return starlark.None, err
 	})
 	out := newScript(t, srv.Socket).with("name", str(name)).with("other_writer", other).mustRun(`
@@ -232,8 +223,7 @@ func TestErrorKindsThroughCatch(t *testing.T) {
 }
 
 func testErrorKindsThroughCatch(t *testing.T, srv server) {
-	name := uniqueName("kinds")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "kinds", false)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 r = catch(c.instances.get, "t-absent-instance")
@@ -285,8 +275,7 @@ func TestWaitFalseReturnsOperation(t *testing.T) {
 }
 
 func testWaitFalseReturnsOperation(t *testing.T, srv server) {
-	name := uniqueName("async")
-	cleanupInstance(t, srv.Socket, name)
+	name := newInstanceName(t, srv.Socket, "async")
 	rc := restClient(t, srv.Socket)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
@@ -308,8 +297,7 @@ func TestWaitAfterServerForgotOperation(t *testing.T) {
 }
 
 func testWaitAfterServerForgotOperation(t *testing.T, srv server) {
-	name := uniqueName("late")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "late", false)
 	// LXD deletes finished operations after 5 s: waiting later must still
 	// give the result, not NotFound.
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
@@ -364,8 +352,7 @@ func TestTypedManagers(t *testing.T) {
 }
 
 func testTypedManagers(t *testing.T, srv server) {
-	name := uniqueName("typed")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "typed", false)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 print(name in [i.name for i in c.containers.all()], name in [i.name for i in c.virtual_machines.all()])
@@ -382,8 +369,7 @@ func TestModelFields(t *testing.T) {
 }
 
 func testModelFields(t *testing.T, srv server) {
-	name := uniqueName("fields")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "fields", false)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 inst = lxd.Client().instances.get(name)
 d = inst.to_dict()
@@ -414,8 +400,7 @@ func TestRawAPI(t *testing.T) {
 }
 
 func testRawAPI(t *testing.T, srv server) {
-	name := uniqueName("raw")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "raw", false)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 r = c.api.instances[name].get()

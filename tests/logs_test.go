@@ -49,8 +49,7 @@ func TestInstanceLogs(t *testing.T) {
 // server's refusal for lxc.log.
 func testInstanceLogs(t *testing.T, srv server) {
 	socket, kind := srv.Socket, srv.Name
-	name := uniqueName("logs")
-	createInstance(t, socket, name, true)
+	name := newInstance(t, socket, "logs", true)
 	c := restClient(t, socket)
 	logs := rest.Path("instances", name, "logs")
 	output := recordedExec(t, c, name, "sh", "-c", "echo recorded")
@@ -122,8 +121,7 @@ func TestInstanceConsole(t *testing.T) {
 // websocket carries what the instance writes to /dev/console.
 func testInstanceConsole(t *testing.T, srv server) {
 	socket, kind := srv.Socket, srv.Name
-	name := uniqueName("cons")
-	createInstance(t, socket, name, true)
+	name := newInstance(t, socket, "cons", true)
 	c := restClient(t, socket)
 	out := newScript(t, socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +18,7 @@ func cleanupPath(t testing.TB, c *rest.Client, path string) {
 }
 
 func deletePath(c *rest.Client, path string) {
-	ctx := context.Background()
-	r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: path})
-	if err == nil && r.Type == "async" {
-		if op, err := rest.AsyncOperation(r); err == nil {
-			_, _ = c.WaitOperation(ctx, op, 30*time.Second)
-		}
-	}
+	_ = sendAndWait(c, &rest.Request{Method: "DELETE", Path: path}, 30*time.Second)
 }
 
 // mustFail runs src, which must fail with an error containing want.

@@ -44,8 +44,7 @@ func TestFilesPushPull(t *testing.T) {
 }
 
 func testFilesPushPull(t *testing.T, socket string) {
-	name := uniqueName("push")
-	createInstance(t, socket, name, true)
+	name := newInstance(t, socket, "push", true)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.bin")
 	data := randomFile(t, src, 3<<20+12345, 0o640)
@@ -84,8 +83,7 @@ f.pull("/root/owned.bin", DIR + "/existing.bin")
 // leaves no file behind.
 func TestFilesPushPullErrors(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("push")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "push", true)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.bin")
 	randomFile(t, src, 1000, 0o644)
@@ -132,8 +130,7 @@ for call, args in [
 // file, and an existing file as it was; the error is the connection's.
 func TestFilesPullCutMidway(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("push")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "push", true)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.bin")
 	randomFile(t, src, 1<<20, 0o644)

@@ -374,8 +374,7 @@ print(c.instances.exists(name), lxd.Client(second).instances.exists(name))
 
 func TestFailedMigrationLeavesSource(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("migfail")
-	createInstance(t, mainSocket, name, false)
+	name := newInstance(t, mainSocket, "migfail", false)
 	createInstance(t, secondSocket, name, false) // the name is taken on the target
 	src := restClient(t, mainSocket)
 	out := newScript(t, "").with("name", str(name)).with("second", str(secondSocket)).mustRun(`
@@ -392,8 +391,7 @@ print(inst.status)
 
 func TestMigrateRunningWithoutLiveRefused(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("migrun")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "migrun", true)
 	cleanupInstance(t, secondSocket, name)
 	out := newScript(t, "").with("name", str(name)).with("second", str(secondSocket)).mustRun(`
 inst = lxd.Client().instances.get(name)
@@ -425,8 +423,7 @@ print(copy.name, copy.status, inst.status)
 	assert.True(t, serverExists(t, restClient(t, mainSocket), rest.Path("instances", name)), "copy keeps the source")
 
 	// Within the cluster: from node1 to member node2.
-	clusterSrc := uniqueName("cpcl")
-	createInstance(t, node1Socket, clusterSrc, false)
+	clusterSrc := newInstance(t, node1Socket, "cpcl", false)
 	cleanupInstance(t, node1Socket, toNode2)
 	pushFile(t, restClient(t, node1Socket), clusterSrc, "/root/marker", payload)
 	out = newScript(t, node1Socket).with("name", str(clusterSrc)).with("dst", str(toNode2)).mustRun(`
@@ -441,8 +438,7 @@ print(copy.location, copy.status)
 
 func TestClusterTargetAndMembers(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("cl")
-	cleanupInstance(t, node1Socket, name)
+	name := newInstanceName(t, node1Socket, "cl")
 	out := newScript(t, node1Socket).with("name", str(name)).with("node2", str(node2Socket)).mustRun(`
 c1 = lxd.Client()
 cl = c1.cluster.get()
@@ -461,8 +457,7 @@ print(inst.execute(["sh", "-c", "echo hi from $(hostname)"]).stdout.strip())
 
 func TestMigrateWithinCluster(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("clmv")
-	cleanupInstance(t, node1Socket, name)
+	name := newInstanceName(t, node1Socket, "clmv")
 	createDefinedInstance(t, node1Socket, map[string]any{"name": name, "config": map[string]any{"user.k": "v"}})
 	pushFile(t, restClient(t, node1Socket), name, "/root/marker", []byte("x"))
 	before := serverObject(t, restClient(t, node1Socket), rest.Path("instances", name))["location"]

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +16,7 @@ func deleteImageLater(t testing.TB, socket, fingerprint string) {
 	t.Helper()
 	c := restClient(t, socket)
 	t.Cleanup(func() {
-		ctx := context.Background()
-		r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("images", fingerprint)})
-		if err == nil && r.Type == "async" {
-			if op, err := rest.AsyncOperation(r); err == nil {
-				_, _ = c.WaitOperation(ctx, op, time.Minute)
-			}
-		}
+		_ = sendAndWait(c, &rest.Request{Method: "DELETE", Path: rest.Path("images", fingerprint)}, time.Minute)
 	})
 }
 
@@ -33,8 +26,7 @@ func TestSnapshotRestoreRestoresFiles(t *testing.T) {
 }
 
 func testSnapshotRestoreRestoresFiles(t *testing.T, srv server) {
-	name := uniqueName("snap")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "snap", false)
 	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()
 inst = c.instances.get(NAME)
@@ -63,8 +55,7 @@ func TestSnapshotManagerLifecycle(t *testing.T) {
 }
 
 func testSnapshotManagerLifecycle(t *testing.T, srv server) {
-	name := uniqueName("snap")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "snap", false)
 	s := newScript(t, srv.Socket).with("NAME", starlark.String(name))
 	out := s.mustRun(`
 c = lxd.Client()

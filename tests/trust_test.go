@@ -87,8 +87,7 @@ print(kind_and_message(catch(lxd.Client, URL, verify=42)))
 // pinned connection does everything, websockets (exec) included.
 func TestTLSPinnedTrustedClientWorks(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("tlspin")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "tlspin", true)
 	crt, key := trustedClientCert(t, lxdServer())
 	out := newScript(t, "").with("URL", starlark.String(mainHTTPS)).with("crt", starlark.String(crt)).
 		with("key", starlark.String(key)).with("name", starlark.String(name)).mustRun(`
@@ -143,8 +142,7 @@ func keySecrets(t *testing.T, keyPath string) map[string]string {
 // many ways, and checks the trace, the prints and the errors.
 func TestTLSSecretsNeverShown(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("tlssec")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "tlssec", true)
 	crt, key, der := newClientCert(t)
 	crt2, key2, _ := newClientCert(t) // never trusted
 	fingerprint := sha256Hex(der)
