@@ -440,8 +440,7 @@ func TestInterruptFinalWait(t *testing.T) {
 // once from separate runs of one Runtime.
 
 func TestConcurrentOperationsAndExecs(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testConcurrentOperationsAndExecs)
+	parallelOnEachServer(t, testConcurrentOperationsAndExecs)
 }
 
 func testConcurrentOperationsAndExecs(t *testing.T, srv server) {
@@ -516,8 +515,7 @@ code, stdout, stderr = r.exit_code, r.stdout, r.stderr
 // An exec of `sleep` started through the raw API is a real, uncancellable
 // background operation to follow with client.operations.
 func TestOperationsGetAllWaitRefresh(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testOperationsGetAllWaitRefresh)
+	parallelOnEachServer(t, testOperationsGetAllWaitRefresh)
 }
 
 func testOperationsGetAllWaitRefresh(t *testing.T, srv server) {
@@ -585,10 +583,7 @@ if not r.error or "operation_id" not in r.error.message:
 }
 
 // A trust-token operation is one LXD can cancel.
-func TestOperationCancel(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testOperationCancel)
-}
+func TestOperationCancel(t *testing.T) { parallelOnEachServer(t, testOperationCancel) }
 
 func testOperationCancel(t *testing.T, srv server) {
 	tokenName := uniqueName("tok")
@@ -612,8 +607,7 @@ if op.status != "Cancelled":
 // op.progress shows LXD's *_progress metadata while an operation runs and
 // is None otherwise; a finished creation's operation has none.
 func TestOperationProgressAttribute(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testOperationProgressAttribute)
+	parallelOnEachServer(t, testOperationProgressAttribute)
 }
 
 func testOperationProgressAttribute(t *testing.T, srv server) {
@@ -634,8 +628,7 @@ if inst.operation != None or inst.status != "Stopped":
 
 // Listing operations must not start following each of them: only a wait does.
 func TestOperationsListingOpensNoWatchers(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testOperationsListingOpensNoWatchers)
+	parallelOnEachServer(t, testOperationsListingOpensNoWatchers)
 }
 
 func testOperationsListingOpensNoWatchers(t *testing.T, srv server) {

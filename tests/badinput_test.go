@@ -698,10 +698,7 @@ func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string, m
 // that kind of object (it accepts "bad name!" for a profile, "-x" for a
 // project: those are not bad input). Every call must fail, no object of
 // that name may appear, and the objects renamed keep their names.
-func TestBadInputNames(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testBadInputNames)
-}
+func TestBadInputNames(t *testing.T) { parallelOnEachServer(t, testBadInputNames) }
 
 func testBadInputNames(t *testing.T, srv server) {
 	name, profile, project, vol := uniqueName("badn"), uniqueName("badn-prof"), uniqueName("badn-proj"), uniqueName("badn-vol")

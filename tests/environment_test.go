@@ -16,8 +16,7 @@ import (
 )
 
 func TestFrozenModelAllowsServerActionsOnly(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFrozenModelAllowsServerActionsOnly)
+	parallelOnEachServer(t, testFrozenModelAllowsServerActionsOnly)
 }
 
 func testFrozenModelAllowsServerActionsOnly(t *testing.T, srv server) {
@@ -57,8 +56,7 @@ print(web.status)
 }
 
 func TestEmbeddingWithExistingClient(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEmbeddingWithExistingClient)
+	parallelOnEachServer(t, testEmbeddingWithExistingClient)
 }
 
 func testEmbeddingWithExistingClient(t *testing.T, srv server) {

@@ -29,8 +29,7 @@ func quietProject(t *testing.T, socket string) string {
 }
 
 func TestEventsLifecycleAndOperationFilters(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsLifecycleAndOperationFilters)
+	parallelOnEachServer(t, testEventsLifecycleAndOperationFilters)
 }
 
 func testEventsLifecycleAndOperationFilters(t *testing.T, srv server) {
@@ -76,8 +75,7 @@ after_close = r.error.kind
 }
 
 func TestEventsNextTimeoutAndRunLimit(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsNextTimeoutAndRunLimit)
+	parallelOnEachServer(t, testEventsNextTimeoutAndRunLimit)
 }
 
 func testEventsNextTimeoutAndRunLimit(t *testing.T, srv server) {
@@ -120,8 +118,7 @@ first = stream.messages[0]["type"]
 }
 
 func TestEventsIterationHonoursCancellation(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsIterationHonoursCancellation)
+	parallelOnEachServer(t, testEventsIterationHonoursCancellation)
 }
 
 func testEventsIterationHonoursCancellation(t *testing.T, srv server) {
@@ -142,8 +139,7 @@ for ev in stream:
 }
 
 func TestEventsStreamClosedWhenScriptEnds(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsStreamClosedWhenScriptEnds)
+	parallelOnEachServer(t, testEventsStreamClosedWhenScriptEnds)
 }
 
 func testEventsStreamClosedWhenScriptEnds(t *testing.T, srv server) {
@@ -162,10 +158,7 @@ text = str(stream)
 	assert.Equal(t, "<EventStream all open>", globalString(t, s, "text"))
 }
 
-func TestEventsBadArguments(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsBadArguments)
-}
+func TestEventsBadArguments(t *testing.T) { parallelOnEachServer(t, testEventsBadArguments) }
 
 func testEventsBadArguments(t *testing.T, srv server) {
 	for _, tc := range []struct{ call, want string }{

@@ -56,10 +56,7 @@ func TestMain(m *testing.M) {
 
 // The quickstart runs unchanged on either server, chosen with --endpoint as
 // a user would.
-func TestQuickstartExample(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testQuickstartExample)
-}
+func TestQuickstartExample(t *testing.T) { parallelOnEachServer(t, testQuickstartExample) }
 
 func testQuickstartExample(t *testing.T, srv server) {
 	name := newInstanceName(t, srv.Socket, "quick")
@@ -191,10 +188,7 @@ func TestInspectModeKeepsModelsUsable(t *testing.T) {
 // operator.star deploys, waits for readiness, runs a command in every
 // container at once, backs each up (exported to the host) and removes it
 // all, on either server.
-func TestOperatorExample(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testOperatorExample)
-}
+func TestOperatorExample(t *testing.T) { parallelOnEachServer(t, testOperatorExample) }
 
 func testOperatorExample(t *testing.T, srv server) {
 	dir := t.TempDir()
@@ -227,10 +221,7 @@ func testOperatorExample(t *testing.T, srv server) {
 // TestSeedsAExamples runs each of scripts/examples/seeds/{instances,
 // snapshots,files,images}.star (pylxd's manual examples) against each
 // server through the harness. Each script asserts with fail() and cleans up.
-func TestSeedsAExamples(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSeedsAExamples)
-}
+func TestSeedsAExamples(t *testing.T) { parallelOnEachServer(t, testSeedsAExamples) }
 
 func testSeedsAExamples(t *testing.T, srv server) {
 	for _, ex := range []string{"instances", "snapshots", "files", "images"} {
@@ -263,10 +254,7 @@ func testSeedsAExamples(t *testing.T, srv server) {
 // certificates) against each server (the certificates example authenticates
 // with a trust password: LXD only). Each script asserts with fail() and
 // cleans up; the test checks on the server that nothing survived.
-func TestSeedsBExamples(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSeedsBExamples)
-}
+func TestSeedsBExamples(t *testing.T) { parallelOnEachServer(t, testSeedsBExamples) }
 
 func testSeedsBExamples(t *testing.T, srv server) {
 	for ex, leftovers := range map[string][]string{

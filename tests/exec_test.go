@@ -82,10 +82,7 @@ func psHas(t *testing.T, socket, name, pattern string) bool {
 	return false
 }
 
-func TestExec(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testExec)
-}
+func TestExec(t *testing.T) { parallelOnEachServer(t, testExec) }
 
 func testExec(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "exec", true)
@@ -382,8 +379,7 @@ func settledGoroutines(counts []int) int {
 // never the control socket (one dial less on every call), yet LXD still
 // delivers the output and, on a timeout, kills the command.
 func TestExecDialsThreeWebsockets(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testExecDialsThreeWebsockets)
+	parallelOnEachServer(t, testExecDialsThreeWebsockets)
 }
 
 func testExecDialsThreeWebsockets(t *testing.T, srv server) {
@@ -413,10 +409,7 @@ killed = catch(inst.execute, ["sleep", "3023"], timeout=0.3).error.kind
 	assert.Len(t, websockets, 3, "one execute's requests:\n%s", proxy.requestsSince(m[0]))
 }
 
-func TestExecOverHTTPS(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testExecOverHTTPS)
-}
+func TestExecOverHTTPS(t *testing.T) { parallelOnEachServer(t, testExecOverHTTPS) }
 
 func testExecOverHTTPS(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "exhttps", true)
@@ -492,10 +485,7 @@ func newClientCert(t *testing.T) (crtPath, keyPath string, der []byte) {
 	return crtPath, keyPath, der
 }
 
-func TestRawInteractiveExecute(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testRawInteractiveExecute)
-}
+func TestRawInteractiveExecute(t *testing.T) { parallelOnEachServer(t, testRawInteractiveExecute) }
 
 func testRawInteractiveExecute(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "exint", true)
@@ -573,10 +563,7 @@ keys = sorted(d.keys())
 // unwaited failures reported at the end; each readiness condition, read
 // back from the server. Each runs against every test server.
 
-func TestExecNoWait(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testExecNoWait)
-}
+func TestExecNoWait(t *testing.T) { parallelOnEachServer(t, testExecNoWait) }
 
 // seqOutput is what `seq from to` prints.
 func seqOutput(from, to int) string {
@@ -801,10 +788,7 @@ outs = [r.stdout for r in lxd.wait_all(a, b)]
 	})
 }
 
-func TestWaitFor(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testWaitFor)
-}
+func TestWaitFor(t *testing.T) { parallelOnEachServer(t, testWaitFor) }
 
 // testWaitFor gives a container a NIC on a bridge that carries no traffic
 // (no DHCP, no NAT, an address range routed nowhere); the address the

@@ -478,10 +478,7 @@ func firstLine(s string) string {
 // TestCancelSIGINT interrupts the command the same way: exit 130 within a
 // second of SIGINT. It counts nothing in this process, so it may run in
 // parallel with the rest.
-func TestCancelSIGINT(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testCancelSIGINT)
-}
+func TestCancelSIGINT(t *testing.T) { parallelOnEachServer(t, testCancelSIGINT) }
 
 func testCancelSIGINT(t *testing.T, srv server) {
 	f := newCancelFixture(t, srv.Socket)

@@ -65,10 +65,7 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func TestFilesPutGetModesOwners(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesPutGetModesOwners)
-}
+func TestFilesPutGetModesOwners(t *testing.T) { parallelOnEachServer(t, testFilesPutGetModesOwners) }
 
 func testFilesPutGetModesOwners(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "files", true)
@@ -127,10 +124,7 @@ True
 	}
 }
 
-func TestFilesDirsListDelete(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesDirsListDelete)
-}
+func TestFilesDirsListDelete(t *testing.T) { parallelOnEachServer(t, testFilesDirsListDelete) }
 
 func testFilesDirsListDelete(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "files", true)
@@ -172,10 +166,7 @@ True
 	}
 }
 
-func TestFilesBadArguments(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesBadArguments)
-}
+func TestFilesBadArguments(t *testing.T) { parallelOnEachServer(t, testFilesBadArguments) }
 
 func testFilesBadArguments(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "files", false)
@@ -201,10 +192,7 @@ func testFilesBadArguments(t *testing.T, srv server) {
 	}
 }
 
-func TestFilesLarge(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesLarge)
-}
+func TestFilesLarge(t *testing.T) { parallelOnEachServer(t, testFilesLarge) }
 
 func testFilesLarge(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "files", false)
@@ -261,8 +249,7 @@ func hostTree(t *testing.T, dir string) map[string]string {
 }
 
 func TestFilesRecursiveGetStaysInside(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesRecursiveGetStaysInside)
+	parallelOnEachServer(t, testFilesRecursiveGetStaysInside)
 }
 
 func testFilesRecursiveGetStaysInside(t *testing.T, srv server) {
@@ -377,8 +364,7 @@ lxd.Client().instances.get(NAME).files.recursive_get("/root/tree", LOCAL)`)
 }
 
 func TestFilesRecursiveGetSingleFile(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesRecursiveGetSingleFile)
+	parallelOnEachServer(t, testFilesRecursiveGetSingleFile)
 }
 
 func testFilesRecursiveGetSingleFile(t *testing.T, srv server) {
@@ -394,8 +380,7 @@ lxd.Client().instances.get(NAME).files.recursive_get("/etc/passwd", LOCAL)`)
 }
 
 func TestFilesRecursivePutSymlinks(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesRecursivePutSymlinks)
+	parallelOnEachServer(t, testFilesRecursivePutSymlinks)
 }
 
 func testFilesRecursivePutSymlinks(t *testing.T, srv server) {

@@ -89,6 +89,13 @@ func eachServer(t *testing.T, body func(t *testing.T, srv server)) {
 	forServers(t, true, body)
 }
 
+// parallelOnEachServer runs body as eachServer does, the test itself in
+// parallel with the other tests.
+func parallelOnEachServer(t *testing.T, body func(t *testing.T, srv server)) {
+	t.Parallel()
+	eachServer(t, body)
+}
+
 // eachServerInTurn is eachServer for tests that measure the process (its
 // goroutines): one server after the other.
 func eachServerInTurn(t *testing.T, body func(t *testing.T, srv server)) {
@@ -183,6 +190,29 @@ func serverExists(t testing.TB, c *rest.Client, path string) bool {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 	return true
+}
+
+// requireGone fails the test, saying why, when path still exists on the
+// server.
+func requireGone(t testing.TB, c *rest.Client, path, why string) {
+	t.Helper()
+	if serverExists(t, c, path) {
+		t.Fatalf("%s: %s", why, path)
+	}
+}
+
+// deleteByScript deletes a server-wide object through the script API
+// (client.<collection>.get(name).delete()), then checks that exists() says
+// no and that the server no longer has it at path.
+func deleteByScript(t *testing.T, socket string, c *rest.Client, collection, name, path string) {
+	t.Helper()
+	newScript(t, socket).with("collection", starlark.String(collection)).with("name", starlark.String(name)).mustRun(`
+objects = getattr(lxd.Client(), collection)
+objects.get(name).delete()
+if objects.exists(name):
+    fail("%s %s survived delete()" % (collection, name))
+`)
+	requireGone(t, c, path, collection+" still on the server after delete()")
 }
 
 // cleanupInstance force-deletes an instance when the test ends, whatever

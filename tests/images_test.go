@@ -149,8 +149,7 @@ func (w *tarGz) bytes(t testing.TB) []byte {
 }
 
 func TestImagesCreateUnifiedSplitAndLaunch(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesCreateUnifiedSplitAndLaunch)
+	parallelOnEachServer(t, testImagesCreateUnifiedSplitAndLaunch)
 }
 
 func testImagesCreateUnifiedSplitAndLaunch(t *testing.T, srv server) {
@@ -212,10 +211,7 @@ func fileSHA(t testing.TB, path string) string {
 	return sha256Hex(data)
 }
 
-func TestImagesExport(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesExport)
-}
+func TestImagesExport(t *testing.T) { parallelOnEachServer(t, testImagesExport) }
 
 func testImagesExport(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("exp"))
@@ -276,8 +272,7 @@ func corruptingProxy(t *testing.T, socket string) string {
 }
 
 func TestImagesExportToRejectsCorruptData(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesExportToRejectsCorruptData)
+	parallelOnEachServer(t, testImagesExportToRejectsCorruptData)
 }
 
 func testImagesExportToRejectsCorruptData(t *testing.T, srv server) {
@@ -302,10 +297,7 @@ print(r.error.message)
 	}
 }
 
-func TestImagesAliasesSaveDelete(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesAliasesSaveDelete)
-}
+func TestImagesAliasesSaveDelete(t *testing.T) { parallelOnEachServer(t, testImagesAliasesSaveDelete) }
 
 func testImagesAliasesSaveDelete(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("alias"))
@@ -433,10 +425,7 @@ func newImageServer(t *testing.T, img []byte, alias string) *imageServer {
 	return s
 }
 
-func TestImagesCreateFromURL(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesCreateFromURL)
-}
+func TestImagesCreateFromURL(t *testing.T) { parallelOnEachServer(t, testImagesCreateFromURL) }
 
 func testImagesCreateFromURL(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("url"))
@@ -462,8 +451,7 @@ print(r.error.message)
 }
 
 func TestImagesCreateFromSimplestreams(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesCreateFromSimplestreams)
+	parallelOnEachServer(t, testImagesCreateFromSimplestreams)
 }
 
 func testImagesCreateFromSimplestreams(t *testing.T, srv server) {

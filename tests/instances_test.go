@@ -28,10 +28,7 @@ func instanceConfig(t *testing.T, c *rest.Client, name string) map[string]any {
 	return serverObject(t, c, rest.Path("instances", name))["config"].(map[string]any)
 }
 
-func TestInstanceLifecycle(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceLifecycle)
-}
+func TestInstanceLifecycle(t *testing.T) { parallelOnEachServer(t, testInstanceLifecycle) }
 
 func testInstanceLifecycle(t *testing.T, srv server) {
 	name, renamed := uniqueName("life"), uniqueName("life2")
@@ -72,8 +69,7 @@ print(c.instances.exists(renamed))
 }
 
 func TestInstanceDirtyTrackingAndSave(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceDirtyTrackingAndSave)
+	parallelOnEachServer(t, testInstanceDirtyTrackingAndSave)
 }
 
 func testInstanceDirtyTrackingAndSave(t *testing.T, srv server) {
@@ -135,8 +131,7 @@ func marks(p *countingProxy, into *[]int) starlark.Value {
 }
 
 func TestSaveOfCleanObjectSendsNothing(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSaveOfCleanObjectSendsNothing)
+	parallelOnEachServer(t, testSaveOfCleanObjectSendsNothing)
 }
 
 func testSaveOfCleanObjectSendsNothing(t *testing.T, srv server) {
@@ -157,10 +152,7 @@ mark()
 	assert.Equal(t, m[0], m[1], "save() of a clean object made requests:\n%s", proxy.requestsSince(m[0]))
 }
 
-func TestAllIsOneRequest(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testAllIsOneRequest)
-}
+func TestAllIsOneRequest(t *testing.T) { parallelOnEachServer(t, testAllIsOneRequest) }
 
 func testAllIsOneRequest(t *testing.T, srv server) {
 	prefix := uniqueName("all")
@@ -188,8 +180,7 @@ print(len([i for i in c.instances.all(filter="name eq " + prefix + "-1")]))
 }
 
 func TestConcurrentChangeGivesConflict(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testConcurrentChangeGivesConflict)
+	parallelOnEachServer(t, testConcurrentChangeGivesConflict)
 }
 
 func testConcurrentChangeGivesConflict(t *testing.T, srv server) {
@@ -217,10 +208,7 @@ print(inst.config["user.owner"], inst.description)
 	assert.Equal(t, "other", cfg["user.owner"], "a refused save leaves the server untouched")
 }
 
-func TestErrorKindsThroughCatch(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testErrorKindsThroughCatch)
-}
+func TestErrorKindsThroughCatch(t *testing.T) { parallelOnEachServer(t, testErrorKindsThroughCatch) }
 
 func testErrorKindsThroughCatch(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "kinds", false)
@@ -250,10 +238,7 @@ LXDAPIExtensionNotAvailable True
 `, out)
 }
 
-func TestGoCallerSeesErrorKind(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testGoCallerSeesErrorKind)
-}
+func TestGoCallerSeesErrorKind(t *testing.T) { parallelOnEachServer(t, testGoCallerSeesErrorKind) }
 
 func testGoCallerSeesErrorKind(t *testing.T, srv server) {
 	_, err := newScript(t, srv.Socket).run(`lxd.Client().instances.get("t-absent-instance")`)
@@ -270,8 +255,7 @@ func testGoCallerSeesErrorKind(t *testing.T, srv server) {
 }
 
 func TestWaitFalseReturnsOperation(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testWaitFalseReturnsOperation)
+	parallelOnEachServer(t, testWaitFalseReturnsOperation)
 }
 
 func testWaitFalseReturnsOperation(t *testing.T, srv server) {
@@ -292,8 +276,7 @@ print(op.wait(), op.status)
 }
 
 func TestWaitAfterServerForgotOperation(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testWaitAfterServerForgotOperation)
+	parallelOnEachServer(t, testWaitAfterServerForgotOperation)
 }
 
 func testWaitAfterServerForgotOperation(t *testing.T, srv server) {
@@ -309,10 +292,7 @@ print(op.wait(), inst.status)
 	assert.Equal(t, "None Running\n", out)
 }
 
-func TestWaitAll(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testWaitAll)
-}
+func TestWaitAll(t *testing.T) { parallelOnEachServer(t, testWaitAll) }
 
 func testWaitAll(t *testing.T, srv server) {
 	prefix := uniqueName("many")
@@ -346,10 +326,7 @@ Conflict True
 	assert.Equal(t, "Stopped", instanceStatus(t, rc, names[0].(starlark.String).GoString()), "the failed create touched nothing")
 }
 
-func TestTypedManagers(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testTypedManagers)
-}
+func TestTypedManagers(t *testing.T) { parallelOnEachServer(t, testTypedManagers) }
 
 func testTypedManagers(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "typed", false)
@@ -363,10 +340,7 @@ print(c.containers.get(name) == c.instances.get(name))
 	assert.Equal(t, "True False\nTrue False\nNotFound\nTrue\n", out)
 }
 
-func TestModelFields(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testModelFields)
-}
+func TestModelFields(t *testing.T) { parallelOnEachServer(t, testModelFields) }
 
 func testModelFields(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "fields", false)
@@ -394,10 +368,7 @@ True
 `, out)
 }
 
-func TestRawAPI(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testRawAPI)
-}
+func TestRawAPI(t *testing.T) { parallelOnEachServer(t, testRawAPI) }
 
 func testRawAPI(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "raw", false)
@@ -412,10 +383,7 @@ print(c.api.storage_pools.get().status_code, c.api.instances.get(params={"recurs
 	assert.Equal(t, "200 True True\n404 "+srv.instanceNotFound("t-absent")+"\n200 200\n", out)
 }
 
-func TestClientAttributes(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testClientAttributes)
-}
+func TestClientAttributes(t *testing.T) { parallelOnEachServer(t, testClientAttributes) }
 
 func testClientAttributes(t *testing.T, srv server) {
 	out := newScript(t, srv.Socket).mustRun(`

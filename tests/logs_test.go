@@ -39,10 +39,7 @@ func recordedExec(t testing.TB, c *rest.Client, inst string, command ...string) 
 	return out
 }
 
-func TestInstanceLogs(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceLogs)
-}
+func TestInstanceLogs(t *testing.T) { parallelOnEachServer(t, testInstanceLogs) }
 
 // testInstanceLogs: all() lists what the server lists, get() gives its
 // bytes, delete() removes a log the server lets go of and fails with the
@@ -110,10 +107,7 @@ print(r.error.kind, r.error.status_code, r.error.message)
 	assert.Contains(t, serverNames(t, c, logs), "lxc.log", "a refused delete removed lxc.log")
 }
 
-func TestInstanceConsole(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceConsole)
-}
+func TestInstanceConsole(t *testing.T) { parallelOnEachServer(t, testInstanceConsole) }
 
 // testInstanceConsole: console_log() is what the server answers (LXD
 // 5.0.2: an error for a console never attached; Incus 6.0.4: empty),

@@ -22,10 +22,7 @@ import (
 
 // Bridges get no addresses (ipv4.address=none, ipv6.address=none): the test
 // bed never routes anything beyond loopback.
-func TestNetworkLifecycle(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testNetworkLifecycle)
-}
+func TestNetworkLifecycle(t *testing.T) { parallelOnEachServer(t, testNetworkLifecycle) }
 
 func testNetworkLifecycle(t *testing.T, srv server) {
 	holdHostLinks(t)
@@ -64,9 +61,7 @@ if client.networks.exists(old) or not client.networks.exists(renamed):
 if n.state()["mtu"] != 1400:
     fail("state after rename: %s" % n.state())
 `)
-	if serverExists(t, c, rest.Path("networks", old)) {
-		t.Fatal("old network name still exists")
-	}
+	requireGone(t, c, rest.Path("networks", old), "old network name still exists")
 	got := serverObject(t, c, rest.Path("networks", renamed))
 	cfg, _ := got["config"].(map[string]any)
 	if cfg["bridge.mtu"] != "1400" || cfg["ipv4.address"] != "none" || got["description"] != "edited" {
@@ -83,15 +78,10 @@ r = catch(n.state)
 if not r.error or not r.error.is_a("NotFound"):
     fail("state() of a deleted network: %s" % r)
 `)
-	if serverExists(t, c, rest.Path("networks", renamed)) {
-		t.Fatal("network still on the server")
-	}
+	requireGone(t, c, rest.Path("networks", renamed), "network still on the server")
 }
 
-func TestNetworkCreateArguments(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testNetworkCreateArguments)
-}
+func TestNetworkCreateArguments(t *testing.T) { parallelOnEachServer(t, testNetworkCreateArguments) }
 
 func testNetworkCreateArguments(t *testing.T, srv server) {
 	s := newScript(t, srv.Socket)

@@ -33,10 +33,7 @@ func mustFail(t *testing.T, s *script, src, want string) {
 	}
 }
 
-func TestProfileCreateSaveRename(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProfileCreateSaveRename)
-}
+func TestProfileCreateSaveRename(t *testing.T) { parallelOnEachServer(t, testProfileCreateSaveRename) }
 
 func testProfileCreateSaveRename(t *testing.T, srv server) {
 	c := restClient(t, srv.Socket)
@@ -73,9 +70,7 @@ if not client.profiles.exists(renamed) or client.profiles.exists(old):
 p.description = "after rename"
 p.save()
 `)
-	if serverExists(t, c, rest.Path("profiles", old)) {
-		t.Fatalf("profile %s still exists after the rename", old)
-	}
+	requireGone(t, c, rest.Path("profiles", old), "profile still exists after the rename")
 	got := serverObject(t, c, rest.Path("profiles", renamed))
 	cfg, _ := got["config"].(map[string]any)
 	devs, _ := got["devices"].(map[string]any)
@@ -83,20 +78,11 @@ p.save()
 		t.Fatalf("server has %v", got)
 	}
 
-	newScript(t, srv.Socket).with("renamed", starlark.String(renamed)).mustRun(`
-client = lxd.Client()
-client.profiles.get(renamed).delete()
-if client.profiles.exists(renamed):
-    fail("still exists after delete")
-`)
-	if serverExists(t, c, rest.Path("profiles", renamed)) {
-		t.Fatal("profile survived delete()")
-	}
+	deleteByScript(t, srv.Socket, c, "profiles", renamed, rest.Path("profiles", renamed))
 }
 
 func TestProfileArgumentsAndReadOnlyName(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProfileArgumentsAndReadOnlyName)
+	parallelOnEachServer(t, testProfileArgumentsAndReadOnlyName)
 }
 
 func testProfileArgumentsAndReadOnlyName(t *testing.T, srv server) {
@@ -111,16 +97,11 @@ func testProfileArgumentsAndReadOnlyName(t *testing.T, srv server) {
 	mustFail(t, s, `p = lxd.Client().profiles.get("default")
 p.name = "x"`, "rename(")
 	mustFail(t, s, `lxd.Client().profiles.get(name)`, "NotFound")
-	if serverExists(t, c, rest.Path("profiles", name)) {
-		t.Fatal("a failed create left a profile behind")
-	}
+	requireGone(t, c, rest.Path("profiles", name), "a failed create left a profile behind")
 }
 
 // A profile read twice and changed through one copy refuses the stale save.
-func TestProfileSaveConflict(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProfileSaveConflict)
-}
+func TestProfileSaveConflict(t *testing.T) { parallelOnEachServer(t, testProfileSaveConflict) }
 
 func testProfileSaveConflict(t *testing.T, srv server) {
 	name := uniqueName("prof")

@@ -19,10 +19,7 @@ print("published", len(img.fingerprint))
 img.delete(wait=True)
 `
 
-func TestProgressOnTerminalOnly(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProgressOnTerminalOnly)
-}
+func TestProgressOnTerminalOnly(t *testing.T) { parallelOnEachServer(t, testProgressOnTerminalOnly) }
 
 func testProgressOnTerminalOnly(t *testing.T, srv server) {
 	if _, err := exec.LookPath("script"); err != nil {
@@ -58,8 +55,7 @@ func testProgressOnTerminalOnly(t *testing.T, srv server) {
 }
 
 func TestProgressForFileTransfers(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProgressForFileTransfers)
+	parallelOnEachServer(t, testProgressForFileTransfers)
 }
 
 func testProgressForFileTransfers(t *testing.T, srv server) {

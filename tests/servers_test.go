@@ -32,10 +32,7 @@ func (s server) displayName() string {
 // client.server and client.server_version, trusted (unix socket) and
 // untrusted (HTTPS with a certificate the server does not know, to which it
 // shows no environment: the server is then told by its API extensions).
-func TestClientServerAndVersion(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testClientServerAndVersion)
-}
+func TestClientServerAndVersion(t *testing.T) { parallelOnEachServer(t, testClientServerAndVersion) }
 
 func testClientServerAndVersion(t *testing.T, srv server) {
 	env := serverObject(t, restClient(t, srv.Socket), "/1.0")["environment"].(map[string]any)
@@ -269,8 +266,7 @@ print(cp.name, [s.name for s in cp.snapshots.all()])
 // An image upload's headers (public, filename, properties) reach either
 // server under its own names: Incus ignores X-LXD-* ones here.
 func TestImageUploadHeadersReachEitherServer(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImageUploadHeadersReachEitherServer)
+	parallelOnEachServer(t, testImageUploadHeadersReachEitherServer)
 }
 
 func testImageUploadHeadersReachEitherServer(t *testing.T, srv server) {

@@ -21,8 +21,7 @@ func deleteImageLater(t testing.TB, socket, fingerprint string) {
 }
 
 func TestSnapshotRestoreRestoresFiles(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSnapshotRestoreRestoresFiles)
+	parallelOnEachServer(t, testSnapshotRestoreRestoresFiles)
 }
 
 func testSnapshotRestoreRestoresFiles(t *testing.T, srv server) {
@@ -50,8 +49,7 @@ print(str(inst.files.get("/root/state")))
 }
 
 func TestSnapshotManagerLifecycle(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSnapshotManagerLifecycle)
+	parallelOnEachServer(t, testSnapshotManagerLifecycle)
 }
 
 func testSnapshotManagerLifecycle(t *testing.T, srv server) {
@@ -119,8 +117,7 @@ False
 }
 
 func TestSnapshotPublishAndInstancePublish(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSnapshotPublishAndInstancePublish)
+	parallelOnEachServer(t, testSnapshotPublishAndInstancePublish)
 }
 
 func testSnapshotPublishAndInstancePublish(t *testing.T, srv server) {
@@ -182,10 +179,7 @@ func mustAttr(t testing.TB, v starlark.Value, name string) starlark.Value {
 	return a
 }
 
-func TestInstanceCopySameServer(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceCopySameServer)
-}
+func TestInstanceCopySameServer(t *testing.T) { parallelOnEachServer(t, testInstanceCopySameServer) }
 
 func testInstanceCopySameServer(t *testing.T, srv server) {
 	name := uniqueName("copy")

@@ -311,8 +311,7 @@ func (tc *testCert) trustAt(t testing.TB, socket string) {
 }
 
 func TestCertificatesCreateSaveDelete(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testCertificatesCreateSaveDelete)
+	parallelOnEachServer(t, testCertificatesCreateSaveDelete)
 }
 
 func testCertificatesCreateSaveDelete(t *testing.T, srv server) {
@@ -358,9 +357,7 @@ metrics.delete()
 	if got["name"] != name+"-renamed" || got["restricted"] != true || len(got["projects"].([]any)) != 1 {
 		t.Fatalf("server has %v", got)
 	}
-	if serverExists(t, c, rest.Path("certificates", bytesCert.fingerprint)) {
-		t.Fatal("metrics certificate survived delete()")
-	}
+	requireGone(t, c, rest.Path("certificates", bytesCert.fingerprint), "metrics certificate survived delete()")
 	newScript(t, srv.Socket).with("fp", starlark.String(pemCert.fingerprint)).mustRun(`
 client = lxd.Client()
 client.certificates.get(fp).delete()
@@ -368,9 +365,7 @@ r = catch(client.certificates.get, fp)
 if not r.error or not r.error.is_a("NotFound"):
     fail("get after delete: %s" % r)
 `)
-	if serverExists(t, c, rest.Path("certificates", pemCert.fingerprint)) {
-		t.Fatal("certificate survived delete()")
-	}
+	requireGone(t, c, rest.Path("certificates", pemCert.fingerprint), "certificate survived delete()")
 }
 
 func TestCertificatesCreateArguments(t *testing.T) {
@@ -465,10 +460,7 @@ func (s *syncWriter) String() string {
 }
 
 // A trust token (lxc config trust add) works as the secret too.
-func TestAuthenticateWithToken(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testAuthenticateWithToken)
-}
+func TestAuthenticateWithToken(t *testing.T) { parallelOnEachServer(t, testAuthenticateWithToken) }
 
 func testAuthenticateWithToken(t *testing.T, srv server) {
 	c := restClient(t, srv.Socket)
@@ -533,10 +525,7 @@ fail("unreachable: %s" % c.trusted)
 }
 
 // client.resources makes one GET /1.0/resources per read.
-func TestClientResources(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testClientResources)
-}
+func TestClientResources(t *testing.T) { parallelOnEachServer(t, testClientResources) }
 
 func testClientResources(t *testing.T, srv server) {
 	proxy := newCountingProxy(t, srv.Socket)
