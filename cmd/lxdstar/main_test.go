@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 )
 
 // binary is the lxdstar command built once for the tests that run it.
@@ -57,24 +59,8 @@ func runBinary(t *testing.T, dir, stdin string, args ...string) outcome {
 	return outcome{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
 }
 
-// scriptDir returns a temporary directory holding files.
-func scriptDir(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestArgv(t *testing.T) {
-	dir := scriptDir(t, map[string]string{"argv.star": "print(sys.argv)\n"})
+	dir := testfiles.Dir(t, map[string]string{"argv.star": "print(sys.argv)\n"})
 	// Flags after the script name are the script's.
 	got := runBinary(t, dir, "", "--quiet", "argv.star", "a", "--project", "x", "-c")
 	if got.code != 0 || got.stdout != `["argv.star", "a", "--project", "x", "-c"]`+"\n" {
@@ -83,7 +69,7 @@ func TestArgv(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	dir := scriptDir(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"ok.star":     "x = 1\n",
 		"fail.star":   "fail('no')\n",
 		"err.star":    "x = 1 // 0\n",
@@ -153,7 +139,7 @@ func TestStdinScript(t *testing.T) {
 }
 
 func TestBacktraceShowsSource(t *testing.T) {
-	dir := scriptDir(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"main.star": `load("lib/helpers.star", "check")
 
 def deploy(name):
@@ -182,7 +168,7 @@ Error in fail: fail: bad instance web1
 }
 
 func TestSyntaxErrorShowsSource(t *testing.T) {
-	dir := scriptDir(t, map[string]string{"bad.star": "x = 1\ny = (x +\n"})
+	dir := testfiles.Dir(t, map[string]string{"bad.star": "x = 1\ny = (x +\n"})
 	got := runBinary(t, dir, "", "bad.star")
 	if got.code != 1 || !strings.Contains(got.stderr, "bad.star:3:1:") {
 		t.Errorf("got %+v", got)
