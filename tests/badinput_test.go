@@ -21,11 +21,9 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -58,39 +56,27 @@ type readOnlyProxy struct {
 func newReadOnlyProxy(t *testing.T, upstream string) *readOnlyProxy {
 	t.Helper()
 	needSocket(t, upstream)
-	p := &readOnlyProxy{Socket: filepath.Join(t.TempDir(), "ro.socket")}
-	ln, err := net.Listen("unix", p.Socket)
-	require.NoError(t, err)
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(&url.URL{Scheme: "http", Host: "lxd"})
-			r.Out.Host = "lxd"
-		},
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", upstream)
-		}},
-		ErrorLog: log.New(io.Discard, "", 0), // clients hanging up early are expected
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if meta, ok := p.canned[r.URL.Path]; ok && r.Method == "GET" {
+	p := &readOnlyProxy{}
+	p.Socket = unixProxy(t, upstream, func(rp *httputil.ReverseProxy) http.Handler {
+		rp.ErrorLog = log.New(io.Discard, "", 0) // clients hanging up early are expected
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if meta, ok := p.canned[r.URL.Path]; ok && r.Method == "GET" {
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status_code": 200, "metadata": meta})
+				return
+			}
+			if r.Method == "GET" || r.Method == "HEAD" {
+				rp.ServeHTTP(w, r)
+				return
+			}
+			p.mu.Lock()
+			p.writes = append(p.writes, r.Method+" "+r.URL.RequestURI())
+			p.mu.Unlock()
 			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status_code": 200, "metadata": meta})
-			return
-		}
-		if r.Method == "GET" || r.Method == "HEAD" {
-			rp.ServeHTTP(w, r)
-			return
-		}
-		p.mu.Lock()
-		p.writes = append(p.writes, r.Method+" "+r.URL.RequestURI())
-		p.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"type":"error","error":"read-only test proxy: write refused","error_code":403}`))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"type":"error","error":"read-only test proxy: write refused","error_code":403}`))
+		})
+	})
 	return p
 }
 
