@@ -62,15 +62,13 @@ func instanceFile(t testing.TB, c *rest.Client, inst, path string) []byte {
 	return rawBytes(t, c, rest.Path("instances", inst, "files"), url.Values{"path": {path}})
 }
 
-func TestBackupLifecycle(t *testing.T) {
-	t.Parallel()
-	eachServer(t, func(t *testing.T, srv server) { testBackupLifecycle(t, srv.Socket) })
-}
+func TestBackupLifecycle(t *testing.T) { parallelOnEachServer(t, testBackupLifecycle) }
 
 // testBackupLifecycle: create in both wait modes, with and without a name,
 // with options; all/get/exists; rename; save; delete. Each effect is read
 // back from the server.
-func testBackupLifecycle(t *testing.T, socket string) {
+func testBackupLifecycle(t *testing.T, srv server) {
+	socket := srv.Socket
 	name := newInstance(t, socket, "bk", false)
 	c := restClient(t, socket)
 	backups := rest.Path("instances", name, "backups")
@@ -141,17 +139,15 @@ print("after delete", sorted([b.name for b in inst.backups.all()]))
 	assert.Equal(t, false, serverObject(t, c, backups+"/b1-renamed")["instance_only"])
 }
 
-func TestBackupExportRestore(t *testing.T) {
-	t.Parallel()
-	eachServer(t, func(t *testing.T, srv server) { testBackupExportRestore(t, srv.Socket) })
-}
+func TestBackupExportRestore(t *testing.T) { parallelOnEachServer(t, testBackupExportRestore) }
 
 // testBackupExportRestore: export_to writes exactly the server's export;
 // create_from_backup restores it under a new name (the Instance in both
 // wait modes) and under the backup's own name (wait=False: the
 // Operation); the restored instances start and hold the file written
 // before the backup.
-func testBackupExportRestore(t *testing.T, socket string) {
+func testBackupExportRestore(t *testing.T, srv server) {
+	socket := srv.Socket
 	name := uniqueName("bkx")
 	copy1, copy2 := name+"-r1", name+"-r2"
 	createInstance(t, socket, name, true)
@@ -253,15 +249,13 @@ print(there.name, there.status)
 	assert.Equal(t, marker, string(instanceFile(t, dst, restored, "/root/marker")))
 }
 
-func TestBackupExportAtomic(t *testing.T) {
-	t.Parallel()
-	eachServer(t, func(t *testing.T, srv server) { testBackupExportAtomic(t, srv.Socket) })
-}
+func TestBackupExportAtomic(t *testing.T) { parallelOnEachServer(t, testBackupExportAtomic) }
 
 // testBackupExportAtomic: an export whose connection breaks half way, and
 // one cancelled half way (Ctrl-C), leave no file, half-written or
 // temporary, and an existing file at the path untouched.
-func testBackupExportAtomic(t *testing.T, socket string) {
+func testBackupExportAtomic(t *testing.T, srv server) {
+	socket := srv.Socket
 	name := newInstance(t, socket, "bkat", false)
 	c := restClient(t, socket)
 	r, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("instances", name, "backups"), Body: map[string]any{"name": "b"}})

@@ -25,6 +25,18 @@ var (
 )
 
 // lxdstarBinary builds cmd/lxdstar once per test run.
+// runLxdstar runs the lxdstar command with args, requires it to succeed
+// (a failure shows its stderr) and returns its stdout.
+func runLxdstar(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(lxdstarBinary(t), args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	return out
+}
+
 func lxdstarBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -60,11 +72,7 @@ func TestQuickstartExample(t *testing.T) { parallelOnEachServer(t, testQuickstar
 
 func testQuickstartExample(t *testing.T, srv server) {
 	name := newInstanceName(t, srv.Socket, "quick")
-	cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "../scripts/examples/quickstart.star", name)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "stderr: %s", stderr.String())
+	out := runLxdstar(t, "--endpoint", srv.Socket, "../scripts/examples/quickstart.star", name)
 	got := string(out)
 	for _, want := range []string{
 		map[string]string{"lxd": "connected to LXD 5.0.", "incus": "connected to Incus 6.0."}[srv.Name],
@@ -88,11 +96,7 @@ func TestFanoutExample(t *testing.T) {
 	needSocket(t, mainSocket)
 	needSocket(t, secondSocket)
 	needSocket(t, incusSocket)
-	cmd := exec.Command(lxdstarBinary(t), "../scripts/examples/fanout.star", mainSocket, secondSocket, incusSocket)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "stderr: %s", stderr.String())
+	out := runLxdstar(t, "../scripts/examples/fanout.star", mainSocket, secondSocket, incusSocket)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.Len(t, lines, 5, "%s", out)
 	assert.Regexp(t, `^\s*SERVER\s+NAME\s+VERSION\s+INSTANCE\s+STATUS\s+PROCS\s+LEFT BEHIND$`, lines[0])
@@ -114,11 +118,7 @@ func TestInventoryExample(t *testing.T) {
 	require.NoError(t, err)
 	run := func(t *testing.T, endpoint string) (string, map[string]any) {
 		out := filepath.Join(t.TempDir(), "inventory.yaml")
-		cmd := exec.Command(lxdstarBinary(t), "--endpoint", endpoint, "../scripts/examples/inventory.star", out)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		stdout, err := cmd.Output()
-		require.NoError(t, err, "stderr: %s", stderr.String())
+		stdout := runLxdstar(t, "--endpoint", endpoint, "../scripts/examples/inventory.star", out)
 		data, err := os.ReadFile(out)
 		require.NoError(t, err)
 		var inv map[string]any
@@ -192,11 +192,7 @@ func TestOperatorExample(t *testing.T) { parallelOnEachServer(t, testOperatorExa
 
 func testOperatorExample(t *testing.T, srv server) {
 	dir := t.TempDir()
-	cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "../scripts/examples/operator.star", "2", dir)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "stderr: %s", stderr.String())
+	out := runLxdstar(t, "--endpoint", srv.Socket, "../scripts/examples/operator.star", "2", dir)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.Len(t, lines, 4, "%s", out)
 	assert.Regexp(t, `^\s*NAME\s+STATUS\s+HOSTNAME\s+LOAD\s+EXIT\s+BACKUP$`, lines[0])
