@@ -24,8 +24,7 @@ import (
 )
 
 func TestWaitTrueReturnValues(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		i = c.instances.get("c1")
 		assert_eq(i.start(wait=True), None)
@@ -67,8 +66,7 @@ func pick(v any, keys ...string) map[string]any {
 }
 
 func TestWaitFalseReturnsAPendingOperation(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		i = c.instances.get("c1")
 		release = hold("PUT /1.0/instances/c1/state")
@@ -106,8 +104,7 @@ func TestOperationWaitAfterTheServerForgotIt(t *testing.T) {
 }
 
 func TestOperationWaitIsIdempotent(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		op = c.instances.get("c1").publish()
 		first = op.wait()
@@ -120,8 +117,7 @@ func TestOperationWaitIsIdempotent(t *testing.T) {
 }
 
 func TestFailedOperations(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		i = c.instances.get("c1")
 		fail_next("PUT /1.0/instances/c1/state", "no space left")
@@ -143,8 +139,7 @@ func TestFailedOperations(t *testing.T) {
 }
 
 func TestOperationWaitTimeoutThenSuccess(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		release = hold("PUT /1.0/instances/c1/state")
 		op = c.instances.get("c1").start()
@@ -158,8 +153,7 @@ func TestOperationWaitTimeoutThenSuccess(t *testing.T) {
 }
 
 func TestOperationRefreshAndCancel(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		release = hold("PUT /1.0/instances/c1/state")
 		op = c.instances.get("c1").start()
@@ -174,8 +168,7 @@ func TestOperationRefreshAndCancel(t *testing.T) {
 }
 
 func TestWaitAllReturnsResultsInArgumentOrder(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		i = c.instances.get("c1")
 		r1 = hold("POST /1.0/images")
@@ -203,9 +196,7 @@ func TestWaitAllReturnsResultsInArgumentOrder(t *testing.T) {
 }
 
 func TestWaitAllFailsWithTheFirstFailureAfterAllEnded(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
-	s.f.AddInstance("c2", nil)
+	s := withInstances(t, "c1", "c2")
 	release := s.f.Hold("PUT /1.0/instances/c2/state")
 	time.AfterFunc(300*time.Millisecond, release)
 	s.run(`
@@ -220,8 +211,7 @@ func TestWaitAllFailsWithTheFirstFailureAfterAllEnded(t *testing.T) {
 }
 
 func TestWaitAllTimeoutAndBadArguments(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		release = hold("PUT /1.0/instances/c1/state")
 		op = c.instances.get("c1").start()
@@ -265,8 +255,7 @@ func withReleaseAfter(s *script) {
 }
 
 func TestNextCallWaitsForThePendingChange(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	withReleaseAfter(s)
 	s.run(`
 		i = c.instances.get("c1")
@@ -286,8 +275,7 @@ func TestNextCallWaitsForThePendingChange(t *testing.T) {
 }
 
 func TestFailureIsReportedOnceAtTheNextCall(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.f.FailNext("PUT /1.0/instances/c1/state", "boom")
 	s.run(`
 		i = c.instances.get("c1")
@@ -304,8 +292,7 @@ func TestFailureIsReportedOnceAtTheNextCall(t *testing.T) {
 }
 
 func TestUnwaitedFailureIsLeftForTheEnd(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.f.FailNext("PUT /1.0/instances/c1/state", "boom")
 	s.run(`
 		i = c.instances.get("c1")
@@ -324,9 +311,7 @@ func TestUnwaitedFailureIsLeftForTheEnd(t *testing.T) {
 }
 
 func TestManyUnwaitedFailuresAreListed(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
-	s.f.AddInstance("c2", nil)
+	s := withInstances(t, "c1", "c2")
 	s.f.FailNext("PUT /1.0/instances/c1/state", "boom1")
 	s.f.FailNext("PUT /1.0/instances/c2/state", "boom2")
 	s.run(`
@@ -357,8 +342,7 @@ func TestSuccessNeedsNoReportAndLeavesNothingBehind(t *testing.T) {
 }
 
 func TestObjectFollowsItsRenameUnwaited(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("a", nil)
+	s := withInstances(t, "a")
 	s.run(`
 		i = c.instances.get("a")
 		op = i.rename("b")
@@ -380,8 +364,7 @@ func TestObjectFollowsItsRenameUnwaited(t *testing.T) {
 }
 
 func TestHashSurvivesRename(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("a", nil)
+	s := withInstances(t, "a")
 	s.run(`
 		i = c.instances.get("a")
 		d = {i: 1}
@@ -415,8 +398,7 @@ func TestRenameThenDeleteGoesToTheNewName(t *testing.T) {
 }
 
 func TestSnapshotOfARenamedInstanceFollowsIt(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.f.AddSnapshot("c1", "s1", nil)
 	s.run(`
 		i = c.instances.get("c1")
@@ -430,8 +412,7 @@ func TestSnapshotOfARenamedInstanceFollowsIt(t *testing.T) {
 }
 
 func TestTwoSavesInARow(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		i = c.instances.get("c1")
 		i.description = "one"
@@ -448,8 +429,7 @@ func TestTwoSavesInARow(t *testing.T) {
 }
 
 func TestEditsDuringAPendingSaveStayDirty(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		i = c.instances.get("c1")
 		i.description = "saved"
@@ -492,8 +472,7 @@ func TestSyncMergesKeyByKey(t *testing.T) {
 }
 
 func TestRollbackDiscardsWhatSyncKeeps(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		i = c.instances.get("c1")
 		i.config["user.mine"] = "1"
@@ -506,8 +485,7 @@ func TestRollbackDiscardsWhatSyncKeeps(t *testing.T) {
 }
 
 func TestWholeConfigAssignmentKeepsVolatileKeys(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	before := mustGet(t, s.f, "/1.0/instances/c1")["config"].(map[string]any)
 	s.run(`
 		i = c.instances.get("c1")
@@ -549,8 +527,7 @@ func TestSaveSendsTheServersCopyPlusEdits(t *testing.T) {
 }
 
 func TestOperationShowsInDirAndJSON(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		i = c.instances.get("c1")
 		assert_eq("operation" in dir(i), True)
@@ -562,8 +539,7 @@ func TestOperationShowsInDirAndJSON(t *testing.T) {
 }
 
 func TestErrorsNameTheirObject(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	err := s.fail(`c.instances.get("web9")`)
 	assert.Contains(t, err.Error(), `NotFound: instance "web9": `)
 	err = s.fail(`c.instances.get("c1").snapshots.get("nope")`)

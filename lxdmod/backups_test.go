@@ -132,8 +132,7 @@ func dirNames(t *testing.T, dir string) []string {
 // all of it), and the upload says its length.
 func TestBackupTransfersStream(t *testing.T) {
 	const size = 128 << 20
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.f.Add("/1.0/instances/c1/backups/big", fakelxd.Object{"name": "big"})
 	s.f.Intercept("GET /1.0/instances/c1/backups/big/export", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
