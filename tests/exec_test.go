@@ -3,22 +3,11 @@ package tests
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"math/big"
 	mrand "math/rand/v2"
 	"net"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -429,60 +418,6 @@ killed = catch(inst.execute, ["sleep", "3017"], timeout=0.3).error.kind
 	assert.Equal(t, "hello\n", globalString(t, s, "out"))
 	assert.Equal(t, "oops\n", globalString(t, s, "err"))
 	assert.Equal(t, strings.Repeat("x", 200000), globalString(t, s, "echoed"))
-}
-
-// trustedClientCert makes a client certificate in t.TempDir(), has the
-// server trust it and removes the trust when the test ends. LXD is given its
-// trust password over HTTPS with that very certificate; Incus, which has no
-// trust passwords, is handed the certificate over its unix socket.
-func trustedClientCert(t *testing.T, srv server) (crtPath, keyPath string) {
-	t.Helper()
-	crtPath, keyPath, der := newClientCert(t)
-	body := map[string]any{"type": "client", "name": "lxdstar-test-" + strings.ReplaceAll(t.Name(), "/", "-"),
-		"certificate": base64.StdEncoding.EncodeToString(der)}
-	hc := restClient(t, srv.Socket)
-	if srv.Name == "lxd" {
-		var err error
-		hc, err = rest.New(rest.Config{Endpoint: srv.HTTPS, CertFile: crtPath, KeyFile: keyPath, Insecure: true})
-		require.NoError(t, err)
-		body["password"] = trustPassword()
-	}
-	_, err := hc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: body})
-	require.NoError(t, err, "trusting the test certificate")
-	sum := sha256.Sum256(der)
-	fingerprint := hex.EncodeToString(sum[:])
-	t.Cleanup(func() {
-		_, err := restClient(t, srv.Socket).Do(context.Background(), &rest.Request{Method: "DELETE", Path: rest.Path("certificates", fingerprint)})
-		if err != nil && !errors.Is(err, rest.ErrNotFound) {
-			t.Errorf("removing the test certificate: %v", err)
-		}
-	})
-	return crtPath, keyPath
-}
-
-// newClientCert writes a fresh self-signed client certificate and its key
-// (PEM) to t.TempDir() and returns their paths and the certificate (DER).
-func newClientCert(t *testing.T) (crtPath, keyPath string, der []byte) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "lxdstar-test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	crtPath, keyPath = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
-	require.NoError(t, os.WriteFile(crtPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
-	return crtPath, keyPath, der
 }
 
 func TestRawInteractiveExecute(t *testing.T) { parallelOnEachServer(t, testRawInteractiveExecute) }

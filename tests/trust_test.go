@@ -234,8 +234,46 @@ lxd.Client(cert=(sys.argv[2], sys.argv[3]), verify=False).authenticate("wrong" +
 	w.check(t)
 }
 
+// trustedClientCert makes a client certificate in t.TempDir(), has the
+// server trust it and removes the trust when the test ends. LXD is given its
+// trust password over HTTPS with that very certificate; Incus, which has no
+// trust passwords, is handed the certificate over its unix socket.
+func trustedClientCert(t *testing.T, srv server) (crtPath, keyPath string) {
+	t.Helper()
+	crtPath, keyPath, der := newClientCert(t)
+	body := map[string]any{"type": "client", "name": "lxdstar-test-" + strings.ReplaceAll(t.Name(), "/", "-"),
+		"certificate": base64.StdEncoding.EncodeToString(der)}
+	hc := restClient(t, srv.Socket)
+	if srv.Name == "lxd" {
+		var err error
+		hc, err = rest.New(rest.Config{Endpoint: srv.HTTPS, CertFile: crtPath, KeyFile: keyPath, Insecure: true})
+		require.NoError(t, err)
+		body["password"] = trustPassword()
+	}
+	_, err := hc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: body})
+	require.NoError(t, err, "trusting the test certificate")
+	sum := sha256.Sum256(der)
+	fingerprint := hex.EncodeToString(sum[:])
+	t.Cleanup(func() {
+		_, err := restClient(t, srv.Socket).Do(context.Background(), &rest.Request{Method: "DELETE", Path: rest.Path("certificates", fingerprint)})
+		if err != nil && !errors.Is(err, rest.ErrNotFound) {
+			t.Errorf("removing the test certificate: %v", err)
+		}
+	})
+	return crtPath, keyPath
+}
+
+// newClientCert writes a fresh self-signed client certificate and its key
+// (PEM) to t.TempDir() and returns their paths and the certificate (DER).
+func newClientCert(t *testing.T) (crtPath, keyPath string, der []byte) {
+	t.Helper()
+	c := newTestCert(t, t.TempDir(), "client")
+	return c.crtFile, c.keyFile, c.der
+}
+
 // testCert is a freshly generated self-signed client certificate.
 type testCert struct {
+	der             []byte
 	certPEM, keyPEM []byte
 	fingerprint     string
 	crtFile         string
@@ -269,6 +307,7 @@ func newTestCert(t testing.TB, dir, name string) *testCert {
 	}
 	sum := sha256.Sum256(der)
 	c := &testCert{
+		der:         der,
 		certPEM:     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		keyPEM:      pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
 		fingerprint: hex.EncodeToString(sum[:]),
