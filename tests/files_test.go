@@ -65,13 +65,20 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// runOnFiles runs src with f bound to the files of a new running instance
+// (and c to the client); it returns the instance's name and what src
+// printed.
+func runOnFiles(t *testing.T, srv server, src string) (name, out string) {
+	t.Helper()
+	name = newInstance(t, srv.Socket, "files", true)
+	out = newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun("c = lxd.Client()\nf = c.instances.get(NAME).files\n" + src)
+	return name, out
+}
+
 func TestFilesPutGetModesOwners(t *testing.T) { parallelOnEachServer(t, testFilesPutGetModesOwners) }
 
 func testFilesPutGetModesOwners(t *testing.T, srv server) {
-	name := newInstance(t, srv.Socket, "files", true)
-	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
-c = lxd.Client()
-f = c.instances.get(NAME).files
+	name, out := runOnFiles(t, srv, `
 f.put("/root/bin.dat", b"\x00\x01\xff binary", mode=0o600)
 if f.get("/root/bin.dat") != b"\x00\x01\xff binary":
     fail("bytes round trip")
@@ -127,10 +134,7 @@ True
 func TestFilesDirsListDelete(t *testing.T) { parallelOnEachServer(t, testFilesDirsListDelete) }
 
 func testFilesDirsListDelete(t *testing.T, srv server) {
-	name := newInstance(t, srv.Socket, "files", true)
-	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
-c = lxd.Client()
-f = c.instances.get(NAME).files
+	name, out := runOnFiles(t, srv, `
 f.mk_dir("/root/d", mode=0o750)
 f.mk_dir("/root/d/sub")
 f.put("/root/d/x", "1")

@@ -28,9 +28,7 @@ func testNetworkLifecycle(t *testing.T, srv server) {
 	holdHostLinks(t)
 	c := restClient(t, srv.Socket)
 	// Interface names are at most 15 characters: "t-net-" + 8 hex digits.
-	old, renamed := uniqueName("net"), uniqueName("net")
-	cleanupPath(t, c, rest.Path("networks", old))
-	cleanupPath(t, c, rest.Path("networks", renamed))
+	old, renamed := namesForRename(t, c, "networks", "net")
 
 	newScript(t, srv.Socket).with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
@@ -229,9 +227,8 @@ func TestNetworkACLs(t *testing.T) { onNetServers(t, testNetworkACLs) }
 
 func testNetworkACLs(t *testing.T, socket string) {
 	c := restClient(t, socket)
-	name, renamed, bridge := uniqueName("acl"), uniqueName("acl"), uniqueName("acl")
-	cleanupPath(t, c, rest.Path("network-acls", name))
-	cleanupPath(t, c, rest.Path("network-acls", renamed))
+	name, renamed := namesForRename(t, c, "network-acls", "acl")
+	bridge := uniqueName("acl")
 
 	s := newScript(t, socket).with("name", starlark.String(name)).with("renamed", starlark.String(renamed)).
 		with("raw_put", rawWriter(t, c))

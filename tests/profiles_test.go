@@ -17,6 +17,17 @@ func cleanupPath(t testing.TB, c *rest.Client, path string) {
 	t.Cleanup(func() { deletePath(c, path) })
 }
 
+// namesForRename returns two fresh names ("t-<prefix>-…") for an object of
+// collection that the test creates under old and renames to renamed; the
+// object is deleted when the test ends, under either name.
+func namesForRename(t testing.TB, c *rest.Client, collection, prefix string) (old, renamed string) {
+	t.Helper()
+	old, renamed = uniqueName(prefix), uniqueName(prefix)
+	cleanupPath(t, c, rest.Path(collection, old))
+	cleanupPath(t, c, rest.Path(collection, renamed))
+	return old, renamed
+}
+
 func deletePath(c *rest.Client, path string) {
 	_ = sendAndWait(c, &rest.Request{Method: "DELETE", Path: path}, 30*time.Second)
 }
@@ -37,9 +48,7 @@ func TestProfileCreateSaveRename(t *testing.T) { parallelOnEachServer(t, testPro
 
 func testProfileCreateSaveRename(t *testing.T, srv server) {
 	c := restClient(t, srv.Socket)
-	old, renamed := uniqueName("prof"), uniqueName("prof")
-	cleanupPath(t, c, rest.Path("profiles", old))
-	cleanupPath(t, c, rest.Path("profiles", renamed))
+	old, renamed := namesForRename(t, c, "profiles", "prof")
 
 	newScript(t, srv.Socket).with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
