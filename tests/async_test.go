@@ -401,18 +401,8 @@ func TestInterruptFinalWait(t *testing.T) {
 		// ignores it: a stop with force=False lasts its whole timeout.
 		body := map[string]any{"name": name, "source": map[string]any{"type": "image", "alias": imageAlias},
 			"config": map[string]any{"raw.lxc": "lxc.signal.halt = SIGUSR2"}}
-		r, err := c.Do(ctx, &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body})
-		require.NoError(t, err)
-		op, err := rest.AsyncOperation(r)
-		require.NoError(t, err)
-		_, err = c.WaitOperation(ctx, op, 0)
-		require.NoError(t, err)
-		r, err = c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"), Body: map[string]any{"action": "start"}})
-		require.NoError(t, err)
-		op, err = rest.AsyncOperation(r)
-		require.NoError(t, err)
-		_, err = c.WaitOperation(ctx, op, 0)
-		require.NoError(t, err)
+		require.NoError(t, c.SendAndWait(ctx, &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body}))
+		require.NoError(t, c.SendAndWait(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"), Body: map[string]any{"action": "start"}}))
 
 		cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "-c",
 			"lxd.Client().instances.get('"+name+"').stop(timeout=60, force=False)\nprint('started')\n")
@@ -427,7 +417,7 @@ func TestInterruptFinalWait(t *testing.T) {
 		time.Sleep(500 * time.Millisecond) // in the final wait
 		sent := time.Now()
 		require.NoError(t, cmd.Process.Signal(os.Interrupt))
-		err = cmd.Wait()
+		err := cmd.Wait()
 		var ee *exec.ExitError
 		require.True(t, errors.As(err, &ee), "exit: %v (stderr %q)", err, stderr.String())
 		assert.Equal(t, 130, ee.ExitCode(), stderr.String())

@@ -258,12 +258,7 @@ func testBackupExportAtomic(t *testing.T, srv server) {
 	socket := srv.Socket
 	name := newInstance(t, socket, "bkat", false)
 	c := restClient(t, socket)
-	r, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("instances", name, "backups"), Body: map[string]any{"name": "b"}})
-	require.NoError(t, err)
-	op, err := rest.AsyncOperation(r)
-	require.NoError(t, err)
-	_, err = c.WaitOperation(context.Background(), op, time.Minute)
-	require.NoError(t, err)
+	require.NoError(t, sendAndWait(c, &rest.Request{Method: "POST", Path: rest.Path("instances", name, "backups"), Body: map[string]any{"name": "b"}}, time.Minute))
 	exportPath := rest.Path("instances", name, "backups", "b", "export")
 	full := rawBytes(t, c, exportPath, nil)
 	require.Greater(t, len(full), 64<<10, "a backup big enough to cut")

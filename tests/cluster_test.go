@@ -26,16 +26,7 @@ import (
 // doOp sends a request and waits for the operation it may start.
 func doOp(t testing.TB, c *rest.Client, req *rest.Request) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r, err := c.Do(ctx, req)
-	require.NoError(t, err, "%s %s", req.Method, req.Path)
-	if r.Type == "async" {
-		op, err := rest.AsyncOperation(r)
-		require.NoError(t, err)
-		_, err = c.WaitOperation(ctx, op, 0)
-		require.NoError(t, err, "%s %s", req.Method, req.Path)
-	}
+	require.NoError(t, sendAndWait(c, req, 2*time.Minute), "%s %s", req.Method, req.Path)
 }
 
 // createOnMember makes a stopped busybox container on a cluster member and

@@ -215,14 +215,8 @@ plan: no changes
 // stopInstance stops an instance through the REST client (force).
 func stopInstance(t *testing.T, c *rest.Client, name string) {
 	t.Helper()
-	ctx := context.Background()
-	r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"),
-		Body: map[string]any{"action": "stop", "force": true, "timeout": 30}})
-	require.NoError(t, err)
-	op, err := rest.AsyncOperation(r)
-	require.NoError(t, err)
-	_, err = c.WaitOperation(ctx, op, time.Minute)
-	require.NoError(t, err)
+	require.NoError(t, sendAndWait(c, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"),
+		Body: map[string]any{"action": "stop", "force": true, "timeout": 30}}, time.Minute))
 }
 
 func TestPlanUpdatesInPlaceWithoutRestart(t *testing.T) {

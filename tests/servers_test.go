@@ -116,12 +116,7 @@ func uploadTestImage(t *testing.T, socket, tag string) string {
 	t.Helper()
 	img := issue3Image(t, socket, tag)
 	c := restClient(t, socket)
-	r, err := c.Do(context.Background(), rest.ImageUploadRequest(rest.ImageUpload{Rootfs: bytes.NewReader(img.unified), Fingerprint: img.fp}))
-	require.NoError(t, err)
-	op, err := rest.AsyncOperation(r)
-	require.NoError(t, err)
-	_, err = c.WaitOperation(context.Background(), op, time.Minute)
-	require.NoError(t, err)
+	require.NoError(t, sendAndWait(c, rest.ImageUploadRequest(rest.ImageUpload{Rootfs: bytes.NewReader(img.unified), Fingerprint: img.fp}), time.Minute))
 	return img.fp
 }
 
@@ -272,14 +267,9 @@ func TestImageUploadHeadersReachEitherServer(t *testing.T) {
 func testImageUploadHeadersReachEitherServer(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("hdr"))
 	c := restClient(t, srv.Socket)
-	r, err := c.Do(context.Background(), rest.ImageUploadRequest(rest.ImageUpload{Rootfs: bytes.NewReader(img.unified),
+	require.NoError(t, sendAndWait(c, rest.ImageUploadRequest(rest.ImageUpload{Rootfs: bytes.NewReader(img.unified),
 		Fingerprint: img.fp, Public: true, Filename: "busybox-hdr.tar.gz",
-		Properties: map[string]string{"lxdstar.tag": "a b&c"}}))
-	require.NoError(t, err)
-	op, err := rest.AsyncOperation(r)
-	require.NoError(t, err)
-	_, err = c.WaitOperation(context.Background(), op, time.Minute)
-	require.NoError(t, err)
+		Properties: map[string]string{"lxdstar.tag": "a b&c"}}), time.Minute))
 	got := serverObject(t, c, rest.Path("images", img.fp))
 	assert.Equal(t, true, got["public"])
 	assert.Equal(t, "busybox-hdr.tar.gz", got["filename"])
@@ -326,12 +316,7 @@ func createDefinedInstance(t *testing.T, socket string, body map[string]any) {
 	name := body["name"].(string)
 	t.Cleanup(func() { deleteInstance(c, name) })
 	body["source"] = map[string]any{"type": "image", "alias": imageAlias}
-	r, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body})
-	require.NoError(t, err)
-	op, err := rest.AsyncOperation(r)
-	require.NoError(t, err)
-	_, err = c.WaitOperation(context.Background(), op, 0)
-	require.NoError(t, err)
+	require.NoError(t, c.SendAndWait(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body}))
 }
 
 func TestMigrateToAnotherServer(t *testing.T) {
