@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -176,7 +177,7 @@ print(r2.status)
 	require.NoError(t, err)
 	served := rawBytes(t, c, rest.Path("instances", name, "backups", "full", "export"), nil)
 	assert.True(t, bytes.Equal(served, exported), "export_to wrote %d bytes, the server serves %d", len(exported), len(served))
-	assert.Equal(t, []string{"b.tar.gz"}, dirNames(t, dir), "no temporary file left")
+	assert.Equal(t, []string{"b.tar.gz"}, testfiles.Names(t, dir), "no temporary file left")
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
@@ -307,7 +308,7 @@ c.instances.get(NAME).backups.get("b").export_to(PATH)
 			} else {
 				assert.Contains(t, err.Error(), "Cancelled", "%s: %v", m, err)
 			}
-			assert.Equal(t, []string{"existing.tar.gz"}, dirNames(t, dir), "%s into %s: files left", m, target)
+			assert.Equal(t, []string{"existing.tar.gz"}, testfiles.Names(t, dir), "%s into %s: files left", m, target)
 			data, err := os.ReadFile(existing)
 			require.NoError(t, err)
 			assert.Equal(t, "an older export", string(data), "%s: the existing file changed", m)

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 )
 
 // randomFile writes n pseudo-random bytes to path with mode and returns them.
@@ -76,7 +78,7 @@ f.pull("/root/owned.bin", DIR + "/existing.bin")
 		assert.Equal(t, sha256Hex(data), sha256Hex(got), file)
 		assert.Equal(t, mode, hostMode(t, filepath.Join(dir, file)), file)
 	}
-	assert.ElementsMatch(t, []string{"src.bin", "pulled.bin", "existing.bin"}, dirNames(t, dir))
+	assert.ElementsMatch(t, []string{"src.bin", "pulled.bin", "existing.bin"}, testfiles.Names(t, dir))
 }
 
 // Every failure names the method, the parameter or the path at fault, and
@@ -123,7 +125,7 @@ for call, args in [
 	} {
 		assert.Contains(t, lines[i], want, "case %d", i)
 	}
-	assert.ElementsMatch(t, []string{"src.bin"}, dirNames(t, dir), "files left behind")
+	assert.ElementsMatch(t, []string{"src.bin"}, testfiles.Names(t, dir), "files left behind")
 }
 
 // A pull whose connection is cut midway leaves no file and no temporary
@@ -149,7 +151,7 @@ for target in [OUT + "/new.bin", OUT + "/old.bin"]:
     print(r.error.kind)
 `)
 	assert.Equal(t, "ClientConnectionFailed\nClientConnectionFailed\n", got)
-	assert.Equal(t, []string{"old.bin"}, dirNames(t, out), "a file or temporary file left behind")
+	assert.Equal(t, []string{"old.bin"}, testfiles.Names(t, out), "a file or temporary file left behind")
 	data, err := os.ReadFile(old)
 	require.NoError(t, err)
 	assert.Equal(t, "old", string(data))

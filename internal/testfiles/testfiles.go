@@ -1,6 +1,6 @@
-// Package testfiles writes the small file trees unit tests set up (lxc
-// configuration directories, scripts), so each test states only what the
-// files hold.
+// Package testfiles writes and lists the small file trees tests set up
+// and check (lxc configuration directories, scripts, export targets), so
+// each test states only what the files hold.
 package testfiles
 
 import (
@@ -32,4 +32,18 @@ func Dir(t testing.TB, files map[string]string) string {
 	dir := t.TempDir()
 	Write(t, dir, files)
 	return dir
+}
+
+// Names returns the names of dir's entries, sorted.
+func Names(t testing.TB, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
