@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
-	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -436,27 +435,20 @@ keys = sorted(d.keys())
 	assert.Regexp(t, `^/1\.0/operations/[0-9a-f-]+/websocket\?secret=[0-9a-f]+$`, wsPath)
 	assert.Regexp(t, `^/1\.0/operations/[0-9a-f-]+/websocket\?secret=[0-9a-f]+$`, controlPath)
 
-	// Drive the shell ourselves with gorilla/websocket over the socket.
+	// Drive the shell ourselves over the paths it returned, with the REST
+	// client's websockets (which answer the pings LXD sends each socket as
+	// it connects) and no Starlark.
 	rc := restClient(t, srv.Socket)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	dialer := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return rc.Dial(ctx) }}
 	dial := func(path string) *websocket.Conn {
-		conn, _, err := dialer.DialContext(ctx, "ws://lxd"+path, nil)
+		conn, err := rc.DialWebsocket(ctx, path)
 		require.NoError(t, err, "dialing %s", strings.Split(path, "?")[0])
 		return conn
 	}
 	term, ctl := dial(wsPath), dial(controlPath)
 	defer term.Close()
 	defer ctl.Close()
-	// As rest.DialWebsocket does: answer pings, but never let a failed pong
-	// end the read (LXD pings each socket as it connects).
-	for _, conn := range []*websocket.Conn{term, ctl} {
-		conn.SetPingHandler(func(data string) error {
-			_ = conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-			return nil
-		})
-	}
 	go func() { // keep the control socket read, so pings are answered
 		for {
 			if _, _, err := ctl.NextReader(); err != nil {
