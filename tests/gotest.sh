@@ -5,14 +5,26 @@
 # are. CI keeps only the tail of a run's output, where a timeout's goroutine
 # dump would otherwise hide all of that.
 #
-#   LXDSTAR_TEST_LOG   where the whole output goes (default /tmp/lxdstar-test.log)
+#   LXDSTAR_TEST_LOG   where the whole output goes (default /tmp/lxdstar-test.log;
+#                      the test-bed watch's report in $LXDSTAR_TEST_LOG.watch)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log=${LXDSTAR_TEST_LOG:-/tmp/lxdstar-test.log}
+watchlog=$log.watch
 : >"$log"
+: >"$watchlog"
+# A test-bed daemon that hangs is reported, its goroutines saved, and
+# restarted (testbed.sh watch), rather than holding every test until the
+# timeout.
+tests/testbed/testbed.sh watch >>"$watchlog" 2>&1 &
+watcher=$!
 "${GO:-go}" test "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+kill "$watcher" 2>/dev/null
+wait "$watcher" 2>/dev/null
+# Shown whether or not the tests passed: a hang inside LXD or Incus is news.
+[[ -s $watchlog ]] && { echo "---- test-bed watch ----"; cat "$watchlog"; }
 ((rc == 0)) && exit 0
 
 {

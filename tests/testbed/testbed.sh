@@ -4,16 +4,22 @@
 #   tests/testbed/testbed.sh up [main|all|fault|incus]     start + initialise (idempotent)
 #   tests/testbed/testbed.sh down [main|all|fault|incus]   stop the daemons this script started
 #   tests/testbed/testbed.sh status                        which daemons answer
+#   tests/testbed/testbed.sh watch                         for make test: report (and restart) a daemon that stops answering
 #
 # Layout (see shared/TESTBED.md; every tool and test on the machine relies on it):
 #
-#   name    LXD_DIR         HTTPS address     role
-#   main    /var/lib/lxd    127.0.0.1:8443    everything single-server
-#   second  /var/lib/lxd2   127.0.0.1:8444    copy / move / image copy target
-#   node1   /var/lib/lxd3   127.0.0.3:8443    cluster bootstrap member
-#   node2   /var/lib/lxd4   127.0.0.4:8443    cluster joining member
-#   fault   /var/lib/lxd5   127.0.0.1:8445    fault injection: tests kill -9 and restart it
-#   incus   /var/lib/incus  127.0.0.1:8446    Incus 6.0: the suite runs here too
+#   name    LXD_DIR         HTTPS address     debug (pprof)     role
+#   main    /var/lib/lxd    127.0.0.1:8443    127.0.0.1:8450    everything single-server
+#   second  /var/lib/lxd2   127.0.0.1:8444    127.0.0.1:8451    copy / move / image copy target
+#   node1   /var/lib/lxd3   127.0.0.3:8443    127.0.0.3:8450    cluster bootstrap member
+#   node2   /var/lib/lxd4   127.0.0.4:8443    127.0.0.4:8450    cluster joining member
+#   fault   /var/lib/lxd5   127.0.0.1:8445    127.0.0.1:8452    fault injection: tests kill -9 and restart it
+#   incus   /var/lib/incus  127.0.0.1:8446    127.0.0.1:8453    Incus 6.0: the suite runs here too
+#
+# The debug address (core.debug_address) serves the daemon's Go pprof
+# handlers: when a daemon stops answering its API, `watch` saves its
+# goroutines from there, which is how a hang inside LXD or Incus gets
+# diagnosed.
 #
 # Trust password (LXD only; Incus has none, it trusts by token):
 # $LXDSTAR_TRUST_PASSWORD or "s3cret". Storage pool "default" (dir), default
@@ -52,6 +58,8 @@ declare -A LXDDIR=([main]=/var/lib/lxd [second]=/var/lib/lxd2 [node1]=/var/lib/l
 	[fault]=/var/lib/lxd5 [incus]=/var/lib/incus)
 declare -A ADDR=([main]=127.0.0.1:8443 [second]=127.0.0.1:8444 [node1]=127.0.0.3:8443 [node2]=127.0.0.4:8443
 	[fault]=127.0.0.1:8445 [incus]=127.0.0.1:8446)
+declare -A DEBUG_ADDR=([main]=127.0.0.1:8450 [second]=127.0.0.1:8451 [node1]=127.0.0.3:8450 [node2]=127.0.0.4:8450
+	[fault]=127.0.0.1:8452 [incus]=127.0.0.1:8453)
 
 T0=$(date +%s.%N)
 
@@ -109,6 +117,9 @@ our_pid() {
 # before which it has no pool at all).
 initialised() { lxcd "$1" query /1.0/storage-pools/default >/dev/null 2>&1; }
 has_image() { lxcd "$1" query "/1.0/images/aliases/$IMAGE_ALIAS" >/dev/null 2>&1; }
+has_debug() { [[ $(lxcd "$1" config get core.debug_address 2>/dev/null) == "${DEBUG_ADDR[$1]}" ]]; }
+# core.debug_address is a member's own key, so this also serves node2.
+ensure_debug() { has_debug "$1" || lxcd "$1" config set core.debug_address "${DEBUG_ADDR[$1]}"; }
 
 # ---------------------------------------------------------------- packages
 
@@ -419,7 +430,7 @@ cmd_up() {
 	# Fast path: everything answers, is initialised and has the image.
 	local ok=1
 	for n in "${names[@]}"; do
-		if answers "$n" && initialised "$n" && { [[ $n == node2 ]] || has_image "$n"; }; then continue; fi
+		if answers "$n" && initialised "$n" && has_debug "$n" && { [[ $n == node2 ]] || has_image "$n"; }; then continue; fi
 		ok=0
 		break
 	done
@@ -429,7 +440,10 @@ cmd_up() {
 	fi
 
 	ensure_running "${names[@]}"
-	for n in "${names[@]}"; do ensure_init "$n"; done
+	for n in "${names[@]}"; do
+		ensure_init "$n"
+		ensure_debug "$n"
+	done
 
 	for n in "${names[@]}"; do
 		[[ $n == node2 ]] && continue # the cluster shares node1's images
@@ -511,12 +525,42 @@ cmd_status() {
 	done
 }
 
+# Runs beside `make test` (tests/gotest.sh) until killed. Every 20 s it asks
+# each daemon (but fault, which tests kill on purpose) for /1.0; one that has
+# not answered for two checks in a row has hung: its goroutines are saved
+# from its debug address (the evidence of where it hangs), then it is killed
+# and started again, so that the tests waiting on it fail with an error
+# instead of holding the whole suite until go test's timeout.
+cmd_watch() {
+	local n dump
+	declare -A misses=()
+	while sleep "${WATCH_EVERY:-20}"; do
+		for n in main second node1 node2 incus; do
+			our_pid "$n" >/dev/null || continue
+			if answers "$n"; then
+				misses[$n]=0
+				continue
+			fi
+			misses[$n]=$((${misses[$n]:-0} + 1))
+			((misses[$n] >= 2)) || continue
+			dump=$LOG_DIR/$n-hung-$(date +%Y%m%dT%H%M%S).goroutines
+			curl -s -m 20 -o "$dump" "http://${DEBUG_ADDR[$n]}/debug/pprof/goroutine?debug=2" || true
+			say "WATCH: $n stopped answering its API at $(date -u +%H:%M:%S); goroutines in $dump ($(grep -c '^goroutine ' "$dump" 2>/dev/null || echo no) of them); restarting it"
+			kill -KILL "$(our_pid "$n")" 2>/dev/null || true
+			sleep 1
+			(ensure_running "$n") || say "WATCH: $n did not come back"
+			misses[$n]=0
+		done
+	done
+}
+
 case ${1:-} in
 up) cmd_up "${2:-main}" ;;
 down) cmd_down "${2:-main}" ;;
 status) cmd_status ;;
+watch) cmd_watch ;;
 *)
-	echo "usage: $0 up [main|all|fault|incus] | down [main|all|fault|incus] | status" >&2
+	echo "usage: $0 up [main|all|fault|incus] | down [main|all|fault|incus] | status | watch" >&2
 	exit 2
 	;;
 esac
