@@ -61,7 +61,7 @@ bench: testbed-up-main build
 # is written there too: fix it, and keep it as a seed.
 fuzz:
 	@set -e; for t in lxdmod/rest:FuzzParseResponse lxdmod/rest:FuzzParseEvent lxdmod/rest:FuzzCLIConfig \
-		lxdmod:FuzzJSONRoundTrip lxdmod:FuzzParseFileMode builtins:FuzzYAMLRoundTrip; do \
+		internal/starjson:FuzzJSONRoundTrip internal/starargs:FuzzParseFileMode builtins:FuzzYAMLRoundTrip; do \
 		echo "fuzz: $${t#*:} ($(if $(FUZZTIME),$(FUZZTIME),30s))"; \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(if $(FUZZTIME),$(FUZZTIME),30s) ./$${t%%:*}; \
 	done

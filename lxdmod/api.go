@@ -9,6 +9,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -161,7 +162,7 @@ func apiResponseJSON(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	v, err := fromJSON(b.Receiver().(*apiResponse).body)
+	v, err := starjson.Decode(b.Receiver().(*apiResponse).body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}

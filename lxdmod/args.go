@@ -10,12 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
-	"time"
 
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 )
 
 // newName is the name of an object being created or renamed: LXD takes it
@@ -92,6 +93,37 @@ func (p *pathInInstance) Unpack(v starlark.Value) error {
 	return nil
 }
 
+// optPathInInstance is a pathInInstance, or None ("").
+type optPathInInstance string
+
+func (p *optPathInInstance) Unpack(v starlark.Value) error {
+	var s starargs.OptString
+	if err := s.Unpack(v); err != nil || !s.Set {
+		*p = ""
+		return err
+	}
+	var in pathInInstance
+	err := in.Unpack(v)
+	*p = optPathInInstance(in)
+	return err
+}
+
+// statusWanted is an instance status to wait for: "Running", "Stopped" or
+// "Frozen"; None or "" for any.
+type statusWanted string
+
+func (s *statusWanted) Unpack(v starlark.Value) error {
+	var o starargs.OptString
+	if err := o.Unpack(v); err != nil {
+		return err
+	}
+	if o.Value != "" && !slices.Contains(instanceStatuses, o.Value) {
+		return fmt.Errorf("got %q, want \"Running\", \"Stopped\" or \"Frozen\"", o.Value)
+	}
+	*s = statusWanted(o.Value)
+	return nil
+}
+
 // jsonObject is a dict sent to LXD as a JSON object, or None (nil).
 type jsonObject map[string]any
 
@@ -132,36 +164,25 @@ func (l *jsonObjects) Unpack(v starlark.Value) error {
 	return nil
 }
 
-// toGoArg is toGo for an argument: a failure deep inside it says where,
-// after UnpackArgs's "fn: for parameter x: ".
+// toGoArg is starjson.ToGo for an argument: a failure deep inside it says
+// where, after UnpackArgs's "fn: for parameter x: ".
 func toGoArg(v starlark.Value) (any, error) {
-	g, err := goValue(v, 0, true)
-	var pe *pathError
-	if errors.As(err, &pe) {
-		if len(pe.segs) == 0 {
-			return nil, errors.New(pe.msg)
+	g, err := starjson.ToGo(v, "")
+	var e *starjson.Error
+	if errors.As(err, &e) {
+		if p := e.Path(); p != "" {
+			return nil, fmt.Errorf("at %s: %s", p, e.Msg)
 		}
-		return nil, pe.at("at ")
+		return nil, errors.New(e.Msg)
 	}
 	return g, err
 }
 
-// durationArg converts None or a positive number of seconds, for methods
-// that do not declare a starargs.Seconds yet.
-func durationArg(fn, param string, v starlark.Value) (time.Duration, error) {
-	var s starargs.Seconds
-	if err := s.Unpack(v); err != nil {
-		return 0, fmt.Errorf("%s: for parameter %s: %v", fn, param, err)
+// maxPositional enforces Python's keyword-only marker (*): starlark's
+// UnpackArgs would otherwise accept those parameters positionally.
+func maxPositional(fn string, args starlark.Tuple, n int) error {
+	if len(args) > n {
+		return fmt.Errorf("%s: got %d positional arguments, want at most %d (the rest are keyword-only)", fn, len(args), n)
 	}
-	return s.Duration(), nil
-}
-
-// optString converts None or a string, for methods that do not declare a
-// starargs.OptString yet.
-func optString(v starlark.Value, fn, param string) (string, error) {
-	var s starargs.OptString
-	if err := s.Unpack(v); err != nil {
-		return "", fmt.Errorf("%s: for parameter %s: %v", fn, param, err)
-	}
-	return s.Value, nil
+	return nil
 }

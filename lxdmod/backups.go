@@ -15,6 +15,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -250,7 +251,7 @@ func instancesCreateFromBackup(thread *starlark.Thread, b *starlark.Builtin, arg
 	k := restoreKind{
 		request: rest.InstanceBackupImportRequest,
 		object: func(name string) *Model {
-			return g.model(dictFields(fromGo(map[string]any{"name": name, "status": "Creating"}).(*starlark.Dict)), "")
+			return g.model(dictFields(starjson.FromGo(map[string]any{"name": name, "status": "Creating"}).(*starlark.Dict)), "")
 		},
 		resources: "instances",
 		get: func(thread *starlark.Thread, name string) (starlark.Value, error) {
@@ -281,7 +282,7 @@ func volumesCreateFromBackup(thread *starlark.Thread, b *starlark.Builtin, args 
 	k := restoreKind{
 		request: func(u rest.BackupImport) *rest.Request { return rest.VolumeBackupImportRequest(pool, u) },
 		object: func(name string) *Model {
-			return g.model(dictFields(fromGo(map[string]any{"name": name, "type": "custom"}).(*starlark.Dict)), "")
+			return g.model(dictFields(starjson.FromGo(map[string]any{"name": name, "type": "custom"}).(*starlark.Dict)), "")
 		},
 		resources: "storage_volumes",
 		get: func(thread *starlark.Thread, name string) (starlark.Value, error) {

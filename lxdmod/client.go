@@ -13,6 +13,7 @@ import (
 	"github.com/lxdstar/lxdstar/internal/jsonscan"
 	"github.com/lxdstar/lxdstar/internal/progress"
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -82,7 +83,7 @@ func wrapClient(ctx, life context.Context, rc *rest.Client) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := fromJSON(resp.Metadata)
+	info, err := starjson.Decode(resp.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +379,7 @@ func (c *Client) getObject(ctx context.Context, path string) (*starlark.Dict, st
 	if err != nil {
 		return nil, "", err
 	}
-	v, err := fromJSON(meta)
+	v, err := starjson.Decode(meta)
 	if err != nil {
 		return nil, "", &rest.Error{Kind: rest.KindConnection, Message: "GET " + path, Err: err}
 	}

@@ -72,7 +72,7 @@ func modelToDict(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if err := starlark.UnpackArgs(qualified(m, b), args, kwargs); err != nil {
 		return nil, err
 	}
-	return m.toDict(), nil
+	return m.ToDict(), nil
 }
 
 // checkMutable refuses local edits of a frozen model with a clear message.

@@ -5,46 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"go.starlark.net/starlark"
 )
-
-// A list or dict that contains itself fails to convert, promptly, naming
-// where; it used to recurse until the stack overflowed.
-func TestToGoRefusesCycles(t *testing.T) {
-	l := starlark.NewList(nil)
-	_ = l.Append(l)
-	d := starlark.NewDict(1)
-	_ = d.SetKey(starlark.String("me"), d)
-	outer := starlark.NewDict(1)
-	_ = outer.SetKey(starlark.String("a"), starlark.NewList([]starlark.Value{starlark.MakeInt(1), d}))
-	for _, tc := range []struct {
-		v    starlark.Value
-		want string
-	}{
-		{l, `json[0][0]`},
-		{outer, `json["a"][1]["me"]["me"]`},
-	} {
-		start := time.Now()
-		_, err := toGo(tc.v, "json")
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || !strings.Contains(err.Error(), "contain itself") {
-			t.Errorf("got %v, want an error starting %q", err, tc.want)
-		}
-		if took := time.Since(start); took > time.Second {
-			t.Errorf("took %v", took)
-		}
-		if c := canonical(tc.v); c != "\x00unsendable" {
-			t.Errorf("canonical: %q", c)
-		}
-	}
-	// Deep but finite nesting within the limit converts.
-	v := starlark.Value(starlark.NewList(nil))
-	for range maxGoDepth - 1 {
-		v = starlark.NewList([]starlark.Value{v})
-	}
-	if _, err := toGo(v, "json"); err != nil {
-		t.Errorf("%d levels: %v", maxGoDepth, err)
-	}
-}
 
 // A model object inside a model's field is refused, without touching the
 // object's lock: inst.config["x"] = inst; inst.dirty used to deadlock.
@@ -70,7 +33,7 @@ func TestModelInsideItsOwnFieldDoesNotDeadlock(t *testing.T) {
 		t.Errorf("put body: %v", err)
 	}
 	// Elsewhere (client.api ...post(json=obj)) an object is sent as its fields.
-	g, err := toGo(starlark.NewList([]starlark.Value{m}), "json")
+	g, err := starjson.ToGo(starlark.NewList([]starlark.Value{m}), "json")
 	if err == nil {
 		t.Errorf("a model holding itself converted: %v", g)
 	}

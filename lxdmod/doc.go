@@ -1,8 +1,9 @@
 // Package lxdmod is the Starlark `lxd` module: the values scripts see and
 // the rules they follow. It holds Starlark values only; HTTP is the REST
-// client's (lxdmod/rest), and Go-only helpers live in internal/ (argument
-// types in starargs, the progress line in progress, host-file writing in
-// hostfile).
+// client's (lxdmod/rest), and Go-only helpers live in internal/: argument
+// types in starargs, JSON to Starlark values and back in starjson, a
+// command's text encodings in textcodec, file modes in filemode, the
+// progress line in progress, host-file writing in hostfile.
 //
 // Go hosts use a small surface:
 //

@@ -13,6 +13,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -172,7 +173,7 @@ func (s *EventStream) next(ctx context.Context, wait time.Duration) (starlark.Va
 		}
 		return nil, err
 	}
-	v, err := fromJSON(ev.Raw)
+	v, err := starjson.Decode(ev.Raw)
 	if err != nil {
 		return nil, &rest.Error{Kind: rest.KindConnection, Message: "invalid event from " + s.c.describe(), Err: err}
 	}

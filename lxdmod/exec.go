@@ -11,121 +11,45 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/textcodec"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
 // execArgs are the arguments execute and raw_interactive_execute share.
 type execArgs struct {
-	commands, environment, user, group, cwd starlark.Value
+	commands    starargs.Command
+	environment starargs.StringDict
+	user, group starargs.Owner
+	cwd         starargs.OptString
 }
 
-func newExecArgs() execArgs {
-	return execArgs{environment: starlark.None, user: starlark.None, group: starlark.None, cwd: starlark.None}
+func newExecArgs() execArgs { return execArgs{user: -1, group: -1} }
+
+// request is LXD's request body for the shared arguments.
+func (a execArgs) request() rest.ExecRequest {
+	return rest.ExecRequest{Command: a.commands, Environment: a.environment,
+		User: execID(a.user), Group: execID(a.group), Cwd: a.cwd.Value}
 }
 
-// request validates the shared arguments and builds LXD's request body.
-func (a execArgs) request(fn string) (rest.ExecRequest, error) {
-	var req rest.ExecRequest
-	var err error
-	if req.Command, err = commandList(fn, "commands", a.commands); err != nil {
-		return req, err
+// execID is a uid or gid for the request: nil lets LXD choose.
+func execID(o starargs.Owner) *uint32 {
+	if o < 0 {
+		return nil
 	}
-	if req.Environment, err = stringDict(fn, "environment", a.environment); err != nil {
-		return req, err
-	}
-	if req.User, err = optID(fn, "user", a.user); err != nil {
-		return req, err
-	}
-	if req.Group, err = optID(fn, "group", a.group); err != nil {
-		return req, err
-	}
-	req.Cwd, err = optString(a.cwd, fn, "cwd")
-	return req, err
-}
-
-func commandList(fn, param string, v starlark.Value) ([]string, error) {
-	switch v.(type) {
-	case starlark.String, starlark.Bytes:
-		return nil, fmt.Errorf(`%s: for parameter %s: got %s, want a list of strings (to run a shell command line, use ["sh", "-c", %s])`,
-			fn, param, v.Type(), v.String())
-	}
-	seq, ok := v.(starlark.Indexable)
-	if !ok {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want a list of strings", fn, param, v.Type())
-	}
-	if seq.Len() == 0 {
-		return nil, fmt.Errorf("%s: for parameter %s: the command is empty", fn, param)
-	}
-	out := make([]string, seq.Len())
-	for i := range out {
-		s, ok := seq.Index(i).(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter %s: element %d is %s, want string", fn, param, i, seq.Index(i).Type())
-		}
-		out[i] = string(s)
-	}
-	return out, nil
-}
-
-func stringDict(fn, param string, v starlark.Value) (map[string]string, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	d, ok := v.(*starlark.Dict)
-	if !ok {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want dict or None", fn, param, v.Type())
-	}
-	out := make(map[string]string, d.Len())
-	for _, item := range d.Items() {
-		k, ok1 := item[0].(starlark.String)
-		val, ok2 := item[1].(starlark.String)
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("%s: for parameter %s: want string keys and values, got %s: %s", fn, param, item[0].Type(), item[1].Type())
-		}
-		out[string(k)] = string(val)
-	}
-	return out, nil
-}
-
-// optID converts None or a uid/gid.
-func optID(fn, param string, v starlark.Value) (*uint32, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	i, ok := v.(starlark.Int)
-	if !ok {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want int or None", fn, param, v.Type())
-	}
-	n, ok := i.Int64()
-	if !ok || n < 0 || n > math.MaxUint32 {
-		return nil, fmt.Errorf("%s: for parameter %s: %s is not a valid id", fn, param, i)
-	}
-	id := uint32(n)
-	return &id, nil
-}
-
-func optCallable(fn, param string, v starlark.Value) (starlark.Callable, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	c, ok := v.(starlark.Callable)
-	if !ok {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want a callable or None", fn, param, v.Type())
-	}
-	return c, nil
+	id := uint32(o)
+	return &id
 }
 
 // execOptions is everything execute needs beyond the request body.
 type execOptions struct {
 	decode   bool
-	codec    codec
+	codec    textcodec.Codec
 	stdin    []byte // nil: none
 	handlers [2]starlark.Callable
 	timeout  time.Duration // 0: none
@@ -140,10 +64,13 @@ func instanceExecute(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	}
 	a := newExecArgs()
 	var (
-		encoding, payload, outHandler, errHandler, timeout starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
-		decode                                             starlark.Value = starlark.True
-		stdinEncoding                                                     = "utf-8"
-		wait                                                              = true
+		encoding               encodingArg
+		decode                 = starargs.Opt[starlark.Bool]{Value: true, Set: true}
+		payload                stdinPayload
+		stdinEncoding          = "utf-8"
+		outHandler, errHandler starargs.Callable
+		timeout                starargs.Seconds
+		wait                   = true
 	)
 	if err := starlark.UnpackArgs(fn, args, kwargs,
 		"commands", &a.commands, "environment?", &a.environment, "encoding?", &encoding, "decode?", &decode,
@@ -152,65 +79,76 @@ func instanceExecute(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		"wait?", &wait); err != nil {
 		return nil, err
 	}
-	req, err := a.request(fn)
+	stdin, err := payload.encode(fn, stdinEncoding)
 	if err != nil {
 		return nil, err
 	}
-	opts := execOptions{}
-	switch d := decode.(type) {
-	case starlark.Bool:
-		opts.decode = bool(d)
-	case starlark.NoneType: // pylxd passes decode=None for bytes
-	default:
-		return nil, fmt.Errorf("%s: for parameter decode: got %s, want bool or None", fn, decode.Type())
-	}
-	if opts.codec, err = codecArg(fn, "encoding", encoding); err != nil {
-		return nil, err
-	}
-	if opts.stdin, err = stdinBytes(fn, payload, stdinEncoding); err != nil {
-		return nil, err
-	}
-	if opts.handlers[0], err = optCallable(fn, "stdout_handler", outHandler); err != nil {
-		return nil, err
-	}
-	if opts.handlers[1], err = optCallable(fn, "stderr_handler", errHandler); err != nil {
-		return nil, err
-	}
-	if opts.timeout, err = durationArg(fn, "timeout", timeout); err != nil {
-		return nil, err
+	opts := execOptions{
+		decode:   bool(decode.Value), // None: bytes, as pylxd's decode=None
+		codec:    textcodec.Codec(encoding),
+		stdin:    stdin,
+		handlers: [2]starlark.Callable{outHandler.Fn, errHandler.Fn},
+		timeout:  timeout.Duration(),
 	}
 	if !wait {
-		return startExec(thread, m, req, opts)
+		return startExec(thread, m, a.request(), opts)
 	}
-	return runExec(thread, m, req, opts)
+	return runExec(thread, m, a.request(), opts)
 }
 
-// stdinBytes encodes stdin_payload (str with stdin_encoding, or bytes).
-func stdinBytes(fn string, payload starlark.Value, encoding string) ([]byte, error) {
-	switch p := payload.(type) {
-	case starlark.NoneType:
-		return nil, nil
+// encodingArg is the encoding of a command's output: a name textcodec
+// knows, or None (UTF-8).
+type encodingArg textcodec.Codec
+
+func (e *encodingArg) Unpack(v starlark.Value) error {
+	var name starargs.OptString
+	if err := name.Unpack(v); err != nil || !name.Set {
+		*e = encodingArg(textcodec.UTF8)
+		return err
+	}
+	c, err := textcodec.Lookup(name.Value)
+	*e = encodingArg(c)
+	return err
+}
+
+// stdinPayload is stdin_payload: a str (encoded with stdin_encoding),
+// bytes (sent as they are) or None.
+type stdinPayload struct{ v starlark.Value }
+
+func (p *stdinPayload) Unpack(v starlark.Value) error {
+	switch v.(type) {
+	case starlark.NoneType, starlark.String, starlark.Bytes:
+		p.v = v
+		return nil
+	}
+	return fmt.Errorf("got %s, want str, bytes or None", v.Type())
+}
+
+// encode returns the bytes to send (nil: no input). Only a str needs
+// stdin_encoding, so only then is it looked up.
+func (p stdinPayload) encode(fn, encoding string) ([]byte, error) {
+	switch x := p.v.(type) {
 	case starlark.Bytes:
-		return []byte(p), nil
+		return []byte(x), nil
 	case starlark.String:
-		c, err := lookupCodec(encoding)
+		c, err := textcodec.Lookup(encoding)
 		if err != nil {
 			return nil, fmt.Errorf("%s: for parameter stdin_encoding: %w", fn, err)
 		}
-		data, err := c.encode(string(p))
+		data, err := c.Encode(string(x))
 		if err != nil {
 			return nil, fmt.Errorf("%s: for parameter stdin_payload: %w", fn, err)
 		}
 		return data, nil
 	}
-	return nil, fmt.Errorf("%s: for parameter stdin_payload: got %s, want str, bytes or None", fn, payload.Type())
+	return nil, nil
 }
 
 // outStream collects or forwards one output stream.
 type outStream struct {
 	handler starlark.Callable
-	buf     bytes.Buffer // the output, when there is no handler
-	dec     decoder      // carries partial characters across chunks
+	buf     bytes.Buffer      // the output, when there is no handler
+	dec     textcodec.Decoder // carries partial characters across chunks
 }
 
 // newStreams prepares stdout and stderr, and the ExecIO that fills their
@@ -218,7 +156,7 @@ type outStream struct {
 func newStreams(opts execOptions) ([2]*outStream, rest.ExecIO) {
 	streams := [2]*outStream{{handler: opts.handlers[0]}, {handler: opts.handlers[1]}}
 	for _, s := range streams {
-		s.dec = decoder{codec: opts.codec}
+		s.dec = textcodec.Decoder{Codec: opts.codec}
 	}
 	stdio := rest.ExecIO{Stdout: &streams[0].buf, Stderr: &streams[1].buf, Timeout: opts.timeout}
 	if opts.stdin != nil {
@@ -261,11 +199,11 @@ func execResult(code int, streams [2]*outStream, decode bool) *ExecResult {
 	return out
 }
 
-func outputValue(data []byte, decode bool, dec *decoder) starlark.Value {
+func outputValue(data []byte, decode bool, dec *textcodec.Decoder) starlark.Value {
 	if !decode {
 		return starlark.Bytes(data)
 	}
-	return starlark.String(dec.decode(data, true))
+	return starlark.String(dec.Decode(data, true))
 }
 
 // chunk is output handed from a websocket reader to the script's goroutine.
@@ -359,7 +297,7 @@ func execWithHandlers(thread *starlark.Thread, rc *rest.Client, name string, req
 func (s *outStream) call(thread *starlark.Thread, data []byte, decode, final bool) error {
 	var arg starlark.Value = starlark.Bytes(data)
 	if decode {
-		text := s.dec.decode(data, final)
+		text := s.dec.Decode(data, final)
 		if text == "" {
 			return nil
 		}
@@ -379,10 +317,7 @@ func instanceRawInteractiveExecute(thread *starlark.Thread, b *starlark.Builtin,
 		"user?", &a.user, "group?", &a.group, "cwd?", &a.cwd); err != nil {
 		return nil, err
 	}
-	req, err := a.request(fn)
-	if err != nil {
-		return nil, err
-	}
+	req := a.request()
 	req.Interactive, req.WaitForWS = true, true
 	started, err := m.c.rest.StartExec(ctxOf(thread), m.key(), req)
 	if err != nil {
@@ -466,145 +401,3 @@ func (r *ExecResult) Attr(name string) (starlark.Value, error) {
 }
 
 func (r *ExecResult) AttrNames() []string { return []string{"exit_code", "stderr", "stdout"} }
-
-// A codec converts between text and the bytes a command reads and writes.
-// Decoding never fails: bytes the encoding cannot represent become U+FFFD.
-type codec int
-
-const (
-	codecUTF8 codec = iota
-	codecLatin1
-	codecASCII
-)
-
-func lookupCodec(name string) (codec, error) {
-	switch strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), "_", "-") {
-	case "utf-8", "utf8", "u8":
-		return codecUTF8, nil
-	case "latin-1", "latin1", "iso-8859-1", "iso8859-1", "8859", "l1", "cp819":
-		return codecLatin1, nil
-	case "ascii", "us-ascii", "646":
-		return codecASCII, nil
-	}
-	return 0, fmt.Errorf("unsupported encoding %q (want utf-8, latin-1 or ascii)", name)
-}
-
-func codecArg(fn, param string, v starlark.Value) (codec, error) {
-	if v == starlark.None {
-		return codecUTF8, nil
-	}
-	s, ok := v.(starlark.String)
-	if !ok {
-		return 0, fmt.Errorf("%s: for parameter %s: got %s, want string or None", fn, param, v.Type())
-	}
-	c, err := lookupCodec(string(s))
-	if err != nil {
-		return 0, fmt.Errorf("%s: for parameter %s: %w", fn, param, err)
-	}
-	return c, nil
-}
-
-func (c codec) encode(s string) ([]byte, error) {
-	if c == codecUTF8 {
-		return []byte(s), nil
-	}
-	limit := rune(0xFF)
-	if c == codecASCII {
-		limit = 0x7F
-	}
-	out := make([]byte, 0, len(s))
-	for i, r := range s {
-		if r > limit {
-			return nil, fmt.Errorf("character %q at offset %d cannot be encoded in %s", r, i, c)
-		}
-		out = append(out, byte(r))
-	}
-	return out, nil
-}
-
-func (c codec) String() string {
-	return [...]string{"utf-8", "latin-1", "ascii"}[c]
-}
-
-// decoder decodes a stream chunk by chunk: a UTF-8 character split between
-// two chunks is held back until its end arrives.
-type decoder struct {
-	codec   codec
-	pending []byte
-}
-
-func (d *decoder) decode(p []byte, final bool) string {
-	switch d.codec {
-	case codecLatin1:
-		return latin1(p)
-	case codecASCII:
-		return ascii(p)
-	}
-	data := p
-	if len(d.pending) > 0 {
-		data = append(d.pending, p...)
-		d.pending = nil
-	}
-	if !final {
-		if cut := incompleteSuffix(data); cut < len(data) {
-			d.pending = bytes.Clone(data[cut:])
-			data = data[:cut]
-		}
-	}
-	if utf8.Valid(data) {
-		return string(data)
-	}
-	return replaceInvalid(data)
-}
-
-// incompleteSuffix returns where a trailing, not yet complete UTF-8
-// sequence starts, or len(data) if there is none.
-func incompleteSuffix(data []byte) int {
-	for i := len(data) - 1; i >= 0 && i >= len(data)-utf8.UTFMax; i-- {
-		if utf8.RuneStart(data[i]) {
-			if !utf8.FullRune(data[i:]) {
-				return i
-			}
-			break
-		}
-	}
-	return len(data)
-}
-
-// replaceInvalid decodes UTF-8, turning each invalid byte into U+FFFD.
-func replaceInvalid(data []byte) string {
-	var b strings.Builder
-	b.Grow(len(data) + 16)
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size == 1 {
-			b.WriteRune(utf8.RuneError)
-		} else {
-			b.Write(data[:size])
-		}
-		data = data[size:]
-	}
-	return b.String()
-}
-
-func latin1(p []byte) string {
-	var b strings.Builder
-	b.Grow(len(p) + len(p)/4)
-	for _, c := range p {
-		b.WriteRune(rune(c))
-	}
-	return b.String()
-}
-
-func ascii(p []byte) string {
-	var b strings.Builder
-	b.Grow(len(p))
-	for _, c := range p {
-		if c < utf8.RuneSelf {
-			b.WriteByte(c)
-		} else {
-			b.WriteRune(utf8.RuneError)
-		}
-	}
-	return b.String()
-}

@@ -159,8 +159,8 @@ func TestExecuteTimeoutKillsTheCommand(t *testing.T) {
 	start := time.Now()
 	err := s.fail(`i.execute(["sleep", "60"], timeout=0.3)`)
 	requireKind(t, err, "Timeout", "")
-	assert.Less(t, time.Since(start), 5*time.Second)
-	assert.Contains(t, s.fail(`i.execute(["true"], timeout=0)`).Error(), "for parameter timeout")
+	assert.Less(t, time.Since(start), 20*time.Second)
+	assert.Contains(t, s.fail(`i.execute(["true"], timeout=0)`).Error(), `for parameter "timeout"`)
 }
 
 func TestExecuteSendsItsOptions(t *testing.T) {
@@ -194,12 +194,12 @@ func TestExecuteRefusesBadArgumentsBeforeAnyRequest(t *testing.T) {
 		{`i.execute("ls -l")`, `["sh", "-c", "ls -l"]`},
 		{`i.execute([])`, "the command is empty"},
 		{`i.execute(["ls", 1])`, "element 1 is int"},
-		{`i.execute(["ls"], environment=["A=1"])`, "for parameter environment"},
-		{`i.execute(["ls"], environment={"A": 1})`, "for parameter environment"},
-		{`i.execute(["ls"], user=-1)`, "for parameter user"},
-		{`i.execute(["ls"], stdout_handler="print")`, "for parameter stdout_handler"},
-		{`i.execute(["ls"], encoding="klingon")`, "for parameter encoding"},
-		{`i.execute(["ls"], stdin_payload=1)`, "for parameter stdin_payload"},
+		{`i.execute(["ls"], environment=["A=1"])`, `for parameter "environment"`},
+		{`i.execute(["ls"], environment={"A": 1})`, `for parameter "environment"`},
+		{`i.execute(["ls"], user=-1)`, `for parameter "user"`},
+		{`i.execute(["ls"], stdout_handler="print")`, `for parameter "stdout_handler"`},
+		{`i.execute(["ls"], encoding="klingon")`, `for parameter "encoding"`},
+		{`i.execute(["ls"], stdin_payload=1)`, `for parameter "stdin_payload"`},
 	} {
 		err := s.fail(tc.src)
 		assert.Contains(t, err.Error(), "Instance.execute", tc.src)

@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -42,43 +43,18 @@ const maxSymlinkHops = 40
 // maxLinkTarget bounds how much of a symlink's target is read.
 const maxLinkTarget = 4096
 
-// instancePath validates a path inside the instance: it must be absolute.
-func instancePath(fn, param, p string) (string, error) {
-	if !strings.HasPrefix(p, "/") {
-		return "", fmt.Errorf("%s: for parameter %s: %q is not an absolute path (paths inside the instance start with /)", fn, param, p)
-	}
-	if strings.ContainsRune(p, 0) {
-		return "", fmt.Errorf("%s: for parameter %s: path contains a NUL byte", fn, param)
-	}
-	return path.Clean(p), nil
+// pushAttrs are the mode, uid and gid arguments of put, push, mk_dir and
+// recursive_put; -1 (the argument left out or None) lets LXD choose.
+type pushAttrs struct {
+	mode     starargs.FileMode
+	uid, gid starargs.Owner
 }
 
-// pushAttrs parses the mode, uid and gid arguments shared by put, mk_dir
-// and recursive_put.
-func pushAttrs(fn string, mode, uid, gid starlark.Value) (rest.FilePush, error) {
-	var p rest.FilePush
-	var err error
-	if p.Mode, err = parseFileMode(fn, "mode", mode); err != nil {
-		return p, err
-	}
-	if p.UID, err = parseOwner(fn, "uid", uid); err != nil {
-		return p, err
-	}
-	if p.GID, err = parseOwner(fn, "gid", gid); err != nil {
-		return p, err
-	}
-	return p, nil
-}
+func newPushAttrs() pushAttrs { return pushAttrs{mode: -1, uid: -1, gid: -1} }
 
-// pushTarget checks the path in the instance (parameter param) and parses
-// the mode, uid and gid of what put, push and mk_dir write there.
-func pushTarget(fn, param, p string, mode, uid, gid starlark.Value) (string, rest.FilePush, error) {
-	p, err := instancePath(fn, param, p)
-	if err != nil {
-		return "", rest.FilePush{}, err
-	}
-	push, err := pushAttrs(fn, mode, uid, gid)
-	return p, push, err
+// push is the request these attributes make.
+func (a pushAttrs) push() rest.FilePush {
+	return rest.FilePush{Mode: int(a.mode), UID: int64(a.uid), GID: int64(a.gid)}
 }
 
 // filesInstance is the name of the instance a files manager belongs to,
@@ -89,38 +65,28 @@ func filesPut(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	g := mgr(b)
 	fn := g.fn(b)
 	var (
-		p              string
-		data           starlark.Value
-		mode, uid, gid starlark.Value = starlark.None, starlark.None, starlark.None
-		appendTo       bool
+		p        pathInInstance
+		data     starargs.Text
+		a        = newPushAttrs()
+		appendTo bool
 	)
 	if err := maxPositional(fn, args, 5); err != nil {
 		return nil, err
 	}
 	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p, "data", &data,
-		"mode?", &mode, "uid?", &uid, "gid?", &gid, "append?", &appendTo); err != nil {
+		"mode?", &a.mode, "uid?", &a.uid, "gid?", &a.gid, "append?", &appendTo); err != nil {
 		return nil, err
 	}
-	p, push, err := pushTarget(fn, "filepath", p, mode, uid, gid)
-	if err != nil {
-		return nil, err
-	}
+	push := a.push()
 	// strings.NewReader shares the Starlark value's memory: no copy.
-	switch x := data.(type) {
-	case starlark.String:
-		push.Content = strings.NewReader(string(x))
-	case starlark.Bytes:
-		push.Content = strings.NewReader(string(x))
-	default:
-		return nil, fmt.Errorf("%s: for parameter data: got %s, want string or bytes", fn, data.Type())
-	}
+	push.Content = strings.NewReader(string(data))
 	if appendTo {
 		if err := g.c.requireExtension("file_append"); err != nil {
 			return nil, rest.Annotate(err, "append=True")
 		}
 	}
 	push.Type, push.Append = "file", appendTo
-	return starlark.None, g.c.rest.PushFile(ctxOf(thread), g.filesInstance(), p, push)
+	return starlark.None, g.c.rest.PushFile(ctxOf(thread), g.filesInstance(), string(p), push)
 }
 
 // filesPush streams the host file local_path to filepath in the instance:
@@ -130,18 +96,15 @@ func filesPush(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	g := mgr(b)
 	fn := g.fn(b)
 	var (
-		local, p       string
-		mode, uid, gid starlark.Value = starlark.None, starlark.None, starlark.None
+		local string
+		p     pathInInstance
+		a     = newPushAttrs()
 	)
 	if err := starlark.UnpackArgs(fn, args, kwargs, "local_path", &local, "filepath", &p,
-		"mode?", &mode, "uid?", &uid, "gid?", &gid); err != nil {
+		"mode?", &a.mode, "uid?", &a.uid, "gid?", &a.gid); err != nil {
 		return nil, err
 	}
-	p, push, err := pushTarget(fn, "filepath", p, mode, uid, gid)
-	if err != nil {
-		return nil, err
-	}
-	err = g.pushHostFile(ctxOf(thread), local, p, push)
+	err := g.pushHostFile(ctxOf(thread), local, string(p), a.push())
 	return starlark.None, hostError(err, fn+": for parameter local_path")
 }
 
@@ -170,17 +133,14 @@ func (g *manager) pushHostFile(ctx context.Context, local, target string, push r
 func filesMkDir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	fn := g.fn(b)
-	var p string
-	var mode, uid, gid starlark.Value = starlark.None, starlark.None, starlark.None
-	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &p, "mode?", &mode, "uid?", &uid, "gid?", &gid); err != nil {
+	var p pathInInstance
+	a := newPushAttrs()
+	if err := starlark.UnpackArgs(fn, args, kwargs, "path", &p, "mode?", &a.mode, "uid?", &a.uid, "gid?", &a.gid); err != nil {
 		return nil, err
 	}
-	p, push, err := pushTarget(fn, "path", p, mode, uid, gid)
-	if err != nil {
-		return nil, err
-	}
+	push := a.push()
 	push.Type = "directory"
-	return starlark.None, g.c.rest.PushFile(ctxOf(thread), g.filesInstance(), p, push)
+	return starlark.None, g.c.rest.PushFile(ctxOf(thread), g.filesInstance(), string(p), push)
 }
 
 // openRemote fetches p, following symlinks inside the instance when follow is
@@ -223,11 +183,9 @@ func readLinkTarget(f *rest.File) (string, error) {
 // onePathArg unpacks the single absolute instance path the simple files
 // methods take, under its documented parameter name.
 func onePathArg(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, param string) (string, error) {
-	var p string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, param, &p); err != nil {
-		return "", err
-	}
-	return instancePath(b.Name(), param, p)
+	var p pathInInstance
+	err := starlark.UnpackArgs(b.Name(), args, kwargs, param, &p)
+	return string(p), err
 }
 
 // openPathArg unpacks the one instance path argument (param) and opens
@@ -271,20 +229,16 @@ func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 func filesPull(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	fn := g.fn(b)
-	var p string
+	var p pathInInstance
 	var local exportTarget // checked as export_to checks its path
 	if err := starlark.UnpackArgs(fn, args, kwargs, "filepath", &p, "local_path", &local); err != nil {
-		return nil, err
-	}
-	p, err := instancePath(fn, "filepath", p)
-	if err != nil {
 		return nil, err
 	}
 	if err := local.check(); err != nil {
 		return nil, fmt.Errorf("%s: for parameter local_path: %w", fn, err)
 	}
 	ctx := ctxOf(thread)
-	f, found, err := g.openRemote(ctx, p, true)
+	f, found, err := g.openRemote(ctx, string(p), true)
 	if err != nil {
 		return nil, err
 	}
@@ -360,22 +314,16 @@ func filesDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 func filesRecursivePut(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	fn := g.fn(b)
-	var src, dst string
-	var mode, uid, gid starlark.Value = starlark.None, starlark.None, starlark.None
-	if err := starlark.UnpackArgs(fn, args, kwargs, "src", &src, "dst", &dst, "mode?", &mode, "uid?", &uid, "gid?", &gid); err != nil {
+	var src string
+	var dst pathInInstance
+	a := newPushAttrs()
+	if err := starlark.UnpackArgs(fn, args, kwargs, "src", &src, "dst", &dst, "mode?", &a.mode, "uid?", &a.uid, "gid?", &a.gid); err != nil {
 		return nil, err
 	}
-	dst, err := instancePath(fn, "dst", dst)
-	if err != nil {
-		return nil, err
-	}
-	attrs, err := pushAttrs(fn, mode, uid, gid)
-	if err != nil {
-		return nil, err
-	}
+	attrs := a.push()
 	// src itself may be a symlink to a directory (the caller's choice);
 	// nothing below it is followed.
-	src, err = filepath.EvalSymlinks(src)
+	src, err := filepath.EvalSymlinks(src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: for parameter src: %w", fn, err)
 	}
@@ -394,7 +342,7 @@ func filesRecursivePut(thread *starlark.Thread, b *starlark.Builtin, args starla
 		if err != nil {
 			return err
 		}
-		target := path.Join(dst, filepath.ToSlash(rel))
+		target := path.Join(string(dst), filepath.ToSlash(rel))
 		push := attrs
 		switch t := d.Type(); {
 		case t.IsDir():

@@ -26,19 +26,16 @@ import (
 func filesRecursiveGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	g := mgr(b)
 	fn := g.fn(b)
-	var remote, local string
+	var remote pathInInstance
+	var local string
 	if err := starlark.UnpackArgs(fn, args, kwargs, "remote_path", &remote, "local_path", &local); err != nil {
-		return nil, err
-	}
-	remote, err := instancePath(fn, "remote_path", remote)
-	if err != nil {
 		return nil, err
 	}
 	if local == "" {
 		return nil, fmt.Errorf("%s: for parameter local_path: empty path", fn)
 	}
 	ctx := ctxOf(thread)
-	f, found, err := g.openRemote(ctx, remote, true)
+	f, found, err := g.openRemote(ctx, string(remote), true)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +127,7 @@ func (w *treeGetter) localLinkTarget(remote, target string) (string, bool) {
 // so that a read-only directory can still be filled.
 func (w *treeGetter) copyDir(remote, rel string, entries []string, mode uint32) error {
 	for _, name := range entries {
-		if err := checkEntryName(name); err != nil {
+		if err := hostfile.CheckName(name); err != nil {
 			return fmt.Errorf("listing of %s in instance %s: %w", remote, w.inst, err)
 		}
 		if err := w.copyEntry(path.Join(remote, name), path.Join(rel, name)); err != nil {
@@ -163,22 +160,13 @@ func (w *treeGetter) copyEntry(remote, rel string) error {
 			return fmt.Errorf("%s: %w", remote, err)
 		}
 		local, ok := w.localLinkTarget(remote, target)
-		if !ok || !linkStaysInside(rel, local) {
+		if !ok || !hostfile.LinkStaysInside(rel, local) {
 			w.skipped = append(w.skipped, starlark.String(remote))
 			return nil
 		}
 		return hostfile.SymlinkIn(w.root, rel, local)
 	}
 	w.skipped = append(w.skipped, starlark.String(remote))
-	return nil
-}
-
-// checkEntryName rejects names no real directory holds: ".", "..", empty,
-// or containing "/" (which includes absolute names) or NUL.
-func checkEntryName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
-		return fmt.Errorf("unsafe entry name %q", name)
-	}
 	return nil
 }
 
@@ -216,38 +204,6 @@ func (w *treeGetter) writeFile(rel string, f *rest.File) error {
 		return err
 	}
 	return out.Commit()
-}
-
-// linkStaysInside reports whether a symlink at rel (relative to the root)
-// with this target resolves inside the root, whatever the other links do.
-// Absolute targets never qualify (on the host they would point at the
-// host's own files). A relative target qualifies when its ".." components
-// all come first and do not climb above the root: the link's directory is
-// a real directory (recursive_get creates only real directories), so
-// leading ".." are physical; after them the target only descends, through
-// real directories or links that themselves satisfy this rule.
-func linkStaysInside(rel, target string) bool {
-	if target == "" || path.IsAbs(target) || strings.ContainsRune(target, 0) {
-		return false
-	}
-	depth := 0
-	if dir := path.Dir(rel); dir != "." {
-		depth = strings.Count(dir, "/") + 1
-	}
-	ups, descended := 0, false
-	for _, part := range strings.Split(target, "/") {
-		switch part {
-		case "", ".":
-		case "..":
-			if descended {
-				return false
-			}
-			ups++
-		default:
-			descended = true
-		}
-	}
-	return ups <= depth
 }
 
 // hostError prefixes the error of a transfer between the host and LXD with

@@ -10,6 +10,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"go.starlark.net/syntax"
 
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
@@ -227,7 +228,7 @@ func instancesCreate(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if err := starlark.UnpackArgs(g.fn(b), args, kwargs, "config", &config, "wait?", &wait, "target??", &target); err != nil {
 		return nil, err
 	}
-	body, err := toGo(config, g.fn(b)+": config")
+	body, err := starjson.ToGo(config, g.fn(b)+": config")
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +394,7 @@ func (r *Record) CompareSameType(op syntax.Token, y starlark.Value, depth int) (
 func (r *Record) MarshalJSON() ([]byte, error) {
 	m := make(map[string]any, len(r.fields))
 	for k, v := range r.fields {
-		g, err := toGo(v, r.name+"."+k)
+		g, err := starjson.ToGo(v, r.name+"."+k)
 		if err != nil {
 			return nil, err
 		}

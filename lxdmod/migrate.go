@@ -10,6 +10,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -205,7 +206,7 @@ func (tr *transfer) targetBody(thread *starlark.Thread, source map[string]any) (
 		if !found {
 			continue
 		}
-		g, err := toGo(v, "source "+k)
+		g, err := starjson.ToGo(v, "source "+k)
 		if err != nil {
 			return nil, nil, err
 		}

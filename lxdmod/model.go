@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/lxdstar/lxdstar/internal/jsonscan"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -182,7 +184,7 @@ func dictFields(d *starlark.Dict) []serverField {
 }
 
 // objectFields splits one JSON object into fields, checking all of it (as
-// strictly as fromJSON) but decoding none.
+// strictly as starjson.Decode) but decoding none.
 func objectFields(data []byte) ([]serverField, error) {
 	var r fieldReader
 	return r.object(data)
@@ -272,7 +274,7 @@ func (m *Model) setServerField(name string, v starlark.Value) {
 	}
 	m.fields[name] = v
 	if m.t.isWritable(name) {
-		m.server[name] = canonical(v)
+		m.server[name] = starjson.Canonical(v)
 	}
 }
 
@@ -304,10 +306,10 @@ func (m *Model) fieldLocked(name string) (starlark.Value, bool) {
 	if js == nil {
 		return nil, false
 	}
-	v, err := fromJSON(js)
+	v, err := starjson.Decode(js)
 	if err != nil {
 		// Cannot happen: objectFields checked the text as strictly as
-		// fromJSON decodes it.
+		// starjson.Decode decodes it.
 		v = starlark.None
 	}
 	if m.frozen {
@@ -328,11 +330,11 @@ func (m *Model) serverCopyLocked(name string) (string, bool) {
 	if js == nil {
 		return "", false
 	}
-	v, err := fromJSON(js)
+	v, err := starjson.Decode(js)
 	if err != nil {
 		return "", false
 	}
-	c := canonical(v)
+	c := starjson.Canonical(v)
 	m.server[name] = c
 	return c, true
 }
@@ -463,12 +465,12 @@ func (m *Model) Thaw() starlark.Value {
 }
 
 // deepCopy copies the JSON-like values model fields hold. Below
-// maxGoDepth levels (only a list or dict containing itself gets there)
+// starjson.MaxDepth levels (only a list or dict containing itself gets there)
 // values are shared rather than copied, so a cycle cannot recurse forever.
 func deepCopy(v starlark.Value) starlark.Value { return deepCopyAt(v, 0) }
 
 func deepCopyAt(v starlark.Value, depth int) starlark.Value {
-	if depth > maxGoDepth {
+	if depth > starjson.MaxDepth {
 		return v
 	}
 	switch x := v.(type) {
@@ -686,7 +688,7 @@ func (m *Model) SetField(name string, v starlark.Value) error {
 	if old, ok := m.fieldLocked(name); ok && old != starlark.None && !sameKind(old, v) && (v != starlark.None || !nullable(old)) {
 		return fmt.Errorf("%s.%s: got %s, want %s", m.t.name, name, v.Type(), old.Type())
 	}
-	if _, err := fieldToGo(v, m.t.name+"."+name); err != nil {
+	if _, err := starjson.ToGoData(v, m.t.name+"."+name); err != nil {
 		return err
 	}
 	if !m.hasLocked(name) {
@@ -721,7 +723,7 @@ func sameKind(old, v starlark.Value) bool {
 }
 
 // toDict returns every field as a fresh plain dict (json-encodable).
-func (m *Model) toDict() *starlark.Dict {
+func (m *Model) ToDict() *starlark.Dict {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.settleLocked()
@@ -735,7 +737,7 @@ func (m *Model) toDict() *starlark.Dict {
 
 // MarshalJSON makes json.encode(obj) encode obj.to_dict().
 func (m *Model) MarshalJSON() ([]byte, error) {
-	g, err := toGo(m.toDict(), m.t.name)
+	g, err := starjson.ToGo(m.ToDict(), m.t.name)
 	if err != nil {
 		return nil, err
 	}
@@ -769,7 +771,7 @@ func (m *Model) editsLocked() map[string]*fieldEdit {
 			continue
 		}
 		srv, known := m.serverCopyLocked(f)
-		if canonical(v) == srv {
+		if starjson.Canonical(v) == srv {
 			continue
 		}
 		e := &fieldEdit{whole: v}
@@ -800,11 +802,11 @@ func dictEdit(field string, local *starlark.Dict, server map[string]any) *fieldE
 		}
 		seen[string(k)] = true
 		old, had := server[string(k)]
-		if !had || canonicalGo(old) != canonical(kv[1]) {
+		if !had || canonicalGo(old) != starjson.Canonical(kv[1]) {
 			e.set = append(e.set, starlark.Tuple{k, kv[1]})
 		}
 	}
-	for _, k := range sortedKeys(server) {
+	for _, k := range slices.Sorted(maps.Keys(server)) {
 		if !seen[k] && !keepsKey(field, k) {
 			e.del = append(e.del, k)
 		}
@@ -883,12 +885,12 @@ func (m *Model) putBodyLocked(edits map[string]*fieldEdit) (map[string]any, erro
 		var err error
 		switch {
 		case e != nil && e.whole != nil:
-			g, err = fieldToGo(e.whole, m.t.name+"."+f)
+			g, err = starjson.ToGoData(e.whole, m.t.name+"."+f)
 		case e != nil:
 			obj, _ := decodeCanonical(srv).(map[string]any)
 			for _, kv := range e.set {
 				k, _ := starlark.AsString(kv[0])
-				if obj[k], err = fieldToGo(kv[1], m.t.name+"."+f+"["+strconv.Quote(k)+"]"); err != nil {
+				if obj[k], err = starjson.ToGoData(kv[1], m.t.name+"."+f+"["+strconv.Quote(k)+"]"); err != nil {
 					return nil, err
 				}
 			}
@@ -900,7 +902,7 @@ func (m *Model) putBodyLocked(edits map[string]*fieldEdit) (map[string]any, erro
 			g = decodeCanonical(srv)
 		default:
 			v, _ := m.fieldLocked(f)
-			g, err = fieldToGo(v, m.t.name+"."+f)
+			g, err = starjson.ToGoData(v, m.t.name+"."+f)
 		}
 		if err != nil {
 			return nil, err
@@ -921,7 +923,7 @@ func (m *Model) serverValue(field string) any {
 	if s, ok := m.serverCopyLocked(field); ok {
 		_ = json.Unmarshal([]byte(s), &v)
 	} else if local, ok := m.fieldLocked(field); ok {
-		v, _ = fieldToGo(local, field)
+		v, _ = starjson.ToGoData(local, field)
 	}
 	return v
 }
@@ -991,7 +993,7 @@ func (m *Model) save(thread *starlark.Thread, wait bool) (starlark.Value, error)
 		saved[f] = v
 	}
 	for f := range edits {
-		saved[f] = canonical(m.fields[f])
+		saved[f] = starjson.Canonical(m.fields[f])
 	}
 	m.mu.Unlock()
 	if err != nil {

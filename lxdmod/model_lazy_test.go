@@ -7,6 +7,7 @@ package lxdmod
 import (
 	"testing"
 
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
@@ -61,7 +62,7 @@ func TestLazyFieldsSaveAsTheServerHasThem(t *testing.T) {
 func TestLazyFieldsLastDuplicateWins(t *testing.T) {
 	m := lazyModel(t, `{"name": "c1", "description": "a", "description": "b"}`)
 	assert.Equal(t, starlark.String("b"), m.field("description"))
-	assert.Equal(t, `{"name": "c1", "description": "b"}`, m.toDict().String())
+	assert.Equal(t, `{"name": "c1", "description": "b"}`, m.ToDict().String())
 }
 
 func TestLazyFieldsOfAFrozenModelDecodeFrozen(t *testing.T) {
@@ -80,8 +81,8 @@ func TestObjectFieldsAreAsStrictAsFromJSON(t *testing.T) {
 	for _, bad := range []string{`{"a": 1e400}`, `{"a": [1,]}`, `{"a": "\x"}`, `[1]`, `{"a": 1} x`} {
 		_, err := objectFields([]byte(bad))
 		assert.Error(t, err, bad)
-		if _, ferr := fromJSON([]byte(bad)); ferr == nil && bad != `[1]` {
-			t.Errorf("fromJSON accepts %s", bad)
+		if _, ferr := starjson.Decode([]byte(bad)); ferr == nil && bad != `[1]` {
+			t.Errorf("starjson.Decode accepts %s", bad)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -247,9 +248,9 @@ func (o *Operation) Attr(name string) (starlark.Value, error) {
 	s := o.snapshot()
 	switch name {
 	case "metadata":
-		return fromGo(map[string]any(s.Metadata)), nil
+		return starjson.FromGo(map[string]any(s.Metadata)), nil
 	case "resources":
-		return fromGo(s.Resources), nil
+		return starjson.FromGo(s.Resources), nil
 	}
 	return operationFields(s)[name], nil // nil: no such field
 }

@@ -18,6 +18,8 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/lxdstar/lxdstar/internal/desired"
+	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -80,7 +82,7 @@ func (pl *Plan) changeList() *starlark.List {
 	for i, ch := range pl.p.Changes {
 		fields := starlark.NewDict(len(ch.Fields))
 		for _, f := range ch.Fields {
-			_ = fields.SetKey(starlark.String(f.Path), starlark.Tuple{fromGo(f.Old), fromGo(f.New)})
+			_ = fields.SetKey(starlark.String(f.Path), starlark.Tuple{starjson.FromGo(f.Old), starjson.FromGo(f.New)})
 		}
 		out[i] = starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
 			"action": starlark.String(ch.Action),
@@ -128,8 +130,8 @@ func planApply(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 }
 
 type planArgs struct {
-	specs []*specValue
-	stack string
+	specs specList
+	stack stackName
 	prune bool
 	wait  bool
 }
@@ -137,27 +139,15 @@ type planArgs struct {
 func unpackPlanArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, withWait bool) (planArgs, error) {
 	fn := b.Name()
 	a := planArgs{wait: true}
-	var specs starlark.Value
-	var stack starlark.Value = starlark.None
-	pairs := []any{"specs", &specs, "stack?", &stack, "prune?", &a.prune}
+	if len(args) > 1 {
+		return a, fmt.Errorf("%s: got %d positional arguments, want 1 (specs; the others are keyword-only)", fn, len(args))
+	}
+	pairs := []any{"specs", &a.specs, "stack?", &a.stack, "prune?", &a.prune}
 	if withWait {
 		pairs = append(pairs, "wait?", &a.wait)
 	}
 	if err := starlark.UnpackArgs(fn, args, kwargs, pairs...); err != nil {
 		return a, err
-	}
-	if len(args) > 1 {
-		return a, fmt.Errorf("%s: got %d positional arguments, want 1 (specs; the others are keyword-only)", fn, len(args))
-	}
-	var err error
-	if a.specs, err = specList(fn, specs); err != nil {
-		return a, err
-	}
-	if a.stack, err = optString(stack, fn, "stack"); err != nil {
-		return a, err
-	}
-	if stack != starlark.None && a.stack == "" {
-		return a, fmt.Errorf("%s: for parameter stack: want a non-empty name or None", fn)
 	}
 	if a.prune && a.stack == "" {
 		return a, fmt.Errorf("%s: for parameter prune: prune=True needs stack= (only objects marked with a stack are ever deleted)", fn)
@@ -165,21 +155,40 @@ func unpackPlanArgs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.
 	return a, nil
 }
 
-// specList checks the specs argument: a list or tuple of specs.
-func specList(fn string, v starlark.Value) ([]*specValue, error) {
+// specList is the specs argument: a list or tuple of specs.
+type specList []*specValue
+
+func (l *specList) Unpack(v starlark.Value) error {
 	seq, ok := v.(starlark.Indexable)
 	if _, isStr := v.(starlark.String); !ok || isStr {
-		return nil, fmt.Errorf("%s: for parameter specs: got %s, want a list of specs (lxd.instance(...), lxd.profile(...), ...)", fn, v.Type())
+		return fmt.Errorf("got %s, want a list of specs (lxd.instance(...), lxd.profile(...), ...)", v.Type())
 	}
-	out := make([]*specValue, seq.Len())
+	out := make(specList, seq.Len())
 	for i := range out {
 		s, ok := seq.Index(i).(*specValue)
 		if !ok {
-			return nil, fmt.Errorf("%s: for parameter specs: item %d is %s, want a spec (lxd.instance(...), lxd.profile(...), ...)", fn, i, seq.Index(i).Type())
+			return fmt.Errorf("item %d is %s, want a spec (lxd.instance(...), lxd.profile(...), ...)", i, seq.Index(i).Type())
 		}
 		out[i] = s
 	}
-	return out, nil
+	*l = out
+	return nil
+}
+
+// stackName is the stack= of plan and apply: a non-empty name, or None
+// ("": no stack).
+type stackName string
+
+func (n *stackName) Unpack(v starlark.Value) error {
+	var s starargs.OptString
+	if err := s.Unpack(v); err != nil {
+		return err
+	}
+	if s.Set && s.Value == "" {
+		return errors.New("want a non-empty name or None")
+	}
+	*n = stackName(s.Value)
+	return nil
 }
 
 // plan reads what the specs name and works out the changes. It sends
@@ -189,7 +198,7 @@ func (c *Client) plan(ctx context.Context, fn string, a planArgs) (*Plan, error)
 	handles := make([]*Model, len(a.specs))
 	seen := map[string]int{}
 	for i, s := range a.specs {
-		specs[i], handles[i] = c.desiredSpec(s, a.stack)
+		specs[i], handles[i] = c.desiredSpec(s, string(a.stack))
 		id := specs[i].Kind.String() + " " + specs[i].Path
 		if j, dup := seen[id]; dup {
 			return nil, fmt.Errorf("%s: for parameter specs: items %d and %d both describe %s", fn, j, i, handles[i].subject())
@@ -223,7 +232,7 @@ func (c *Client) plan(ctx context.Context, fn string, a planArgs) (*Plan, error)
 	}
 	var gone []desired.Gone
 	if a.prune {
-		if gone, err = c.marked(ctx, a.stack, seen); err != nil {
+		if gone, err = c.marked(ctx, string(a.stack), seen); err != nil {
 			return nil, err
 		}
 	}

@@ -72,7 +72,7 @@ func TestSpecValues(t *testing.T) {
 		`c.plan("x")`:                                  "Client.plan: for parameter specs: got string, want a list of specs",
 		`c.plan([1])`:                                  "Client.plan: for parameter specs: item 0 is int, want a spec",
 		`c.plan([], prune = True)`:                     "Client.plan: for parameter prune: prune=True needs stack=",
-		`c.plan([], stack = "")`:                       "Client.plan: for parameter stack: want a non-empty name or None",
+		`c.plan([], stack = "")`:                       `Client.plan: for parameter "stack": want a non-empty name or None`,
 		`c.plan([], "s")`:                              "Client.plan: got 2 positional arguments, want 1",
 		`c.apply([], wait = 1)`:                        `Client.apply: for parameter "wait": got int, want bool`,
 		`c.plan([lxd.instance("nope")])`:               `Client.plan: instance "nope" does not exist and its spec gives no source to create it from`,

@@ -7,6 +7,7 @@ package lxdmod
 import (
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -29,7 +30,7 @@ func renameMethod(param string) methodFn {
 // the server. With wait=False and an asynchronous answer the object comes
 // back at once holding what is known (seed) with .operation pending.
 func (g *manager) createObject(thread *starlark.Thread, path string, seed map[string]any, body any, wait bool) (starlark.Value, error) {
-	m := g.model(dictFields(fromGo(seed).(*starlark.Dict)), "")
+	m := g.model(dictFields(starjson.FromGo(seed).(*starlark.Dict)), "")
 	return g.c.run(thread, rest.Post(path, body), wait, m.createSpec())
 }
 
@@ -46,7 +47,7 @@ func sendAndSync(what string, verb func(path string, body any, etag string) *res
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, param, &obj, "wait?", &wait); err != nil {
 			return nil, err
 		}
-		body, err := toGo(obj, b.Name()+": "+param)
+		body, err := starjson.ToGo(obj, b.Name()+": "+param)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package lxdmod
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -8,9 +9,8 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/lxdstar/lxdstar/internal/starargs"
-
 	"github.com/lxdstar/lxdstar/internal/desired"
+	"github.com/lxdstar/lxdstar/internal/starargs"
 )
 
 // The spec constructors, lxd.project(...) to lxd.instance(...): plain
@@ -35,8 +35,9 @@ type specParam struct {
 	name string
 	role specRole
 	// conv checks the argument and returns its JSON form; nil means "not
-	// given" (the spec leaves the field alone).
-	conv     func(fn, param string, v starlark.Value) (any, error)
+	// given" (the spec leaves the field alone). Its errors are worded as
+	// an Unpacker's: construct says which function and parameter.
+	conv     func(v starlark.Value) (any, error)
 	def      starlark.Value // the default (nil: None)
 	required bool           // a keyword-only parameter that must be given
 }
@@ -127,9 +128,9 @@ func (k *specKind) construct(_ *starlark.Thread, b *starlark.Builtin, args starl
 		}
 	}
 	for i, p := range k.params {
-		g, err := p.conv(fn, p.name, vals[i])
+		g, err := p.conv(vals[i])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: for parameter %s: %w", fn, p.name, err)
 		}
 		if g == nil {
 			continue
@@ -228,41 +229,41 @@ func (s *specValue) name() string { return s.key[len(s.key)-1] }
 
 // --- argument conversions ----------------------------------------------------
 
-func convString(fn, param string, v starlark.Value) (any, error) {
+func convString(v starlark.Value) (any, error) {
 	if v == starlark.None {
 		return nil, nil
 	}
 	str, ok := v.(starlark.String)
 	if !ok {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want string or None", fn, param, v.Type())
+		return nil, fmt.Errorf("got %s, want string or None", v.Type())
 	}
 	return string(str), nil
 }
 
 // convName is a required non-empty string (a driver, a volume type).
-func convName(fn, param string, v starlark.Value) (any, error) {
+func convName(v starlark.Value) (any, error) {
 	str, ok := v.(starlark.String)
 	if !ok || str == "" {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want a non-empty string", fn, param, describeArg(v))
+		return nil, fmt.Errorf("got %s, want a non-empty string", describeArg(v))
 	}
 	return string(str), nil
 }
 
-func convBool(fn, param string, v starlark.Value) (any, error) {
+func convBool(v starlark.Value) (any, error) {
 	if v == starlark.None {
 		return nil, nil
 	}
 	bv, ok := v.(starlark.Bool)
 	if !ok {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want bool or None", fn, param, v.Type())
+		return nil, fmt.Errorf("got %s, want bool or None", v.Type())
 	}
 	return bool(bv), nil
 }
 
-func convStringList(fn, param string, v starlark.Value) (any, error) {
+func convStringList(v starlark.Value) (any, error) {
 	var list starargs.Strings
 	if err := list.Unpack(v); err != nil {
-		return nil, fmt.Errorf("%s: for parameter %s: %w", fn, param, err)
+		return nil, err
 	}
 	if list == nil {
 		return nil, nil
@@ -274,44 +275,44 @@ func convStringList(fn, param string, v starlark.Value) (any, error) {
 	return out, nil
 }
 
-func convInstanceType(fn, param string, v starlark.Value) (any, error) {
+func convInstanceType(v starlark.Value) (any, error) {
 	if s, ok := v.(starlark.String); ok && (s == "container" || s == "virtual-machine") {
 		return string(s), nil
 	}
-	return nil, fmt.Errorf("%s: for parameter %s: got %s, want \"container\" or \"virtual-machine\"", fn, param, describeArg(v))
+	return nil, fmt.Errorf("got %s, want \"container\" or \"virtual-machine\"", describeArg(v))
 }
 
-func convStatus(fn, param string, v starlark.Value) (any, error) {
+func convStatus(v starlark.Value) (any, error) {
 	if v == starlark.None {
 		return nil, nil
 	}
 	if s, ok := v.(starlark.String); ok && (s == "Running" || s == "Stopped" || s == "Frozen") {
 		return string(s), nil
 	}
-	return nil, fmt.Errorf("%s: for parameter %s: got %s, want \"Running\", \"Stopped\", \"Frozen\" or None", fn, param, describeArg(v))
+	return nil, fmt.Errorf("got %s, want \"Running\", \"Stopped\", \"Frozen\" or None", describeArg(v))
 }
 
 // convSource is an instance's source: LXD's InstanceSource dict, or a
 // string naming a local image alias.
-func convSource(fn, param string, v starlark.Value) (any, error) {
+func convSource(v starlark.Value) (any, error) {
 	switch x := v.(type) {
 	case starlark.NoneType:
 		return nil, nil
 	case starlark.String:
 		if x == "" {
-			return nil, fmt.Errorf("%s: for parameter %s: empty image alias", fn, param)
+			return nil, errors.New("empty image alias")
 		}
 		return map[string]any{"type": "image", "alias": string(x)}, nil
 	case *starlark.Dict:
-		return toGo(x, fn+": for parameter "+param)
+		return toGoArg(x)
 	}
-	return nil, fmt.Errorf("%s: for parameter %s: got %s, want an image alias (string), a source dict or None", fn, param, v.Type())
+	return nil, fmt.Errorf("got %s, want an image alias (string), a source dict or None", v.Type())
 }
 
 // convConfig is a config dict: string keys, values strings (ints and
 // bools are written as LXD writes them), None for "must be absent".
-func convConfig(fn, param string, v starlark.Value) (any, error) {
-	d, err := specDict(fn, param, v)
+func convConfig(v starlark.Value) (any, error) {
+	d, err := specDict(v)
 	if err != nil || d == nil {
 		return nil, err
 	}
@@ -324,7 +325,7 @@ func convConfig(fn, param string, v starlark.Value) (any, error) {
 		}
 		s, err := configValue(kv[1])
 		if err != nil {
-			return nil, fmt.Errorf("%s: for parameter %s: key %q: %v", fn, param, string(k), err)
+			return nil, fmt.Errorf("key %q: %v", string(k), err)
 		}
 		out[string(k)] = s
 	}
@@ -333,8 +334,8 @@ func convConfig(fn, param string, v starlark.Value) (any, error) {
 
 // convDevices is a devices dict: each device a dict of settings (as
 // config values), or None for "must be absent".
-func convDevices(fn, param string, v starlark.Value) (any, error) {
-	d, err := specDict(fn, param, v)
+func convDevices(v starlark.Value) (any, error) {
+	d, err := specDict(v)
 	if err != nil || d == nil {
 		return nil, err
 	}
@@ -347,17 +348,17 @@ func convDevices(fn, param string, v starlark.Value) (any, error) {
 		}
 		dev, ok := kv[1].(*starlark.Dict)
 		if !ok {
-			return nil, fmt.Errorf("%s: for parameter %s: device %q is %s, want dict or None", fn, param, string(name), kv[1].Type())
+			return nil, fmt.Errorf("device %q is %s, want dict or None", string(name), kv[1].Type())
 		}
 		settings := make(map[string]any, dev.Len())
 		for _, skv := range dev.Items() {
 			sk, ok := skv[0].(starlark.String)
 			if !ok {
-				return nil, fmt.Errorf("%s: for parameter %s: device %q: key %s is %s, want string", fn, param, string(name), skv[0], skv[0].Type())
+				return nil, fmt.Errorf("device %q: key %s is %s, want string", string(name), skv[0], skv[0].Type())
 			}
 			s, err := configValue(skv[1])
 			if err != nil {
-				return nil, fmt.Errorf("%s: for parameter %s: device %q: key %q: %v", fn, param, string(name), string(sk), err)
+				return nil, fmt.Errorf("device %q: key %q: %v", string(name), string(sk), err)
 			}
 			settings[string(sk)] = s
 		}
@@ -367,17 +368,17 @@ func convDevices(fn, param string, v starlark.Value) (any, error) {
 }
 
 // specDict checks a dict argument with non-empty string keys; None gives nil.
-func specDict(fn, param string, v starlark.Value) (*starlark.Dict, error) {
+func specDict(v starlark.Value) (*starlark.Dict, error) {
 	if v == starlark.None {
 		return nil, nil
 	}
 	d, ok := v.(*starlark.Dict)
 	if !ok {
-		return nil, fmt.Errorf("%s: for parameter %s: got %s, want dict or None", fn, param, v.Type())
+		return nil, fmt.Errorf("got %s, want dict or None", v.Type())
 	}
 	for _, kv := range d.Items() {
 		if k, ok := kv[0].(starlark.String); !ok || k == "" {
-			return nil, fmt.Errorf("%s: for parameter %s: key %s is %s, want a non-empty string", fn, param, kv[0], describeArg(kv[0]))
+			return nil, fmt.Errorf("key %s is %s, want a non-empty string", kv[0], describeArg(kv[0]))
 		}
 	}
 	return d, nil

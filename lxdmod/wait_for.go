@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +19,8 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/starargs"
+	"github.com/lxdstar/lxdstar/internal/starjson"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -53,45 +54,22 @@ func instanceWaitFor(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		return nil, fmt.Errorf("%s: got %d positional arguments, want keyword arguments only (status=, ipv4=, ipv6=, interface=, agent=, path=, command=, timeout=)", fn, len(args))
 	}
 	var (
-		status, iface, path, command starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None
-		timeout                      starlark.Value = starlark.MakeInt(60)
-		r                            readiness
+		status  statusWanted
+		iface   starargs.OptString
+		path    optPathInInstance
+		command starargs.OptCommand
+		timeout = starargs.Seconds(60 * time.Second)
+		r       readiness
 	)
 	if err := starlark.UnpackArgs(fn, nil, kwargs, "status?", &status, "ipv4?", &r.ipv4, "ipv6?", &r.ipv6,
 		"interface?", &iface, "agent?", &r.agent, "path?", &path, "command?", &command, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
-	var err error
-	if r.status, err = optString(status, fn, "status"); err != nil {
-		return nil, err
-	}
-	if r.status != "" && !slices.Contains(instanceStatuses, r.status) {
-		return nil, fmt.Errorf("%s: for parameter status: got %q, want \"Running\", \"Stopped\" or \"Frozen\"", fn, r.status)
-	}
-	if r.iface, err = optString(iface, fn, "interface"); err != nil {
-		return nil, err
-	}
-	if iface != starlark.None && (r.iface == "" || !r.ipv4 && !r.ipv6) {
+	if iface.Set && (iface.Value == "" || !r.ipv4 && !r.ipv6) {
 		return nil, fmt.Errorf("%s: for parameter interface: want a non-empty interface name, with ipv4=True or ipv6=True", fn)
 	}
-	if path != starlark.None {
-		p, ok := path.(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter path: got %s, want string or None", fn, path.Type())
-		}
-		if r.path, err = instancePath(fn, "path", string(p)); err != nil {
-			return nil, err
-		}
-	}
-	if command != starlark.None {
-		if r.command, err = commandList(fn, "command", command); err != nil {
-			return nil, err
-		}
-	}
-	limit, err := durationArg(fn, "timeout", timeout)
-	if err != nil {
-		return nil, err
-	}
+	r.status, r.iface, r.path, r.command = string(status), iface.Value, string(path), command
+	limit := timeout.Duration()
 	if r.status == "" && !r.ipv4 && !r.ipv6 && !r.agent && r.path == "" && r.command == nil {
 		return nil, fmt.Errorf("%s: no condition given (status=, ipv4=, ipv6=, agent=, path= or command=)", fn)
 	}
@@ -195,7 +173,7 @@ func readState(ctx context.Context, m *Model) (*stateView, *starlark.Dict, error
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return nil, nil, &rest.Error{Kind: rest.KindConnection, Message: "instance state: " + err.Error()}
 	}
-	v, err := fromJSON(raw)
+	v, err := starjson.Decode(raw)
 	if err != nil {
 		return nil, nil, &rest.Error{Kind: rest.KindConnection, Message: "instance state: " + err.Error()}
 	}

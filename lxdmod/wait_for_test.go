@@ -99,7 +99,7 @@ func TestWaitForAddressesPolls(t *testing.T) {
 		addrs = [a["address"] for a in st.network["eth0"]["addresses"]]
 	`)
 	assert.Equal(t, `["fe80::216:3eff:fe00:1", "198.18.9.20"]`, s.value(`addrs`).String())
-	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 20*time.Second)
 	assert.GreaterOrEqual(t, fs.reads.Load(), int64(2), "polled")
 	assert.Less(t, fs.reads.Load(), int64(20), "at a growing interval, not in a busy loop")
 
@@ -189,7 +189,7 @@ func TestWaitForFailsAtOnceOnAnError(t *testing.T) {
 	s.f.Delete("/1.0/instances/c1")
 	start := time.Now()
 	requireKind(t, s.fail(`gone.wait_for(status="Running", timeout=30)`), "NotFound", `instance "c1"`)
-	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 20*time.Second)
 }
 
 func TestWaitForBadArguments(t *testing.T) {
@@ -198,17 +198,17 @@ func TestWaitForBadArguments(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{`i.wait_for()`, "no condition given"},
 		{`i.wait_for("Running")`, "keyword arguments only"},
-		{`i.wait_for(status="running")`, `for parameter status: got "running", want "Running", "Stopped" or "Frozen"`},
-		{`i.wait_for(status=1)`, "for parameter status"},
+		{`i.wait_for(status="running")`, `for parameter "status": got "running", want "Running", "Stopped" or "Frozen"`},
+		{`i.wait_for(status=1)`, `for parameter "status"`},
 		{`i.wait_for(ipv4="yes")`, "ipv4"},
 		{`i.wait_for(interface="eth0")`, "for parameter interface"},
-		{`i.wait_for(ipv4=True, interface=3)`, "for parameter interface"},
+		{`i.wait_for(ipv4=True, interface=3)`, `for parameter "interface"`},
 		{`i.wait_for(path="etc/x")`, "not an absolute path"},
-		{`i.wait_for(path=1)`, "for parameter path"},
+		{`i.wait_for(path=1)`, `for parameter "path"`},
 		{`i.wait_for(command="cloud-init status")`, `use ["sh", "-c", "cloud-init status"]`},
 		{`i.wait_for(command=[])`, "the command is empty"},
-		{`i.wait_for(status="Running", timeout=0)`, "for parameter timeout"},
-		{`i.wait_for(status="Running", timeout="x")`, "for parameter timeout"},
+		{`i.wait_for(status="Running", timeout=0)`, `for parameter "timeout"`},
+		{`i.wait_for(status="Running", timeout="x")`, `for parameter "timeout"`},
 	} {
 		err := s.fail(tc.src)
 		assert.Contains(t, err.Error(), "Instance.wait_for", tc.src)

@@ -421,7 +421,7 @@ func TestInterruptFinalWait(t *testing.T) {
 		var ee *exec.ExitError
 		require.True(t, errors.As(err, &ee), "exit: %v (stderr %q)", err, stderr.String())
 		assert.Equal(t, 130, ee.ExitCode(), stderr.String())
-		assert.Less(t, time.Since(sent), 5*time.Second, "the interrupt ended the wait")
+		assert.Less(t, time.Since(sent), 30*time.Second, "the interrupt ended the wait (the stop lasts a minute)")
 	})
 }
 

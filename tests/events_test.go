@@ -135,7 +135,9 @@ for ev in stream:
     pass
 `)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Less(t, time.Since(start), 3*time.Second)
+	// The stream never ends by itself: only the cancel can have ended it.
+	// The bound is loose so that a loaded -race run does not break it.
+	assert.Less(t, time.Since(start), 30*time.Second)
 }
 
 func TestEventsStreamClosedWhenScriptEnds(t *testing.T) {

@@ -176,11 +176,11 @@ func testFilesBadArguments(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "files", false)
 	cases := map[string]string{
 		`f.put("relative/path", "x")`:              `files.put: for parameter filepath: "relative/path" is not an absolute path`,
-		`f.put("/x", "x", mode="0999")`:            `files.put: for parameter mode: "0999" is not an octal mode`,
-		`f.put("/x", "x", mode="rwx")`:             `files.put: for parameter mode: "rwx" is not an octal mode`,
-		`f.put("/x", "x", mode=0o17777)`:           `files.put: for parameter mode: mode 8191 out of range`,
-		`f.put("/x", "x", mode=1.5)`:               `files.put: for parameter mode: got float, want int`,
-		`f.put("/x", "x", uid=-1)`:                 `files.put: for parameter uid: -1 out of range`,
+		`f.put("/x", "x", mode="0999")`:            `files.put: for parameter "mode": "0999" is not an octal mode`,
+		`f.put("/x", "x", mode="rwx")`:             `files.put: for parameter "mode": "rwx" is not an octal mode`,
+		`f.put("/x", "x", mode=0o17777)`:           `files.put: for parameter "mode": mode 8191 out of range`,
+		`f.put("/x", "x", mode=1.5)`:               `files.put: for parameter "mode": got float, want int`,
+		`f.put("/x", "x", uid=-1)`:                 `files.put: for parameter "uid": -1 out of range`,
 		`f.put("/x", 42)`:                          `files.put: for parameter data: got int, want string or bytes`,
 		`f.put("/x", "x", None, None, None, True)`: `files.put: got 6 positional arguments, want at most 5`,
 		`f.mk_dir("d")`:                            `files.mk_dir: for parameter path: "d" is not an absolute path`,

@@ -24,7 +24,22 @@ rc=${PIPESTATUS[0]}
 kill "$watcher" 2>/dev/null
 wait "$watcher" 2>/dev/null
 # Shown whether or not the tests passed: a hang inside LXD or Incus is news.
-[[ -s $watchlog ]] && { echo "---- test-bed watch ----"; cat "$watchlog"; }
+# Each saved goroutine dump is summed up (stacks by their top frames, most
+# common first), so that even a CI log that keeps only its tail shows where
+# the daemon hung.
+if [[ -s $watchlog ]]; then
+	echo "---- test-bed watch ----"
+	cat "$watchlog"
+	for dump in $(sed -n 's/.*goroutines in \([^ ]*\) .*/\1/p' "$watchlog"); do
+		[[ -s $dump ]] || continue
+		echo "---- $dump, by top frames ----"
+		awk 'BEGIN { RS = "" } {
+			n = split($0, line, "\n"); key = line[1]; sub(/^goroutine [0-9]+ /, "", key); sub(/, [0-9]+ minutes/, "", key)
+			for (i = 2; i <= n && c < 5; i++) if (line[i] !~ /^\t/) { f = line[i]; sub(/ in goroutine [0-9]+$/, "", f); if (match(f, /\([^(]*$/)) f = substr(f, 1, RSTART - 1); key = key " < " f; c++ }
+			c = 0; print key
+		}' "$dump" | sort | uniq -c | sort -rn | head -25 | cut -c1-300
+	done
+fi
 ((rc == 0)) && exit 0
 
 {

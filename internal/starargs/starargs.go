@@ -11,10 +11,11 @@ package starargs
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/filemode"
 )
 
 var (
@@ -25,6 +26,7 @@ var (
 	_ starlark.Unpacker = (*FileMode)(nil)
 	_ starlark.Unpacker = (*Owner)(nil)
 	_ starlark.Unpacker = (*Command)(nil)
+	_ starlark.Unpacker = (*OptCommand)(nil)
 	_ starlark.Unpacker = (*Strings)(nil)
 	_ starlark.Unpacker = (*StringDict)(nil)
 	_ starlark.Unpacker = (*Callable)(nil)
@@ -147,10 +149,6 @@ func (t *Text) Unpack(v starlark.Value) error {
 	return nil
 }
 
-// maxFileMode is the largest file mode: permission bits plus setuid,
-// setgid and sticky.
-const maxFileMode = 0o7777
-
 // FileMode is a file's mode: an int such as 0o644, an octal string such
 // as "0644", "644" or "0o644", or None (-1: let the server choose). Its
 // zero value is mode 0: declare it as FileMode(-1) where the argument is
@@ -159,31 +157,13 @@ type FileMode int
 
 func (m *FileMode) Unpack(v starlark.Value) error {
 	if s, ok := v.(starlark.String); ok {
-		n, err := parseOctalMode(string(s))
+		n, err := filemode.Parse(string(s))
 		*m = FileMode(n)
 		return err
 	}
-	n, err := optNatural(v, maxFileMode, "mode %s out of range (want 0 to 0o7777)", `got %s, want int (0o644) or octal string ("0644")`)
+	n, err := optNatural(v, filemode.Max, "mode %s out of range (want 0 to 0o7777)", `got %s, want int (0o644) or octal string ("0644")`)
 	*m = FileMode(n)
 	return err
-}
-
-func parseOctalMode(s string) (int, error) {
-	digits := strings.TrimPrefix(strings.TrimPrefix(s, "0o"), "0O")
-	if digits == "" || len(digits) > 12 {
-		return 0, fmt.Errorf("%q is not an octal mode like \"0644\"", s)
-	}
-	m := 0
-	for _, r := range digits {
-		if r < '0' || r > '7' {
-			return 0, fmt.Errorf("%q is not an octal mode like \"0644\"", s)
-		}
-		m = m*8 + int(r-'0')
-	}
-	if m > maxFileMode {
-		return 0, fmt.Errorf("mode %q out of range (want 0 to 0o7777)", s)
-	}
-	return m, nil
 }
 
 // Owner is a user or group id (0 to 2³²-1), or None (-1: let the server
@@ -230,6 +210,20 @@ func (c *Command) Unpack(v starlark.Value) error {
 	}
 	out, err := elements(seq)
 	*c = out
+	return err
+}
+
+// OptCommand is a Command, or None (nil).
+type OptCommand []string
+
+func (c *OptCommand) Unpack(v starlark.Value) error {
+	if v == starlark.None {
+		*c = nil
+		return nil
+	}
+	var cmd Command
+	err := cmd.Unpack(v)
+	*c = OptCommand(cmd)
 	return err
 }
 

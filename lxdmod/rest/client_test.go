@@ -103,7 +103,7 @@ func TestStallHitsRequestTimeout(t *testing.T) {
 	start := time.Now()
 	_, err := c.Do(context.Background(), &Request{Method: "GET", Path: "/1.0"})
 	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 }
 
 func TestCancelledContext(t *testing.T) {
@@ -294,7 +294,7 @@ func TestWaitTimeout(t *testing.T) {
 	})
 	start := time.Now()
 	_, err := c.WaitOperation(context.Background(), &Operation{ID: id, StatusCode: 103}, 300*time.Millisecond)
-	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 	require.Error(t, err)
 	assert.Equal(t, KindTimeout, kindOf(err), "%v", err)
 }

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/lxdstar/lxdstar/internal/filemode"
 )
 
 // FileInfo is what the server reports about a path inside an instance, taken
@@ -64,7 +66,7 @@ func (c *Client) PushFile(ctx context.Context, instance, path string, p FilePush
 	h := http.Header{}
 	h.Set("X-LXD-type", p.Type)
 	if p.Mode >= 0 {
-		h.Set("X-LXD-mode", FormatMode(p.Mode))
+		h.Set("X-LXD-mode", filemode.Format(p.Mode))
 	}
 	if p.UID >= 0 {
 		h.Set("X-LXD-uid", strconv.FormatInt(p.UID, 10))
@@ -89,9 +91,6 @@ func (c *Client) PushFile(ctx context.Context, instance, path string, p FilePush
 	}
 	return nil
 }
-
-// FormatMode renders permission bits the way LXD parses them: "0644".
-func FormatMode(mode int) string { return fmt.Sprintf("%04o", mode) }
 
 // GetFile fetches a path from an instance. Symlinks are not followed: their
 // body is the target. The caller must Close the result.

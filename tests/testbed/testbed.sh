@@ -526,26 +526,32 @@ cmd_status() {
 }
 
 # Runs beside `make test` (tests/gotest.sh) until killed. Every 20 s it asks
-# each daemon (but fault, which tests kill on purpose) for /1.0; one that has
-# not answered for two checks in a row has hung: its goroutines are saved
-# from its debug address (the evidence of where it hangs), then it is killed
-# and started again, so that the tests waiting on it fail with an error
-# instead of holding the whole suite until go test's timeout.
+# each daemon (but fault, which tests kill on purpose) for /1.0 straight
+# over its socket, allowing 20 s for the answer; one that has not answered
+# four times in a row (two to three minutes: far beyond any slowness of a
+# loaded machine, which `lxc query`'s start-up alone can push past seconds)
+# has hung. Its goroutines are saved from its debug address (the evidence of
+# where it hangs), then it is killed and started again, so that the tests
+# waiting on it fail with an error instead of holding the whole suite until
+# go test's timeout.
+api_answers() {
+	[[ $(curl -s -m 20 -o /dev/null -w '%{http_code}' --unix-socket "${LXDDIR[$1]}/unix.socket" http://testbed/1.0) == 200 ]]
+}
 cmd_watch() {
 	local n dump
 	declare -A misses=()
 	while sleep "${WATCH_EVERY:-20}"; do
 		for n in main second node1 node2 incus; do
 			our_pid "$n" >/dev/null || continue
-			if answers "$n"; then
+			if api_answers "$n"; then
 				misses[$n]=0
 				continue
 			fi
 			misses[$n]=$((${misses[$n]:-0} + 1))
-			((misses[$n] >= 2)) || continue
+			((misses[$n] >= ${WATCH_MISSES:-4})) || continue
 			dump=$LOG_DIR/$n-hung-$(date +%Y%m%dT%H%M%S).goroutines
 			curl -s -m 20 -o "$dump" "http://${DEBUG_ADDR[$n]}/debug/pprof/goroutine?debug=2" || true
-			say "WATCH: $n stopped answering its API at $(date -u +%H:%M:%S); goroutines in $dump ($(grep -c '^goroutine ' "$dump" 2>/dev/null || echo no) of them); restarting it"
+			say "WATCH: $n has not answered its API for ${misses[$n]} checks (at $(date -u +%H:%M:%S)); goroutines in $dump ($(grep -c '^goroutine ' "$dump" 2>/dev/null || echo no) of them); restarting it"
 			kill -KILL "$(our_pid "$n")" 2>/dev/null || true
 			sleep 1
 			(ensure_running "$n") || say "WATCH: $n did not come back"

@@ -1,8 +1,8 @@
-package lxdmod
+package starjson
 
-// Fuzz targets for the JSON <-> Starlark conversion every server object
-// goes through, and for file-mode arguments. `go test` runs the seeds
-// (f.Add and testdata/fuzz/<name>/); `make fuzz` explores further.
+// FuzzJSONRoundTrip: the conversion every server object goes through.
+// `go test` runs the seeds (f.Add and testdata/fuzz/FuzzJSONRoundTrip/);
+// `make fuzz` explores further.
 
 import (
 	"bytes"
@@ -11,12 +11,9 @@ import (
 	"math"
 	"math/big"
 	"reflect"
-	"strings"
 	"testing"
 
 	"go.starlark.net/starlark"
-
-	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
 func FuzzJSONRoundTrip(f *testing.F) {
@@ -35,7 +32,7 @@ func FuzzJSONRoundTrip(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := fromJSON(data)
+		v, err := Decode(data)
 		if err != nil {
 			return // refused cleanly: fine
 		}
@@ -48,9 +45,9 @@ func FuzzJSONRoundTrip(f *testing.F) {
 		if !json.Valid(data) {
 			t.Fatalf("accepted invalid JSON %s", short(data))
 		}
-		g, err := toGo(v, "value")
+		g, err := ToGo(v, "value")
 		if err != nil {
-			t.Fatalf("toGo(%s): %v", short([]byte(v.String())), err)
+			t.Fatalf("ToGo(%s): %v", short([]byte(v.String())), err)
 		}
 		out, err := json.Marshal(g)
 		if err != nil {
@@ -61,12 +58,12 @@ func FuzzJSONRoundTrip(f *testing.F) {
 		}
 		// canonical is stable: the canonical form of its own decoding is
 		// itself (dirty tracking compares these strings).
-		c := canonical(v)
-		v2, err := fromJSON([]byte(c))
+		c := Canonical(v)
+		v2, err := Decode([]byte(c))
 		if err != nil {
 			t.Fatalf("canonical form %s does not decode: %v", short([]byte(c)), err)
 		}
-		if c2 := canonical(v2); c2 != c {
+		if c2 := Canonical(v2); c2 != c {
 			t.Fatalf("canonical form not stable:\n%s\n%s", short([]byte(c)), short([]byte(c2)))
 		}
 	})
@@ -141,37 +138,4 @@ func sameNumber(a, b json.Number) bool {
 		return false
 	}
 	return af == bf || (math.IsNaN(af) && math.IsNaN(bf))
-}
-
-func FuzzParseFileMode(f *testing.F) {
-	for _, s := range []string{"0644", "644", "0o755", "0O755", "04755", "7777", "17777", "", "0o", "0x1ff", "rw-r--r--", "-644", " 644", "0000000000007", "0000000000000007", "８"} {
-		f.Add(s, int64(0), false)
-	}
-	for _, i := range []int64{0, 0o644, 0o7777, 0o10000, -1, math.MaxInt64, math.MinInt64} {
-		f.Add("", i, true)
-	}
-	f.Fuzz(func(t *testing.T, s string, i int64, useInt bool) {
-		var v starlark.Value = starlark.String(s)
-		if useInt {
-			v = starlark.MakeInt64(i)
-		}
-		m, err := parseFileMode("files.put", "mode", v)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "files.put: for parameter mode: ") {
-				t.Fatalf("error not in Starlark style: %v", err)
-			}
-			return
-		}
-		if m < 0 || m > maxFileMode {
-			t.Fatalf("%s: mode %o out of range", v, m)
-		}
-		if useInt && int64(m) != i {
-			t.Fatalf("%d became %o", i, m)
-		}
-		// The text LXD is sent parses back to the same mode.
-		again, err := parseFileMode("files.put", "mode", starlark.String(rest.FormatMode(m)))
-		if err != nil || again != m {
-			t.Fatalf("%s -> %o -> %q -> %o, %v", v, m, rest.FormatMode(m), again, err)
-		}
-	})
 }

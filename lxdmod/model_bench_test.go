@@ -1,42 +1,14 @@
 package lxdmod
 
 import (
-	"encoding/json"
-	"github.com/lxdstar/lxdstar/internal/jsonscan"
-	"github.com/lxdstar/lxdstar/lxdmod/rest"
 	"os"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// BenchmarkFromJSON decodes what GET /1.0/instances?recursion=1 returns for
-// 100 instances (LXDSTAR_BENCH_JSON names such a file; skipped without it).
-func BenchmarkFromJSON(b *testing.B) {
-	path := os.Getenv("LXDSTAR_BENCH_JSON")
-	if path == "" {
-		b.Skip("set LXDSTAR_BENCH_JSON to a JSON file")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("fromJSON", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			if _, err := fromJSON(data); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("json.Unmarshal", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			var v any
-			if err := json.Unmarshal(data, &v); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
+	"github.com/lxdstar/lxdstar/internal/jsonscan"
+	"github.com/lxdstar/lxdstar/lxdmod/rest"
+)
 
 // BenchmarkListModels turns a whole GET /1.0/instances?recursion=1 answer
 // (the envelope, as LXDSTAR_BENCH_LIST names a file holding it) into

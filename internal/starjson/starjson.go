@@ -1,9 +1,12 @@
-package lxdmod
+// Package starjson converts between JSON (and the Go values encoding/json
+// handles) and Starlark values: dicts, lists, strings, numbers, bools and
+// None. LXD's objects reach scripts through Decode, and what scripts send
+// goes back through ToGo. It knows nothing of LXD.
+package starjson
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -16,12 +19,13 @@ import (
 	"github.com/lxdstar/lxdstar/internal/jsonscan"
 )
 
-// fromJSON decodes JSON into Starlark values, keeping object keys in the
+// Decode decodes JSON into Starlark values, keeping object keys in the
 // order the server sent them (so printed dicts read like LXD's output). It
 // is a direct parser: json.Decoder's token API was three times slower than
 // json.Unmarshal on a 100-instance listing. Strings with escapes go through
 // encoding/json, so string semantics (and invalid UTF-8 handling) match it.
-func fromJSON(data []byte) (starlark.Value, error) {
+// An empty (or all-space) text is None.
+func Decode(data []byte) (starlark.Value, error) {
 	p := &jsonParser{data: data}
 	p.space()
 	if p.pos == len(p.data) {
@@ -38,9 +42,11 @@ func fromJSON(data []byte) (starlark.Value, error) {
 	return v, nil
 }
 
-// maxJSONDepth bounds nesting, as encoding/json does, so hostile input
-// cannot exhaust the stack.
-const maxJSONDepth = 10000
+// MaxDepth bounds nesting both ways: as encoding/json does for decoding,
+// so hostile input cannot exhaust the stack, and for ToGo, so that a list
+// or dict containing itself fails instead of recursing until the stack
+// overflows, a crash no recover can catch.
+const MaxDepth = jsonscan.MaxDepth
 
 type jsonParser struct {
 	data []byte
@@ -63,7 +69,7 @@ func (p *jsonParser) errorf(format string, args ...any) error {
 }
 
 func (p *jsonParser) value(depth int) (starlark.Value, error) {
-	if depth >= maxJSONDepth { // depth counts from 0: at most maxJSONDepth levels, as encoding/json
+	if depth >= MaxDepth { // depth counts from 0: at most MaxDepth levels, as encoding/json
 		return nil, p.errorf("nested too deeply")
 	}
 	if p.pos >= len(p.data) {
@@ -222,49 +228,56 @@ func numberValue(n json.Number) (starlark.Value, error) {
 	return starlark.Float(f), nil
 }
 
-// toGo converts a Starlark value to plain Go values that encoding/json
-// encodes as LXD expects. what names the value in error messages. A model
-// object inside v is sent as its fields (to_dict).
-func toGo(v starlark.Value, what string) (any, error) {
-	return convertTo(v, what, true)
+// An Object is a value sent as the JSON object of its fields (a model
+// object). ToDict returns them as a fresh dict.
+type Object interface {
+	starlark.Value
+	ToDict() *starlark.Dict
 }
 
-// fieldToGo is toGo for the value of a model's field, which is data: a
-// model object inside it is refused. (Converting it would take that
-// object's lock, which the caller may hold: inst.config["x"] = inst would
-// deadlock inst.dirty.)
-func fieldToGo(v starlark.Value, what string) (any, error) {
-	return convertTo(v, what, false)
+// ToGo converts a Starlark value to plain Go values that encoding/json
+// encodes as LXD expects: maps, slices, strings, int64s, float64s, bools,
+// nil, and json.Number for ints too big for int64. An Object inside v is
+// sent as its fields. what names the value in errors, which are *Error.
+func ToGo(v starlark.Value, what string) (any, error) {
+	return convert(v, what, true)
 }
 
-// maxGoDepth bounds the nesting toGo follows, as maxJSONDepth bounds
-// fromJSON: a list or dict that contains itself fails instead of recursing
-// until the stack overflows, a crash no recover can catch.
-const maxGoDepth = 10000
+// ToGoData is ToGo for a value that is data, such as the value of an
+// object's field: an Object inside it is refused. (Converting it would take
+// that object's lock, which the caller may hold: inst.config["x"] = inst
+// would deadlock.)
+func ToGoData(v starlark.Value, what string) (any, error) {
+	return convert(v, what, false)
+}
 
-func convertTo(v starlark.Value, what string, models bool) (any, error) {
-	g, err := goValue(v, 0, models)
-	var pe *pathError
-	if errors.As(err, &pe) {
-		return nil, pe.at(what)
+func convert(v starlark.Value, what string, objects bool) (any, error) {
+	g, err := goValue(v, 0, objects)
+	if err != nil {
+		err.(*Error).What = what
+		return nil, err
 	}
-	return g, err
+	return g, nil
 }
 
-// pathError is a conversion failure deep inside a value. The path to it is
-// collected while the recursion unwinds (innermost segment first), so that
-// converting a value costs nothing for its error message until one fails.
-type pathError struct {
+// An Error is a failure to convert a value, or a part deep inside it: what
+// names the value, Path says where inside it the failure is. Error() reads
+// what["key"][3]: Msg.
+type Error struct {
+	What string
+	Msg  string
+	// The path is collected while the recursion unwinds (innermost
+	// segment first), so that converting a value costs nothing for its
+	// error message until one fails.
 	segs []string
-	msg  string
 }
 
-func (e *pathError) Error() string { return e.at("value").Error() }
+func (e *Error) Error() string { return e.What + e.Path() + ": " + e.Msg }
 
-// at formats the error for the value named what: what["key"][3]: msg.
-func (e *pathError) at(what string) error {
+// Path is where inside the value the failure is, such as ["key"][3], or
+// "" for the value itself. A cycle's path is shortened.
+func (e *Error) Path() string {
 	var b strings.Builder
-	b.WriteString(what)
 	const shown = 16 // a cycle's path is as long as the depth limit
 	for i := len(e.segs) - 1; i >= 0 && i >= len(e.segs)-shown; i-- {
 		b.WriteString(e.segs[i])
@@ -272,12 +285,12 @@ func (e *pathError) at(what string) error {
 	if len(e.segs) > shown {
 		b.WriteString("…")
 	}
-	return fmt.Errorf("%s: %s", b.String(), e.msg)
+	return b.String()
 }
 
-func goValue(v starlark.Value, depth int, models bool) (any, error) {
-	if depth > maxGoDepth {
-		return nil, &pathError{msg: fmt.Sprintf("nested more than %d levels deep (does a list or dict contain itself?)", maxGoDepth)}
+func goValue(v starlark.Value, depth int, objects bool) (any, error) {
+	if depth > MaxDepth {
+		return nil, &Error{Msg: fmt.Sprintf("nested more than %d levels deep (does a list or dict contain itself?)", MaxDepth)}
 	}
 	switch x := v.(type) {
 	case starlark.NoneType:
@@ -296,7 +309,7 @@ func goValue(v starlark.Value, depth int, models bool) (any, error) {
 	case starlark.Float:
 		f := float64(x)
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, &pathError{msg: fmt.Sprintf("cannot encode %v as JSON", f)}
+			return nil, &Error{Msg: fmt.Sprintf("cannot encode %v as JSON", f)}
 		}
 		return f, nil
 	case *starlark.Dict:
@@ -304,9 +317,9 @@ func goValue(v starlark.Value, depth int, models bool) (any, error) {
 		for _, item := range x.Items() {
 			k, ok := item[0].(starlark.String)
 			if !ok {
-				return nil, &pathError{msg: fmt.Sprintf("dict key %s is %s, want string", item[0], item[0].Type())}
+				return nil, &Error{Msg: fmt.Sprintf("dict key %s is %s, want string", item[0], item[0].Type())}
 			}
-			gv, err := goValue(item[1], depth+1, models)
+			gv, err := goValue(item[1], depth+1, objects)
 			if err != nil {
 				return nil, under(err, "["+strconv.Quote(string(k))+"]")
 			}
@@ -316,36 +329,35 @@ func goValue(v starlark.Value, depth int, models bool) (any, error) {
 	case starlark.Indexable: // list, tuple
 		out := make([]any, x.Len())
 		for i := range out {
-			gv, err := goValue(x.Index(i), depth+1, models)
+			gv, err := goValue(x.Index(i), depth+1, objects)
 			if err != nil {
 				return nil, under(err, "["+strconv.Itoa(i)+"]")
 			}
 			out[i] = gv
 		}
 		return out, nil
-	case *Model:
-		// Before json.Marshaler: encoding a model takes its lock, which
-		// the caller may hold (a model inside its own field).
-		if models {
-			return goValue(x.toDict(), depth+1, models)
+	case Object:
+		// Before json.Marshaler: a model object encodes itself under its
+		// lock, which the caller may hold (a model inside its own field).
+		if objects {
+			return goValue(x.ToDict(), depth+1, objects)
 		}
 	case json.Marshaler:
 		return x, nil
 	}
-	return nil, &pathError{msg: fmt.Sprintf("cannot send a %s to LXD", v.Type())}
+	return nil, &Error{Msg: fmt.Sprintf("cannot send a %s to LXD", v.Type())}
 }
 
 // under adds a path segment to a failure from inside a container.
 func under(err error, seg string) error {
-	if pe, ok := err.(*pathError); ok {
-		pe.segs = append(pe.segs, seg)
-	}
-	return err
+	e := err.(*Error)
+	e.segs = append(e.segs, seg)
+	return e
 }
 
-// fromGo converts decoded-JSON-like Go values (maps, slices, strings,
+// FromGo converts decoded-JSON-like Go values (maps, slices, strings,
 // numbers, bools) to Starlark. Map keys are sorted for a stable order.
-func fromGo(v any) starlark.Value {
+func FromGo(v any) starlark.Value {
 	switch x := v.(type) {
 	case nil:
 		return starlark.None
@@ -376,24 +388,27 @@ func fromGo(v any) starlark.Value {
 	case []any:
 		elems := make([]starlark.Value, len(x))
 		for i, e := range x {
-			elems[i] = fromGo(e)
+			elems[i] = FromGo(e)
 		}
 		return starlark.NewList(elems)
 	case map[string][]string:
 		d := starlark.NewDict(len(x))
 		for _, k := range sortedKeys(x) {
-			_ = d.SetKey(starlark.String(k), fromGo(x[k]))
+			_ = d.SetKey(starlark.String(k), FromGo(x[k]))
 		}
 		return d
 	case map[string]any:
 		d := starlark.NewDict(len(x))
 		for _, k := range sortedKeys(x) {
-			_ = d.SetKey(starlark.String(k), fromGo(x[k]))
+			_ = d.SetKey(starlark.String(k), FromGo(x[k]))
 		}
 		return d
 	}
 	return starlark.String(fmt.Sprint(v))
 }
+
+// Unsendable is the Canonical form of every value that cannot be sent.
+const Unsendable = "\x00unsendable"
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
@@ -404,15 +419,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// canonical renders a value as JSON with sorted keys: two values with the
-// same canonical form are the same to LXD. Dirty tracking compares these.
-func canonical(v starlark.Value) string {
-	g, err := fieldToGo(v, "value")
+// Canonical renders a value as JSON with sorted keys: two values with the
+// same canonical form are the same to LXD (dirty tracking compares these).
+// A value that cannot be sent (an Object inside it too) has a form no JSON
+// has.
+func Canonical(v starlark.Value) string {
+	g, err := ToGoData(v, "value")
 	if err != nil {
 		// Not sendable: it certainly differs from anything the server has
 		// (always JSON). Not v.String(): printing a model inside v would
 		// take that model's lock, which the caller may hold.
-		return "\x00unsendable"
+		return Unsendable
 	}
 	b, _ := json.Marshal(g)
 	return string(b)
