@@ -21,38 +21,26 @@ type Thawer interface {
 func thaw(v starlark.Value, memo map[starlark.Value]starlark.Value) starlark.Value {
 	switch x := v.(type) {
 	case *starlark.List:
-		if c, ok := memo[x]; ok {
-			return c
-		}
-		c := starlark.NewList(make([]starlark.Value, 0, x.Len()))
-		memo[x] = c
-		for i := 0; i < x.Len(); i++ {
-			_ = c.Append(thaw(x.Index(i), memo))
-		}
-		return c
+		return once(memo, x, func() *starlark.List { return starlark.NewList(make([]starlark.Value, 0, x.Len())) }, func(c *starlark.List) {
+			for i := 0; i < x.Len(); i++ {
+				_ = c.Append(thaw(x.Index(i), memo))
+			}
+		})
 	case *starlark.Dict:
-		if c, ok := memo[x]; ok {
-			return c
-		}
-		c := starlark.NewDict(x.Len())
-		memo[x] = c
-		for _, kv := range x.Items() {
-			_ = c.SetKey(kv[0], thaw(kv[1], memo)) // keys are hashable, so immutable
-		}
-		return c
+		return once(memo, x, func() *starlark.Dict { return starlark.NewDict(x.Len()) }, func(c *starlark.Dict) {
+			for _, kv := range x.Items() {
+				_ = c.SetKey(kv[0], thaw(kv[1], memo)) // keys are hashable, so immutable
+			}
+		})
 	case *starlark.Set:
-		if c, ok := memo[x]; ok {
-			return c
-		}
-		c := starlark.NewSet(x.Len())
-		memo[x] = c
-		it := x.Iterate()
-		defer it.Done()
-		var e starlark.Value
-		for it.Next(&e) {
-			_ = c.Insert(e) // elements are hashable, so immutable
-		}
-		return c
+		return once(memo, x, func() *starlark.Set { return starlark.NewSet(x.Len()) }, func(c *starlark.Set) {
+			it := x.Iterate()
+			defer it.Done()
+			var e starlark.Value
+			for it.Next(&e) {
+				_ = c.Insert(e) // elements are hashable, so immutable
+			}
+		})
 	case starlark.Tuple:
 		c := make(starlark.Tuple, len(x))
 		for i, e := range x {
@@ -60,24 +48,31 @@ func thaw(v starlark.Value, memo map[starlark.Value]starlark.Value) starlark.Val
 		}
 		return c
 	case *starlarkstruct.Struct:
-		if c, ok := memo[x]; ok {
-			return c
-		}
-		fields := starlark.StringDict{}
-		x.ToStringDict(fields)
-		for k, f := range fields {
-			fields[k] = thaw(f, memo)
-		}
-		c := starlarkstruct.FromStringDict(x.Constructor(), fields)
-		memo[x] = c
-		return c
+		return once(memo, x, func() *starlarkstruct.Struct {
+			fields := starlark.StringDict{}
+			x.ToStringDict(fields)
+			for k, f := range fields {
+				fields[k] = thaw(f, memo)
+			}
+			return starlarkstruct.FromStringDict(x.Constructor(), fields)
+		}, nil)
 	case Thawer:
-		if c, ok := memo[v]; ok {
-			return c
-		}
-		c := x.Thaw()
-		memo[v] = c
-		return c
+		return once(memo, v, x.Thaw, nil)
 	}
 	return v
+}
+
+// once returns memo's copy of x, or makes one, records it and then fills
+// it (when fill is not nil): a value met again, also within itself, gets
+// the same copy. Tuples are not memoised (they cannot be map keys).
+func once[T starlark.Value](memo map[starlark.Value]starlark.Value, x starlark.Value, newCopy func() T, fill func(c T)) starlark.Value {
+	if c, ok := memo[x]; ok {
+		return c
+	}
+	c := newCopy()
+	memo[x] = c
+	if fill != nil {
+		fill(c)
+	}
+	return c
 }

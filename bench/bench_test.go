@@ -11,11 +11,10 @@ import (
 	"time"
 )
 
-// TestHarnessTiny runs the whole harness at a tiny size against the real
-// daemon of the test bed: every tool must do every workload (the harness
-// checks counts, exec output, file bytes and that created containers are
-// gone), the report must be produced, and no bench instance may remain.
-func TestHarnessTiny(t *testing.T) {
+// testbedRoot fails the test unless the test bed's main daemon is up, and
+// returns the module's root directory.
+func testbedRoot(t *testing.T) string {
+	t.Helper()
 	if fi, err := os.Stat(defaultSocket); err != nil || fi.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("no LXD socket at %s: start the test bed with `make testbed-up-main`", defaultSocket)
 	}
@@ -23,6 +22,15 @@ func TestHarnessTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return root
+}
+
+// TestHarnessTiny runs the whole harness at a tiny size against the real
+// daemon of the test bed: every tool must do every workload (the harness
+// checks counts, exec output, file bytes and that created containers are
+// gone), the report must be produced, and no bench instance may remain.
+func TestHarnessTiny(t *testing.T) {
+	root := testbedRoot(t)
 	bin := filepath.Join(t.TempDir(), "lxdstar")
 	build := exec.Command(goTool(), "build", "-o", bin, "./cmd/lxdstar")
 	build.Dir = root

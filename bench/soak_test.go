@@ -17,13 +17,7 @@ import (
 // (SoakResult.leaks). A script that leaks one event stream per step must
 // be caught, so that the check is known to bite.
 func TestSoak(t *testing.T) {
-	if fi, err := os.Stat(defaultSocket); err != nil || fi.Mode()&os.ModeSocket == 0 {
-		t.Fatalf("no LXD socket at %s: start the test bed with `make testbed-up-main`", defaultSocket)
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testbedRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	raw := newRawClient(defaultSocket)

@@ -15,6 +15,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar/internal/fakelxd"
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 )
 
 // backupExtensions are the API extensions backups, restores and the
@@ -110,21 +111,10 @@ func TestBackupRoundTripOnTheFake(t *testing.T) {
 	assert.Equal(t, starlark.True, s.value(`r.error.is_a("LXDAPIException")`))
 	assert.Equal(t, "LXDAPIException", s.str("s.error.kind"))
 	assert.Equal(t, "backup1", s.str("picked.name"))
-	assert.Equal(t, []string{"b.backup"}, dirNames(t, dir))
+	assert.Equal(t, []string{"b.backup"}, testfiles.Names(t, dir))
 	obj, ok := s.f.Get("/1.0/instances/c2")
 	require.True(t, ok)
 	assert.Equal(t, "original", obj["description"])
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	des, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var out []string
-	for _, d := range des {
-		out = append(out, d.Name())
-	}
-	return out
 }
 
 // Backups stream both ways: exporting or restoring a 128 MiB backup
@@ -132,8 +122,7 @@ func dirNames(t *testing.T, dir string) []string {
 // all of it), and the upload says its length.
 func TestBackupTransfersStream(t *testing.T) {
 	const size = 128 << 20
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.f.Add("/1.0/instances/c1/backups/big", fakelxd.Object{"name": "big"})
 	s.f.Intercept("GET /1.0/instances/c1/backups/big/export", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")

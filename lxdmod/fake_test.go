@@ -41,6 +41,17 @@ type script struct {
 	print func(msg string)
 }
 
+// withInstances is a script whose fake server holds the given (stopped,
+// empty) instances.
+func withInstances(t *testing.T, names ...string) *script {
+	t.Helper()
+	s := newScript(t, fakelxd.Config{})
+	for _, name := range names {
+		s.f.AddInstance(name, nil)
+	}
+	return s
+}
+
 func newScript(t *testing.T, cfg fakelxd.Config) *script {
 	t.Helper()
 	f := fakelxd.New(t, cfg)

@@ -188,13 +188,19 @@ func onePathArg(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tupl
 	return string(p), err
 }
 
-func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g, fn := mgr(b), b.Name()
-	p, err := onePathArg(b, args, kwargs, "filepath")
+// openPathArg unpacks the one instance path argument (param) and opens
+// it, following symlinks inside the instance; found is the path opened.
+func openPathArg(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, param string) (f *rest.File, found string, err error) {
+	p, err := onePathArg(b, args, kwargs, param)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	f, found, err := g.openRemote(ctxOf(thread), p, true)
+	return mgr(b).openRemote(ctxOf(thread), p, true)
+}
+
+func filesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	fn := b.Name()
+	f, found, err := openPathArg(thread, b, args, kwargs, "filepath")
 	if err != nil {
 		return nil, err
 	}
@@ -263,12 +269,8 @@ func filesStat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 }
 
 func filesListdir(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	g, fn := mgr(b), b.Name()
-	p, err := onePathArg(b, args, kwargs, "path")
-	if err != nil {
-		return nil, err
-	}
-	f, found, err := g.openRemote(ctxOf(thread), p, true)
+	fn := b.Name()
+	f, found, err := openPathArg(thread, b, args, kwargs, "path")
 	if err != nil {
 		return nil, err
 	}

@@ -46,8 +46,7 @@ func TestAllIsOneRequestAndReadingFieldsIsNoMore(t *testing.T) {
 }
 
 func TestTypedManagersFilterByType(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("ct", nil)
+	s := withInstances(t, "ct")
 	s.f.AddInstance("vm", fakelxd.Object{"type": "virtual-machine"})
 	n := s.mark()
 	s.run(`
@@ -77,8 +76,7 @@ func TestTypedManagersFilterByType(t *testing.T) {
 }
 
 func TestGetAndExists(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.f.AddNetwork("br0", nil)
 	s.f.AddVolume("default", "custom", "v1", nil)
 	s.run(`
@@ -151,8 +149,7 @@ func TestCreateReturnsTheServersObject(t *testing.T) {
 }
 
 func TestCreateFailuresKeepLXDsKindAndText(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	// A taken instance name fails the operation; its wording makes it a Conflict.
 	requireKind(t, s.fail(`c.instances.create({"name": "c1", "source": {"type": "none"}}, wait=True)`),
 		"Conflict", "already exists")
@@ -195,8 +192,7 @@ func TestCreateWaitFalseReturnsTheObjectWithItsOperation(t *testing.T) {
 }
 
 func TestManagersOfSubObjects(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.f.AddSnapshot("c1", "snap0", nil)
 	s.f.AddSnapshot("c1", "snap1", fakelxd.Object{"stateful": true})
 	s.f.AddVolume("default", "custom", "v1", nil)
@@ -235,8 +231,7 @@ func TestImagesManager(t *testing.T) {
 }
 
 func TestOperationsManager(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(`
 		release = hold("PUT /1.0/instances/c1/state")
 		op = c.instances.get("c1").start()
@@ -302,8 +297,7 @@ func TestRawAPI(t *testing.T) {
 // the server has the extension; elsewhere a plain recursion=2 (which a
 // server without it would otherwise read as no recursion at all).
 func TestInstancesAllFields(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.run(``) // connect
 	n := s.mark()
 	s.run(`
@@ -339,8 +333,7 @@ func TestInstancesAllFields(t *testing.T) {
 // and nothing more (go.starlark.net's own methods cost the same one
 // allocation), and a sub-collection costs its manager value alone.
 func TestReadingAMethodAllocatesOnlyItsBinding(t *testing.T) {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", nil)
+	s := withInstances(t, "c1")
 	s.f.AddVolume("default", "custom", "v1", nil)
 	s.run(`
 		i = c.instances.get("c1")

@@ -1,7 +1,6 @@
 package lxdmod
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -18,28 +18,13 @@ import (
 func confDir(t *testing.T) (string, func(string) string) {
 	t.Helper()
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	testfiles.Write(t, dir, map[string]string{
 		"config.yml":           "remotes:\n  prod:\n    addr: https://127.0.0.1:9443/\n    project: web\n",
 		"client.crt":           "crt",
 		"client.key":           "key",
 		"servercerts/prod.crt": "pin",
 	})
 	return dir, func(k string) string { return map[string]string{"LXD_CONF": dir}[k] }
-}
-
-// writeFiles writes files (path relative to dir: contents), making
-// directories as needed.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // clientCall is a call of lxd.Client for restConfig: the arguments given
@@ -128,7 +113,7 @@ func TestRestConfigRemoteErrors(t *testing.T) {
 func TestRestConfigIncusFromInjectedEnv(t *testing.T) {
 	home := t.TempDir()
 	incus := filepath.Join(home, ".config", "incus")
-	writeFiles(t, home, map[string]string{
+	testfiles.Write(t, home, map[string]string{
 		".config/lxc/config.yml":            "remotes:\n  other: {addr: \"unix:///x.socket\"}\n",
 		".config/incus/config.yml":          "remotes:\n  far:\n    addr: https://127.0.0.1:8446\n    protocol: incus\n",
 		".config/incus/client.crt":          "crt",

@@ -6,9 +6,11 @@ package tests
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -25,8 +28,7 @@ import (
 func TestSeedGettingStartedConfigSave(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("gs")
-		createInstance(t, srv.Socket, name, false)
+		name := newInstance(t, srv.Socket, "gs", false)
 		rc := restClient(t, srv.Socket)
 		before := instanceConfig(t, rc, name)
 		require.Contains(t, before, "volatile.idmap.next", "the test needs LXD's volatile keys")
@@ -64,8 +66,7 @@ container.save(` + wait + `)
 func TestSaveKeepsVolatileAndCleansObject(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("vol")
-		createInstance(t, srv.Socket, name, false)
+		name := newInstance(t, srv.Socket, "vol", false)
 		out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 i = lxd.Client().instances.get(name)
 i.config = {"user.a": "1"}
@@ -131,8 +132,7 @@ x.delete()
 		}
 		t.Run("snapshot", func(t *testing.T) {
 			t.Parallel()
-			inst := uniqueName("rds")
-			createInstance(t, srv.Socket, inst, false)
+			inst := newInstance(t, srv.Socket, "rds", false)
 			newScript(t, srv.Socket).with("inst", str(inst)).mustRun(`
 i = lxd.Client().instances.get(inst)
 s = i.snapshots.create("s1")
@@ -180,8 +180,7 @@ print(s.name, [x.name for x in i.snapshots.all()])
 func TestTwoSavesInARow(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("sv2")
-		createInstance(t, srv.Socket, name, false)
+		name := newInstance(t, srv.Socket, "sv2", false)
 		rc := restClient(t, srv.Socket)
 		newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 i = lxd.Client().instances.get(name)
@@ -233,8 +232,7 @@ print(i.status, i.dirty)
 func TestSyncMergesAfterConflict(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("mrg")
-		createInstance(t, srv.Socket, name, false)
+		name := newInstance(t, srv.Socket, "mrg", false)
 		rc := restClient(t, srv.Socket)
 		other := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 			// Another writer, through the raw API.
@@ -269,8 +267,7 @@ print(i.dirty)
 func TestUnwaitedFailureFailsTheScript(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("unw")
-		createInstance(t, srv.Socket, name, true)
+		name := newInstance(t, srv.Socket, "unw", true)
 		s := newScript(t, srv.Socket).with("name", str(name))
 		out, err := s.run(`
 i = lxd.Client().instances.get(name)
@@ -310,8 +307,7 @@ print("end")
 func TestFailureReportedOnceAtNextCall(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("once")
-		createInstance(t, srv.Socket, name, true)
+		name := newInstance(t, srv.Socket, "once", true)
 		rc := restClient(t, srv.Socket)
 		out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 i = lxd.Client().instances.get(name)
@@ -331,8 +327,7 @@ print(i.status)
 func TestUnwaitedCreateCompletesBeforeExit(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("unc")
-		cleanupInstance(t, srv.Socket, name)
+		name := newInstanceName(t, srv.Socket, "unc")
 		rc := restClient(t, srv.Socket)
 		newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 lxd.Client().instances.create({"name": name, "source": {"type": "image", "alias": "busybox"}})
@@ -399,26 +394,15 @@ img.delete()
 func TestInterruptFinalWait(t *testing.T) {
 	t.Parallel()
 	eachServer(t, func(t *testing.T, srv server) {
-		name := uniqueName("intr")
-		cleanupInstance(t, srv.Socket, name)
+		name := newInstanceName(t, srv.Socket, "intr")
 		c := restClient(t, srv.Socket)
 		ctx := context.Background()
 		// LXD stops this container by sending SIGUSR2 to its init, which
 		// ignores it: a stop with force=False lasts its whole timeout.
 		body := map[string]any{"name": name, "source": map[string]any{"type": "image", "alias": imageAlias},
 			"config": map[string]any{"raw.lxc": "lxc.signal.halt = SIGUSR2"}}
-		r, err := c.Do(ctx, &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body})
-		require.NoError(t, err)
-		op, err := rest.AsyncOperation(r)
-		require.NoError(t, err)
-		_, err = c.WaitOperation(ctx, op, 0)
-		require.NoError(t, err)
-		r, err = c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"), Body: map[string]any{"action": "start"}})
-		require.NoError(t, err)
-		op, err = rest.AsyncOperation(r)
-		require.NoError(t, err)
-		_, err = c.WaitOperation(ctx, op, 0)
-		require.NoError(t, err)
+		require.NoError(t, c.SendAndWait(ctx, &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body}))
+		require.NoError(t, c.SendAndWait(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"), Body: map[string]any{"action": "start"}}))
 
 		cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "-c",
 			"lxd.Client().instances.get('"+name+"').stop(timeout=60, force=False)\nprint('started')\n")
@@ -433,10 +417,226 @@ func TestInterruptFinalWait(t *testing.T) {
 		time.Sleep(500 * time.Millisecond) // in the final wait
 		sent := time.Now()
 		require.NoError(t, cmd.Process.Signal(os.Interrupt))
-		err = cmd.Wait()
+		err := cmd.Wait()
 		var ee *exec.ExitError
 		require.True(t, errors.As(err, &ee), "exit: %v (stderr %q)", err, stderr.String())
 		assert.Equal(t, 130, ee.ExitCode(), stderr.String())
 		assert.Less(t, time.Since(sent), 30*time.Second, "the interrupt ended the wait (the stop lasts a minute)")
 	})
+}
+
+// Concurrency under the race detector (make test runs go test -race): 50
+// operations waited for together with lxd.wait_all, and 10 executes at
+// once from separate runs of one Runtime.
+
+func TestConcurrentOperationsAndExecs(t *testing.T) {
+	parallelOnEachServer(t, testConcurrentOperationsAndExecs)
+}
+
+func testConcurrentOperationsAndExecs(t *testing.T, srv server) {
+	needSocket(t, srv.Socket)
+	const n = 25
+	prefix := uniqueName("conc")
+	names := make([]starlark.Value, n)
+	for i := range names {
+		names[i] = starlark.String(fmt.Sprintf("%s-%02d", prefix, i))
+	}
+	t.Cleanup(func() {
+		c := restClient(t, srv.Socket)
+		var wg sync.WaitGroup
+		for _, name := range names {
+			wg.Go(func() { deleteInstance(c, string(name.(starlark.String))) })
+		}
+		wg.Wait()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// 25 creations, then 25 starts, each lot waited for with wait_all:
+	// 50 operations, each followed by its own watcher goroutine.
+	s := newScript(t, srv.Socket).with("NAMES", starlark.NewList(names))
+	s.ctx = ctx
+	out := s.mustRun(`
+c = lxd.Client()
+created = [c.instances.create({"name": n, "source": {"type": "image", "alias": "busybox"}}) for n in NAMES]
+if all([i.operation == None for i in created]):
+    fail("wait=False creations have no pending operation")
+done = lxd.wait_all(created, timeout=120)
+if [i.name for i in done] != NAMES:
+    fail("wait_all returned %s" % done)
+starts = [i.start() for i in done]
+results = lxd.wait_all(timeout=120, *starts)
+if results != [None] * len(starts):
+    fail("start results %s" % results)
+running = [i for i in c.instances.all() if i.name in NAMES and i.status == "Running"]
+print(len(starts) + len(created), len(running))
+`)
+	require.Equal(t, fmt.Sprintf("%d %d\n", 2*n, n), out)
+
+	// 10 executes at once, each in its own run of one shared Runtime, each
+	// producing output on both streams and reading stdin.
+	rt := lxdstar.New(lxdstar.WithLXD(lxdmod.Config{Endpoint: srv.Socket}), lxdstar.WithPrint(func(string) {}))
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	outs := make([]starlark.StringDict, 10)
+	for i := range 10 {
+		wg.Go(func() {
+			src := fmt.Sprintf(`
+inst = lxd.Client().instances.get(%q)
+r = inst.execute(["sh", "-c", "head -c 200000 /dev/zero | tr '\\0' o; echo err-%d >&2; cat; exit %d"], stdin_payload="in-%d")
+code, stdout, stderr = r.exit_code, r.stdout, r.stderr
+`, string(names[i].(starlark.String)), i, i, i)
+			outs[i], errs[i] = rt.Run(ctx, fmt.Sprintf("exec%d.star", i), []byte(src))
+		})
+	}
+	wg.Wait()
+	for i := range 10 {
+		if !assert.NoError(t, errs[i], "run %d", i) {
+			continue
+		}
+		g := outs[i]
+		assert.Equal(t, starlark.MakeInt(i), g["code"], "run %d: exit code", i)
+		stdout := string(g["stdout"].(starlark.String))
+		assert.Equal(t, strings.Repeat("o", 200000)+fmt.Sprintf("in-%d", i), stdout, "run %d: stdout", i)
+		assert.Equal(t, starlark.String(fmt.Sprintf("err-%d\n", i)), g["stderr"], "run %d: stderr", i)
+	}
+}
+
+// An exec of `sleep` started through the raw API is a real, uncancellable
+// background operation to follow with client.operations.
+func TestOperationsGetAllWaitRefresh(t *testing.T) {
+	parallelOnEachServer(t, testOperationsGetAllWaitRefresh)
+}
+
+func testOperationsGetAllWaitRefresh(t *testing.T, srv server) {
+	name := newInstance(t, srv.Socket, "ops", true)
+
+	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
+client = lxd.Client()
+def start_sleep(seconds):
+    r = client.api.instances[name].exec.post(json={"command": ["sleep", str(seconds)],
+        "wait-for-websocket": False, "interactive": False, "record-output": False})
+    if r.status_code != 202:
+        fail("exec: %s %s" % (r.status_code, r.json()))
+    return r.json()["metadata"]["id"]
+
+op_id = start_sleep(3)
+op = client.operations.get(op_id)
+if op.id != op_id or op.status != "Running" or op.status_code != 103 or op.may_cancel:
+    fail("get(): %s %s %s %s" % (op.id, op.status, op.status_code, op.may_cancel))
+if op.progress != None or op.description != "Executing command" or op.op_class != "task":
+    fail("progress %s, description %s, class %s" % (op.progress, op.description, op.op_class))
+if "/1.0/instances/" + name not in op.resources["instances"] or not op.created_at:
+    fail("resources %s, created_at %s" % (op.resources, op.created_at))
+if client.operations.get("/1.0/operations/" + op_id).id != op_id:
+    fail("get() by URL")
+
+if op_id not in [o.id for o in client.operations.all()]:
+    fail("all() misses the running operation")
+for o in client.operations.all():
+    if type(o) != "Operation":
+        fail("all() returned a %s" % type(o))
+
+r = catch(op.cancel)
+if not r.error or not r.error.is_a("LXDAPIException") or r.error.message == "":
+    fail("cancel() of an uncancellable operation: %s" % r)
+
+op.refresh()
+if op.status != "Running":
+    fail("after refresh: %s" % op.status)
+
+done = client.operations.wait_for_operation(op_id, timeout=30)
+if type(done) != "Operation" or done.status != "Success" or done.id != op_id:
+    fail("wait_for_operation: %s" % done)
+if op.wait() != None or op.status != "Success":
+    fail("wait(): status %s" % op.status)
+op.refresh()
+if op.status != "Success" or op.status_code != 200:
+    fail("refresh after the end: %s" % op.status)
+
+# A wait that runs past its timeout fails with Timeout; the operation goes on.
+slow = start_sleep(5)
+r = catch(client.operations.wait_for_operation, slow, timeout=0.5)
+if not r.error or not r.error.is_a("Timeout"):
+    fail("short timeout: %s" % r)
+if client.operations.get(slow).status != "Running":
+    fail("the operation stopped")
+client.operations.wait_for_operation(slow)
+
+r = catch(client.operations.get, "00000000-0000-0000-0000-000000000000")
+if not r.error or not r.error.is_a("NotFound"):
+    fail("get(unknown): %s" % r)
+r = catch(client.operations.get, "")
+if not r.error or "operation_id" not in r.error.message:
+    fail("get(''): %s" % r)
+`)
+}
+
+// A trust-token operation is one LXD can cancel.
+func TestOperationCancel(t *testing.T) { parallelOnEachServer(t, testOperationCancel) }
+
+func testOperationCancel(t *testing.T, srv server) {
+	tokenName := uniqueName("tok")
+	newScript(t, srv.Socket).with("token_name", starlark.String(tokenName)).mustRun(`
+client = lxd.Client()
+r = client.api.certificates.post(json={"name": token_name, "type": "client", "token": True})
+op = client.operations.get(r.json()["metadata"]["id"])
+if not op.may_cancel or op.status != "Running" or op.op_class != "token":
+    fail("token operation: %s %s %s" % (op.may_cancel, op.status, op.op_class))
+op.cancel()
+# The watcher kept the final state: no refresh() needed, which could race
+# LXD forgetting the operation 5 s after it ended on a busy machine.
+r = catch(op.wait)
+if not r.error or not r.error.is_a("LXDAPIException"):
+    fail("wait() on a cancelled operation: %s" % r)
+if op.status != "Cancelled":
+    fail("after cancel(): %s" % op.status)
+`)
+}
+
+// op.progress shows LXD's *_progress metadata while an operation runs and
+// is None otherwise; a finished creation's operation has none.
+func TestOperationProgressAttribute(t *testing.T) {
+	parallelOnEachServer(t, testOperationProgressAttribute)
+}
+
+func testOperationProgressAttribute(t *testing.T, srv server) {
+	name := newInstanceName(t, srv.Socket, "prog")
+	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
+client = lxd.Client()
+inst = client.instances.create({"name": name, "source": {"type": "image", "alias": "busybox"}})
+op = inst.operation
+if op != None:
+    p = op.progress
+    if p != None and (type(p) != "string" or ": " not in p):
+        fail("progress: %r" % p)
+    op.wait()
+if inst.operation != None or inst.status != "Stopped":
+    fail("after the wait: %s %s" % (inst.operation, inst.status))
+`)
+}
+
+// Listing operations must not start following each of them: only a wait does.
+func TestOperationsListingOpensNoWatchers(t *testing.T) {
+	parallelOnEachServer(t, testOperationsListingOpensNoWatchers)
+}
+
+func testOperationsListingOpensNoWatchers(t *testing.T, srv server) {
+	proxy := newCountingProxy(t, srv.Socket)
+	var m []int
+	out := newScript(t, proxy.Socket).with("mark", marks(proxy, &m)).with("token_name", starlark.String(uniqueName("tokw"))).mustRun(`
+client = lxd.Client()
+r = client.api.certificates.post(json={"name": token_name, "type": "client", "token": True})
+op_id = r.json()["metadata"]["id"]
+mark()
+ops = client.operations.all()
+got = client.operations.get(op_id)
+time.sleep(0.5)
+mark()
+got.cancel()
+print(op_id in [o.id for o in ops], catch(got.wait).error.kind, got.status)
+`)
+	assert.Equal(t, "True LXDAPIException Cancelled\n", out)
+	require.Len(t, m, 2)
+	assert.Equal(t, 2, m[1]-m[0], "all() and get() should be one request each:\n%s", proxy.requestsSince(m[0]))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -62,17 +63,14 @@ func instanceFile(t testing.TB, c *rest.Client, inst, path string) []byte {
 	return rawBytes(t, c, rest.Path("instances", inst, "files"), url.Values{"path": {path}})
 }
 
-func TestBackupLifecycle(t *testing.T) {
-	t.Parallel()
-	eachServer(t, func(t *testing.T, srv server) { testBackupLifecycle(t, srv.Socket) })
-}
+func TestBackupLifecycle(t *testing.T) { parallelOnEachServer(t, testBackupLifecycle) }
 
 // testBackupLifecycle: create in both wait modes, with and without a name,
 // with options; all/get/exists; rename; save; delete. Each effect is read
 // back from the server.
-func testBackupLifecycle(t *testing.T, socket string) {
-	name := uniqueName("bk")
-	createInstance(t, socket, name, false)
+func testBackupLifecycle(t *testing.T, srv server) {
+	socket := srv.Socket
+	name := newInstance(t, socket, "bk", false)
 	c := restClient(t, socket)
 	backups := rest.Path("instances", name, "backups")
 	out := newScript(t, socket).with("NAME", starlark.String(name)).mustRun(`
@@ -142,17 +140,15 @@ print("after delete", sorted([b.name for b in inst.backups.all()]))
 	assert.Equal(t, false, serverObject(t, c, backups+"/b1-renamed")["instance_only"])
 }
 
-func TestBackupExportRestore(t *testing.T) {
-	t.Parallel()
-	eachServer(t, func(t *testing.T, srv server) { testBackupExportRestore(t, srv.Socket) })
-}
+func TestBackupExportRestore(t *testing.T) { parallelOnEachServer(t, testBackupExportRestore) }
 
 // testBackupExportRestore: export_to writes exactly the server's export;
 // create_from_backup restores it under a new name (the Instance in both
 // wait modes) and under the backup's own name (wait=False: the
 // Operation); the restored instances start and hold the file written
 // before the backup.
-func testBackupExportRestore(t *testing.T, socket string) {
+func testBackupExportRestore(t *testing.T, srv server) {
+	socket := srv.Socket
 	name := uniqueName("bkx")
 	copy1, copy2 := name+"-r1", name+"-r2"
 	createInstance(t, socket, name, true)
@@ -181,7 +177,7 @@ print(r2.status)
 	require.NoError(t, err)
 	served := rawBytes(t, c, rest.Path("instances", name, "backups", "full", "export"), nil)
 	assert.True(t, bytes.Equal(served, exported), "export_to wrote %d bytes, the server serves %d", len(exported), len(served))
-	assert.Equal(t, []string{"b.tar.gz"}, dirNames(t, dir), "no temporary file left")
+	assert.Equal(t, []string{"b.tar.gz"}, testfiles.Names(t, dir), "no temporary file left")
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
@@ -254,24 +250,16 @@ print(there.name, there.status)
 	assert.Equal(t, marker, string(instanceFile(t, dst, restored, "/root/marker")))
 }
 
-func TestBackupExportAtomic(t *testing.T) {
-	t.Parallel()
-	eachServer(t, func(t *testing.T, srv server) { testBackupExportAtomic(t, srv.Socket) })
-}
+func TestBackupExportAtomic(t *testing.T) { parallelOnEachServer(t, testBackupExportAtomic) }
 
 // testBackupExportAtomic: an export whose connection breaks half way, and
 // one cancelled half way (Ctrl-C), leave no file, half-written or
 // temporary, and an existing file at the path untouched.
-func testBackupExportAtomic(t *testing.T, socket string) {
-	name := uniqueName("bkat")
-	createInstance(t, socket, name, false)
+func testBackupExportAtomic(t *testing.T, srv server) {
+	socket := srv.Socket
+	name := newInstance(t, socket, "bkat", false)
 	c := restClient(t, socket)
-	r, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("instances", name, "backups"), Body: map[string]any{"name": "b"}})
-	require.NoError(t, err)
-	op, err := rest.AsyncOperation(r)
-	require.NoError(t, err)
-	_, err = c.WaitOperation(context.Background(), op, time.Minute)
-	require.NoError(t, err)
+	require.NoError(t, sendAndWait(c, &rest.Request{Method: "POST", Path: rest.Path("instances", name, "backups"), Body: map[string]any{"name": "b"}}, time.Minute))
 	exportPath := rest.Path("instances", name, "backups", "b", "export")
 	full := rawBytes(t, c, exportPath, nil)
 	require.Greater(t, len(full), 64<<10, "a backup big enough to cut")
@@ -320,7 +308,7 @@ c.instances.get(NAME).backups.get("b").export_to(PATH)
 			} else {
 				assert.Contains(t, err.Error(), "Cancelled", "%s: %v", m, err)
 			}
-			assert.Equal(t, []string{"existing.tar.gz"}, dirNames(t, dir), "%s into %s: files left", m, target)
+			assert.Equal(t, []string{"existing.tar.gz"}, testfiles.Names(t, dir), "%s into %s: files left", m, target)
 			data, err := os.ReadFile(existing)
 			require.NoError(t, err)
 			assert.Equal(t, "an older export", string(data), "%s: the existing file changed", m)
@@ -431,8 +419,7 @@ func customVolumeDir(t testing.TB, c *rest.Client, vol string) string {
 // volatile.uuid.generation"): the error says which server refused and
 // why, and no instance appears there.
 func testBackupRefusedByAnotherServer(t *testing.T, from, to, wantServer, wantReason string) {
-	name := uniqueName("bkno")
-	createInstance(t, from, name, false)
+	name := newInstance(t, from, "bkno", false)
 	cleanupInstance(t, to, name+"-there")
 	path := filepath.Join(t.TempDir(), "b.tar.gz")
 	out := newScript(t, from).with("NAME", starlark.String(name)).with("PATH", starlark.String(path)).

@@ -21,11 +21,9 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -40,7 +38,6 @@ import (
 
 	"github.com/lxdstar/lxdstar/builtins"
 	"github.com/lxdstar/lxdstar/internal/apidoc"
-	"github.com/lxdstar/lxdstar/internal/lazyconn"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
@@ -59,38 +56,27 @@ type readOnlyProxy struct {
 func newReadOnlyProxy(t *testing.T, upstream string) *readOnlyProxy {
 	t.Helper()
 	needSocket(t, upstream)
-	p := &readOnlyProxy{Socket: filepath.Join(t.TempDir(), "ro.socket")}
-	ln, err := net.Listen("unix", p.Socket)
-	require.NoError(t, err)
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(&url.URL{Scheme: "http", Host: "lxd"})
-			r.Out.Host = "lxd"
-		},
-		// Lazy connections: a spare one kept idle would hold up the
-		// daemon's whole socket (internal/lazyconn).
-		Transport: &http.Transport{DialContext: lazyconn.Unix(upstream)},
-		ErrorLog:  log.New(io.Discard, "", 0), // clients hanging up early are expected
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if meta, ok := p.canned[r.URL.Path]; ok && r.Method == "GET" {
+	p := &readOnlyProxy{}
+	p.Socket = unixProxy(t, upstream, func(rp *httputil.ReverseProxy) http.Handler {
+		rp.ErrorLog = log.New(io.Discard, "", 0) // clients hanging up early are expected
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if meta, ok := p.canned[r.URL.Path]; ok && r.Method == "GET" {
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status_code": 200, "metadata": meta})
+				return
+			}
+			if r.Method == "GET" || r.Method == "HEAD" {
+				rp.ServeHTTP(w, r)
+				return
+			}
+			p.mu.Lock()
+			p.writes = append(p.writes, r.Method+" "+r.URL.RequestURI())
+			p.mu.Unlock()
 			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status_code": 200, "metadata": meta})
-			return
-		}
-		if r.Method == "GET" || r.Method == "HEAD" {
-			rp.ServeHTTP(w, r)
-			return
-		}
-		p.mu.Lock()
-		p.writes = append(p.writes, r.Method+" "+r.URL.RequestURI())
-		p.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"type":"error","error":"read-only test proxy: write refused","error_code":403}`))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"type":"error","error":"read-only test proxy: write refused","error_code":403}`))
+		})
+	})
 	return p
 }
 
@@ -324,8 +310,7 @@ func (fx *badFixture) eval(t *testing.T, expr string) starlark.Value {
 
 func TestBadInputEveryMethod(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("bad")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "bad", true)
 	main := restClient(t, mainSocket)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
@@ -357,11 +342,7 @@ func TestBadInputEveryMethod(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if r, err := main.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots", "vsnap0")}); err == nil && r.Type == "async" {
-			if op, err := rest.AsyncOperation(r); err == nil {
-				_, _ = main.WaitOperation(ctx, op, 0)
-			}
-		}
+		_ = main.SendAndWait(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots", "vsnap0")})
 		_, _ = main.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("storage-pools", "default", "volumes", "custom", vol)})
 	})
 	wait(mustOp("POST", rest.Path("storage-pools", "default", "volumes", "custom", vol, "snapshots"), map[string]any{"name": "vsnap0"}))
@@ -703,10 +684,7 @@ func badInputState(t *testing.T, c *rest.Client, inst, fp, vol, certFP string, m
 // that kind of object (it accepts "bad name!" for a profile, "-x" for a
 // project: those are not bad input). Every call must fail, no object of
 // that name may appear, and the objects renamed keep their names.
-func TestBadInputNames(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testBadInputNames)
-}
+func TestBadInputNames(t *testing.T) { parallelOnEachServer(t, testBadInputNames) }
 
 func testBadInputNames(t *testing.T, srv server) {
 	name, profile, project, vol := uniqueName("badn"), uniqueName("badn-prof"), uniqueName("badn-proj"), uniqueName("badn-vol")
@@ -723,11 +701,7 @@ func testBadInputNames(t *testing.T, srv server) {
 			rest.Path("storage-pools", "default", "volumes", "custom", vol),
 			rest.Path("profiles", profile), rest.Path("projects", project),
 		} {
-			if r, err := main.Do(ctx, &rest.Request{Method: "DELETE", Path: p}); err == nil && r.Type == "async" {
-				if op, err := rest.AsyncOperation(r); err == nil {
-					_, _ = main.WaitOperation(ctx, op, 0)
-				}
-			}
+			_ = main.SendAndWait(ctx, &rest.Request{Method: "DELETE", Path: p})
 		}
 	})
 	out := s.mustRun(`

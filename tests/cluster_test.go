@@ -26,16 +26,7 @@ import (
 // doOp sends a request and waits for the operation it may start.
 func doOp(t testing.TB, c *rest.Client, req *rest.Request) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r, err := c.Do(ctx, req)
-	require.NoError(t, err, "%s %s", req.Method, req.Path)
-	if r.Type == "async" {
-		op, err := rest.AsyncOperation(r)
-		require.NoError(t, err)
-		_, err = c.WaitOperation(ctx, op, 0)
-		require.NoError(t, err, "%s %s", req.Method, req.Path)
-	}
+	require.NoError(t, sendAndWait(c, req, 2*time.Minute), "%s %s", req.Method, req.Path)
 }
 
 // createOnMember makes a stopped busybox container on a cluster member and
@@ -249,14 +240,7 @@ func restoreNode2(t *testing.T, c *rest.Client) {
 	t.Log("restoring node2")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, err := c.Do(ctx, &rest.Request{Method: "POST", Path: path + "/state", Body: map[string]any{"action": "restore"}})
-	if err == nil && r.Type == "async" {
-		var op *rest.Operation
-		if op, err = rest.AsyncOperation(r); err == nil {
-			_, err = c.WaitOperation(ctx, op, 0)
-		}
-	}
-	if err != nil {
+	if err := c.SendAndWait(ctx, &rest.Request{Method: "POST", Path: path + "/state", Body: map[string]any{"action": "restore"}}); err != nil {
 		t.Errorf("restoring node2: %v", err)
 	}
 }
@@ -446,8 +430,7 @@ func metricsOf(t *testing.T, c *rest.Client, inst string) []string {
 // samples in client.metrics(); prefix is the server's metric prefix
 // ("lxd_", "incus_").
 func testMetrics(t *testing.T, socket, prefix string) {
-	name := uniqueName("metr")
-	createInstance(t, socket, name, true)
+	name := newInstance(t, socket, "metr", true)
 	s := newScript(t, socket).with("name", str(name)).with("prefix", str(prefix))
 	// LXD caches the metrics of a project for 8 s: a fresh instance may
 	// take that long to appear.

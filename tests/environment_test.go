@@ -16,14 +16,12 @@ import (
 )
 
 func TestFrozenModelAllowsServerActionsOnly(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFrozenModelAllowsServerActionsOnly)
+	parallelOnEachServer(t, testFrozenModelAllowsServerActionsOnly)
 }
 
 func testFrozenModelAllowsServerActionsOnly(t *testing.T, srv server) {
 	needSocket(t, srv.Socket)
-	name := uniqueName("frozen")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "frozen", false)
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib", "fleet.star"), []byte(`
@@ -58,8 +56,7 @@ print(web.status)
 }
 
 func TestEmbeddingWithExistingClient(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEmbeddingWithExistingClient)
+	parallelOnEachServer(t, testEmbeddingWithExistingClient)
 }
 
 func testEmbeddingWithExistingClient(t *testing.T, srv server) {

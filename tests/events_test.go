@@ -29,13 +29,11 @@ func quietProject(t *testing.T, socket string) string {
 }
 
 func TestEventsLifecycleAndOperationFilters(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsLifecycleAndOperationFilters)
+	parallelOnEachServer(t, testEventsLifecycleAndOperationFilters)
 }
 
 func testEventsLifecycleAndOperationFilters(t *testing.T, srv server) {
-	name := uniqueName("ev")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "ev", false)
 	s := execScript(t, srv.Socket, name, 60*time.Second)
 	s.mustRun(`
 c = lxd.Client()
@@ -77,14 +75,12 @@ after_close = r.error.kind
 }
 
 func TestEventsNextTimeoutAndRunLimit(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsNextTimeoutAndRunLimit)
+	parallelOnEachServer(t, testEventsNextTimeoutAndRunLimit)
 }
 
 func testEventsNextTimeoutAndRunLimit(t *testing.T, srv server) {
 	project := quietProject(t, srv.Socket)
-	name := uniqueName("evrun")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "evrun", false)
 	var marks []time.Time
 	mark := starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		marks = append(marks, time.Now())
@@ -122,8 +118,7 @@ first = stream.messages[0]["type"]
 }
 
 func TestEventsIterationHonoursCancellation(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsIterationHonoursCancellation)
+	parallelOnEachServer(t, testEventsIterationHonoursCancellation)
 }
 
 func testEventsIterationHonoursCancellation(t *testing.T, srv server) {
@@ -146,8 +141,7 @@ for ev in stream:
 }
 
 func TestEventsStreamClosedWhenScriptEnds(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsStreamClosedWhenScriptEnds)
+	parallelOnEachServer(t, testEventsStreamClosedWhenScriptEnds)
 }
 
 func testEventsStreamClosedWhenScriptEnds(t *testing.T, srv server) {
@@ -166,10 +160,7 @@ text = str(stream)
 	assert.Equal(t, "<EventStream all open>", globalString(t, s, "text"))
 }
 
-func TestEventsBadArguments(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testEventsBadArguments)
-}
+func TestEventsBadArguments(t *testing.T) { parallelOnEachServer(t, testEventsBadArguments) }
 
 func testEventsBadArguments(t *testing.T, srv server) {
 	for _, tc := range []struct{ call, want string }{

@@ -25,6 +25,18 @@ var (
 )
 
 // lxdstarBinary builds cmd/lxdstar once per test run.
+// runLxdstar runs the lxdstar command with args, requires it to succeed
+// (a failure shows its stderr) and returns its stdout.
+func runLxdstar(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(lxdstarBinary(t), args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	return out
+}
+
 func lxdstarBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -56,19 +68,11 @@ func TestMain(m *testing.M) {
 
 // The quickstart runs unchanged on either server, chosen with --endpoint as
 // a user would.
-func TestQuickstartExample(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testQuickstartExample)
-}
+func TestQuickstartExample(t *testing.T) { parallelOnEachServer(t, testQuickstartExample) }
 
 func testQuickstartExample(t *testing.T, srv server) {
-	name := uniqueName("quick")
-	cleanupInstance(t, srv.Socket, name)
-	cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "../scripts/examples/quickstart.star", name)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "stderr: %s", stderr.String())
+	name := newInstanceName(t, srv.Socket, "quick")
+	out := runLxdstar(t, "--endpoint", srv.Socket, "../scripts/examples/quickstart.star", name)
 	got := string(out)
 	for _, want := range []string{
 		map[string]string{"lxd": "connected to LXD 5.0.", "incus": "connected to Incus 6.0."}[srv.Name],
@@ -92,11 +96,7 @@ func TestFanoutExample(t *testing.T) {
 	needSocket(t, mainSocket)
 	needSocket(t, secondSocket)
 	needSocket(t, incusSocket)
-	cmd := exec.Command(lxdstarBinary(t), "../scripts/examples/fanout.star", mainSocket, secondSocket, incusSocket)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "stderr: %s", stderr.String())
+	out := runLxdstar(t, "../scripts/examples/fanout.star", mainSocket, secondSocket, incusSocket)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.Len(t, lines, 5, "%s", out)
 	assert.Regexp(t, `^\s*SERVER\s+NAME\s+VERSION\s+INSTANCE\s+STATUS\s+PROCS\s+LEFT BEHIND$`, lines[0])
@@ -111,19 +111,14 @@ func TestFanoutExample(t *testing.T) {
 // holds what the server holds.
 func TestInventoryExample(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("inventory")
-	createInstance(t, mainSocket, name, false)
+	name := newInstance(t, mainSocket, "inventory", false)
 	c := restClient(t, mainSocket)
 	_, err := c.Do(context.Background(), &rest.Request{Method: "PATCH", Path: rest.Path("instances", name),
 		Body: map[string]any{"config": map[string]any{"user.inventory": "shelf 3: \"top\"\nsecond line"}}})
 	require.NoError(t, err)
 	run := func(t *testing.T, endpoint string) (string, map[string]any) {
 		out := filepath.Join(t.TempDir(), "inventory.yaml")
-		cmd := exec.Command(lxdstarBinary(t), "--endpoint", endpoint, "../scripts/examples/inventory.star", out)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		stdout, err := cmd.Output()
-		require.NoError(t, err, "stderr: %s", stderr.String())
+		stdout := runLxdstar(t, "--endpoint", endpoint, "../scripts/examples/inventory.star", out)
 		data, err := os.ReadFile(out)
 		require.NoError(t, err)
 		var inv map[string]any
@@ -165,8 +160,7 @@ func TestEmbedExample(t *testing.T) {
 }
 
 func testEmbedExample(t *testing.T, srv server, bin string) {
-	name := uniqueName("embed")
-	cleanupInstance(t, srv.Socket, name)
+	name := newInstanceName(t, srv.Socket, "embed")
 	cmd := exec.Command(bin, "-endpoint", srv.Socket, name)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -179,8 +173,7 @@ func testEmbedExample(t *testing.T, srv server, bin string) {
 
 func TestInspectModeKeepsModelsUsable(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("inspect")
-	createInstance(t, mainSocket, name, false)
+	name := newInstance(t, mainSocket, "inspect", false)
 	cmd := exec.Command(lxdstarBinary(t), "--endpoint", mainSocket, "-i", "-c",
 		"inst = lxd.Client().instances.get(sys.argv[1])\nop = inst.start()", name)
 	cmd.Stdin = strings.NewReader("inst.description = 'edited in the REPL'\nprint(inst.dirty)\nprint(op.wait(), op.status)\n")
@@ -195,18 +188,11 @@ func TestInspectModeKeepsModelsUsable(t *testing.T) {
 // operator.star deploys, waits for readiness, runs a command in every
 // container at once, backs each up (exported to the host) and removes it
 // all, on either server.
-func TestOperatorExample(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testOperatorExample)
-}
+func TestOperatorExample(t *testing.T) { parallelOnEachServer(t, testOperatorExample) }
 
 func testOperatorExample(t *testing.T, srv server) {
 	dir := t.TempDir()
-	cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "../scripts/examples/operator.star", "2", dir)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "stderr: %s", stderr.String())
+	out := runLxdstar(t, "--endpoint", srv.Socket, "../scripts/examples/operator.star", "2", dir)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.Len(t, lines, 4, "%s", out)
 	assert.Regexp(t, `^\s*NAME\s+STATUS\s+HOSTNAME\s+LOAD\s+EXIT\s+BACKUP$`, lines[0])
@@ -226,4 +212,91 @@ func testOperatorExample(t *testing.T, srv server) {
 		assert.False(t, serverExists(t, c, rest.Path("instances", name)), "%s left behind", name)
 	}
 	assert.Regexp(t, `^2 containers deployed, checked, backed up and removed on `+srv.Name+` \d`, lines[3])
+}
+
+// TestSeedsAExamples runs each of scripts/examples/seeds/{instances,
+// snapshots,files,images}.star (pylxd's manual examples) against each
+// server through the harness. Each script asserts with fail() and cleans up.
+func TestSeedsAExamples(t *testing.T) { parallelOnEachServer(t, testSeedsAExamples) }
+
+func testSeedsAExamples(t *testing.T, srv server) {
+	for _, ex := range []string{"instances", "snapshots", "files", "images"} {
+		t.Run(ex, func(t *testing.T) {
+			path := filepath.Join("..", "scripts", "examples", "seeds", ex+".star")
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			suffix := strings.TrimPrefix(uniqueName("x"), "t-x-")
+			s := newScript(t, srv.Socket)
+			s.args = []string{suffix, t.TempDir()} // sys.argv[0] is the script name
+			out := s.mustRun(string(src))
+			if !strings.HasSuffix(out, ex+" example: ok\n") {
+				t.Fatalf("output:\n%s", out)
+			}
+			// Nothing the script made may survive it.
+			c := restClient(t, srv.Socket)
+			for _, kind := range []string{"inst", "empty", "snap", "files", "img"} {
+				if serverExists(t, c, "/1.0/instances/seed-"+kind+"-"+suffix) {
+					t.Errorf("seed-%s-%s left behind", kind, suffix)
+				}
+			}
+		})
+	}
+}
+
+// TestSeedsBExamples runs each of scripts/examples/seeds_b/*.star (pylxd's
+// manual examples for profiles, projects, networks, storage, operations and
+// certificates) against each server (the certificates example authenticates
+// with a trust password: LXD only). Each script asserts with fail() and
+// cleans up; the test checks on the server that nothing survived.
+func TestSeedsBExamples(t *testing.T) { parallelOnEachServer(t, testSeedsBExamples) }
+
+func testSeedsBExamples(t *testing.T, srv server) {
+	for ex, leftovers := range map[string][]string{
+		"profiles":     {"profiles/seed-prof-%s", "profiles/seed-an-profile-%s", "profiles/seed-prof2-%s", "networks/sbbr%s"},
+		"projects":     {"projects/seed-proj-%s", "projects/seed-a-project-%s", "projects/seed-a-project-%s-x"},
+		"networks":     {"networks/sbnet%s", "networks/sbnew%s", "networks/sbnew%sx"},
+		"storage":      {"storage-pools/seed-pool-%s"},
+		"operations":   {"instances/seed-ops-%s"},
+		"certificates": nil,
+	} {
+		if ex == "certificates" && srv.Name != "lxd" {
+			continue // Incus has no trust passwords
+		}
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			if ex == "networks" || ex == "profiles" { // they make bridges
+				holdHostLinks(t)
+			}
+			src, err := os.ReadFile(filepath.Join("..", "scripts", "examples", "seeds_b", ex+".star"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			suffix := strings.TrimPrefix(uniqueName("x"), "t-x-")
+			dir := t.TempDir()
+			// The manual's `openssl req ...` step: a fresh keypair.
+			cert := newTestCert(t, dir, "lxd")
+			cert.untrustLater(t, srv.Socket)
+			s := newScript(t, srv.Socket)
+			s.args = []string{suffix, dir, srv.HTTPS}
+			out := s.mustRun(string(src))
+			if !strings.HasSuffix(out, ex+" example: ok\n") {
+				t.Fatalf("output:\n%s", out)
+			}
+			if strings.Contains(out, trustPassword()) {
+				t.Fatalf("the output shows the trust password:\n%s", out)
+			}
+			c := restClient(t, srv.Socket)
+			for _, p := range append(leftovers, "certificates/"+cert.fingerprint) {
+				if strings.Contains(p, "%s") {
+					p = strings.ReplaceAll(p, "%s", suffix)
+				}
+				if serverExists(t, c, "/1.0/"+p) {
+					t.Errorf("%s left behind", p)
+					deletePath(c, rest.Path(strings.Split(p, "/")...))
+				}
+			}
+		})
+	}
 }

@@ -3,22 +3,10 @@ package tests
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"math/big"
 	mrand "math/rand/v2"
-	"net"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -82,14 +70,10 @@ func psHas(t *testing.T, socket, name, pattern string) bool {
 	return false
 }
 
-func TestExec(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testExec)
-}
+func TestExec(t *testing.T) { parallelOnEachServer(t, testExec) }
 
 func testExec(t *testing.T, srv server) {
-	name := uniqueName("exec")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "exec", true)
 
 	t.Run("Echo", func(t *testing.T) {
 		t.Parallel()
@@ -347,8 +331,7 @@ positional = inst.execute(["sh", "-c", "echo $FOO; pwd"], {"FOO": "x"}, None, Tr
 func TestExecLeavesNoGoroutines(t *testing.T) { eachServerInTurn(t, testExecLeavesNoGoroutines) }
 
 func testExecLeavesNoGoroutines(t *testing.T, srv server) {
-	name := uniqueName("exgor")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "exgor", true)
 	var counts []int
 	count := starlark.NewBuiltin("count", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		counts = append(counts, settledGoroutines(counts))
@@ -387,13 +370,11 @@ func settledGoroutines(counts []int) int {
 // never the control socket (one dial less on every call), yet LXD still
 // delivers the output and, on a timeout, kills the command.
 func TestExecDialsThreeWebsockets(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testExecDialsThreeWebsockets)
+	parallelOnEachServer(t, testExecDialsThreeWebsockets)
 }
 
 func testExecDialsThreeWebsockets(t *testing.T, srv server) {
-	name := uniqueName("ex3ws")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "ex3ws", true)
 	proxy := newCountingProxy(t, srv.Socket)
 	var m []int
 	s := newScript(t, proxy.Socket).with("name", starlark.String(name)).with("mark", marks(proxy, &m))
@@ -419,14 +400,10 @@ killed = catch(inst.execute, ["sleep", "3023"], timeout=0.3).error.kind
 	assert.Len(t, websockets, 3, "one execute's requests:\n%s", proxy.requestsSince(m[0]))
 }
 
-func TestExecOverHTTPS(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testExecOverHTTPS)
-}
+func TestExecOverHTTPS(t *testing.T) { parallelOnEachServer(t, testExecOverHTTPS) }
 
 func testExecOverHTTPS(t *testing.T, srv server) {
-	name := uniqueName("exhttps")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "exhttps", true)
 	crt, key := trustedClientCert(t, srv)
 	s := execScript(t, srv.Socket, name, 60*time.Second).with("crt", starlark.String(crt)).with("key", starlark.String(key)).
 		with("url", starlark.String(srv.HTTPS))
@@ -445,68 +422,10 @@ killed = catch(inst.execute, ["sleep", "3017"], timeout=0.3).error.kind
 	assert.Equal(t, strings.Repeat("x", 200000), globalString(t, s, "echoed"))
 }
 
-// trustedClientCert makes a client certificate in t.TempDir(), has the
-// server trust it and removes the trust when the test ends. LXD is given its
-// trust password over HTTPS with that very certificate; Incus, which has no
-// trust passwords, is handed the certificate over its unix socket.
-func trustedClientCert(t *testing.T, srv server) (crtPath, keyPath string) {
-	t.Helper()
-	crtPath, keyPath, der := newClientCert(t)
-	body := map[string]any{"type": "client", "name": "lxdstar-test-" + strings.ReplaceAll(t.Name(), "/", "-"),
-		"certificate": base64.StdEncoding.EncodeToString(der)}
-	hc := restClient(t, srv.Socket)
-	if srv.Name == "lxd" {
-		var err error
-		hc, err = rest.New(rest.Config{Endpoint: srv.HTTPS, CertFile: crtPath, KeyFile: keyPath, Insecure: true})
-		require.NoError(t, err)
-		body["password"] = trustPassword()
-	}
-	_, err := hc.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("certificates"), Body: body})
-	require.NoError(t, err, "trusting the test certificate")
-	sum := sha256.Sum256(der)
-	fingerprint := hex.EncodeToString(sum[:])
-	t.Cleanup(func() {
-		_, err := restClient(t, srv.Socket).Do(context.Background(), &rest.Request{Method: "DELETE", Path: rest.Path("certificates", fingerprint)})
-		if err != nil && !errors.Is(err, rest.ErrNotFound) {
-			t.Errorf("removing the test certificate: %v", err)
-		}
-	})
-	return crtPath, keyPath
-}
-
-// newClientCert writes a fresh self-signed client certificate and its key
-// (PEM) to t.TempDir() and returns their paths and the certificate (DER).
-func newClientCert(t *testing.T) (crtPath, keyPath string, der []byte) {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "lxdstar-test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(priv)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	crtPath, keyPath = filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
-	require.NoError(t, os.WriteFile(crtPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
-	return crtPath, keyPath, der
-}
-
-func TestRawInteractiveExecute(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testRawInteractiveExecute)
-}
+func TestRawInteractiveExecute(t *testing.T) { parallelOnEachServer(t, testRawInteractiveExecute) }
 
 func testRawInteractiveExecute(t *testing.T, srv server) {
-	name := uniqueName("exint")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "exint", true)
 	s := execScript(t, srv.Socket, name, 30*time.Second)
 	s.mustRun(execPrelude + `
 d = inst.raw_interactive_execute(["sh"], environment={"PS1": "$ ", "TERM": "dumb"})
@@ -519,27 +438,20 @@ keys = sorted(d.keys())
 	assert.Regexp(t, `^/1\.0/operations/[0-9a-f-]+/websocket\?secret=[0-9a-f]+$`, wsPath)
 	assert.Regexp(t, `^/1\.0/operations/[0-9a-f-]+/websocket\?secret=[0-9a-f]+$`, controlPath)
 
-	// Drive the shell ourselves with gorilla/websocket over the socket.
+	// Drive the shell ourselves over the paths it returned, with the REST
+	// client's websockets (which answer the pings LXD sends each socket as
+	// it connects) and no Starlark.
 	rc := restClient(t, srv.Socket)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	dialer := websocket.Dialer{NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return rc.Dial(ctx) }}
 	dial := func(path string) *websocket.Conn {
-		conn, _, err := dialer.DialContext(ctx, "ws://lxd"+path, nil)
+		conn, err := rc.DialWebsocket(ctx, path)
 		require.NoError(t, err, "dialing %s", strings.Split(path, "?")[0])
 		return conn
 	}
 	term, ctl := dial(wsPath), dial(controlPath)
 	defer term.Close()
 	defer ctl.Close()
-	// As rest.DialWebsocket does: answer pings, but never let a failed pong
-	// end the read (LXD pings each socket as it connects).
-	for _, conn := range []*websocket.Conn{term, ctl} {
-		conn.SetPingHandler(func(data string) error {
-			_ = conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-			return nil
-		})
-	}
 	go func() { // keep the control socket read, so pings are answered
 		for {
 			if _, _, err := ctl.NextReader(); err != nil {
@@ -573,4 +485,344 @@ keys = sorted(d.keys())
 	op, err := rc.WaitOperation(ctx, &rest.Operation{ID: opID}, 10*time.Second)
 	require.NoError(t, err)
 	assert.EqualValues(t, 0, op.Metadata["return"])
+}
+
+// execute(..., wait=False) and Instance.wait_for on the real daemons: many
+// commands at once, their output whole and in order however late the script
+// waits, handlers on the script's thread, kills (Ctrl-C, handler failure),
+// unwaited failures reported at the end; each readiness condition, read
+// back from the server. Each runs against every test server.
+
+func TestExecNoWait(t *testing.T) { parallelOnEachServer(t, testExecNoWait) }
+
+// seqOutput is what `seq from to` prints.
+func seqOutput(from, to int) string {
+	var b strings.Builder
+	for n := from; n <= to; n++ {
+		fmt.Fprintf(&b, "%d\n", n)
+	}
+	return b.String()
+}
+
+// timeMarks is a builtin mark() recording when the script called it.
+type timeMarks struct {
+	mu    sync.Mutex
+	marks []time.Time
+}
+
+func (m *timeMarks) builtin() *starlark.Builtin {
+	return starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		m.mu.Lock()
+		m.marks = append(m.marks, time.Now())
+		m.mu.Unlock()
+		return starlark.None, nil
+	})
+}
+
+func (m *timeMarks) between(i, j int) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.marks[j].Sub(m.marks[i])
+}
+
+func testExecNoWait(t *testing.T, srv server) {
+	socket := srv.Socket
+	names := []string{uniqueName("exnw"), uniqueName("exnw"), uniqueName("exnw")}
+	var wg sync.WaitGroup
+	for _, n := range names {
+		wg.Add(1)
+		go func() { defer wg.Done(); createInstance(t, socket, n, true) }()
+	}
+	wg.Wait()
+	list := starlark.NewList(nil)
+	for _, n := range names {
+		_ = list.Append(starlark.String(n))
+	}
+	script := func(t *testing.T, limit time.Duration) *script {
+		s := newScript(t, socket).with("names", list)
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
+		t.Cleanup(cancel)
+		s.ctx = ctx
+		return s
+	}
+	const prelude = "c = lxd.Client()\ninsts = [c.instances.get(n) for n in names]\ni = insts[0]\n"
+
+	t.Run("ThreeSleepsAtOnce", func(t *testing.T) {
+		t.Parallel()
+		var m timeMarks
+		s := script(t, 60*time.Second).with("mark", m.builtin())
+		s.mustRun(prelude + `
+mark()
+ops = [inst.execute(["sh", "-c", "sleep 1; echo " + inst.name], wait=False) for inst in insts]
+res = lxd.wait_all(*ops)
+mark()
+outs = [r.stdout for r in res]
+spans = [(op.created_at, op.updated_at) for op in ops]
+`)
+		assert.Equal(t, fmt.Sprintf("[%q, %q, %q]", names[0]+"\n", names[1]+"\n", names[2]+"\n"), s.global("outs").String())
+		// The server's own record: every command had started before any
+		// of them ended.
+		var lastStart, firstEnd time.Time
+		spans := s.global("spans").(*starlark.List)
+		for k := range spans.Len() {
+			span := spans.Index(k).(starlark.Tuple)
+			start, err := time.Parse(time.RFC3339Nano, string(span[0].(starlark.String)))
+			require.NoError(t, err)
+			end, err := time.Parse(time.RFC3339Nano, string(span[1].(starlark.String)))
+			require.NoError(t, err)
+			if start.After(lastStart) {
+				lastStart = start
+			}
+			if firstEnd.IsZero() || end.Before(firstEnd) {
+				firstEnd = end
+			}
+		}
+		assert.True(t, lastStart.Before(firstEnd), "the last command started at %v, the first ended at %v", lastStart, firstEnd)
+		took := m.between(0, 1)
+		t.Logf("three 1 s sleeps in three containers: %v", took)
+		assert.Less(t, took, 2500*time.Millisecond, "they ran at once")
+	})
+
+	t.Run("LargeOutputsWholeAndInOrder", func(t *testing.T) {
+		t.Parallel()
+		// About 1 MiB on stdout from each of three commands, plus stderr
+		// from each, with and without handlers, in one instance and in
+		// several at once.
+		s := script(t, 120*time.Second)
+		s.mustRun(prelude + `
+ops = []
+for k, inst in enumerate(insts):
+    ops.append(inst.execute(["sh", "-c", "seq %d 160000; seq 1 %d >&2" % (k + 1, 5000 * (k + 1))], wait=False))
+got = {}
+def collect(key):
+    got[key] = []
+    return got[key].append
+for k in range(3):
+    ops.append(i.execute(["sh", "-c", "seq %d 160000; seq 1 %d >&2" % (k + 1, 5000 * (k + 1))],
+                         stdout_handler=collect("out%d" % k), stderr_handler=collect("err%d" % k), wait=False))
+res = lxd.wait_all(ops)
+plain = [(r.exit_code, r.stdout, r.stderr) for r in res[:3]]
+handled = [("".join(got["out%d" % k]), "".join(got["err%d" % k]), res[3 + k].stdout, res[3 + k].stderr) for k in range(3)]
+`)
+		plain := s.global("plain").(*starlark.List)
+		handled := s.global("handled").(*starlark.List)
+		for k := range 3 {
+			wantOut, wantErr := seqOutput(k+1, 160000), seqOutput(1, 5000*(k+1))
+			got := plain.Index(k).(starlark.Tuple)
+			assert.Equal(t, "0", got[0].String())
+			assert.True(t, string(got[1].(starlark.String)) == wantOut, "command %d: stdout of %d bytes, want %d", k, len(got[1].(starlark.String)), len(wantOut))
+			assert.True(t, string(got[2].(starlark.String)) == wantErr, "command %d: stderr differs", k)
+			h := handled.Index(k).(starlark.Tuple)
+			assert.True(t, string(h[0].(starlark.String)) == wantOut, "handled command %d: stdout of %d bytes, want %d", k, len(h[0].(starlark.String)), len(wantOut))
+			assert.True(t, string(h[1].(starlark.String)) == wantErr, "handled command %d: stderr differs", k)
+			assert.Equal(t, `""`, h[2].String(), "a handler takes the output")
+			assert.Equal(t, `""`, h[3].String())
+		}
+	})
+
+	t.Run("LateWaitKeepsEverything", func(t *testing.T) {
+		t.Parallel()
+		done := "/tmp/" + uniqueName("done")
+		s := script(t, 60*time.Second).with("done", starlark.String(done))
+		s.mustRun(prelude + `
+seen = []
+op = i.execute(["sh", "-c", "seq 1 160000; echo tail >&2; touch " + done], stdout_handler=seen.append, wait=False)
+# Another command waits until the first has ended: all of its output has
+# come in while the script was not waiting for it.
+i.execute(["sh", "-c", "while [ ! -e %s ]; do sleep 0.1; done; rm %s" % (done, done)])
+before = len(seen)
+r = op.wait()
+out, rerr = "".join(seen), r.stderr
+`)
+		assert.Equal(t, "0", s.global("before").String(), "no handler is called while the script does not wait")
+		assert.True(t, globalString(t, s, "out") == seqOutput(1, 160000), "stdout of %d bytes", len(globalString(t, s, "out")))
+		assert.Equal(t, "tail\n", globalString(t, s, "rerr"))
+	})
+
+	t.Run("CancelKillsEveryCommand", func(t *testing.T) {
+		t.Parallel()
+		markers := []string{}
+		for range 3 {
+			markers = append(markers, fmt.Sprintf("sleep %d", 4000+mrand.IntN(1000)))
+		}
+		s := newScript(t, socket).with("names", list).with("m0", starlark.String(markers[0])).
+			with("m1", starlark.String(markers[1])).with("m2", starlark.String(markers[2]))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s.ctx = ctx
+		time.AfterFunc(2*time.Second, cancel)
+		start := time.Now()
+		_, err := s.run(prelude + `
+a = insts[0].execute(m0.split(" "), wait=False)
+b = insts[1].execute(m1.split(" "), wait=False)
+insts[1].execute(m2.split(" "), wait=False)
+a.wait()
+`)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Less(t, time.Since(start), 30*time.Second) // the commands sleep far longer
+		require.Eventually(t, func() bool {
+			return !psHas(t, socket, names[0], markers[0]) && !psHas(t, socket, names[1], markers[1]) && !psHas(t, socket, names[1], markers[2])
+		}, 10*time.Second, 250*time.Millisecond, "every command is killed, waited for or not")
+	})
+
+	t.Run("HandlerFailureKillsItsCommand", func(t *testing.T) {
+		t.Parallel()
+		marker := fmt.Sprintf("sleep %d", 5000+mrand.IntN(1000))
+		s := script(t, 60*time.Second).with("marker", starlark.String(marker))
+		_, err := s.run(prelude + `
+def h(chunk):
+    fail("handler saw " + chunk.strip())
+op = i.execute(["sh", "-c", "echo first; exec " + marker], stdout_handler=h, wait=False)
+other = i.execute(["sh", "-c", "sleep 1; echo other"], wait=False)
+lxd.wait_all(op, other)
+`)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "handler saw first")
+		require.Eventually(t, func() bool { return !psHas(t, socket, names[0], marker) }, 10*time.Second, 250*time.Millisecond)
+	})
+
+	t.Run("FailureNobodyWaitedForIsReported", func(t *testing.T) {
+		t.Parallel()
+		s := script(t, 60*time.Second)
+		_, err := s.run(prelude + `
+i.execute(["false"], wait=False)
+i.execute(["sleep", "30"], timeout=1, wait=False)
+insts[1].execute(["true"], wait=False)
+`)
+		require.Error(t, err)
+		var e *rest.Error
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, rest.KindTimeout, e.Kind, "%v", err)
+		msg := err.Error()
+		assert.Contains(t, msg, fmt.Sprintf(`execute(["sleep", "30"]) of instance %q (started at`, names[0]))
+		assert.Contains(t, msg, "never waited for")
+		assert.NotContains(t, msg, "false", "a non-zero exit is no failure")
+	})
+
+	t.Run("AfterTheInstancesOwnChange", func(t *testing.T) {
+		t.Parallel()
+		name := newInstance(t, socket, "exnw", false)
+		s := script(t, 60*time.Second).with("name", starlark.String(name))
+		s.mustRun(`
+inst = lxd.Client().instances.get(name)
+inst.start(wait=False)
+a = inst.execute(["sh", "-c", "sleep 0.5; echo a"], wait=False)
+b = inst.execute(["echo", "b"], wait=False)
+pending = inst.operation
+status = inst.status
+outs = [r.stdout for r in lxd.wait_all(a, b)]
+`)
+		assert.Equal(t, "None", s.global("pending").String(), "execs do not become the instance's operation")
+		assert.Equal(t, "Running", globalString(t, s, "status"), "the start was waited for first")
+		assert.Equal(t, `["a\n", "b\n"]`, s.global("outs").String())
+	})
+}
+
+func TestWaitFor(t *testing.T) { parallelOnEachServer(t, testWaitFor) }
+
+// testWaitFor gives a container a NIC on a bridge that carries no traffic
+// (no DHCP, no NAT, an address range routed nowhere); the address the
+// conditions wait for is set inside the container by hand.
+func testWaitFor(t *testing.T, srv server) {
+	socket := srv.Socket
+	c := restClient(t, socket)
+	// The bridge and the instances' NICs are host interfaces: see hostLinks.
+	// Its subtests run in turn: a parallel one would wait for a slot held
+	// by a test waiting for hostLinks.
+	holdHostLinks(t)
+	bridge := uniqueName("wf")
+	octet := testBridge(t, c, bridge, true, nil) // removed after the instances
+	addr := fmt.Sprintf("198.19.%d.20", octet)
+	withNIC := func(name string) {
+		createDefinedInstance(t, socket, map[string]any{"name": name,
+			"devices": map[string]any{"eth0": map[string]any{"type": "nic", "network": bridge, "name": "eth0"}}})
+	}
+	script := func(t *testing.T, name string) *script {
+		s := newScript(t, socket).with("name", starlark.String(name)).with("addr", starlark.String(addr))
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		t.Cleanup(cancel)
+		s.ctx = ctx
+		return s
+	}
+	setState := func(name, action string) {
+		err := sendAndWait(c, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"),
+			Body: map[string]any{"action": action, "force": true, "timeout": 30}}, time.Minute)
+		assert.NoError(t, err, "%s %s", action, name)
+	}
+
+	t.Run("StatusChangedByAnotherClient", func(t *testing.T) {
+		name := uniqueName("wfst")
+		withNIC(name)
+		// Another client starts, freezes and stops the instance while the
+		// script waits for each status. The status changes before LXD's
+		// operation has ended: the instance is deleted only after that.
+		var pending sync.WaitGroup
+		t.Cleanup(pending.Wait)
+		s := script(t, name).with("later", starlark.NewBuiltin("later", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			var action string
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "action", &action); err != nil {
+				return nil, err
+			}
+			pending.Add(1)
+			time.AfterFunc(time.Second, func() { defer pending.Done(); setState(name, action) })
+			return starlark.None, nil
+		}))
+		s.mustRun(`
+inst = lxd.Client().instances.get(name)
+later("start")
+running = inst.wait_for(status="Running", timeout=60)
+later("freeze")
+frozen = inst.wait_for(status="Frozen", timeout=60)
+later("unfreeze")
+agent = inst.wait_for(agent=True, timeout=60)
+later("stop")
+stopped = inst.wait_for(status="Stopped", timeout=60)
+statuses = [running.status, frozen.status, agent.status, stopped.status]
+pid = running.pid
+`)
+		assert.Equal(t, `["Running", "Frozen", "Running", "Stopped"]`, s.global("statuses").String())
+		assert.NotEqual(t, "0", s.global("pid").String(), "the state of a running instance")
+	})
+
+	t.Run("AddressPathCommand", func(t *testing.T) {
+		name := uniqueName("wfip")
+		withNIC(name)
+		setState(name, "start")
+		s := script(t, name)
+		s.mustRun(`
+inst = lxd.Client().instances.get(name)
+# The address, the file and the command's condition appear a second
+# after the wait began.
+inst.execute(["sh", "-c", "sleep 1; ip link set eth0 up; ip addr add %s/24 dev eth0; touch /tmp/ready" % addr], wait=False)
+st = inst.wait_for(ipv4=True, interface="eth0", timeout=60)
+addrs = [a["address"] for a in st.network["eth0"]["addresses"]]
+anyv4 = [a["address"] for a in inst.wait_for(ipv4=True).network["eth0"]["addresses"]]
+inst.wait_for(path="/tmp/ready", timeout=60)
+inst.execute(["sh", "-c", "sleep 1; touch /tmp/ready2"], wait=False)
+both = inst.wait_for(status="Running", ipv4=True, command=["test", "-e", "/tmp/ready2"], timeout=60)
+after = inst.execute(["test", "-e", "/tmp/ready2"]).exit_code
+
+# What a timeout says.
+v6 = catch(inst.wait_for, ipv6=True, interface="eth0", timeout=3).error
+nopath = catch(inst.wait_for, path="/nonexistent", timeout=3).error
+failing = catch(inst.wait_for, command=["sh", "-c", "echo not yet >&2; exit 3"], timeout=3).error
+bothstatus = both.status
+kinds = [e.kind for e in (v6, nopath, failing)]
+v6msg, nopathmsg, failingmsg = v6.message, nopath.message, failing.message
+`)
+		addrs := s.global("addrs").String()
+		assert.Contains(t, addrs, `"`+addr+`"`, "the state wait_for returned has the address")
+		assert.Contains(t, s.global("anyv4").String(), `"`+addr+`"`)
+		assert.Equal(t, "0", s.global("after").String(), "the command's condition held when wait_for returned")
+		assert.Equal(t, "Running", globalString(t, s, "bothstatus"))
+		assert.Equal(t, `["Timeout", "Timeout", "Timeout"]`, s.global("kinds").String())
+		// e.g. "t-wfip-…: no global IPv6 address on eth0 after 3 s (status
+		// Running; eth0: 198.19.7.20/24, fe80::…/64)"
+		v6 := globalString(t, s, "v6msg")
+		assert.Contains(t, v6, name+": no global IPv6 address on eth0 after 3 s (status Running; eth0: ")
+		assert.Contains(t, v6, addr+"/24")
+		assert.Contains(t, v6, "fe80::", "the link-local address is shown, and does not count")
+		assert.Contains(t, globalString(t, s, "nopathmsg"), name+": no /nonexistent after 3 s (status Running)")
+		assert.Contains(t, globalString(t, s, "failingmsg"), name+`: command ["sh", "-c", "echo not yet >&2; exit 3"] exited 3 (not yet) after 3 s (status Running)`)
+	})
 }

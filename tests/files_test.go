@@ -65,17 +65,20 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func TestFilesPutGetModesOwners(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesPutGetModesOwners)
+// runOnFiles runs src with f bound to the files of a new running instance
+// (and c to the client); it returns the instance's name and what src
+// printed.
+func runOnFiles(t *testing.T, srv server, src string) (name, out string) {
+	t.Helper()
+	name = newInstance(t, srv.Socket, "files", true)
+	out = newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun("c = lxd.Client()\nf = c.instances.get(NAME).files\n" + src)
+	return name, out
 }
 
+func TestFilesPutGetModesOwners(t *testing.T) { parallelOnEachServer(t, testFilesPutGetModesOwners) }
+
 func testFilesPutGetModesOwners(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, true)
-	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
-c = lxd.Client()
-f = c.instances.get(NAME).files
+	name, out := runOnFiles(t, srv, `
 f.put("/root/bin.dat", b"\x00\x01\xff binary", mode=0o600)
 if f.get("/root/bin.dat") != b"\x00\x01\xff binary":
     fail("bytes round trip")
@@ -128,17 +131,10 @@ True
 	}
 }
 
-func TestFilesDirsListDelete(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesDirsListDelete)
-}
+func TestFilesDirsListDelete(t *testing.T) { parallelOnEachServer(t, testFilesDirsListDelete) }
 
 func testFilesDirsListDelete(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, true)
-	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
-c = lxd.Client()
-f = c.instances.get(NAME).files
+	name, out := runOnFiles(t, srv, `
 f.mk_dir("/root/d", mode=0o750)
 f.mk_dir("/root/d/sub")
 f.put("/root/d/x", "1")
@@ -174,14 +170,10 @@ True
 	}
 }
 
-func TestFilesBadArguments(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesBadArguments)
-}
+func TestFilesBadArguments(t *testing.T) { parallelOnEachServer(t, testFilesBadArguments) }
 
 func testFilesBadArguments(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "files", false)
 	cases := map[string]string{
 		`f.put("relative/path", "x")`:              `files.put: for parameter filepath: "relative/path" is not an absolute path`,
 		`f.put("/x", "x", mode="0999")`:            `files.put: for parameter "mode": "0999" is not an octal mode`,
@@ -204,14 +196,10 @@ func testFilesBadArguments(t *testing.T, srv server) {
 	}
 }
 
-func TestFilesLarge(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesLarge)
-}
+func TestFilesLarge(t *testing.T) { parallelOnEachServer(t, testFilesLarge) }
 
 func testFilesLarge(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "files", false)
 	big := make([]byte, 20<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range big {
@@ -265,13 +253,11 @@ func hostTree(t *testing.T, dir string) map[string]string {
 }
 
 func TestFilesRecursiveGetStaysInside(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesRecursiveGetStaysInside)
+	parallelOnEachServer(t, testFilesRecursiveGetStaysInside)
 }
 
 func testFilesRecursiveGetStaysInside(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "files", true)
 	issue3Exec(t, srv, name, "sh", "-c", `set -e
 mkdir -p /root/tree/sub/deeper
 printf a > /root/tree/a.txt; chmod 0640 /root/tree/a.txt
@@ -382,13 +368,11 @@ lxd.Client().instances.get(NAME).files.recursive_get("/root/tree", LOCAL)`)
 }
 
 func TestFilesRecursiveGetSingleFile(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesRecursiveGetSingleFile)
+	parallelOnEachServer(t, testFilesRecursiveGetSingleFile)
 }
 
 func testFilesRecursiveGetSingleFile(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "files", false)
 	local := filepath.Join(t.TempDir(), "passwd")
 	newScript(t, srv.Socket).with("NAME", starlark.String(name)).with("LOCAL", starlark.String(local)).mustRun(`
 lxd.Client().instances.get(NAME).files.recursive_get("/etc/passwd", LOCAL)`)
@@ -400,13 +384,11 @@ lxd.Client().instances.get(NAME).files.recursive_get("/etc/passwd", LOCAL)`)
 }
 
 func TestFilesRecursivePutSymlinks(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testFilesRecursivePutSymlinks)
+	parallelOnEachServer(t, testFilesRecursivePutSymlinks)
 }
 
 func testFilesRecursivePutSymlinks(t *testing.T, srv server) {
-	name := uniqueName("files")
-	createInstance(t, srv.Socket, name, true)
+	name := newInstance(t, srv.Socket, "files", true)
 	src := t.TempDir()
 	must := func(err error) {
 		t.Helper()

@@ -90,6 +90,13 @@ func eachServer(t *testing.T, body func(t *testing.T, srv server)) {
 	forServers(t, true, body)
 }
 
+// parallelOnEachServer runs body as eachServer does, the test itself in
+// parallel with the other tests.
+func parallelOnEachServer(t *testing.T, body func(t *testing.T, srv server)) {
+	t.Parallel()
+	eachServer(t, body)
+}
+
 // eachServerInTurn is eachServer for tests that measure the process (its
 // goroutines): one server after the other.
 func eachServerInTurn(t *testing.T, body func(t *testing.T, srv server)) {
@@ -186,6 +193,29 @@ func serverExists(t testing.TB, c *rest.Client, path string) bool {
 	return true
 }
 
+// requireGone fails the test, saying why, when path still exists on the
+// server.
+func requireGone(t testing.TB, c *rest.Client, path, why string) {
+	t.Helper()
+	if serverExists(t, c, path) {
+		t.Fatalf("%s: %s", why, path)
+	}
+}
+
+// deleteByScript deletes a server-wide object through the script API
+// (client.<collection>.get(name).delete()), then checks that exists() says
+// no and that the server no longer has it at path.
+func deleteByScript(t *testing.T, socket string, c *rest.Client, collection, name, path string) {
+	t.Helper()
+	newScript(t, socket).with("collection", starlark.String(collection)).with("name", starlark.String(name)).mustRun(`
+objects = getattr(lxd.Client(), collection)
+objects.get(name).delete()
+if objects.exists(name):
+    fail("%s %s survived delete()" % (collection, name))
+`)
+	requireGone(t, c, path, collection+" still on the server after delete()")
+}
+
 // cleanupInstance force-deletes an instance when the test ends, whatever
 // state it is in (a missing instance is fine).
 func cleanupInstance(t testing.TB, socket, name string) {
@@ -194,22 +224,32 @@ func cleanupInstance(t testing.TB, socket, name string) {
 	t.Cleanup(func() { deleteInstance(c, name) })
 }
 
+// newInstanceName returns a fresh name ("t-<prefix>-…") for an instance the
+// test is about to create, and deletes that instance when the test ends.
+func newInstanceName(t testing.TB, socket, prefix string) string {
+	t.Helper()
+	name := uniqueName(prefix)
+	cleanupInstance(t, socket, name)
+	return name
+}
+
+// newInstance creates an instance of the test image named "t-<prefix>-…"
+// (started if start), deletes it when the test ends and returns its name.
+func newInstance(t testing.TB, socket, prefix string, start bool) string {
+	t.Helper()
+	name := uniqueName(prefix)
+	createInstance(t, socket, name, start)
+	return name
+}
+
 func deleteInstance(c *rest.Client, name string) {
 	ctx := context.Background()
 	path := rest.Path("instances", name)
 	// A loaded server sometimes refuses or fails a stop or a delete (busy,
 	// an operation still running): try again rather than leave it behind.
 	for attempt := 0; attempt < 5; attempt++ {
-		if r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: path + "/state", Body: map[string]any{"action": "stop", "force": true, "timeout": -1}}); err == nil && r.Type == "async" {
-			if op, err := rest.AsyncOperation(r); err == nil {
-				_, _ = c.WaitOperation(ctx, op, 30*time.Second)
-			}
-		}
-		if r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: path}); err == nil && r.Type == "async" {
-			if op, err := rest.AsyncOperation(r); err == nil {
-				_, _ = c.WaitOperation(ctx, op, 30*time.Second)
-			}
-		}
+		_ = sendAndWait(c, &rest.Request{Method: "PUT", Path: path + "/state", Body: map[string]any{"action": "stop", "force": true, "timeout": -1}}, 30*time.Second)
+		_ = sendAndWait(c, &rest.Request{Method: "DELETE", Path: path}, 30*time.Second)
 		if _, err := c.Get(ctx, path, nil, nil); errors.Is(err, rest.ErrNotFound) {
 			return
 		}
@@ -223,30 +263,24 @@ func createInstance(t testing.TB, socket, name string, start bool) {
 	t.Helper()
 	c := restClient(t, socket)
 	t.Cleanup(func() { deleteInstance(c, name) })
-	ctx := context.Background()
 	body := map[string]any{"name": name, "source": map[string]any{"type": "image", "alias": imageAlias}}
-	r, err := c.Do(ctx, &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body})
-	if err == nil {
-		var op *rest.Operation
-		if op, err = rest.AsyncOperation(r); err == nil {
-			_, err = c.WaitOperation(ctx, op, time.Minute)
-		}
-	}
-	if err != nil {
+	if err := sendAndWait(c, &rest.Request{Method: "POST", Path: rest.Path("instances"), Body: body}, time.Minute); err != nil {
 		t.Fatalf("creating %s: %v", name, err)
 	}
-	if start {
-		r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"), Body: map[string]any{"action": "start", "timeout": 30}})
-		if err == nil {
-			var op *rest.Operation
-			if op, err = rest.AsyncOperation(r); err == nil {
-				_, err = c.WaitOperation(ctx, op, time.Minute)
-			}
-		}
-		if err != nil {
-			t.Fatalf("starting %s: %v", name, err)
-		}
+	if !start {
+		return
 	}
+	if err := sendAndWait(c, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"), Body: map[string]any{"action": "start", "timeout": 30}}, time.Minute); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+}
+
+// sendAndWait sends a request that may start an operation and waits for the
+// operation's end, for at most limit in all.
+func sendAndWait(c *rest.Client, req *rest.Request, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return c.SendAndWait(ctx, req)
 }
 
 // script runs Starlark source with the lxd module against the test bed.

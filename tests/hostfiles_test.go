@@ -23,6 +23,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 )
 
 // cuttingProxy serves the main daemon's API on a unix socket but cuts the
@@ -68,18 +70,6 @@ func tinyFS(t *testing.T) string {
 	}
 	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
 	return dir
-}
-
-// dirNames lists a directory.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 func TestExportToStaysOnItsPath(t *testing.T) {
@@ -131,8 +121,8 @@ for path in [OUT + "/adir", OUT + "/adir/", OUT + "/nodir/", OUT + "/missing/x",
 	root, err2 := os.ReadFile(filepath.Join(out, "split.root"))
 	require.NoError(t, errors.Join(err1, err2))
 	assert.Equal(t, img.splitFP, sha256Hex(append(meta, root...)))
-	assert.Equal(t, []string{"inside"}, dirNames(t, filepath.Join(out, "adir")), "export_to wrote into a directory")
-	assert.ElementsMatch(t, []string{"adir", "dangling", "split", "split.root", "unified.tar.gz"}, dirNames(t, out), "temporary or stray files")
+	assert.Equal(t, []string{"inside"}, testfiles.Names(t, filepath.Join(out, "adir")), "export_to wrote into a directory")
+	assert.ElementsMatch(t, []string{"adir", "dangling", "split", "split.root", "unified.tar.gz"}, testfiles.Names(t, out), "temporary or stray files")
 }
 
 // A failed export over an existing file (bad checksum, connection cut
@@ -162,7 +152,7 @@ for endpoint, dir in [(CORRUPT, DIR), (CUT, DIR), (None, FULL)]:
 		data, err := os.ReadFile(filepath.Join(d, "image.tar.gz"))
 		require.NoError(t, err)
 		assert.Equal(t, "old image", string(data))
-		assert.Equal(t, []string{"image.tar.gz"}, dirNames(t, d), "temporary files left in %s", d)
+		assert.Equal(t, []string{"image.tar.gz"}, testfiles.Names(t, d), "temporary files left in %s", d)
 	}
 }
 
@@ -183,12 +173,12 @@ write_file(PATH, "new")
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(data), "a small write still works afterwards")
-	assert.Equal(t, []string{"f"}, dirNames(t, full))
+	assert.Equal(t, []string{"f"}, testfiles.Names(t, full))
 	// And the failed write left the old content until the next write:
 	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
 	_, err = s.run(`write_file(PATH, BIG)`)
 	require.Error(t, err)
 	data, _ = os.ReadFile(path)
 	assert.Equal(t, "old", string(data))
-	assert.Equal(t, []string{"f"}, dirNames(t, full))
+	assert.Equal(t, []string{"f"}, testfiles.Names(t, full))
 }

@@ -149,14 +149,12 @@ func (w *tarGz) bytes(t testing.TB) []byte {
 }
 
 func TestImagesCreateUnifiedSplitAndLaunch(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesCreateUnifiedSplitAndLaunch)
+	parallelOnEachServer(t, testImagesCreateUnifiedSplitAndLaunch)
 }
 
 func testImagesCreateUnifiedSplitAndLaunch(t *testing.T, srv server) {
 	a, b := issue3Image(t, srv.Socket, uniqueName("a")), issue3Image(t, srv.Socket, uniqueName("b"))
-	inst := uniqueName("img-launch")
-	cleanupInstance(t, srv.Socket, inst)
+	inst := newInstanceName(t, srv.Socket, "img-launch")
 	s := newScript(t, srv.Socket).with("A", starlark.Bytes(a.unified)).with("B", starlark.Bytes(b.unified)).
 		with("META", starlark.Bytes(b.meta)).with("ROOTFS", starlark.Bytes(b.rootfs)).
 		with("FPA", starlark.String(a.fp)).with("FPB", starlark.String(b.fp)).with("FPSPLIT", starlark.String(b.splitFP)).
@@ -213,10 +211,7 @@ func fileSHA(t testing.TB, path string) string {
 	return sha256Hex(data)
 }
 
-func TestImagesExport(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesExport)
-}
+func TestImagesExport(t *testing.T) { parallelOnEachServer(t, testImagesExport) }
 
 func testImagesExport(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("exp"))
@@ -277,8 +272,7 @@ func corruptingProxy(t *testing.T, socket string) string {
 }
 
 func TestImagesExportToRejectsCorruptData(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesExportToRejectsCorruptData)
+	parallelOnEachServer(t, testImagesExportToRejectsCorruptData)
 }
 
 func testImagesExportToRejectsCorruptData(t *testing.T, srv server) {
@@ -303,10 +297,7 @@ print(r.error.message)
 	}
 }
 
-func TestImagesAliasesSaveDelete(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesAliasesSaveDelete)
-}
+func TestImagesAliasesSaveDelete(t *testing.T) { parallelOnEachServer(t, testImagesAliasesSaveDelete) }
 
 func testImagesAliasesSaveDelete(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("alias"))
@@ -434,10 +425,7 @@ func newImageServer(t *testing.T, img []byte, alias string) *imageServer {
 	return s
 }
 
-func TestImagesCreateFromURL(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesCreateFromURL)
-}
+func TestImagesCreateFromURL(t *testing.T) { parallelOnEachServer(t, testImagesCreateFromURL) }
 
 func testImagesCreateFromURL(t *testing.T, srv server) {
 	img := issue3Image(t, srv.Socket, uniqueName("url"))
@@ -463,8 +451,7 @@ print(r.error.message)
 }
 
 func TestImagesCreateFromSimplestreams(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testImagesCreateFromSimplestreams)
+	parallelOnEachServer(t, testImagesCreateFromSimplestreams)
 }
 
 func testImagesCreateFromSimplestreams(t *testing.T, srv server) {

@@ -28,10 +28,7 @@ func instanceConfig(t *testing.T, c *rest.Client, name string) map[string]any {
 	return serverObject(t, c, rest.Path("instances", name))["config"].(map[string]any)
 }
 
-func TestInstanceLifecycle(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceLifecycle)
-}
+func TestInstanceLifecycle(t *testing.T) { parallelOnEachServer(t, testInstanceLifecycle) }
 
 func testInstanceLifecycle(t *testing.T, srv server) {
 	name, renamed := uniqueName("life"), uniqueName("life2")
@@ -72,13 +69,11 @@ print(c.instances.exists(renamed))
 }
 
 func TestInstanceDirtyTrackingAndSave(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceDirtyTrackingAndSave)
+	parallelOnEachServer(t, testInstanceDirtyTrackingAndSave)
 }
 
 func testInstanceDirtyTrackingAndSave(t *testing.T, srv server) {
-	name := uniqueName("dirty")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "dirty", false)
 	rc := restClient(t, srv.Socket)
 	volatileBefore := map[string]any{}
 	for k, v := range instanceConfig(t, rc, name) {
@@ -136,13 +131,11 @@ func marks(p *countingProxy, into *[]int) starlark.Value {
 }
 
 func TestSaveOfCleanObjectSendsNothing(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSaveOfCleanObjectSendsNothing)
+	parallelOnEachServer(t, testSaveOfCleanObjectSendsNothing)
 }
 
 func testSaveOfCleanObjectSendsNothing(t *testing.T, srv server) {
-	name := uniqueName("clean")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "clean", false)
 	proxy := newCountingProxy(t, srv.Socket)
 	var m []int
 	newScript(t, proxy.Socket).with("name", str(name)).with("mark", marks(proxy, &m)).mustRun(`
@@ -159,10 +152,7 @@ mark()
 	assert.Equal(t, m[0], m[1], "save() of a clean object made requests:\n%s", proxy.requestsSince(m[0]))
 }
 
-func TestAllIsOneRequest(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testAllIsOneRequest)
-}
+func TestAllIsOneRequest(t *testing.T) { parallelOnEachServer(t, testAllIsOneRequest) }
 
 func testAllIsOneRequest(t *testing.T, srv server) {
 	prefix := uniqueName("all")
@@ -190,24 +180,16 @@ print(len([i for i in c.instances.all(filter="name eq " + prefix + "-1")]))
 }
 
 func TestConcurrentChangeGivesConflict(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testConcurrentChangeGivesConflict)
+	parallelOnEachServer(t, testConcurrentChangeGivesConflict)
 }
 
 func testConcurrentChangeGivesConflict(t *testing.T, srv server) {
-	name := uniqueName("conflict")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "conflict", false)
 	rc := restClient(t, srv.Socket)
 	// Another writer changes the instance between our get and our save.
 	other := starlark.NewBuiltin("other_writer", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
-		r, err := rc.Do(context.Background(), &rest.Request{Method: "PATCH", Path: rest.Path("instances", name),
+		err := rc.SendAndWait(context.Background(), &rest.Request{Method: "PATCH", Path: rest.Path("instances", name),
 			Body: map[string]any{"config": map[string]any{"user.owner": "other"}, "description": "theirs"}})
-		if err == nil && r.Type == "async" {
-			var op *rest.Operation
-			if op, err = rest.AsyncOperation(r); err == nil {
-				_, err = rc.WaitOperation(context.Background(), op, 0)
-			}
-		}
 		return starlark.None, err
 	})
 	out := newScript(t, srv.Socket).with("name", str(name)).with("other_writer", other).mustRun(`
@@ -226,14 +208,10 @@ print(inst.config["user.owner"], inst.description)
 	assert.Equal(t, "other", cfg["user.owner"], "a refused save leaves the server untouched")
 }
 
-func TestErrorKindsThroughCatch(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testErrorKindsThroughCatch)
-}
+func TestErrorKindsThroughCatch(t *testing.T) { parallelOnEachServer(t, testErrorKindsThroughCatch) }
 
 func testErrorKindsThroughCatch(t *testing.T, srv server) {
-	name := uniqueName("kinds")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "kinds", false)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 r = catch(c.instances.get, "t-absent-instance")
@@ -260,10 +238,7 @@ LXDAPIExtensionNotAvailable True
 `, out)
 }
 
-func TestGoCallerSeesErrorKind(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testGoCallerSeesErrorKind)
-}
+func TestGoCallerSeesErrorKind(t *testing.T) { parallelOnEachServer(t, testGoCallerSeesErrorKind) }
 
 func testGoCallerSeesErrorKind(t *testing.T, srv server) {
 	_, err := newScript(t, srv.Socket).run(`lxd.Client().instances.get("t-absent-instance")`)
@@ -280,13 +255,11 @@ func testGoCallerSeesErrorKind(t *testing.T, srv server) {
 }
 
 func TestWaitFalseReturnsOperation(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testWaitFalseReturnsOperation)
+	parallelOnEachServer(t, testWaitFalseReturnsOperation)
 }
 
 func testWaitFalseReturnsOperation(t *testing.T, srv server) {
-	name := uniqueName("async")
-	cleanupInstance(t, srv.Socket, name)
+	name := newInstanceName(t, srv.Socket, "async")
 	rc := restClient(t, srv.Socket)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
@@ -303,13 +276,11 @@ print(op.wait(), op.status)
 }
 
 func TestWaitAfterServerForgotOperation(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testWaitAfterServerForgotOperation)
+	parallelOnEachServer(t, testWaitAfterServerForgotOperation)
 }
 
 func testWaitAfterServerForgotOperation(t *testing.T, srv server) {
-	name := uniqueName("late")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "late", false)
 	// LXD deletes finished operations after 5 s: waiting later must still
 	// give the result, not NotFound.
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
@@ -321,10 +292,7 @@ print(op.wait(), inst.status)
 	assert.Equal(t, "None Running\n", out)
 }
 
-func TestWaitAll(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testWaitAll)
-}
+func TestWaitAll(t *testing.T) { parallelOnEachServer(t, testWaitAll) }
 
 func testWaitAll(t *testing.T, srv server) {
 	prefix := uniqueName("many")
@@ -358,14 +326,10 @@ Conflict True
 	assert.Equal(t, "Stopped", instanceStatus(t, rc, names[0].(starlark.String).GoString()), "the failed create touched nothing")
 }
 
-func TestTypedManagers(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testTypedManagers)
-}
+func TestTypedManagers(t *testing.T) { parallelOnEachServer(t, testTypedManagers) }
 
 func testTypedManagers(t *testing.T, srv server) {
-	name := uniqueName("typed")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "typed", false)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 print(name in [i.name for i in c.containers.all()], name in [i.name for i in c.virtual_machines.all()])
@@ -376,14 +340,10 @@ print(c.containers.get(name) == c.instances.get(name))
 	assert.Equal(t, "True False\nTrue False\nNotFound\nTrue\n", out)
 }
 
-func TestModelFields(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testModelFields)
-}
+func TestModelFields(t *testing.T) { parallelOnEachServer(t, testModelFields) }
 
 func testModelFields(t *testing.T, srv server) {
-	name := uniqueName("fields")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "fields", false)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 inst = lxd.Client().instances.get(name)
 d = inst.to_dict()
@@ -408,14 +368,10 @@ True
 `, out)
 }
 
-func TestRawAPI(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testRawAPI)
-}
+func TestRawAPI(t *testing.T) { parallelOnEachServer(t, testRawAPI) }
 
 func testRawAPI(t *testing.T, srv server) {
-	name := uniqueName("raw")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "raw", false)
 	out := newScript(t, srv.Socket).with("name", str(name)).mustRun(`
 c = lxd.Client()
 r = c.api.instances[name].get()
@@ -427,10 +383,7 @@ print(c.api.storage_pools.get().status_code, c.api.instances.get(params={"recurs
 	assert.Equal(t, "200 True True\n404 "+srv.instanceNotFound("t-absent")+"\n200 200\n", out)
 }
 
-func TestClientAttributes(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testClientAttributes)
-}
+func TestClientAttributes(t *testing.T) { parallelOnEachServer(t, testClientAttributes) }
 
 func testClientAttributes(t *testing.T, srv server) {
 	out := newScript(t, srv.Socket).mustRun(`

@@ -39,18 +39,14 @@ func recordedExec(t testing.TB, c *rest.Client, inst string, command ...string) 
 	return out
 }
 
-func TestInstanceLogs(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceLogs)
-}
+func TestInstanceLogs(t *testing.T) { parallelOnEachServer(t, testInstanceLogs) }
 
 // testInstanceLogs: all() lists what the server lists, get() gives its
 // bytes, delete() removes a log the server lets go of and fails with the
 // server's refusal for lxc.log.
 func testInstanceLogs(t *testing.T, srv server) {
 	socket, kind := srv.Socket, srv.Name
-	name := uniqueName("logs")
-	createInstance(t, socket, name, true)
+	name := newInstance(t, socket, "logs", true)
 	c := restClient(t, socket)
 	logs := rest.Path("instances", name, "logs")
 	output := recordedExec(t, c, name, "sh", "-c", "echo recorded")
@@ -111,10 +107,7 @@ print(r.error.kind, r.error.status_code, r.error.message)
 	assert.Contains(t, serverNames(t, c, logs), "lxc.log", "a refused delete removed lxc.log")
 }
 
-func TestInstanceConsole(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceConsole)
-}
+func TestInstanceConsole(t *testing.T) { parallelOnEachServer(t, testInstanceConsole) }
 
 // testInstanceConsole: console_log() is what the server answers (LXD
 // 5.0.2: an error for a console never attached; Incus 6.0.4: empty),
@@ -122,8 +115,7 @@ func TestInstanceConsole(t *testing.T) {
 // websocket carries what the instance writes to /dev/console.
 func testInstanceConsole(t *testing.T, srv server) {
 	socket, kind := srv.Socket, srv.Name
-	name := uniqueName("cons")
-	createInstance(t, socket, name, true)
+	name := newInstance(t, socket, "cons", true)
 	c := restClient(t, socket)
 	out := newScript(t, socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()

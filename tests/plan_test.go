@@ -70,10 +70,7 @@ func objectConfig(t *testing.T, c *rest.Client, path string) map[string]any {
 	return cfg
 }
 
-func TestPlanApplyFromNothing(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testPlanApplyFromNothing)
-}
+func TestPlanApplyFromNothing(t *testing.T) { parallelOnEachServer(t, testPlanApplyFromNothing) }
 
 func testPlanApplyFromNothing(t *testing.T, srv server) {
 	socket := srv.Socket
@@ -157,10 +154,7 @@ print(bool(p), p.changes)
 	t.Logf("second apply: %d requests, all reads", proxy.Count()-n)
 }
 
-func TestPlanRepairsDrift(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testPlanRepairsDrift)
-}
+func TestPlanRepairsDrift(t *testing.T) { parallelOnEachServer(t, testPlanRepairsDrift) }
 
 func testPlanRepairsDrift(t *testing.T, srv server) {
 	holdHostLinks(t) // see planStarts
@@ -221,19 +215,12 @@ plan: no changes
 // stopInstance stops an instance through the REST client (force).
 func stopInstance(t *testing.T, c *rest.Client, name string) {
 	t.Helper()
-	ctx := context.Background()
-	r, err := c.Do(ctx, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"),
-		Body: map[string]any{"action": "stop", "force": true, "timeout": 30}})
-	require.NoError(t, err)
-	op, err := rest.AsyncOperation(r)
-	require.NoError(t, err)
-	_, err = c.WaitOperation(ctx, op, time.Minute)
-	require.NoError(t, err)
+	require.NoError(t, sendAndWait(c, &rest.Request{Method: "PUT", Path: rest.Path("instances", name, "state"),
+		Body: map[string]any{"action": "stop", "force": true, "timeout": 30}}, time.Minute))
 }
 
 func TestPlanUpdatesInPlaceWithoutRestart(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testPlanUpdatesInPlaceWithoutRestart)
+	parallelOnEachServer(t, testPlanUpdatesInPlaceWithoutRestart)
 }
 
 func testPlanUpdatesInPlaceWithoutRestart(t *testing.T, srv server) {
@@ -293,10 +280,7 @@ print(p)
 	assert.Equal(t, "yes", obj["expanded_config"].(map[string]any)["user.extra"])
 }
 
-func TestPlanPruneAndTeardown(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testPlanPruneAndTeardown)
-}
+func TestPlanPruneAndTeardown(t *testing.T) { parallelOnEachServer(t, testPlanPruneAndTeardown) }
 
 func testPlanPruneAndTeardown(t *testing.T, srv server) {
 	holdHostLinks(t) // see planStarts
@@ -354,10 +338,7 @@ p.apply()
 
 // The deletions a prune plans, in their order: instances (running ones
 // stopped first) before the profiles and volumes they use.
-func TestPlanPruneOrder(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testPlanPruneOrder)
-}
+func TestPlanPruneOrder(t *testing.T) { parallelOnEachServer(t, testPlanPruneOrder) }
 
 func testPlanPruneOrder(t *testing.T, srv server) {
 	holdHostLinks(t) // see planStarts
@@ -387,10 +368,7 @@ p.apply()
 	assert.False(t, serverExists(t, c, rest.Path("profiles", name)))
 }
 
-func TestApplyFailureMidway(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testApplyFailureMidway)
-}
+func TestApplyFailureMidway(t *testing.T) { parallelOnEachServer(t, testApplyFailureMidway) }
 
 func testApplyFailureMidway(t *testing.T, srv server) {
 	holdHostLinks(t) // see planStarts
@@ -447,10 +425,7 @@ func rawState(t *testing.T, c *rest.Client, paths ...string) string {
 	return b.String()
 }
 
-func TestDryRunChangesNothing(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testDryRunChangesNothing)
-}
+func TestDryRunChangesNothing(t *testing.T) { parallelOnEachServer(t, testDryRunChangesNothing) }
 
 func testDryRunChangesNothing(t *testing.T, srv server) {
 	holdHostLinks(t) // see planStarts
@@ -515,10 +490,7 @@ read: 64MB
 
 // stack.star, the README's example: its plan, a dry run, up (twice: the
 // second writes nothing) and down.
-func TestStackExample(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testStackExample)
-}
+func TestStackExample(t *testing.T) { parallelOnEachServer(t, testStackExample) }
 
 func testStackExample(t *testing.T, srv server) {
 	socket := srv.Socket

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +17,19 @@ func cleanupPath(t testing.TB, c *rest.Client, path string) {
 	t.Cleanup(func() { deletePath(c, path) })
 }
 
+// namesForRename returns two fresh names ("t-<prefix>-…") for an object of
+// collection that the test creates under old and renames to renamed; the
+// object is deleted when the test ends, under either name.
+func namesForRename(t testing.TB, c *rest.Client, collection, prefix string) (old, renamed string) {
+	t.Helper()
+	old, renamed = uniqueName(prefix), uniqueName(prefix)
+	cleanupPath(t, c, rest.Path(collection, old))
+	cleanupPath(t, c, rest.Path(collection, renamed))
+	return old, renamed
+}
+
 func deletePath(c *rest.Client, path string) {
-	ctx := context.Background()
-	r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: path})
-	if err == nil && r.Type == "async" {
-		if op, err := rest.AsyncOperation(r); err == nil {
-			_, _ = c.WaitOperation(ctx, op, 30*time.Second)
-		}
-	}
+	_ = sendAndWait(c, &rest.Request{Method: "DELETE", Path: path}, 30*time.Second)
 }
 
 // mustFail runs src, which must fail with an error containing want.
@@ -40,16 +44,11 @@ func mustFail(t *testing.T, s *script, src, want string) {
 	}
 }
 
-func TestProfileCreateSaveRename(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProfileCreateSaveRename)
-}
+func TestProfileCreateSaveRename(t *testing.T) { parallelOnEachServer(t, testProfileCreateSaveRename) }
 
 func testProfileCreateSaveRename(t *testing.T, srv server) {
 	c := restClient(t, srv.Socket)
-	old, renamed := uniqueName("prof"), uniqueName("prof")
-	cleanupPath(t, c, rest.Path("profiles", old))
-	cleanupPath(t, c, rest.Path("profiles", renamed))
+	old, renamed := namesForRename(t, c, "profiles", "prof")
 
 	newScript(t, srv.Socket).with("old", starlark.String(old)).with("renamed", starlark.String(renamed)).mustRun(`
 client = lxd.Client()
@@ -80,9 +79,7 @@ if not client.profiles.exists(renamed) or client.profiles.exists(old):
 p.description = "after rename"
 p.save()
 `)
-	if serverExists(t, c, rest.Path("profiles", old)) {
-		t.Fatalf("profile %s still exists after the rename", old)
-	}
+	requireGone(t, c, rest.Path("profiles", old), "profile still exists after the rename")
 	got := serverObject(t, c, rest.Path("profiles", renamed))
 	cfg, _ := got["config"].(map[string]any)
 	devs, _ := got["devices"].(map[string]any)
@@ -90,20 +87,11 @@ p.save()
 		t.Fatalf("server has %v", got)
 	}
 
-	newScript(t, srv.Socket).with("renamed", starlark.String(renamed)).mustRun(`
-client = lxd.Client()
-client.profiles.get(renamed).delete()
-if client.profiles.exists(renamed):
-    fail("still exists after delete")
-`)
-	if serverExists(t, c, rest.Path("profiles", renamed)) {
-		t.Fatal("profile survived delete()")
-	}
+	deleteByScript(t, srv.Socket, c, "profiles", renamed, rest.Path("profiles", renamed))
 }
 
 func TestProfileArgumentsAndReadOnlyName(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProfileArgumentsAndReadOnlyName)
+	parallelOnEachServer(t, testProfileArgumentsAndReadOnlyName)
 }
 
 func testProfileArgumentsAndReadOnlyName(t *testing.T, srv server) {
@@ -118,16 +106,11 @@ func testProfileArgumentsAndReadOnlyName(t *testing.T, srv server) {
 	mustFail(t, s, `p = lxd.Client().profiles.get("default")
 p.name = "x"`, "rename(")
 	mustFail(t, s, `lxd.Client().profiles.get(name)`, "NotFound")
-	if serverExists(t, c, rest.Path("profiles", name)) {
-		t.Fatal("a failed create left a profile behind")
-	}
+	requireGone(t, c, rest.Path("profiles", name), "a failed create left a profile behind")
 }
 
 // A profile read twice and changed through one copy refuses the stale save.
-func TestProfileSaveConflict(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProfileSaveConflict)
-}
+func TestProfileSaveConflict(t *testing.T) { parallelOnEachServer(t, testProfileSaveConflict) }
 
 func testProfileSaveConflict(t *testing.T, srv server) {
 	name := uniqueName("prof")

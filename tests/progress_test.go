@@ -19,18 +19,14 @@ print("published", len(img.fingerprint))
 img.delete(wait=True)
 `
 
-func TestProgressOnTerminalOnly(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProgressOnTerminalOnly)
-}
+func TestProgressOnTerminalOnly(t *testing.T) { parallelOnEachServer(t, testProgressOnTerminalOnly) }
 
 func testProgressOnTerminalOnly(t *testing.T, srv server) {
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Fatal("util-linux's script(1) is needed to give the command a terminal")
 	}
 	bin := lxdstarBinary(t)
-	name := uniqueName("progress")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "progress", false)
 	big := make([]byte, 48<<20)
 	_, _ = rand.Read(big)
 	pushFile(t, restClient(t, srv.Socket), name, "/root/big.bin", big)
@@ -59,14 +55,12 @@ func testProgressOnTerminalOnly(t *testing.T, srv server) {
 }
 
 func TestProgressForFileTransfers(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProgressForFileTransfers)
+	parallelOnEachServer(t, testProgressForFileTransfers)
 }
 
 func testProgressForFileTransfers(t *testing.T, srv server) {
 	bin := lxdstarBinary(t)
-	name := uniqueName("xferprog")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "xferprog", false)
 	script := `inst = lxd.Client().instances.get(sys.argv[1])
 data = b"x" * (64 * 1024 * 1024)
 inst.files.put("/root/big.bin", data)

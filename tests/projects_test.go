@@ -22,10 +22,7 @@ if p.name != name or p.config["features.images"] != "false" or p.description != 
 `)
 }
 
-func TestProjectScopedClient(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProjectScopedClient)
-}
+func TestProjectScopedClient(t *testing.T) { parallelOnEachServer(t, testProjectScopedClient) }
 
 func testProjectScopedClient(t *testing.T, srv server) {
 	c := restClient(t, srv.Socket)
@@ -64,15 +61,10 @@ if "/1.0/instances/%s?project=%s" % (in_proj, proj) not in client.projects.get(p
 	if !serverExists(t, pc, rest.Path("instances", inProj)) {
 		t.Fatal("the instance is not in the project on the server")
 	}
-	if serverExists(t, c, rest.Path("instances", inProj)) {
-		t.Fatal("the instance landed in the default project")
-	}
+	requireGone(t, c, rest.Path("instances", inProj), "the instance landed in the default project")
 }
 
-func TestProjectSaveRenameDelete(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testProjectSaveRenameDelete)
-}
+func TestProjectSaveRenameDelete(t *testing.T) { parallelOnEachServer(t, testProjectSaveRenameDelete) }
 
 func testProjectSaveRenameDelete(t *testing.T, srv server) {
 	c := restClient(t, srv.Socket)
@@ -96,20 +88,10 @@ if client.projects.exists(old) or not client.projects.exists(renamed):
 if p.config["limits.instances"] != "4":
     fail("config lost in rename: %s" % p.config)
 `)
-	if serverExists(t, c, rest.Path("projects", old)) {
-		t.Fatal("old project name still exists")
-	}
+	requireGone(t, c, rest.Path("projects", old), "old project name still exists")
 	got := serverObject(t, c, rest.Path("projects", renamed))
 	if cfg, _ := got["config"].(map[string]any); cfg["limits.instances"] != "4" || got["description"] != "The four horsemen" {
 		t.Fatalf("server has %v", got)
 	}
-	newScript(t, srv.Socket).with("renamed", starlark.String(renamed)).mustRun(`
-client = lxd.Client()
-client.projects.get(renamed).delete()
-if client.projects.exists(renamed):
-    fail("project survived delete()")
-`)
-	if serverExists(t, c, rest.Path("projects", renamed)) {
-		t.Fatal("project still on the server")
-	}
+	deleteByScript(t, srv.Socket, c, "projects", renamed, rest.Path("projects", renamed))
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
+
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 )
 
 // randomFile writes n pseudo-random bytes to path with mode and returns them.
@@ -44,8 +46,7 @@ func TestFilesPushPull(t *testing.T) {
 }
 
 func testFilesPushPull(t *testing.T, socket string) {
-	name := uniqueName("push")
-	createInstance(t, socket, name, true)
+	name := newInstance(t, socket, "push", true)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.bin")
 	data := randomFile(t, src, 3<<20+12345, 0o640)
@@ -77,15 +78,14 @@ f.pull("/root/owned.bin", DIR + "/existing.bin")
 		assert.Equal(t, sha256Hex(data), sha256Hex(got), file)
 		assert.Equal(t, mode, hostMode(t, filepath.Join(dir, file)), file)
 	}
-	assert.ElementsMatch(t, []string{"src.bin", "pulled.bin", "existing.bin"}, dirNames(t, dir))
+	assert.ElementsMatch(t, []string{"src.bin", "pulled.bin", "existing.bin"}, testfiles.Names(t, dir))
 }
 
 // Every failure names the method, the parameter or the path at fault, and
 // leaves no file behind.
 func TestFilesPushPullErrors(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("push")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "push", true)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.bin")
 	randomFile(t, src, 1000, 0o644)
@@ -125,15 +125,14 @@ for call, args in [
 	} {
 		assert.Contains(t, lines[i], want, "case %d", i)
 	}
-	assert.ElementsMatch(t, []string{"src.bin"}, dirNames(t, dir), "files left behind")
+	assert.ElementsMatch(t, []string{"src.bin"}, testfiles.Names(t, dir), "files left behind")
 }
 
 // A pull whose connection is cut midway leaves no file and no temporary
 // file, and an existing file as it was; the error is the connection's.
 func TestFilesPullCutMidway(t *testing.T) {
 	t.Parallel()
-	name := uniqueName("push")
-	createInstance(t, mainSocket, name, true)
+	name := newInstance(t, mainSocket, "push", true)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.bin")
 	randomFile(t, src, 1<<20, 0o644)
@@ -152,7 +151,7 @@ for target in [OUT + "/new.bin", OUT + "/old.bin"]:
     print(r.error.kind)
 `)
 	assert.Equal(t, "ClientConnectionFailed\nClientConnectionFailed\n", got)
-	assert.Equal(t, []string{"old.bin"}, dirNames(t, out), "a file or temporary file left behind")
+	assert.Equal(t, []string{"old.bin"}, testfiles.Names(t, out), "a file or temporary file left behind")
 	data, err := os.ReadFile(old)
 	require.NoError(t, err)
 	assert.Equal(t, "old", string(data))

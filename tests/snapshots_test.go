@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -17,24 +16,16 @@ func deleteImageLater(t testing.TB, socket, fingerprint string) {
 	t.Helper()
 	c := restClient(t, socket)
 	t.Cleanup(func() {
-		ctx := context.Background()
-		r, err := c.Do(ctx, &rest.Request{Method: "DELETE", Path: rest.Path("images", fingerprint)})
-		if err == nil && r.Type == "async" {
-			if op, err := rest.AsyncOperation(r); err == nil {
-				_, _ = c.WaitOperation(ctx, op, time.Minute)
-			}
-		}
+		_ = sendAndWait(c, &rest.Request{Method: "DELETE", Path: rest.Path("images", fingerprint)}, time.Minute)
 	})
 }
 
 func TestSnapshotRestoreRestoresFiles(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSnapshotRestoreRestoresFiles)
+	parallelOnEachServer(t, testSnapshotRestoreRestoresFiles)
 }
 
 func testSnapshotRestoreRestoresFiles(t *testing.T, srv server) {
-	name := uniqueName("snap")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "snap", false)
 	out := newScript(t, srv.Socket).with("NAME", starlark.String(name)).mustRun(`
 c = lxd.Client()
 inst = c.instances.get(NAME)
@@ -58,13 +49,11 @@ print(str(inst.files.get("/root/state")))
 }
 
 func TestSnapshotManagerLifecycle(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSnapshotManagerLifecycle)
+	parallelOnEachServer(t, testSnapshotManagerLifecycle)
 }
 
 func testSnapshotManagerLifecycle(t *testing.T, srv server) {
-	name := uniqueName("snap")
-	createInstance(t, srv.Socket, name, false)
+	name := newInstance(t, srv.Socket, "snap", false)
 	s := newScript(t, srv.Socket).with("NAME", starlark.String(name))
 	out := s.mustRun(`
 c = lxd.Client()
@@ -128,8 +117,7 @@ False
 }
 
 func TestSnapshotPublishAndInstancePublish(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testSnapshotPublishAndInstancePublish)
+	parallelOnEachServer(t, testSnapshotPublishAndInstancePublish)
 }
 
 func testSnapshotPublishAndInstancePublish(t *testing.T, srv server) {
@@ -191,10 +179,7 @@ func mustAttr(t testing.TB, v starlark.Value, name string) starlark.Value {
 	return a
 }
 
-func TestInstanceCopySameServer(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testInstanceCopySameServer)
-}
+func TestInstanceCopySameServer(t *testing.T) { parallelOnEachServer(t, testInstanceCopySameServer) }
 
 func testInstanceCopySameServer(t *testing.T, srv server) {
 	name := uniqueName("copy")

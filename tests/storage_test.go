@@ -30,8 +30,7 @@ if repr(pool) != '<StoragePool "%s" dir>' % name:
 }
 
 func TestStoragePoolSavePutPatchResources(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testStoragePoolSavePutPatchResources)
+	parallelOnEachServer(t, testStoragePoolSavePutPatchResources)
 }
 
 func testStoragePoolSavePutPatchResources(t *testing.T, srv server) {
@@ -80,21 +79,10 @@ if not r.error or not r.error.is_a("LXDAPIException"):
 	if got["description"] != "put" || cfg["source"] != src || cfg["rsync.bwlimit"] != "2MB" || cfg["rsync.compression"] != "false" {
 		t.Fatalf("server has %v", got)
 	}
-	newScript(t, srv.Socket).with("name", starlark.String(name)).mustRun(`
-client = lxd.Client()
-client.storage_pools.get(name).delete()
-if client.storage_pools.exists(name):
-    fail("pool survived delete()")
-`)
-	if serverExists(t, c, rest.Path("storage-pools", name)) {
-		t.Fatal("pool still on the server")
-	}
+	deleteByScript(t, srv.Socket, c, "storage_pools", name, rest.Path("storage-pools", name))
 }
 
-func TestStorageVolumes(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testStorageVolumes)
-}
+func TestStorageVolumes(t *testing.T) { parallelOnEachServer(t, testStorageVolumes) }
 
 func testStorageVolumes(t *testing.T, srv server) {
 	c := restClient(t, srv.Socket)
@@ -178,10 +166,7 @@ func volPath(pool, name string) string {
 // A snapshot restore brings back the volume's content: for the dir driver
 // a custom volume is a directory under the pool's source, which the test
 // writes and reads directly.
-func TestStorageVolumeSnapshots(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testStorageVolumeSnapshots)
-}
+func TestStorageVolumeSnapshots(t *testing.T) { parallelOnEachServer(t, testStorageVolumeSnapshots) }
 
 func testStorageVolumeSnapshots(t *testing.T, srv server) {
 	c := restClient(t, srv.Socket)
@@ -260,15 +245,10 @@ if v.snapshots.all() != []:
     fail("snapshots left: %s" % v.snapshots.all())
 v.delete()
 `)
-	if serverExists(t, c, volPath(pool, vol)) {
-		t.Fatal("volume still on the server")
-	}
+	requireGone(t, c, volPath(pool, vol), "volume still on the server")
 }
 
-func TestStorageArguments(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testStorageArguments)
-}
+func TestStorageArguments(t *testing.T) { parallelOnEachServer(t, testStorageArguments) }
 
 func testStorageArguments(t *testing.T, srv server) {
 	s := newScript(t, srv.Socket)
@@ -283,8 +263,7 @@ p.name = "x"`, "StoragePool.name is read-only")
 // rename(project=...) moves a custom volume to another project; the object
 // follows it and keeps working there.
 func TestStorageVolumeMoveToProject(t *testing.T) {
-	t.Parallel()
-	eachServer(t, testStorageVolumeMoveToProject)
+	parallelOnEachServer(t, testStorageVolumeMoveToProject)
 }
 
 func testStorageVolumeMoveToProject(t *testing.T, srv server) {

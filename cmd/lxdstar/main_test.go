@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 )
 
 // binary is the lxdstar command built once for the tests that run it.
@@ -57,24 +59,8 @@ func runBinary(t *testing.T, dir, stdin string, args ...string) outcome {
 	return outcome{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
 }
 
-// scriptDir returns a temporary directory holding files.
-func scriptDir(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestArgv(t *testing.T) {
-	dir := scriptDir(t, map[string]string{"argv.star": "print(sys.argv)\n"})
+	dir := testfiles.Dir(t, map[string]string{"argv.star": "print(sys.argv)\n"})
 	// Flags after the script name are the script's.
 	got := runBinary(t, dir, "", "--quiet", "argv.star", "a", "--project", "x", "-c")
 	if got.code != 0 || got.stdout != `["argv.star", "a", "--project", "x", "-c"]`+"\n" {
@@ -83,7 +69,7 @@ func TestArgv(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	dir := scriptDir(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"ok.star":     "x = 1\n",
 		"fail.star":   "fail('no')\n",
 		"err.star":    "x = 1 // 0\n",
@@ -153,7 +139,7 @@ func TestStdinScript(t *testing.T) {
 }
 
 func TestBacktraceShowsSource(t *testing.T) {
-	dir := scriptDir(t, map[string]string{
+	dir := testfiles.Dir(t, map[string]string{
 		"main.star": `load("lib/helpers.star", "check")
 
 def deploy(name):
@@ -182,7 +168,7 @@ Error in fail: fail: bad instance web1
 }
 
 func TestSyntaxErrorShowsSource(t *testing.T) {
-	dir := scriptDir(t, map[string]string{"bad.star": "x = 1\ny = (x +\n"})
+	dir := testfiles.Dir(t, map[string]string{"bad.star": "x = 1\ny = (x +\n"})
 	got := runBinary(t, dir, "", "bad.star")
 	if got.code != 1 || !strings.Contains(got.stderr, "bad.star:3:1:") {
 		t.Errorf("got %+v", got)
@@ -232,17 +218,24 @@ func interrupt(t *testing.T, code string) {
 		t.Fatal(err)
 	}
 	start := time.Now()
+	exits130(t, cmd, "running", &stderr)
+	t.Logf("stopped in %v", time.Since(start))
+}
+
+// exits130 checks that cmd, just sent SIGINT while doing what, ends within
+// a second with exit status 130; a failure shows its stderr.
+func exits130(t *testing.T, cmd *exec.Cmd, what string, stderr *bytes.Buffer) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
 	case <-time.After(time.Second):
-		t.Fatal("still running a second after SIGINT")
+		t.Fatalf("still %s a second after SIGINT", what)
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit %d, want 130; stderr:\n%s", code, stderr.String())
 	}
-	t.Logf("stopped in %v", time.Since(start))
 }
 
 func TestSIGINTBusyLoop(t *testing.T) { interrupt(t, "while True: pass") }
@@ -253,6 +246,8 @@ func TestSIGINTCaught(t *testing.T) { interrupt(t, "while True:\n    catch(time.
 
 func TestSIGINTWhileReadingStdin(t *testing.T) {
 	cmd := exec.Command(binary)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	stdin, err := cmd.StdinPipe() // never closed: the read blocks
 	if err != nil {
 		t.Fatal(err)
@@ -264,14 +259,5 @@ func TestSIGINTWhileReadingStdin(t *testing.T) {
 	defer cmd.Process.Kill()
 	time.Sleep(200 * time.Millisecond) // let it reach the read
 	cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(time.Second):
-		t.Fatal("still reading stdin a second after SIGINT")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Errorf("exit %d, want 130", code)
-	}
+	exits130(t, cmd, "reading stdin", &stderr)
 }

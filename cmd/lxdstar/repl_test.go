@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lxdstar/lxdstar/internal/fakelxd"
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -441,7 +442,7 @@ func TestREPLHistorySurvivesRestart(t *testing.T) {
 }
 
 func TestREPLInspectKeepsScriptGlobals(t *testing.T) {
-	dir := scriptDir(t, map[string]string{"setup.star": `data = {"names": ["a"]}
+	dir := testfiles.Dir(t, map[string]string{"setup.star": `data = {"names": ["a"]}
 def twice(n):
     return 2 * n
 `})
@@ -463,7 +464,7 @@ def twice(n):
 
 func TestREPLWithoutTerminalReadsStdin(t *testing.T) {
 	home := t.TempDir()
-	dir := scriptDir(t, map[string]string{"s.star": "x = 21\n"})
+	dir := testfiles.Dir(t, map[string]string{"s.star": "x = 21\n"})
 	cmd := exec.Command(binary, "-i", "s.star")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+home, "LXDSTAR_TRACE=")

@@ -206,11 +206,7 @@ func digits(data []byte, pos int) int {
 // object checks the object at data[pos] ('{'), calling member (when not
 // nil) with each member's key literal and value.
 func object(data []byte, pos, depth int, member func(key, value []byte) error) (int, error) {
-	pos = Space(data, pos+1)
-	if pos < len(data) && data[pos] == '}' {
-		return pos + 1, nil
-	}
-	for {
+	return composite(data, pos, '}', "object", func(pos int) (int, error) {
 		if pos >= len(data) || data[pos] != '"' {
 			return pos, fail(pos, "expected an object key")
 		}
@@ -225,57 +221,49 @@ func object(data []byte, pos, depth int, member func(key, value []byte) error) (
 		}
 		pos = Space(data, pos+1)
 		vend, err := Value(data, pos, depth+1)
-		if err != nil {
+		if err != nil || member == nil {
 			return vend, err
 		}
-		if member != nil {
-			if err := member(key, data[pos:vend]); err != nil {
-				return vend, err
-			}
-		}
-		pos = Space(data, vend)
-		if pos >= len(data) {
-			return pos, fail(pos, "unterminated object")
-		}
-		switch data[pos] {
-		case ',':
-			pos = Space(data, pos+1)
-		case '}':
-			return pos + 1, nil
-		default:
-			return pos, fail(pos, "expected ',' or '}'")
-		}
-	}
+		return vend, member(key, data[pos:vend])
+	})
 }
 
 // array checks the array at data[pos] ('['), calling elem (when not nil)
 // with each element.
 func array(data []byte, pos, depth int, elem func(value []byte) error) (int, error) {
+	return composite(data, pos, ']', "array", func(pos int) (int, error) {
+		end, err := Value(data, pos, depth+1)
+		if err != nil || elem == nil {
+			return end, err
+		}
+		return end, elem(data[pos:end])
+	})
+}
+
+// composite walks the object or array (what) that opens at data[pos] and
+// closes with closer: item checks the member or element starting at its
+// position and returns where it ends; commas separate them.
+func composite(data []byte, pos int, closer byte, what string, item func(pos int) (int, error)) (int, error) {
 	pos = Space(data, pos+1)
-	if pos < len(data) && data[pos] == ']' {
+	if pos < len(data) && data[pos] == closer {
 		return pos + 1, nil
 	}
 	for {
-		end, err := Value(data, pos, depth+1)
+		end, err := item(pos)
 		if err != nil {
 			return end, err
 		}
-		if elem != nil {
-			if err := elem(data[pos:end]); err != nil {
-				return end, err
-			}
-		}
 		pos = Space(data, end)
 		if pos >= len(data) {
-			return pos, fail(pos, "unterminated array")
+			return pos, fail(pos, "unterminated "+what)
 		}
 		switch data[pos] {
 		case ',':
 			pos = Space(data, pos+1)
-		case ']':
+		case closer:
 			return pos + 1, nil
 		default:
-			return pos, fail(pos, "expected ',' or ']'")
+			return pos, fail(pos, "expected ',' or '"+string(closer)+"'")
 		}
 	}
 }

@@ -1,13 +1,14 @@
 package rest
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 )
 
 // What `lxc` writes on a fresh machine, plus a TLS remote.
@@ -144,22 +145,9 @@ func TestParseCLIConfigEmptyAndUnknownKeys(t *testing.T) {
 	}
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestCLIConfigConnection(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"config.yml": lxcWritten + "  # nothing\n", "client.crt": "x", "client.key": "x", "servercerts/prod.crt": "x"})
+	testfiles.Write(t, dir, map[string]string{"config.yml": lxcWritten + "  # nothing\n", "client.crt": "x", "client.key": "x", "servercerts/prod.crt": "x"})
 	cfg, err := LoadCLIConfig(ConfigDir{Tool: ToolLXC, Path: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +187,7 @@ func TestLoadCLIConfigMissingFileHasLocal(t *testing.T) {
 
 func TestLoadCLIConfigErrorNamesFileAndTool(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"config.yml": "remotes: [a]\n"})
+	testfiles.Write(t, dir, map[string]string{"config.yml": "remotes: [a]\n"})
 	_, err := LoadCLIConfig(ConfigDir{Tool: ToolIncus, Path: dir})
 	want := "ClientConnectionFailed: invalid incus configuration " + filepath.Join(dir, "config.yml") + ": line 1: remotes: want a mapping"
 	if err == nil || err.Error() != want {
@@ -226,12 +214,12 @@ func TestConfigDirs(t *testing.T) {
 		t.Fatalf("default: %s %s", lxc, incus)
 	}
 	snap := filepath.Join(home, "snap", "lxd", "common", "config")
-	writeFiles(t, snap, map[string]string{"config.yml": ""})
+	testfiles.Write(t, snap, map[string]string{"config.yml": ""})
 	if lxc, _ := dirs(); lxc != snap {
 		t.Fatalf("snap: %s", lxc)
 	}
 	// ~/.config/lxc in use wins over the snap's.
-	writeFiles(t, filepath.Join(home, ".config", "lxc"), map[string]string{"client.crt": ""})
+	testfiles.Write(t, filepath.Join(home, ".config", "lxc"), map[string]string{"client.crt": ""})
 	if lxc, _ := dirs(); lxc != filepath.Join(home, ".config", "lxc") {
 		t.Fatalf("~/.config/lxc with a certificate: %s", lxc)
 	}
@@ -252,15 +240,15 @@ func TestClientCertLookup(t *testing.T) {
 	if crt, key := ClientCert(envOf(env)); crt != "" || key != "" {
 		t.Fatalf("none: %s %s", crt, key)
 	}
-	writeFiles(t, incus, map[string]string{"client.crt": "c", "client.key": "k"})
+	testfiles.Write(t, incus, map[string]string{"client.crt": "c", "client.key": "k"})
 	if crt, key := ClientCert(envOf(env)); crt != filepath.Join(incus, "client.crt") || key != filepath.Join(incus, "client.key") {
 		t.Fatalf("incus: %s %s", crt, key)
 	}
-	writeFiles(t, lxc, map[string]string{"client.crt": "c"}) // no key: not a pair
+	testfiles.Write(t, lxc, map[string]string{"client.crt": "c"}) // no key: not a pair
 	if crt, _ := ClientCert(envOf(env)); crt != filepath.Join(incus, "client.crt") {
 		t.Fatalf("half an lxc pair: %s", crt)
 	}
-	writeFiles(t, lxc, map[string]string{"client.key": "k"})
+	testfiles.Write(t, lxc, map[string]string{"client.key": "k"})
 	if crt, key := ClientCert(envOf(env)); crt != filepath.Join(lxc, "client.crt") || key != filepath.Join(lxc, "client.key") {
 		t.Fatalf("lxc first: %s %s", crt, key)
 	}
@@ -268,8 +256,8 @@ func TestClientCertLookup(t *testing.T) {
 
 func TestResolveRemoteLXCThenIncus(t *testing.T) {
 	lxc, incus := t.TempDir(), t.TempDir()
-	writeFiles(t, lxc, map[string]string{"config.yml": strings.Replace(lxcWritten, "aliases:", "  both:\n    addr: unix:///lxc.socket\naliases:", 1)})
-	writeFiles(t, incus, map[string]string{
+	testfiles.Write(t, lxc, map[string]string{"config.yml": strings.Replace(lxcWritten, "aliases:", "  both:\n    addr: unix:///lxc.socket\naliases:", 1)})
+	testfiles.Write(t, incus, map[string]string{
 		"config.yml": "default-remote: local\nremotes:\n  local:\n    addr: unix://\n    protocol: incus\n" +
 			"  both:\n    addr: unix:///incus.socket\n    protocol: incus\n" +
 			"  far:\n    addr: https://127.0.0.1:8446\n    protocol: incus\n    project: p\n",

@@ -194,8 +194,13 @@ func (s *EventStream) endError() error {
 
 // closedByUs reports whether Close ended the stream.
 func (s *EventStream) closedByUs() bool {
+	return isClosed(s.closed)
+}
+
+// isClosed reports whether ch has been closed, without blocking.
+func isClosed(ch <-chan struct{}) bool {
 	select {
-	case <-s.closed:
+	case <-ch:
 		return true
 	default:
 		return false

@@ -16,6 +16,17 @@ import (
 // newEvents is a client of a fake LXD for the events tests.
 func newEvents(t *testing.T, cfg Config) (*fakelxd.Server, *Client) { return newFake(t, cfg) }
 
+// openStream opens an event stream with opts on a new fake LXD and returns
+// it with the fake's end of it; the stream is closed when the test ends.
+func openStream(t *testing.T, opts EventOptions) (*EventStream, *fakelxd.Listener) {
+	t.Helper()
+	f, c := newEvents(t, Config{})
+	s, err := c.Events(context.Background(), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, f.WaitListeners(1)[0]
+}
+
 func event(i int) []byte {
 	return fmt.Appendf(nil, `{"type":"lifecycle","timestamp":"t","metadata":{"action":"instance-started","n":%d}}`, i)
 }
@@ -40,11 +51,7 @@ func TestEventsQuery(t *testing.T) {
 }
 
 func TestEventsDeliveredInOrderAndPingsAnswered(t *testing.T) {
-	f, c := newEvents(t, Config{})
-	s, err := c.Events(context.Background(), EventOptions{})
-	require.NoError(t, err)
-	defer s.Close()
-	l := f.WaitListeners(1)[0]
+	s, l := openStream(t, EventOptions{})
 	for i := range 3 {
 		require.NoError(t, l.Ping())
 		require.NoError(t, l.Send(event(i)))
@@ -86,11 +93,7 @@ func TestEventsNeverSentTimesOutAndCloseUnblocks(t *testing.T) {
 }
 
 func TestEventsServerClosesMidStream(t *testing.T) {
-	f, c := newEvents(t, Config{})
-	s, err := c.Events(context.Background(), EventOptions{})
-	require.NoError(t, err)
-	defer s.Close()
-	l := f.WaitListeners(1)[0]
+	s, l := openStream(t, EventOptions{})
 	require.NoError(t, l.Send(event(1)))
 	require.NoError(t, l.Send([]byte("not json")))
 	l.Drop() // the connection drops without a close frame
@@ -103,11 +106,7 @@ func TestEventsServerClosesMidStream(t *testing.T) {
 }
 
 func TestEventsBoundedBufferDropsOldest(t *testing.T) {
-	f, c := newEvents(t, Config{})
-	s, err := c.Events(context.Background(), EventOptions{Buffer: 4})
-	require.NoError(t, err)
-	defer s.Close()
-	l := f.WaitListeners(1)[0]
+	s, l := openStream(t, EventOptions{Buffer: 4})
 	for i := range 10 {
 		require.NoError(t, l.Send(event(i)))
 	}

@@ -268,12 +268,7 @@ func (c *Client) follow(ctx context.Context, op *Operation, resumable bool, run 
 // Ended reports whether the watcher has stopped: the operation ended (or
 // the watcher's context did) and any work given to WatchThen is finished.
 func (p *Pending) Ended() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	return isClosed(p.done)
 }
 
 // Outcome returns the final state and error once Ended; before that, the
