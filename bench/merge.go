@@ -226,10 +226,13 @@ func overlay(base, top [][]string, mode int) [][]string {
 	return out
 }
 
-// notRun reports whether a row of the targets table is about a workload
-// the targeted run left out.
+// notRun reports whether a row of the targets table has no figures from
+// the targeted run: about a workload it left out ("n/a (workload not
+// run)", "n/a (not run)" for the soak, "n/a (not measured for both)" for a
+// peak-memory comparison of workloads it did not run), or one it could not
+// measure. Such a row keeps the figures it had.
 func notRun(row []string) bool {
-	return strings.HasPrefix(row[len(row)-1], "n/a (workload not run")
+	return strings.HasPrefix(row[len(row)-1], "n/a")
 }
 
 // rewriteTables replaces the rows of each table in body by what fn makes

@@ -16,6 +16,8 @@ Measured on 2026-11-30 15:20 UTC; the whole run took 53m50s.
 | List vs raw API | within 1.5× | 1.06× | **met** |
 | List 1000 vs raw API | within 1.25× | 1.29× | **missed** (profile below) |
 | Peak memory (list 1000) | ≤ 24 MiB | 18.4 MiB | **met** |
+| Peak memory (list) | below pylxd's | 12.1 MiB vs 39.9 MiB | **met** |
+| Soak | flat | 23 → 23 goroutines | **met** |
 
 ## Results
 
@@ -70,6 +72,8 @@ Measured on 2026-11-30 18:40 UTC; the whole run took 12m0s.
 | List vs raw API | within 1.5× | — | n/a (workload not run) |
 | List 1000 vs raw API | within 1.25× | 1.20× | **met** |
 | Peak memory (list 1000) | ≤ 24 MiB | 17.0 MiB | **met** |
+| Peak memory (list) | below pylxd's | — | n/a (not measured for both) |
+| Soak | flat | — | n/a (not run) |
 
 ## Results
 
@@ -106,6 +110,8 @@ func TestMergeReport(t *testing.T) {
 		"| List vs raw API | within 1.5× | 1.06× | **met** |",       // not run: kept
 		"| List 1000 vs raw API | within 1.25× | 1.20× | **met** |", // run: replaced
 		"| Peak memory (list 1000) | ≤ 24 MiB | 17.0 MiB | **met** |",
+		"| Peak memory (list) | below pylxd's | 12.1 MiB vs 39.9 MiB | **met** |", // no figures in the run: kept
+		"| Soak | flat | 23 → 23 goroutines | **met** |",
 		"### 8. List 1000\n\n_Measured again on X at commit abc._\n\nNew notes.",
 		"| lxdstar | 400 ms |",
 		"| 1000 instances | 400 µs |\n| 100 instances | 1799 µs |", // the row not measured again stays
@@ -118,7 +124,7 @@ func TestMergeReport(t *testing.T) {
 			t.Errorf("merged report lacks %q:\n%s", want, got)
 		}
 	}
-	for _, gone := range []string{"old list profile", "Old notes", "440 ms", "workload not run"} {
+	for _, gone := range []string{"old list profile", "Old notes", "440 ms", "workload not run", "not measured for both", "n/a (not run)"} {
 		if strings.Contains(got, gone) {
 			t.Errorf("merged report still has %q", gone)
 		}
