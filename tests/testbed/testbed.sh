@@ -37,6 +37,8 @@
 # detached, with their pids recorded so that `down` stops only what we started.
 # LXD_DIR contents are kept across `down` so a later `up` takes seconds.
 set -euo pipefail
+# With pipefail, a pipe into a reader that quits early (head, grep -q) fails
+# when the writer gets SIGPIPE: test strings with [[ ]] instead.
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TRUST_PASSWORD=${LXDSTAR_TRUST_PASSWORD:-s3cret}
@@ -109,7 +111,7 @@ our_pid() {
 	pid=$(<"$f")
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	[[ -r /proc/$pid/cmdline ]] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--logfile $(logfile "$1")" || return 1
+	[[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == *"--logfile $(logfile "$1")"* ]] || return 1
 	echo "$pid"
 }
 
@@ -126,7 +128,7 @@ ensure_debug() { has_debug "$1" || lxcd "$1" config set core.debug_address "${DE
 ensure_packages() {
 	local missing=() p
 	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+		[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == *'ok installed'* ]] || missing+=("$p")
 	done
 	command -v lxd >/dev/null && command -v lxc >/dev/null && command -v busybox >/dev/null &&
 		((${#missing[@]} == 0)) && return 0
@@ -147,7 +149,8 @@ ensure_packages() {
 add_backports() {
 	[[ -s $BACKPORTS_SOURCES ]] && return 1
 	local uri
-	uri=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+	uri=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+	uri=${uri%%$'\n'*}
 	[[ -n $uri ]] || die "no URIs: line in /etc/apt/sources.list.d/debian.sources to take the bookworm-backports mirror from"
 	cat >"$BACKPORTS_SOURCES.tmp" <<EOF
 # Added by lxdstar's tests/testbed/testbed.sh: Incus 6.0 for the test bed.
@@ -165,7 +168,7 @@ incus_installed() {
 	local p
 	[[ -x $INCUSD ]] && command -v incus >/dev/null || return 1
 	for p in "${INCUS_PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || return 1
+		[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == *'ok installed'* ]] || return 1
 	done
 }
 
@@ -175,7 +178,7 @@ ensure_incus_packages() {
 	t=$(date +%s.%N)
 	export DEBIAN_FRONTEND=noninteractive
 	# ensure_packages' update already saw the new suite, unless it had nothing to install.
-	apt-cache policy incus-base 2>/dev/null | grep -q bookworm-backports || apt-get update -q >/dev/null
+	[[ $(apt-cache policy incus-base 2>/dev/null) == *bookworm-backports* ]] || apt-get update -q >/dev/null
 	say "installing ${INCUS_PACKAGES[*]} from bookworm-backports (apt)"
 	apt-get install -y -q -t bookworm-backports "${INCUS_PACKAGES[@]}" </dev/null >"/tmp/lxdstar-testbed-apt-incus.log" 2>&1 ||
 		{ tail -20 /tmp/lxdstar-testbed-apt-incus.log >&2; die "apt-get install of Incus failed"; }
@@ -358,7 +361,9 @@ build_rootfs() {
 	printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$r/etc/group"
 	printf '%s\n' '127.0.0.1 localhost' >"$r/etc/hosts"
 	local version
-	version=$("$bb" 2>&1 | head -1 | awk '{print $2}')
+	# awk reads to the end: with pipefail, `| head -1` failed the script
+	# whenever busybox was still writing when head quit (SIGPIPE, exit 141).
+	version=$("$bb" 2>&1 | awk 'NR == 1 { print $2 }')
 	cat >"$d/metadata.yaml" <<EOF
 architecture: $arch
 creation_date: $(date +%s)
