@@ -788,6 +788,7 @@ print("names", inst.name, snap.name, prof.name, proj.name, vol.name, vsnap.name,
 // name may appear, and the renamed ACL keeps its name.
 func TestBadInputNetworkNames(t *testing.T) {
 	t.Parallel()
+	holdHostLinks(t) // it makes and deletes a bridge: see hostLinks
 	main := restClient(t, mainSocket)
 	acl, bridge, zone := uniqueName("badn-acl"), uniqueName("badn"), uniqueName("badn-zone")+".example.test"
 	testBridge(t, main, bridge, true, nil)

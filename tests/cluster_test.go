@@ -330,6 +330,7 @@ func warningUUIDs(t *testing.T, c *rest.Client, typ string) map[string]bool {
 // that never carries a packet (a benchmarking-range address, no NAT, no
 // DHCP, nothing attached), then lists, acknowledges, saves and deletes it.
 func testWarnings(t *testing.T, socket string) {
+	holdHostLinks(t) // it makes and deletes a bridge: see hostLinks
 	c := restClient(t, socket)
 	before := warningUUIDs(t, c, dnsmasqWarning)
 	net := uniqueName("w")
