@@ -1,12 +1,12 @@
 package lxdmod
 
 import (
-	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lxdstar/lxdstar/internal/jsonscan"
+	"github.com/lxdstar/lxdstar/internal/testfiles"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
@@ -15,14 +15,7 @@ import (
 // Instance objects as instances.all() does, and reads each one's name and
 // config as bench/star/list.star does.
 func BenchmarkListModels(b *testing.B) {
-	path := os.Getenv("LXDSTAR_BENCH_LIST")
-	if path == "" {
-		b.Skip("set LXDSTAR_BENCH_LIST to a saved recursion=1 answer")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := testfiles.FromEnv(b, "LXDSTAR_BENCH_LIST") // a saved recursion=1 answer
 	g := &manager{managerKind: instancesKind, c: &Client{}}
 	b.ReportAllocs()
 	cpu0 := processCPU()

@@ -47,3 +47,19 @@ func Names(t testing.TB, dir string) []string {
 	}
 	return names
 }
+
+// FromEnv returns the contents of the file the environment variable env
+// names, for benchmarks that work on a saved server answer; without env
+// the test or benchmark is skipped.
+func FromEnv(t testing.TB, env string) []byte {
+	t.Helper()
+	path := os.Getenv(env)
+	if path == "" {
+		t.Skipf("set %s to the file to use", env)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
