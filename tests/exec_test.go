@@ -538,6 +538,9 @@ func testExecNoWait(t *testing.T, srv server) {
 	for _, n := range names {
 		_ = list.Append(starlark.String(n))
 	}
+	// Frozen: the parallel subtests' scripts all iterate it, and iterating
+	// a mutable list writes its iterator count (a data race under -race).
+	list.Freeze()
 	script := func(t *testing.T, limit time.Duration) *script {
 		s := newScript(t, socket).with("names", list)
 		ctx, cancel := context.WithTimeout(context.Background(), limit)
