@@ -55,19 +55,19 @@ type specKind struct {
 
 func specKinds() []*specKind {
 	config := specParam{name: "config", conv: convConfig}
-	description := specParam{name: "description", conv: convString}
+	description := specParam{name: "description", conv: convOpt[starlark.String]}
 	return []*specKind{
 		{name: "project", kind: desired.Project, t: projectType, positional: []string{"name"},
 			params: []specParam{config, description}},
 		{name: "storage_pool", kind: desired.StoragePool, t: storagePoolType, positional: []string{"name"},
 			params: []specParam{{name: "driver", role: atCreation, conv: convName, required: true}, config, description}},
 		{name: "network", kind: desired.Network, t: networkType, positional: []string{"name"},
-			params: []specParam{{name: "type", role: atCreation, conv: convString}, config, description}},
+			params: []specParam{{name: "type", role: atCreation, conv: convOpt[starlark.String]}, config, description}},
 		{name: "profile", kind: desired.Profile, t: profileType, positional: []string{"name"},
 			params: []specParam{config, {name: "devices", conv: convDevices}, description}},
 		{name: "volume", kind: desired.Volume, t: storageVolumeType, positional: []string{"pool", "name"},
 			params: []specParam{{name: "type", role: atCreation, conv: convName, def: starlark.String("custom")},
-				config, description, {name: "content_type", role: atCreation, conv: convString}}},
+				config, description, {name: "content_type", role: atCreation, conv: convOpt[starlark.String]}}},
 		{name: "instance", kind: desired.Instance, t: instanceType, positional: []string{"name"},
 			params: []specParam{
 				{name: "source", role: atCreation, conv: convSource},
@@ -76,9 +76,9 @@ func specKinds() []*specKind {
 				config,
 				{name: "devices", conv: convDevices},
 				description,
-				{name: "ephemeral", conv: convBool},
+				{name: "ephemeral", conv: convOpt[starlark.Bool]},
 				{name: "status", role: wantedStatus, conv: convStatus, def: starlark.String("Running")},
-				{name: "target", role: clusterPlace, conv: convString},
+				{name: "target", role: clusterPlace, conv: convOpt[starlark.String]},
 			}},
 	}
 }
@@ -229,15 +229,14 @@ func (s *specValue) name() string { return s.key[len(s.key)-1] }
 
 // --- argument conversions ----------------------------------------------------
 
-func convString(v starlark.Value) (any, error) {
-	if v == starlark.None {
-		return nil, nil
+// convOpt is an argument of the Starlark type T (a string, a bool), or
+// None: starargs.Opt checks it, and its JSON form is the Go value.
+func convOpt[T starlark.Value](v starlark.Value) (any, error) {
+	var o starargs.Opt[T]
+	if err := o.Unpack(v); err != nil || !o.Set {
+		return nil, err
 	}
-	str, ok := v.(starlark.String)
-	if !ok {
-		return nil, fmt.Errorf("got %s, want string or None", v.Type())
-	}
-	return string(str), nil
+	return toGoArg(o.Value)
 }
 
 // convName is a required non-empty string (a driver, a volume type).
@@ -247,17 +246,6 @@ func convName(v starlark.Value) (any, error) {
 		return nil, fmt.Errorf("got %s, want a non-empty string", describeArg(v))
 	}
 	return string(str), nil
-}
-
-func convBool(v starlark.Value) (any, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	bv, ok := v.(starlark.Bool)
-	if !ok {
-		return nil, fmt.Errorf("got %s, want bool or None", v.Type())
-	}
-	return bool(bv), nil
 }
 
 func convStringList(v starlark.Value) (any, error) {
@@ -312,76 +300,65 @@ func convSource(v starlark.Value) (any, error) {
 // convConfig is a config dict: string keys, values strings (ints and
 // bools are written as LXD writes them), None for "must be absent".
 func convConfig(v starlark.Value) (any, error) {
-	d, err := specDict(v)
-	if err != nil || d == nil {
-		return nil, err
-	}
-	out := make(map[string]any, d.Len())
-	for _, kv := range d.Items() {
-		k, _ := kv[0].(starlark.String)
-		if kv[1] == starlark.None {
-			out[string(k)] = nil
-			continue
-		}
-		s, err := configValue(kv[1])
+	return specDict(v, func(k string, val starlark.Value) (any, error) {
+		s, err := configValue(val)
 		if err != nil {
-			return nil, fmt.Errorf("key %q: %v", string(k), err)
+			return nil, fmt.Errorf("key %q: %v", k, err)
 		}
-		out[string(k)] = s
-	}
-	return out, nil
+		return s, nil
+	})
 }
 
 // convDevices is a devices dict: each device a dict of settings (as
 // config values), or None for "must be absent".
 func convDevices(v starlark.Value) (any, error) {
-	d, err := specDict(v)
-	if err != nil || d == nil {
-		return nil, err
-	}
-	out := make(map[string]any, d.Len())
-	for _, kv := range d.Items() {
-		name, _ := kv[0].(starlark.String)
-		if kv[1] == starlark.None {
-			out[string(name)] = nil
-			continue
-		}
-		dev, ok := kv[1].(*starlark.Dict)
+	return specDict(v, func(name string, val starlark.Value) (any, error) {
+		dev, ok := val.(*starlark.Dict)
 		if !ok {
-			return nil, fmt.Errorf("device %q is %s, want dict or None", string(name), kv[1].Type())
+			return nil, fmt.Errorf("device %q is %s, want dict or None", name, val.Type())
 		}
 		settings := make(map[string]any, dev.Len())
 		for _, skv := range dev.Items() {
 			sk, ok := skv[0].(starlark.String)
 			if !ok {
-				return nil, fmt.Errorf("device %q: key %s is %s, want string", string(name), skv[0], skv[0].Type())
+				return nil, fmt.Errorf("device %q: key %s is %s, want string", name, skv[0], skv[0].Type())
 			}
 			s, err := configValue(skv[1])
 			if err != nil {
-				return nil, fmt.Errorf("device %q: key %q: %v", string(name), string(sk), err)
+				return nil, fmt.Errorf("device %q: key %q: %v", name, string(sk), err)
 			}
 			settings[string(sk)] = s
 		}
-		out[string(name)] = settings
-	}
-	return out, nil
+		return settings, nil
+	})
 }
 
-// specDict checks a dict argument with non-empty string keys; None gives nil.
-func specDict(v starlark.Value) (*starlark.Dict, error) {
-	if v == starlark.None {
-		return nil, nil
-	}
-	d, ok := v.(*starlark.Dict)
-	if !ok {
-		return nil, fmt.Errorf("got %s, want dict or None", v.Type())
+// specDict converts a dict argument with non-empty string keys (all
+// checked first) to its JSON form: None as a value is kept as nil ("must
+// be absent"), any other value is converted by conv. None as the argument
+// gives nil.
+func specDict(v starlark.Value, conv func(key string, val starlark.Value) (any, error)) (any, error) {
+	d, err := starargs.OptDict(v)
+	if d == nil {
+		return nil, err
 	}
 	for _, kv := range d.Items() {
 		if k, ok := kv[0].(starlark.String); !ok || k == "" {
 			return nil, fmt.Errorf("key %s is %s, want a non-empty string", kv[0], describeArg(kv[0]))
 		}
 	}
-	return d, nil
+	out := make(map[string]any, d.Len())
+	for _, kv := range d.Items() {
+		k := string(kv[0].(starlark.String))
+		if kv[1] == starlark.None {
+			out[k] = nil
+			continue
+		}
+		if out[k], err = conv(k, kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // configValue is an LXD config value: a string, or an int or bool written
