@@ -6,6 +6,7 @@ package lxdmod
 // volumes restored from such a file (create_from_backup).
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -106,22 +107,10 @@ func backupsCreate(only string) methodFn {
 
 // backupExportTo is backup.export_to(path): the backup's tarball streamed
 // to the host file path, which appears only once it is complete.
-func backupExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	m := receiver(b)
-	fn := b.Name()
-	dst, err := unpackExportTarget(fn, args, kwargs)
-	if err != nil {
-		return nil, err
-	}
+var backupExportTo = exportToMethod(func(ctx context.Context, m *Model, dst string, put putFile) error {
 	req := &rest.Request{Method: "GET", Path: m.path() + "/export", Label: m.subject()}
-	err = exportFiles(fn, func(put func(target string, r io.Reader) error) error {
-		return m.c.rest.Download(ctxOf(thread), req, "exporting "+m.subject(), func(r io.Reader) error { return put(dst, r) })
-	})
-	if err != nil {
-		return nil, err
-	}
-	return starlark.None, nil
-}
+	return m.c.rest.Download(ctx, req, "exporting "+m.subject(), func(r io.Reader) error { return put(dst, r) })
+})
 
 // backupSave is save(): what LXD says when it cannot change a backup is
 // explained, with the way to get an expiry date.

@@ -6,6 +6,7 @@ package lxdmod
 // temporary.
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +23,7 @@ import (
 // returned without error are they all put in place. On any failure
 // (Ctrl-C included) the temporary files are removed and the targets are
 // untouched. LXD errors keep their kind; host file errors name fn.
-func exportFiles(fn string, fill func(put func(target string, r io.Reader) error) error) error {
+func exportFiles(fn string, fill func(put putFile) error) error {
 	var parts []*hostfile.Pending
 	defer func() {
 		for _, p := range parts {
@@ -47,6 +48,27 @@ func exportFiles(fn string, fill func(put func(target string, r io.Reader) error
 		}
 	}
 	return nil
+}
+
+// putFile streams r into the host file target (through exportFiles).
+type putFile = func(target string, r io.Reader) error
+
+// exportToMethod is an export_to(path) method: stream writes the object's
+// data to the host file(s) at dst through put, atomically (exportFiles).
+func exportToMethod(stream func(ctx context.Context, m *Model, dst string, put putFile) error) methodFn {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		m := receiver(b)
+		fn := b.Name()
+		dst, err := unpackExportTarget(fn, args, kwargs)
+		if err != nil {
+			return nil, err
+		}
+		err = exportFiles(fn, func(put putFile) error { return stream(ctxOf(thread), m, dst, put) })
+		if err != nil {
+			return nil, err
+		}
+		return starlark.None, nil
+	}
 }
 
 // unpackExportTarget unpacks the one parameter "path" of an export_to and

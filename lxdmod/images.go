@@ -1,6 +1,7 @@
 package lxdmod
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -390,30 +391,18 @@ func pullProtocol(src, dst *Client) string {
 // metadata to path, rootfs to path + ".root", as `lxc image export` does),
 // atomically (exportFiles): only once the sha256 matches the fingerprint
 // do the files appear.
-func imageExportTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	m := receiver(b)
-	fn := b.Name()
-	dst, err := unpackExportTarget(fn, args, kwargs)
-	if err != nil {
-		return nil, err
-	}
+var imageExportTo = exportToMethod(func(ctx context.Context, m *Model, dst string, put putFile) error {
 	fp := m.key()
 	h := sha256.New()
-	err = exportFiles(fn, func(put func(target string, r io.Reader) error) error {
-		err := m.c.rest.ExportImage(ctxOf(thread), fp, func(kind string, r io.Reader) error {
-			target := dst
-			if kind == rest.ExportRootfs {
-				target = dst + ".root"
-			}
-			return put(target, io.TeeReader(r, h))
-		})
-		if err != nil {
-			return err
+	err := m.c.rest.ExportImage(ctx, fp, func(kind string, r io.Reader) error {
+		target := dst
+		if kind == rest.ExportRootfs {
+			target = dst + ".root"
 		}
-		return checkFingerprint(fp, h.Sum(nil))
+		return put(target, io.TeeReader(r, h))
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return starlark.None, nil
-}
+	return checkFingerprint(fp, h.Sum(nil))
+})
