@@ -45,17 +45,13 @@ func newBackupType(name string) *modelType {
 // Backup objects are only had from these managers: the gates on them
 // cover the objects' methods too.
 var (
+	// instance.backups
 	instanceBackupsKind = newSubKind("backups", newBackupType("Backup"),
 		needsExtension("container_backup", collectionMethods, map[string]methodFn{"create": backupsCreate("instance_only")}))
+	// volume.backups (custom volumes)
 	volumeBackupsKind = newSubKind("StorageVolume.backups", newBackupType("StorageVolumeBackup"),
 		needsExtension("custom_volume_backup", collectionMethods, map[string]methodFn{"create": backupsCreate("volume_only")}))
 )
-
-// instanceBackups is instance.backups.
-func instanceBackups(m *Model) (starlark.Value, error) { return instanceBackupsKind.of(m.c, m), nil }
-
-// volumeBackups is volume.backups (custom volumes).
-func volumeBackups(m *Model) (starlark.Value, error) { return volumeBackupsKind.of(m.c, m), nil }
 
 // backupsCreate is create(name=None, *, expires_at=None, <only>=False,
 // optimized_storage=False, compression_algorithm=None, wait=False), where

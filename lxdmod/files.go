@@ -18,10 +18,8 @@ import (
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
 
-// instanceFiles is instance.files: a manager whose methods act on paths
+// filesKind is instance.files: a manager whose methods act on paths
 // inside the instance (its parent).
-func instanceFiles(m *Model) (starlark.Value, error) { return filesKind.of(m.c, m), nil }
-
 var filesKind = newSubKind("files", nil, map[string]methodFn{
 	"put":              filesPut,
 	"push":             filesPush,

@@ -31,10 +31,10 @@ var instanceType = newType(&modelType{
 		}
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
-		"snapshots": instanceSnapshots, // snapshots.go
-		"files":     instanceFiles,     // files.go
-		"backups":   instanceBackups,   // backups.go
-		"logs":      instanceLogs,      // logs.go
+		"snapshots": snapshotsKind.ownedBy,       // snapshots.go
+		"files":     filesKind.ownedBy,           // files.go
+		"backups":   instanceBackupsKind.ownedBy, // backups.go
+		"logs":      instanceLogsKind.ownedBy,    // logs.go
 	},
 })
 

@@ -17,9 +17,7 @@ import (
 // whole, as a file.
 const maxLogFile = 64 << 20
 
-// instanceLogs is instance.logs: a manager of file names, not of models.
-func instanceLogs(m *Model) (starlark.Value, error) { return instanceLogsKind.of(m.c, m), nil }
-
+// instanceLogsKind is instance.logs: a manager of file names, not of models.
 var instanceLogsKind = newSubKind("logs", nil, map[string]methodFn{
 	"all":    logsAll,
 	"get":    logsGet,

@@ -49,6 +49,10 @@ func (k *managerKind) of(c *Client, parent *Model) *manager {
 	return &manager{managerKind: k, c: c, parent: parent}
 }
 
+// ownedBy is m's manager of kind k: the computed attribute (a modelType's
+// attrs) holding a sub-collection, such as inst.snapshots.
+func (k *managerKind) ownedBy(m *Model) (starlark.Value, error) { return k.of(m.c, m), nil }
+
 var _ starlark.HasAttrs = (*manager)(nil)
 
 func (g *manager) String() string        { return fmt.Sprintf("<%s manager>", g.name) }

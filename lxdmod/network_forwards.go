@@ -1,17 +1,9 @@
 package lxdmod
 
-import (
-	"go.starlark.net/starlark"
-
-	"github.com/lxdstar/lxdstar/lxdmod/rest"
-)
+import "github.com/lxdstar/lxdstar/lxdmod/rest"
 
 // The collections hanging off a network: network.forwards
 // (API extension network_forward) and network.peers (network_peer).
-
-func networkForwards(m *Model) (starlark.Value, error) {
-	return networkForwardsKind.of(m.c, m), nil
-}
 
 var networkForwardsKind = newSubKind("Network.forwards", networkForwardType, needsExtension("network_forward", collectionMethods, map[string]methodFn{
 	"create": fieldsCreate(stringArg("description"), dictArg("config"), dictListArg("ports")),
@@ -25,10 +17,6 @@ var networkForwardType = newType(&modelType{
 	collection: func(network string) string { return rest.Path("networks", network, "forwards") },
 	afterLoad:  listDefaults("ports"),
 })
-
-func networkPeers(m *Model) (starlark.Value, error) {
-	return networkPeersKind.of(m.c, m), nil
-}
 
 var networkPeersKind = newSubKind("Network.peers", networkPeerType, needsExtension("network_peer", collectionMethods, map[string]methodFn{
 	"create": fieldsCreate(requiredArg("target_project"), requiredArg("target_network"), stringArg("description"), dictArg("config")),

@@ -19,14 +19,10 @@ var networkZoneType = newType(&modelType{
 	key:        "name",
 	collection: func(string) string { return rest.Path("network-zones") },
 	attrs: map[string]func(m *Model) (starlark.Value, error){
-		"records": networkZoneRecords,
+		"records": networkZoneRecordsKind.ownedBy,
 	},
 	afterLoad: listDefaults("used_by"),
 })
-
-func networkZoneRecords(m *Model) (starlark.Value, error) {
-	return networkZoneRecordsKind.of(m.c, m), nil
-}
 
 var networkZoneRecordsKind = newSubKind("NetworkZone.records", networkZoneRecordType, needsExtension("network_dns_records", collectionMethods, map[string]methodFn{
 	"create": fieldsCreate(dictListArg("entries"), stringArg("description"), dictArg("config")),

@@ -24,8 +24,8 @@ var networkType = newType(&modelType{
 		"state":  networkState,
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
-		"forwards": networkForwards,
-		"peers":    networkPeers,
+		"forwards": networkForwardsKind.ownedBy, // network_forwards.go
+		"peers":    networkPeersKind.ownedBy,
 	},
 	afterLoad: listDefaults("used_by"),
 })

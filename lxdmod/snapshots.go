@@ -41,11 +41,7 @@ func stripSnapshotPrefix(m *Model) {
 	}
 }
 
-// instanceSnapshots is instance.snapshots.
-func instanceSnapshots(m *Model) (starlark.Value, error) {
-	return snapshotsKind.of(m.c, m), nil
-}
-
+// snapshotsKind is instance.snapshots.
 var snapshotsKind = newSubKind("snapshots", snapshotType, collectionMethods, map[string]methodFn{"create": snapshotsCreate})
 
 // snapshotsCreate implements snapshots.create(name, stateful=False,

@@ -30,8 +30,8 @@ var storagePoolType = newType(&modelType{
 		"patch": sendAndSync("patch", rest.Patch),
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
-		"resources": poolResources,
-		"volumes":   poolVolumes,
+		"resources": poolResourcesKind.ownedBy,
+		"volumes":   volumesKind.ownedBy,
 	},
 	afterLoad: listDefaults("used_by"),
 })
@@ -102,10 +102,6 @@ func poolFixBody(m *Model, body map[string]any) {
 }
 
 // pool.resources: a one-method manager, as pylxd has it.
-func poolResources(m *Model) (starlark.Value, error) {
-	return poolResourcesKind.of(m.c, m), nil
-}
-
 var poolResourcesKind = newSubKind("StoragePool.resources", nil, map[string]methodFn{"get": poolResourcesGet})
 
 // pool.resources.get() -> struct(space, inodes)
@@ -124,10 +120,6 @@ func poolResourcesGet(thread *starlark.Thread, b *starlark.Builtin, args starlar
 // --- volumes ---------------------------------------------------------------
 
 // pool.volumes: volumes are keyed by (type, name) within their pool.
-func poolVolumes(m *Model) (starlark.Value, error) {
-	return volumesKind.of(m.c, m), nil
-}
-
 var volumesKind = newSubKind("StoragePool.volumes", storageVolumeType, map[string]methodFn{
 	"all":    collectionAll,
 	"get":    volumesGet,
@@ -152,8 +144,8 @@ var storageVolumeType = newType(&modelType{
 		"patch":  sendAndSync("patch", rest.Patch),
 	},
 	attrs: map[string]func(m *Model) (starlark.Value, error){
-		"snapshots": volumeSnapshots,
-		"backups":   volumeBackups, // backups.go
+		"snapshots": volumeSnapshotsKind.ownedBy,
+		"backups":   volumeBackupsKind.ownedBy, // backups.go
 	},
 	afterLoad: volumeAfterLoad,
 })
@@ -294,8 +286,6 @@ func (c *Client) inProject(project string) *Client {
 // volume.snapshots. A snapshot's URL hangs off its volume's (pool, type,
 // name), more than the one parent key a model keeps: the collection is
 // the volume's path + "/snapshots".
-func volumeSnapshots(m *Model) (starlark.Value, error) { return volumeSnapshotsKind.of(m.c, m), nil }
-
 var volumeSnapshotsKind = newSubKind("StorageVolume.snapshots", volumeSnapshotType,
 	collectionMethods, map[string]methodFn{"create": volumeSnapshotsCreate})
 
