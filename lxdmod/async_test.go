@@ -363,17 +363,6 @@ func TestObjectFollowsItsRenameUnwaited(t *testing.T) {
 	assert.False(t, stillThere)
 }
 
-func TestHashSurvivesRename(t *testing.T) {
-	s := withInstances(t, "a")
-	s.run(`
-		i = c.instances.get("a")
-		d = {i: 1}
-		i.rename("b", wait=True)
-		assert_eq(d[i], 1)
-		assert_eq(i in d, True)
-	`)
-}
-
 func TestRenameThenDeleteGoesToTheNewName(t *testing.T) {
 	s := newScript(t, fakelxd.Config{})
 	s.f.AddProfile("p1", nil)
@@ -711,18 +700,24 @@ func TestExecuteNoWaitKeepsEverythingForALateWait(t *testing.T) {
 	assert.Equal(t, "5", s.value(`r.exit_code`).String())
 }
 
+// runUntilKilled runs the command x until it is killed (exit 137, its
+// name sent to killed) or for d at the most (exit 0).
+func runUntilKilled(x *fakelxd.Exec, killed chan<- string, d time.Duration) int {
+	select {
+	case <-x.Killed:
+		killed <- x.Command[0]
+		return 137
+	case <-time.After(d):
+		return 0
+	}
+}
+
 func TestExecuteNoWaitHandlerFailureKillsItsCommand(t *testing.T) {
 	s := running(t)
 	killed := make(chan string, 2)
 	s.f.HandleExec(func(x *fakelxd.Exec) int {
 		fmt.Fprintf(x.Stdout, "%s first\n", x.Command[0])
-		select {
-		case <-x.Killed:
-			killed <- x.Command[0]
-			return 137
-		case <-time.After(10 * time.Second):
-			return 0
-		}
+		return runUntilKilled(x, killed, 10*time.Second)
 	})
 	err := s.fail(`
 		def h(chunk):
@@ -773,20 +768,11 @@ func TestExecuteNoWaitCancelKillsEveryCommand(t *testing.T) {
 	s.ctx = ctx // the script's and the session's, as lxdstar.Run has it
 	s.f.AddInstance("c1", fakelxd.Object{"status": "Running"})
 	s.run(`i = c.instances.get("c1")`)
-	var mu sync.Mutex
-	var killed []string
+	killed := make(chan string, 3)
 	running := make(chan struct{}, 3)
 	s.f.HandleExec(func(x *fakelxd.Exec) int {
 		running <- struct{}{}
-		select {
-		case <-x.Killed:
-			mu.Lock()
-			killed = append(killed, x.Command[0])
-			mu.Unlock()
-			return 137
-		case <-time.After(10 * time.Second):
-			return 0
-		}
+		return runUntilKilled(x, killed, 10*time.Second)
 	})
 	s.run(`
 		a = i.execute(["a"], wait=False)
@@ -799,11 +785,7 @@ func TestExecuteNoWaitCancelKillsEveryCommand(t *testing.T) {
 	go cancel()
 	err := s.fail(`a.wait()`)
 	requireKind(t, err, "Cancelled", "")
-	require.Eventually(t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(killed) == 3
-	}, 5*time.Second, 10*time.Millisecond, "waited for or not, every command is killed")
+	require.Eventually(t, func() bool { return len(killed) == 3 }, 5*time.Second, 10*time.Millisecond, "waited for or not, every command is killed")
 }
 
 func TestExecuteNoWaitBadArguments(t *testing.T) {
@@ -830,13 +812,7 @@ func TestExecuteNoWaitInterruptedWaitKillsItsCommand(t *testing.T) {
 	started := make(chan struct{}, 2)
 	s.f.HandleExec(func(x *fakelxd.Exec) int {
 		started <- struct{}{}
-		select {
-		case <-x.Killed:
-			killed <- x.Command[0]
-			return 137
-		case <-time.After(300 * time.Millisecond):
-			return 0
-		}
+		return runUntilKilled(x, killed, 300*time.Millisecond)
 	})
 	s.run(`
 		waited = i.execute(["waited"], wait=False)
