@@ -24,56 +24,53 @@ import (
 type newName string
 
 func (n *newName) Unpack(v starlark.Value) error {
-	s, err := segment(v, "name")
-	*n = newName(s)
-	return err
+	return unpackString(v, (*string)(n), urlSegment("name"))
 }
 
 // snapshotName is the name of an instance snapshot.
 type snapshotName string
 
 func (n *snapshotName) Unpack(v starlark.Value) error {
-	s, err := segment(v, "snapshot name")
-	*n = snapshotName(s)
-	return err
-}
-
-// segment reads a string that must be one non-empty URL segment.
-func segment(v starlark.Value, what string) (string, error) {
-	return checkedString(v, func(s string) error {
-		if s == "" || strings.Contains(s, "/") {
-			return fmt.Errorf("invalid %s %q", what, s)
-		}
-		return nil
-	})
+	return unpackString(v, (*string)(n), urlSegment("snapshot name"))
 }
 
 // nonEmpty is a string that must not be empty (a key, an alias).
 type nonEmpty string
 
 func (n *nonEmpty) Unpack(v starlark.Value) error {
-	s, err := nonEmptyString(v, "want a non-empty string")
-	*n = nonEmpty(s)
-	return err
+	return unpackString(v, (*string)(n), notEmpty("want a non-empty string"))
 }
 
-// nonEmptyString reads a string, failing with empty when it is "".
-func nonEmptyString(v starlark.Value, empty string) (string, error) {
-	return checkedString(v, func(s string) error {
-		if s == "" {
-			return errors.New(empty)
-		}
-		return nil
-	})
-}
-
-// checkedString reads a string and fails with what check says of it.
-func checkedString(v starlark.Value, check func(string) error) (string, error) {
+// unpackString is the Unpack method of a string type with a rule: it reads
+// the string v into *dst and fails with what check says of it.
+func unpackString(v starlark.Value, dst *string, check func(string) error) error {
 	s, err := starargs.String(v)
 	if err == nil {
 		err = check(s)
 	}
-	return s, err
+	*dst = s
+	return err
+}
+
+// urlSegment checks a string that must be one non-empty URL segment; what
+// names it in the error.
+func urlSegment(what string) func(string) error {
+	return func(s string) error {
+		if s == "" || strings.Contains(s, "/") {
+			return fmt.Errorf("invalid %s %q", what, s)
+		}
+		return nil
+	}
+}
+
+// notEmpty checks a string that must not be "": the error then says empty.
+func notEmpty(empty string) func(string) error {
+	return func(s string) error {
+		if s == "" {
+			return errors.New(empty)
+		}
+		return nil
+	}
 }
 
 // pathInInstance is a path inside an instance: absolute, and cleaned.

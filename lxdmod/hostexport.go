@@ -7,6 +7,7 @@ package lxdmod
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -93,12 +94,15 @@ func unpackExportTarget(fn string, args starlark.Tuple, kwargs []starlark.Tuple)
 type exportTarget string
 
 func (t *exportTarget) Unpack(v starlark.Value) error {
-	dst, err := nonEmptyString(v, "empty path")
-	if err == nil && strings.HasSuffix(dst, string(filepath.Separator)) {
-		err = fmt.Errorf("%q names a directory: give the path of the file to write", dst)
-	}
-	*t = exportTarget(dst)
-	return err
+	return unpackString(v, (*string)(t), func(dst string) error {
+		if dst == "" {
+			return errors.New("empty path")
+		}
+		if strings.HasSuffix(dst, string(filepath.Separator)) {
+			return fmt.Errorf("%q names a directory: give the path of the file to write", dst)
+		}
+		return nil
+	})
 }
 
 // check looks at the host: the path must be able to become a file.

@@ -123,7 +123,7 @@ func (k *specKind) construct(_ *starlark.Thread, b *starlark.Builtin, args starl
 	}
 	s := &specValue{k: k, key: keys, args: vals, fields: map[string]any{}, create: map[string]any{}}
 	for i, p := range k.positional {
-		if _, err := segment(starlark.String(keys[i]), "name"); err != nil {
+		if err := urlSegment("name")(keys[i]); err != nil {
 			return nil, fmt.Errorf("%s: for parameter %s: %w", fn, p, err)
 		}
 	}

@@ -175,9 +175,7 @@ func volumeKey(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple
 type volumeType string
 
 func (t *volumeType) Unpack(v starlark.Value) error {
-	s, err := nonEmptyString(v, `empty volume type (want "custom", "container", "virtual-machine" or "image")`)
-	*t = volumeType(s)
-	return err
+	return unpackString(v, (*string)(t), notEmpty(`empty volume type (want "custom", "container", "virtual-machine" or "image")`))
 }
 
 // volumes.get(type, name)
