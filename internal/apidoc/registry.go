@@ -84,6 +84,24 @@ func modelCommon(t string, save, del bool) []Entry {
 	return out
 }
 
+// named returns the entries of a server-wide collection of objects of
+// type t named by their name, such as client.profiles: the manager mgr and
+// its all, get and exists. what is one object in words ("profile").
+func named(mgr, t, what string) []Entry {
+	return []Entry{
+		manager(mgr, "Manager of "+what+"s: all, get, exists, create."),
+		method(mgr+".all", "()", "["+t+"]", "All "+what+"s."),
+		method(mgr+".get", "(name)", t, "The "+what+" named name."),
+		method(mgr+".exists", "(name)", "bool", "True when the "+what+" exists."),
+	}
+}
+
+// rename returns the entry of t.rename, for a type whose objects take
+// their new name; what is one object in words.
+func rename(t, what string) Entry {
+	return method(t+".rename", "(new_name, wait=False)", "", "Rename the "+what+"; the object takes the new name.")
+}
+
 func join(groups ...[]Entry) []Entry {
 	var out []Entry
 	for _, g := range groups {
@@ -242,7 +260,7 @@ func snapshotEntries() []Entry {
 		method("snapshots.exists", "(name)", "bool", "True when the instance has a snapshot named name."),
 		method("snapshots.create", "(name, stateful=False, wait=False, *, expires_at=None)", "Snapshot", "Snapshot the instance as name (stateful also saves its memory); expires_at is an RFC 3339 time. Returns the Snapshot at once; with wait=False its .operation is pending."),
 		typ("Snapshot", "An instance snapshot. Fields: name (without the instance prefix), created_at, stateful, expires_at (writable), size, and any other field LXD returns."),
-		method("Snapshot.rename", "(new_name, wait=False)", "", "Rename the snapshot; the object takes the new name."),
+		rename("Snapshot", "snapshot"),
 		method("Snapshot.publish", "(public=False, wait=False)", "Image", "Publish the snapshot as an image."),
 		method("Snapshot.restore", "(wait=False)", "", "Restore the instance to this snapshot."),
 	}, modelCommon("Snapshot", true, true))
@@ -285,31 +303,19 @@ func imageEntries() []Entry {
 }
 
 func npEntries() []Entry {
-	return join([]Entry{
-		manager("networks", "Manager of networks: all, get, exists, create."),
-		method("networks.all", "()", "[Network]", "All networks."),
-		method("networks.get", "(name)", "Network", "The network named name."),
-		method("networks.exists", "(name)", "bool", "True when the network exists."),
+	return join(named("networks", "Network", "network"), []Entry{
 		method("networks.create", "(name, description=None, type=None, config=None, wait=False)", "Network", "Create a managed network (type e.g. \"bridge\") and return it."),
 		typ("Network", "An LXD network. Fields: name, description (writable), type, config (writable), managed, used_by, status, locations."),
-		method("Network.rename", "(new_name, wait=False)", "", "Rename the network; the object takes the new name."),
+		rename("Network", "network"),
 		method("Network.state", "()", "dict", "The network's runtime state."),
-	}, modelCommon("Network", true, true), []Entry{
-		manager("profiles", "Manager of profiles: all, get, exists, create."),
-		method("profiles.all", "()", "[Profile]", "All profiles."),
-		method("profiles.get", "(name)", "Profile", "The profile named name."),
-		method("profiles.exists", "(name)", "bool", "True when the profile exists."),
+	}, modelCommon("Network", true, true), named("profiles", "Profile", "profile"), []Entry{
 		method("profiles.create", "(name, config=None, devices=None, description=None, wait=False)", "Profile", "Create a profile and return it."),
 		typ("Profile", "An LXD profile. Fields: name, description (writable), config (writable), devices (writable), used_by."),
-		method("Profile.rename", "(new_name, wait=False)", "", "Rename the profile; the object takes the new name."),
-	}, modelCommon("Profile", true, true), []Entry{
-		manager("projects", "Manager of projects: all, get, exists, create."),
-		method("projects.all", "()", "[Project]", "All projects."),
-		method("projects.get", "(name)", "Project", "The project named name."),
-		method("projects.exists", "(name)", "bool", "True when the project exists."),
+		rename("Profile", "profile"),
+	}, modelCommon("Profile", true, true), named("projects", "Project", "project"), []Entry{
 		method("projects.create", "(name, description=None, config=None, wait=False)", "Project", "Create a project and return it."),
 		typ("Project", "An LXD project. Fields: name, description (writable), config (writable), used_by."),
-		method("Project.rename", "(new_name, wait=False)", "", "Rename the project; the object takes the new name."),
+		rename("Project", "project"),
 	}, modelCommon("Project", true, true))
 }
 
@@ -327,7 +333,7 @@ func netModelEntries() []Entry {
 	}, collection("network_acls", "NetworkACL", "name", "network ACLs"), []Entry{
 		method("network_acls.create", "(name, *, description=None, ingress=None, egress=None, config=None)", "NetworkACL", "Create a network ACL and return it. ingress and egress are lists of rule dicts as LXD takes them ({\"action\": \"allow\", \"source\": \"10.0.0.0/8\", \"state\": \"enabled\"}, …)."),
 		typ("NetworkACL", "A network ACL. Fields: name, description (writable), ingress (writable), egress (writable), config (writable), used_by."),
-		method("NetworkACL.rename", "(new_name, wait=False)", "", "Rename the ACL; the object takes the new name."),
+		rename("NetworkACL", "ACL"),
 		method("NetworkACL.log", "()", "str", "The ACL's log as LXD returns it (one JSON object per line; API extension network_acl_log). LXD reads it from OVN: on a server without OVN it fails with LXD's \"Only OVN log entries may be retrieved at this time\"."),
 	}, modelCommon("NetworkACL", true, true), []Entry{
 		sub("Network.forwards", "network_forwards", "The network's address forwards manager."),
@@ -362,11 +368,7 @@ func storageEntries() []Entry {
 			method(t+".patch", "(patch_object, wait=False)", "", "Update the object with the dict patch_object (PATCH), then sync."),
 		}
 	}
-	return join([]Entry{
-		manager("storage_pools", "Manager of storage pools: all, get, exists, create."),
-		method("storage_pools.all", "()", "[StoragePool]", "All storage pools."),
-		method("storage_pools.get", "(name)", "StoragePool", "The storage pool named name."),
-		method("storage_pools.exists", "(name)", "bool", "True when the pool exists."),
+	return join(named("storage_pools", "StoragePool", "storage pool"), []Entry{
 		method("storage_pools.create", "(definition, wait=False)", "StoragePool", "Create a pool from definition, the LXD StoragePoolsPost body."),
 		typ("StoragePool", "An LXD storage pool. Fields: name, driver, description (writable), config (writable), used_by, managed, status, locations."),
 		sub("StoragePool.resources", "storage_pool_resources", "The pool's resources: pool.resources.get()."),
@@ -391,7 +393,7 @@ func storageEntries() []Entry {
 		method("volume_snapshots.exists", "(name)", "bool", "True when the volume has a snapshot named name."),
 		method("volume_snapshots.create", "(name=None, expires_at=None, wait=False)", "StorageVolumeSnapshot", "Snapshot the volume (LXD picks a name when None)."),
 		typ("StorageVolumeSnapshot", "A storage volume snapshot. Fields: name, description (writable), config (writable), expires_at (writable), content_type, created_at."),
-		method("StorageVolumeSnapshot.rename", "(new_name, wait=False)", "", "Rename the snapshot; the object takes the new name."),
+		rename("StorageVolumeSnapshot", "snapshot"),
 		method("StorageVolumeSnapshot.restore", "(wait=False)", "", "Restore the volume to this snapshot."),
 	}, modelCommon("StorageVolumeSnapshot", true, true))
 }
@@ -463,7 +465,7 @@ func certClusterEntries() []Entry {
 		method("cluster_groups.exists", "(name)", "bool", "True when a group named name exists."),
 		method("cluster_groups.create", "(name, *, description=None, members=None)", "ClusterGroup", "Create a group holding the members named in members (a list of member names)."),
 		typ("ClusterGroup", "A group of cluster members. Fields: name, description (writable), members (writable: a list of member names). LXD keeps every member in at least one group (a member whose only group this is stays in it) and deletes only empty groups; the default group cannot be renamed or deleted."),
-		method("ClusterGroup.rename", "(new_name, wait=False)", "", "Rename the group; the object takes the new name."),
+		rename("ClusterGroup", "group"),
 	}, modelCommon("ClusterGroup", true, true))
 }
 
