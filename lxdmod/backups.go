@@ -32,7 +32,7 @@ func newBackupType(name string) *modelType {
 		key:        "name",
 		renameHint: "name",
 		sub:        "backups",
-		describe:   func(m *Model) string { return "of " + m.parentKey() },
+		describe:   describeOwner,
 		afterLoad:  bareNameAfterLoad,
 		methods: map[string]methodFn{
 			"rename":    renameMethod("new_name"),

@@ -39,7 +39,7 @@ var clusterMemberType = newType(&modelType{
 		}
 	},
 	collection: func(string) string { return rest.Path("cluster", "members") },
-	describe:   func(m *Model) string { return m.str("status") },
+	describe:   describeField("status"),
 	methods: map[string]methodFn{
 		"evacuate": memberAction("evacuate"),
 		"restore":  memberAction("restore"),

@@ -23,7 +23,7 @@ var instanceType = newType(&modelType{
 	renameHint: "name",
 	collection: func(string) string { return rest.Path("instances") },
 	rewrite:    map[string]string{"state": "full_state", "snapshots": "full_snapshots", "backups": "full_backups"},
-	describe:   func(m *Model) string { return m.str("status") },
+	describe:   describeField("status"),
 	afterLoad: func(m *Model) {
 		// recursion=2 sends "snapshots": null for an instance without any.
 		if v, ok := m.fieldLocked("full_snapshots"); ok && v == starlark.None {

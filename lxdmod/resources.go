@@ -99,3 +99,7 @@ func listDefaults(fields ...string) func(m *Model) {
 func describeField(field string) func(m *Model) string {
 	return func(m *Model) string { return m.str(field) }
 }
+
+// describeOwner shows whose an object of a sub-collection is in repr:
+// <Snapshot "s1" of c1>.
+func describeOwner(m *Model) string { return "of " + m.parentKey() }

@@ -19,7 +19,7 @@ var snapshotType = newType(&modelType{
 	key:        "name",
 	renameHint: "name",
 	collection: func(inst string) string { return rest.Path("instances", inst, "snapshots") },
-	describe:   func(m *Model) string { return "of " + m.parentKey() },
+	describe:   describeOwner,
 	afterLoad:  stripSnapshotPrefix,
 	methods: map[string]methodFn{
 		"rename":  renameMethod("new_name"),

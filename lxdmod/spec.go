@@ -3,6 +3,7 @@ package lxdmod
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -274,7 +275,7 @@ func convStatus(v starlark.Value) (any, error) {
 	if v == starlark.None {
 		return nil, nil
 	}
-	if s, ok := v.(starlark.String); ok && (s == "Running" || s == "Stopped" || s == "Frozen") {
+	if s, ok := v.(starlark.String); ok && slices.Contains(instanceStatuses, string(s)) {
 		return string(s), nil
 	}
 	return nil, fmt.Errorf("got %s, want \"Running\", \"Stopped\", \"Frozen\" or None", describeArg(v))
