@@ -712,6 +712,23 @@ func runUntilKilled(x *fakelxd.Exec, killed chan<- string, d time.Duration) int 
 	}
 }
 
+// startUntilKilled runs src, whose commands run until they are killed
+// (their names then sent to the channel it returns) or for d, and returns
+// once n of them have started.
+func startUntilKilled(s *script, src string, n int, d time.Duration) <-chan string {
+	killed := make(chan string, n)
+	started := make(chan struct{}, n)
+	s.f.HandleExec(func(x *fakelxd.Exec) int {
+		started <- struct{}{}
+		return runUntilKilled(x, killed, d)
+	})
+	s.run(src)
+	for range n {
+		<-started
+	}
+	return killed
+}
+
 func TestExecuteNoWaitHandlerFailureKillsItsCommand(t *testing.T) {
 	s := running(t)
 	killed := make(chan string, 2)
@@ -768,20 +785,11 @@ func TestExecuteNoWaitCancelKillsEveryCommand(t *testing.T) {
 	s.ctx = ctx // the script's and the session's, as lxdstar.Run has it
 	s.f.AddInstance("c1", fakelxd.Object{"status": "Running"})
 	s.run(`i = c.instances.get("c1")`)
-	killed := make(chan string, 3)
-	running := make(chan struct{}, 3)
-	s.f.HandleExec(func(x *fakelxd.Exec) int {
-		running <- struct{}{}
-		return runUntilKilled(x, killed, 10*time.Second)
-	})
-	s.run(`
+	killed := startUntilKilled(s, `
 		a = i.execute(["a"], wait=False)
 		b = i.execute(["b"], wait=False)
 		c2 = i.execute(["c"], wait=False)
-	`)
-	for range 3 {
-		<-running
-	}
+	`, 3, 10*time.Second)
 	go cancel()
 	err := s.fail(`a.wait()`)
 	requireKind(t, err, "Cancelled", "")
@@ -808,18 +816,10 @@ func TestExecuteNoWaitBadArguments(t *testing.T) {
 // stops an execute(wait=True); the others run on.
 func TestExecuteNoWaitInterruptedWaitKillsItsCommand(t *testing.T) {
 	s := running(t)
-	killed := make(chan string, 2)
-	started := make(chan struct{}, 2)
-	s.f.HandleExec(func(x *fakelxd.Exec) int {
-		started <- struct{}{}
-		return runUntilKilled(x, killed, 300*time.Millisecond)
-	})
-	s.run(`
+	killed := startUntilKilled(s, `
 		waited = i.execute(["waited"], wait=False)
 		other = i.execute(["other"], wait=False)
-	`)
-	<-started
-	<-started
+	`, 2, 300*time.Millisecond)
 	session := s.ctx
 	ctx, cancel := context.WithCancel(session)
 	s.ctx = ctx

@@ -15,15 +15,6 @@ import (
 	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
 
-// running is a script whose server holds a running instance c1, bound to
-// the global i.
-func running(t *testing.T) *script {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddInstance("c1", fakelxd.Object{"status": "Running"})
-	s.run(`i = c.instances.get("c1")`)
-	return s
-}
-
 func TestExecuteReturnsExitCodeAndOutput(t *testing.T) {
 	s := running(t)
 	s.run(`

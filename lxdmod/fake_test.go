@@ -52,6 +52,24 @@ func withInstances(t *testing.T, names ...string) *script {
 	return s
 }
 
+// withInstance is a script whose server holds a stopped instance c1 with
+// one user key, and the profile web.
+func withInstance(t *testing.T) *script {
+	s := newScript(t, fakelxd.Config{})
+	s.f.AddProfile("web", nil)
+	s.f.AddInstance("c1", fakelxd.Object{"config": fakelxd.Object{"user.a": "1"}, "description": "first"})
+	return s
+}
+
+// running is a script whose server holds a running instance c1, bound to
+// the global i.
+func running(t *testing.T) *script {
+	s := newScript(t, fakelxd.Config{})
+	s.f.AddInstance("c1", fakelxd.Object{"status": "Running"})
+	s.run(`i = c.instances.get("c1")`)
+	return s
+}
+
 func newScript(t *testing.T, cfg fakelxd.Config) *script {
 	t.Helper()
 	f := fakelxd.New(t, cfg)

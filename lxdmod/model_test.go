@@ -15,15 +15,6 @@ import (
 	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
 
-// withInstance is a script whose server holds a stopped instance c1 with
-// one user key, and the profiles web and db.
-func withInstance(t *testing.T) *script {
-	s := newScript(t, fakelxd.Config{})
-	s.f.AddProfile("web", nil)
-	s.f.AddInstance("c1", fakelxd.Object{"config": fakelxd.Object{"user.a": "1"}, "description": "first"})
-	return s
-}
-
 func TestObjectsAreBornClean(t *testing.T) {
 	s := withInstance(t)
 	s.run(`
