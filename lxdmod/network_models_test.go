@@ -1,107 +1,33 @@
-package lxdmod
+package lxdmod_test
 
 import (
-	"context"
-	"encoding/json"
-	"net"
 	"net/http"
-	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.starlark.net/starlark"
 
-	"github.com/lxdstar/lxdstar/internal/threadctx"
+	"github.com/lxdstar/lxdstar/internal/fakelxd"
 )
-
-// extensionLXD is a unix-socket server announcing the API extensions exts.
-// It answers GET /1.0 and GETs of the objects in objects (path → metadata,
-// a string being sent as a raw file), and records every request.
-type extensionLXD struct {
-	mu       sync.Mutex
-	requests []string
-}
-
-func newExtensionLXD(t *testing.T, exts []string, objects map[string]any) (string, *extensionLXD) {
-	t.Helper()
-	f := &extensionLXD{}
-	sock := filepath.Join(t.TempDir(), "lxd.socket")
-	ln, err := net.Listen("unix", sock)
-	require.NoError(t, err)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.requests = append(f.requests, r.Method+" "+r.URL.Path)
-		f.mu.Unlock()
-		meta, ok := objects[r.URL.Path]
-		if r.URL.Path == "/1.0" {
-			meta, ok = map[string]any{"api_extensions": exts, "auth": "trusted", "environment": map[string]any{}}, true
-		}
-		if raw, isFile := meta.(string); ok && isFile && r.Method == "GET" {
-			w.Header().Set("Content-Type", "application/octet-stream")
-			_, _ = w.Write([]byte(raw))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if !ok || r.Method != "GET" {
-			w.WriteHeader(http.StatusInternalServerError)
-			_ = json.NewEncoder(w).Encode(map[string]any{"type": "error", "error": "unexpected request", "error_code": 500})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"type": "sync", "status_code": 200, "metadata": meta})
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return sock, f
-}
-
-func (f *extensionLXD) take() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.requests
-	f.requests = nil
-	return r
-}
-
-// evalOn runs setup with c bound to a Client of the server at sock, then
-// evaluates expr and returns its value and the requests expr sent.
-func (f *extensionLXD) evalOn(t *testing.T, sock, setup, expr string) (starlark.Value, []string, error) {
-	t.Helper()
-	thread := &starlark.Thread{Name: t.Name()}
-	threadctx.Set(thread, context.Background())
-	threadctx.SetSession(thread, context.Background())
-	env := starlark.StringDict{"lxd": New(Config{}).Value(), "SOCK": starlark.String(sock)}
-	globals, err := starlark.ExecFile(thread, "setup.star", "c = lxd.Client(SOCK)\n"+setup, env)
-	require.NoError(t, err)
-	for k, v := range globals {
-		env[k] = v
-	}
-	f.take()
-	v, err := starlark.Eval(thread, "expr.star", expr, env)
-	return v, f.take(), err
-}
 
 // Every network manager refuses to work on a server without its API
 // extension: LXDAPIExtensionNotAvailable naming the method and the
 // extension, and nothing sent.
 func TestNetworkModelsNeedTheirExtensions(t *testing.T) {
 	all := []string{"network_acl", "network_acl_log", "network_forward", "network_peer", "network_dns", "network_dns_records"}
-	without := func(ext string) []string {
-		var out []string
-		for _, e := range all {
-			if e != ext {
-				out = append(out, e)
-			}
-		}
-		return out
-	}
-	objects := map[string]any{
-		"/1.0/networks/br0":         map[string]any{"name": "br0", "type": "bridge", "config": map[string]any{}},
-		"/1.0/network-acls/a":       map[string]any{"name": "a", "ingress": []any{}, "egress": []any{}, "config": map[string]any{}},
-		"/1.0/network-zones/z.test": map[string]any{"name": "z.test", "config": map[string]any{}},
-		"/1.0/network-acls/a/log":   "{\"action\":\"drop\"}\n",
+	// withNetworks is a server with the extensions exts, a bridge br0, an
+	// ACL a with a log, and a zone z.test.
+	withNetworks := func(t *testing.T, exts []string) *script {
+		s := newScript(t, fakelxd.Config{Extensions: exts})
+		s.f.AddNetwork("br0", nil)
+		s.f.Add("/1.0/network-acls/a", fakelxd.Object{"name": "a", "ingress": []any{}, "egress": []any{}, "config": fakelxd.Object{}})
+		s.f.Add("/1.0/network-zones/z.test", fakelxd.Object{"name": "z.test", "config": fakelxd.Object{}})
+		s.f.Intercept("GET /1.0/network-acls/a/log", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			_, _ = w.Write([]byte("{\"action\":\"drop\"}\n"))
+		}))
+		return s
 	}
 	cases := []struct {
 		ext, setup string
@@ -121,28 +47,27 @@ func TestNetworkModelsNeedTheirExtensions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.ext, func(t *testing.T) {
-			sock, fake := newExtensionLXD(t, without(tc.ext), objects)
+			s := withNetworks(t, slices.DeleteFunc(slices.Clone(all), func(e string) bool { return e == tc.ext }))
+			s.run(tc.setup)
 			for _, call := range tc.calls {
-				_, sent, err := fake.evalOn(t, sock, tc.setup, call)
-				require.Error(t, err, call)
-				assert.Empty(t, sent, "%s was refused but sent requests", call)
+				n := s.mark()
+				err := s.fail(call)
+				assert.Empty(t, s.requests(n), "%s was refused but sent requests", call)
 				method := call[:strings.IndexByte(call, '(')]
 				msg := err.Error()
 				assert.True(t, strings.HasPrefix(msg, "LXDAPIExtensionNotAvailable: "), "%s: %s", call, msg)
 				assert.Contains(t, msg, `lacks the API extension "`+tc.ext+`"`, call)
 				assert.Contains(t, msg, method[strings.IndexByte(method, '.')+1:]+":", "%s: the error names the method", call)
-				var kinds interface{ Kinds() []string }
-				if assert.ErrorAs(t, err, &kinds, call) {
-					assert.Equal(t, []string{"LXDAPIExtensionNotAvailable"}, kinds.Kinds())
-				}
+				assert.Equal(t, []string{"LXDAPIExtensionNotAvailable"}, kinds(err), call)
 			}
 		})
 	}
 
 	// With the extension, log() returns LXD's file as it came.
-	sock, fake := newExtensionLXD(t, all, objects)
-	v, sent, err := fake.evalOn(t, sock, `acl = c.network_acls.get("a")`, "acl.log()")
-	require.NoError(t, err)
-	assert.Equal(t, []string{"GET /1.0/network-acls/a/log"}, sent)
-	assert.Equal(t, starlark.String("{\"action\":\"drop\"}\n"), v)
+	s := withNetworks(t, all)
+	s.run(`acl = c.network_acls.get("a")`)
+	n := s.mark()
+	s.run(`log = acl.log()`)
+	assert.Equal(t, []string{"GET /1.0/network-acls/a/log"}, s.requests(n))
+	assert.Equal(t, "{\"action\":\"drop\"}\n", s.str("log"))
 }
