@@ -99,10 +99,7 @@ func (p *optPathInInstance) Unpack(v starlark.Value) error {
 		*p = ""
 		return err
 	}
-	var in pathInInstance
-	err := in.Unpack(v)
-	*p = optPathInInstance(in)
-	return err
+	return (*pathInInstance)(p).Unpack(v)
 }
 
 // statusWanted is an instance status to wait for: "Running", "Stopped" or
