@@ -8,9 +8,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -408,13 +409,13 @@ func FromGo(v any) starlark.Value {
 		return starlark.NewList(elems)
 	case map[string][]string:
 		d := starlark.NewDict(len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			_ = d.SetKey(starlark.String(k), FromGo(x[k]))
 		}
 		return d
 	case map[string]any:
 		d := starlark.NewDict(len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			_ = d.SetKey(starlark.String(k), FromGo(x[k]))
 		}
 		return d
@@ -424,15 +425,6 @@ func FromGo(v any) starlark.Value {
 
 // Unsendable is the Canonical form of every value that cannot be sent.
 const Unsendable = "\x00unsendable"
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // Canonical renders a value as JSON with sorted keys: two values with the
 // same canonical form are the same to LXD (dirty tracking compares these).
