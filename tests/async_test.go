@@ -623,8 +623,7 @@ func TestOperationsListingOpensNoWatchers(t *testing.T) {
 
 func testOperationsListingOpensNoWatchers(t *testing.T, srv server) {
 	proxy := newCountingProxy(t, srv.Socket)
-	var m []int
-	out := newScript(t, proxy.Socket).with("mark", marks(proxy, &m)).with("token_name", starlark.String(uniqueName("tokw"))).mustRun(`
+	out := newScript(t, proxy.Socket).with("mark", proxy.mark()).with("token_name", starlark.String(uniqueName("tokw"))).mustRun(`
 client = lxd.Client()
 r = client.api.certificates.post(json={"name": token_name, "type": "client", "token": True})
 op_id = r.json()["metadata"]["id"]
@@ -637,6 +636,7 @@ got.cancel()
 print(op_id in [o.id for o in ops], catch(got.wait).error.kind, got.status)
 `)
 	assert.Equal(t, "True LXDAPIException Cancelled\n", out)
+	m := proxy.marks()
 	require.Len(t, m, 2)
 	assert.Equal(t, 2, m[1]-m[0], "all() and get() should be one request each:\n%s", proxy.requestsSince(m[0]))
 }

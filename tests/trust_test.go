@@ -785,21 +785,26 @@ remotes:
 		t.Fatal(err)
 	}
 	home := t.TempDir() // nothing under ~/.config: only the variables count
+	// Scripts get reaches(remote, url, server): the remote connects,
+	// trusted, to url, is the server named and lists instances.
 	run := func(t *testing.T, env map[string]string, src string) {
 		s := newScript(t, "")
 		s.cfg = lxdmod.Config{Getenv: func(k string) string { return env[k] }}
-		s.mustRun(src)
+		s.mustRun(`
+def reaches(remote, url, server):
+    c = lxd.Client(remote=remote)
+    if repr(c) != "<Client %s>" % url or not c.trusted:
+        fail("%s: %s trusted=%s" % (remote, repr(c), c.trusted))
+    if c.host_info["environment"]["server"] != server:
+        fail("%s is not %s: %s" % (remote, server, c.host_info["environment"]["server"]))
+    if type(c.instances.all()) != "list":
+        fail("%s: cannot list" % remote)
+` + src)
 	}
 
 	t.Run("lxd", func(t *testing.T) {
 		run(t, map[string]string{"LXD_CONF": lxc, "INCUS_CONF": incus, "HOME": home}, `
-c = lxd.Client(remote="lxdmain")
-if repr(c) != "<Client https://127.0.0.1:8443>" or not c.trusted:
-    fail("lxdmain: %s trusted=%s" % (repr(c), c.trusted))
-if c.host_info["environment"]["server"] != "lxd":
-    fail("not LXD: %s" % c.host_info["environment"]["server"])
-if type(c.instances.all()) != "list":
-    fail("cannot list")
+reaches("lxdmain", "https://127.0.0.1:8443", "lxd")
 
 # An https endpoint without cert= takes incus's client certificate when
 # lxc has none.
@@ -834,13 +839,7 @@ if not c.trusted:
 			t.Skipf("no Incus daemon at %s", incusSocket)
 		}
 		run(t, map[string]string{"LXD_CONF": lxc, "INCUS_CONF": incus, "HOME": home}, `
-c = lxd.Client(remote="incusd")
-if repr(c) != "<Client https://127.0.0.1:8446>" or not c.trusted:
-    fail("incusd: %s trusted=%s" % (repr(c), c.trusted))
-if c.host_info["environment"]["server"] != "incus":
-    fail("not Incus: %s" % c.host_info["environment"]["server"])
-if type(c.instances.all()) != "list":
-    fail("cannot list")
+reaches("incusd", "https://127.0.0.1:8446", "incus")
 `)
 		// Socket discovery through INCUS_DIR reaches the Incus daemon.
 		run(t, map[string]string{"INCUS_DIR": "/var/lib/incus", "LXD_DIR": "/nonexistent"}, `
