@@ -19,6 +19,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/internal/syncbuf"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -407,7 +408,7 @@ func TestInterruptFinalWait(t *testing.T) {
 		cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "-c",
 			"lxd.Client().instances.get('"+name+"').stop(timeout=60, force=False)\nprint('started')\n")
 		// Read while the command writes: the writes go through a lock.
-		stdout, stderr := &syncWriter{w: new(strings.Builder)}, &syncWriter{w: new(strings.Builder)}
+		stdout, stderr := new(syncbuf.Buffer), new(syncbuf.Buffer)
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		require.NoError(t, cmd.Start())
 		deadline := time.Now().Add(20 * time.Second)

@@ -24,7 +24,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"os"
 	"os/exec"
@@ -38,6 +37,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/syncbuf"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -425,11 +425,11 @@ func TestAuthenticateWithTrustPassword(t *testing.T) {
 	cert := newTestCert(t, t.TempDir(), "client")
 	cert.untrustLater(t, mainSocket)
 	wrong := "not-the-password-" + uniqueName("pw")
-	var trace bytes.Buffer
+	var trace syncbuf.Buffer // trace lines may come from several goroutines
 	s := newScript(t, "").with("crt", starlark.String(cert.crtFile)).with("key", starlark.String(cert.keyFile)).
 		with("wrong", starlark.String(wrong)).with("secret", starlark.String(trustPassword())).
 		with("endpoint", starlark.String(mainHTTPS))
-	s.cfg.Trace = &syncWriter{w: &trace}
+	s.cfg.Trace = &trace
 	out := s.mustRun(`
 c = lxd.Client(endpoint=endpoint, cert=(crt, key), verify="/var/lib/lxd/server.crt")
 if c.trusted:
@@ -475,27 +475,6 @@ lxd.Client(endpoint=endpoint, cert=(crt, key), verify=False).authenticate(wrong)
 	if serverExists(t, restClient(t, mainSocket), rest.Path("certificates", cert.fingerprint)) {
 		t.Fatal("the certificate is still trusted")
 	}
-}
-
-// syncWriter serialises writes (trace lines may come from several
-// goroutines).
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-// String returns what was written so far, for a writer that can say it
-// (strings.Builder, bytes.Buffer): read while writes may still come.
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.(fmt.Stringer).String()
 }
 
 // A trust token (lxc config trust add) works as the secret too.
