@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -282,13 +282,9 @@ func cells(row string) []string {
 
 // targetedStamp says when and how a targeted run measured its sections.
 func targetedStamp(r *Results) string {
-	keys := make([]string, 0, len(r.Config.Only))
-	for k := range r.Config.Only {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	only := slices.Sorted(maps.Keys(r.Config.Only))
 	return fmt.Sprintf("Measured again on %s at commit %s, in a targeted run (`go run ./bench -only %s`, %s; load average %s at its start), not with the rest of this report.",
-		r.Machine.Date.Format("2006-01-02 15:04 MST"), orUnknown(r.Machine.Lxdstar), strings.Join(keys, ","),
+		r.Machine.Date.Format("2006-01-02 15:04 MST"), orUnknown(r.Machine.Lxdstar), strings.Join(only, ","),
 		r.Duration.Round(1e9), r.Load[0])
 }
 

@@ -82,10 +82,14 @@ func runSoak(ctx context.Context, socket, script, instance string, sz Soak) *Soa
 	res := &SoakResult{Script: script}
 	var out strings.Builder
 	var mu sync.Mutex
+	// The run is over for the samples once the script prints its result:
+	// what it leaves open until the runtime ends it (event streams, say) is
+	// closed after that, and a sample taken then would hide the leak.
+	printed := false
 	rt := lxdstar.New(
 		lxdstar.WithLXD(lxdmod.Config{Endpoint: socket}),
 		lxdstar.WithArgs(soakArgs(instance, sz)),
-		lxdstar.WithPrint(func(msg string) { mu.Lock(); out.WriteString(msg + "\n"); mu.Unlock() }),
+		lxdstar.WithPrint(func(msg string) { mu.Lock(); out.WriteString(msg + "\n"); printed = true; mu.Unlock() }),
 	)
 	res.Samples = append(res.Samples, takeSoakSample(0))
 	done := make(chan error, 1)
@@ -104,6 +108,12 @@ wait:
 		case err = <-done:
 			break wait
 		case <-tick.C:
+			mu.Lock()
+			over := printed
+			mu.Unlock()
+			if over {
+				continue
+			}
 			s := takeSoakSample(time.Since(start))
 			during = append(during, s)
 			res.Samples = append(res.Samples, s)

@@ -2,8 +2,9 @@ package builtins
 
 import (
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -29,13 +30,8 @@ func sysModule(argv []string, env map[string]string) *starlarkstruct.Module {
 	for i, a := range argv {
 		args[i] = starlark.String(a)
 	}
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // a deterministic iteration order for scripts
 	envDict := starlark.NewDict(len(env))
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(env)) { // a deterministic iteration order for scripts
 		envDict.SetKey(starlark.String(k), starlark.String(env[k]))
 	}
 	return &starlarkstruct.Module{

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 
@@ -202,10 +203,5 @@ func replExit(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 
 // predeclaredNames lists what help() shows, sorted.
 func (s *session) predeclaredNames() []string {
-	names := make([]string, 0, len(s.env))
-	for k := range s.env {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(s.env))
 }

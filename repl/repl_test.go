@@ -1,50 +1,30 @@
 package repl
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/internal/syncbuf"
 	"github.com/lxdstar/lxdstar/internal/threadctx"
 	"github.com/lxdstar/lxdstar/lxdmod"
 )
 
-// syncBuffer is a bytes.Buffer safe for the statement goroutine to write
-// while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls until buf contains want, failing the test at the deadline.
-func waitFor(t *testing.T, buf *syncBuffer, want string, within time.Duration) {
+func waitFor(t *testing.T, buf *syncbuf.Buffer, want string, within time.Duration) {
 	t.Helper()
 	waitForAfter(t, buf, 0, want, within)
 }
 
 // waitForAfter is waitFor for what buf holds past its first from bytes.
-func waitForAfter(t *testing.T, buf *syncBuffer, from int, want string, within time.Duration) {
+func waitForAfter(t *testing.T, buf *syncbuf.Buffer, from int, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !strings.Contains(buf.String()[from:], want) {
@@ -58,7 +38,7 @@ func waitForAfter(t *testing.T, buf *syncBuffer, from int, want string, within t
 // testConfig is the Config of a REPL on a session of a runtime whose
 // client defaults to endpoint, with extra predeclared names and output
 // captured in out and errs.
-func testConfig(t *testing.T, endpoint string, extra starlark.StringDict, in io.Reader, out, errs *syncBuffer) Config {
+func testConfig(t *testing.T, endpoint string, extra starlark.StringDict, in io.Reader, out, errs *syncbuf.Buffer) Config {
 	t.Helper()
 	rt := lxdstar.New(
 		lxdstar.WithLXD(lxdmod.Config{Endpoint: endpoint}),
@@ -73,9 +53,9 @@ func testConfig(t *testing.T, endpoint string, extra starlark.StringDict, in io.
 
 // testSession is a session on the standard environment whose client
 // defaults to endpoint, with output captured.
-func testSession(t *testing.T, endpoint string) (*session, *syncBuffer, *syncBuffer) {
+func testSession(t *testing.T, endpoint string) (*session, *syncbuf.Buffer, *syncbuf.Buffer) {
 	t.Helper()
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	s := newSession(ctx, testConfig(t, endpoint, nil, nil, &out, &errs))
@@ -106,7 +86,7 @@ func (s *session) execErr(t *testing.T, src string) string {
 	if err != nil {
 		t.Fatalf("parsing %q: %v", src, err)
 	}
-	var errs syncBuffer
+	var errs syncbuf.Buffer
 	w := s.cfg.Err
 	s.cfg.Err = &errs
 	defer func() { s.cfg.Err = w }()
@@ -182,10 +162,10 @@ func TestCompleteNeverMakesRequests(t *testing.T) {
 func TestReplClientConnectsOnFirstUse(t *testing.T) {
 	fake := newFakeLXD(t)
 	s, out, _ := testSession(t, fake.Socket)
-	s.exec(t, "client")
-	s.exec(t, "x = type(client)")
-	s.exec(t, "help(client)")
-	s.exec(t, "dir(client)")
+	// None of these needs the server.
+	for _, stmt := range []string{"client", "x = type(client)", "help(client)", "dir(client)"} {
+		s.exec(t, stmt)
+	}
 	if reqs := fake.Requests(); len(reqs) > 0 {
 		t.Fatalf("client connected before use: %q", reqs)
 	}
@@ -224,7 +204,7 @@ func TestReplClientConnectionFailureIsAnError(t *testing.T) {
 }
 
 func TestReplRunPlainInput(t *testing.T) {
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	src := `x = 6 * 7
 x
 _ + 1
@@ -257,7 +237,7 @@ print("not reached")
 }
 
 func TestReplSyntaxErrorShowsCaret(t *testing.T) {
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	code := Run(context.Background(), testConfig(t, "", nil, strings.NewReader("x = 1 +\ny = 2\ny\n"), &out, &errs))
 	if code != 0 || out.String() != "2\n" {
 		t.Errorf("exit %d, stdout %q", code, out.String())
@@ -268,7 +248,7 @@ func TestReplSyntaxErrorShowsCaret(t *testing.T) {
 }
 
 func TestReplEndOfInputExitsZero(t *testing.T) {
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	if code := Run(context.Background(), testConfig(t, "", nil, strings.NewReader("1\n"), &out, &errs)); code != 0 || out.String() != "1\n" {
 		t.Errorf("exit %d, out %q, err %q", code, out.String(), errs.String())
 	}
@@ -280,10 +260,10 @@ func TestReplEndOfInputExitsZero(t *testing.T) {
 // interactive runs the REPL on a pipe, with extra predeclared names, and
 // returns a function that types a line, the outputs and the interrupt
 // channel.
-func interactive(t *testing.T, extra starlark.StringDict) (typeLine func(string), out, errs *syncBuffer, intr chan os.Signal, done chan int) {
+func interactive(t *testing.T, extra starlark.StringDict) (typeLine func(string), out, errs *syncbuf.Buffer, intr chan os.Signal, done chan int) {
 	t.Helper()
 	r, w := io.Pipe()
-	out, errs = &syncBuffer{}, &syncBuffer{}
+	out, errs = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	intr = make(chan os.Signal, 1)
 	done = make(chan int, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -321,9 +301,7 @@ func TestReplInterruptStopsStatementKeepsGlobals(t *testing.T) {
 			}
 			typeLine("print('x is', x + 1)")
 			waitFor(t, out, "x is 42", 5*time.Second)
-			out.mu.Lock()
-			out.b.Reset()
-			out.mu.Unlock()
+			out.Reset()
 		})
 	}
 }
@@ -387,7 +365,7 @@ func TestReplInterruptCancelsStatementContextNotSession(t *testing.T) {
 }
 
 func TestReplInspectGlobalsAreThawed(t *testing.T) {
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	src := "l.append(2)\nd['n'] = 1\ns.items.append(3)\nprint(l, d, s.items)\n"
 	cfg := testConfig(t, "", nil, strings.NewReader(src), &out, &errs)
 	globals, err := cfg.Session.ExecFile(context.Background(), "setup.star", []byte("l = [1]\nd = {'l': l}\ns = struct(items = l)\n"))
@@ -450,18 +428,14 @@ func TestReplHelp(t *testing.T) {
 		{"help(1)", "1: a int value, no documentation"},
 		{"help('nope')", "No documentation for \"nope\""},
 	} {
-		out.mu.Lock()
-		out.b.Reset()
-		out.mu.Unlock()
+		out.Reset()
 		s.exec(t, tc.expr)
 		if !strings.Contains(out.String(), tc.want) {
 			t.Errorf("%s printed:\n%s\nwant it to contain:\n%s", tc.expr, out.String(), tc.want)
 		}
 	}
 
-	out.mu.Lock()
-	out.b.Reset()
-	out.mu.Unlock()
+	out.Reset()
 	s.exec(t, "help()")
 	for _, want := range []string{"  catch ", "  client ", "  lxd ", "  help ", "  exit ", "  sys ", "Starlark builtins:", "Ctrl-C"} {
 		if !strings.Contains(out.String(), want) {

@@ -19,6 +19,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/lxdstar/lxdstar"
+	"github.com/lxdstar/lxdstar/internal/syncbuf"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -407,7 +408,7 @@ func TestInterruptFinalWait(t *testing.T) {
 		cmd := exec.Command(lxdstarBinary(t), "--endpoint", srv.Socket, "-c",
 			"lxd.Client().instances.get('"+name+"').stop(timeout=60, force=False)\nprint('started')\n")
 		// Read while the command writes: the writes go through a lock.
-		stdout, stderr := &syncWriter{w: new(strings.Builder)}, &syncWriter{w: new(strings.Builder)}
+		stdout, stderr := new(syncbuf.Buffer), new(syncbuf.Buffer)
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		require.NoError(t, cmd.Start())
 		deadline := time.Now().Add(20 * time.Second)
@@ -623,8 +624,7 @@ func TestOperationsListingOpensNoWatchers(t *testing.T) {
 
 func testOperationsListingOpensNoWatchers(t *testing.T, srv server) {
 	proxy := newCountingProxy(t, srv.Socket)
-	var m []int
-	out := newScript(t, proxy.Socket).with("mark", marks(proxy, &m)).with("token_name", starlark.String(uniqueName("tokw"))).mustRun(`
+	out := newScript(t, proxy.Socket).with("mark", proxy.mark()).with("token_name", starlark.String(uniqueName("tokw"))).mustRun(`
 client = lxd.Client()
 r = client.api.certificates.post(json={"name": token_name, "type": "client", "token": True})
 op_id = r.json()["metadata"]["id"]
@@ -637,6 +637,7 @@ got.cancel()
 print(op_id in [o.id for o in ops], catch(got.wait).error.kind, got.status)
 `)
 	assert.Equal(t, "True LXDAPIException Cancelled\n", out)
+	m := proxy.marks()
 	require.Len(t, m, 2)
 	assert.Equal(t, 2, m[1]-m[0], "all() and get() should be one request each:\n%s", proxy.requestsSince(m[0]))
 }

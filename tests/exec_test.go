@@ -376,8 +376,7 @@ func TestExecDialsThreeWebsockets(t *testing.T) {
 func testExecDialsThreeWebsockets(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "ex3ws", true)
 	proxy := newCountingProxy(t, srv.Socket)
-	var m []int
-	s := newScript(t, proxy.Socket).with("name", starlark.String(name)).with("mark", marks(proxy, &m))
+	s := newScript(t, proxy.Socket).with("name", starlark.String(name)).with("mark", proxy.mark())
 	s.mustRun(`
 inst = lxd.Client().instances.get(name)
 mark()
@@ -390,6 +389,7 @@ killed = catch(inst.execute, ["sleep", "3023"], timeout=0.3).error.kind
 	assert.Equal(t, "err\n", globalString(t, s, "err"))
 	assert.Equal(t, "Timeout", globalString(t, s, "killed"))
 	assert.False(t, psHas(t, srv.Socket, name, "sleep 3023"), "the timed-out command still runs")
+	m := proxy.marks()
 	require.Len(t, m, 2)
 	var websockets []string
 	for _, r := range proxy.Requests()[m[0]:m[1]] {

@@ -373,6 +373,7 @@ type countingProxy struct {
 	n      atomic.Int64
 	mu     sync.Mutex
 	reqs   []string
+	marked []int
 }
 
 func newCountingProxy(t testing.TB, upstream string) *countingProxy {
@@ -425,6 +426,24 @@ func (p *countingProxy) Requests() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.reqs...)
+}
+
+// mark is a predeclared mark() for scripts: each call records the
+// number of requests seen so far, which marks returns.
+func (p *countingProxy) mark() starlark.Value {
+	return starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.marked = append(p.marked, len(p.reqs))
+		return starlark.None, nil
+	})
+}
+
+// marks returns the request counts mark() recorded, in order.
+func (p *countingProxy) marks() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]int(nil), p.marked...)
 }
 
 // requestsSince formats the requests after the first n, for failure messages.

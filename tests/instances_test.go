@@ -121,15 +121,6 @@ synced keeps local True local
 	}
 }
 
-// marks returns a predeclared mark() that records the proxy's request count
-// each time the script calls it.
-func marks(p *countingProxy, into *[]int) starlark.Value {
-	return starlark.NewBuiltin("mark", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
-		*into = append(*into, p.Count())
-		return starlark.None, nil
-	})
-}
-
 func TestSaveOfCleanObjectSendsNothing(t *testing.T) {
 	parallelOnEachServer(t, testSaveOfCleanObjectSendsNothing)
 }
@@ -137,8 +128,7 @@ func TestSaveOfCleanObjectSendsNothing(t *testing.T) {
 func testSaveOfCleanObjectSendsNothing(t *testing.T, srv server) {
 	name := newInstance(t, srv.Socket, "clean", false)
 	proxy := newCountingProxy(t, srv.Socket)
-	var m []int
-	newScript(t, proxy.Socket).with("name", str(name)).with("mark", marks(proxy, &m)).mustRun(`
+	newScript(t, proxy.Socket).with("name", str(name)).with("mark", proxy.mark()).mustRun(`
 inst = lxd.Client().instances.get(name)
 inst.config["user.x"] = "1"
 inst.config.pop("user.x")
@@ -148,6 +138,7 @@ inst.save()
 print(inst.dirty, inst.to_dict()["name"], repr(inst))
 mark()
 `)
+	m := proxy.marks()
 	require.Len(t, m, 2)
 	assert.Equal(t, m[0], m[1], "save() of a clean object made requests:\n%s", proxy.requestsSince(m[0]))
 }
@@ -160,8 +151,7 @@ func testAllIsOneRequest(t *testing.T, srv server) {
 		createInstance(t, srv.Socket, fmt.Sprintf("%s-%d", prefix, i), false)
 	}
 	proxy := newCountingProxy(t, srv.Socket)
-	var m []int
-	out := newScript(t, proxy.Socket).with("prefix", str(prefix)).with("mark", marks(proxy, &m)).mustRun(`
+	out := newScript(t, proxy.Socket).with("prefix", str(prefix)).with("mark", proxy.mark()).mustRun(`
 c = lxd.Client()
 mark()
 mine = [i for i in c.instances.all() if i.name.startswith(prefix)]
@@ -174,6 +164,7 @@ mark()
 print(len([i for i in c.instances.all(filter="name eq " + prefix + "-1")]))
 `)
 	assert.Equal(t, "4 [\"Stopped\", \"Stopped\", \"Stopped\", \"Stopped\"] [False, False, False, False]\n[\"Stopped\", \"Stopped\", \"Stopped\", \"Stopped\"] list\n1\n", out)
+	m := proxy.marks()
 	require.Len(t, m, 3)
 	assert.Equal(t, 1, m[1]-m[0], "all() made these requests:\n%s", proxy.requestsSince(m[0]))
 	assert.Equal(t, 1, m[2]-m[1], "all(recursion=2) made these requests:\n%s", proxy.requestsSince(m[1]))

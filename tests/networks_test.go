@@ -116,6 +116,17 @@ func rawWriter(t *testing.T, c *rest.Client) *starlark.Builtin {
 	})
 }
 
+// staleSave is Starlark for scripts given raw_put: stale_save(obj, path)
+// has another writer change the description of the object at path behind
+// obj's back, then saves obj with a description of its own, and returns
+// the save's outcome as catch() does.
+const staleSave = `
+def stale_save(obj, path):
+    raw_put(path, '{"description": "theirs"}')
+    obj.description = "mine"
+    return catch(obj.save)
+`
+
 // rawGet GETs path through the raw REST client and returns the HTTP status
 // and body as they came.
 func rawGet(t *testing.T, c *rest.Client, path string) (int, []byte) {
@@ -232,7 +243,7 @@ func testNetworkACLs(t *testing.T, socket string) {
 
 	s := newScript(t, socket).with("name", starlark.String(name)).with("renamed", starlark.String(renamed)).
 		with("raw_put", rawWriter(t, c))
-	s.mustRun(`
+	s.mustRun(staleSave + `
 client = lxd.Client()
 rule = {"action": "allow", "source": "198.19.0.0/16", "state": "enabled"}
 a = client.network_acls.create(name, description="first", ingress=[rule],
@@ -270,9 +281,7 @@ if a.dirty or len(a.ingress) != 2 or a.config != {"user.team": "net", "user.env"
     fail("after save: %s" % a.to_dict())
 
 # Another writer changes the ACL: a stale save is refused (If-Match).
-raw_put("/1.0/network-acls/" + name, '{"description": "theirs"}')
-a.description = "mine"
-r = catch(a.save)
+r = stale_save(a, "/1.0/network-acls/" + name)
 if not r.error or r.error.kind != "Conflict":
     fail("stale save: %s" % r)
 a.sync()
@@ -378,7 +387,7 @@ func testNetworkForwards(t *testing.T, socket string) {
 	deletePath(c, fwPath)
 
 	newScript(t, socket).with("bridge", starlark.String(bridge)).with("listen", starlark.String(listen)).
-		with("etag_checked", starlark.Bool(etagChecked)).with("target", starlark.String(target)).with("other", starlark.String(other)).with("raw_put", rawWriter(t, c)).mustRun(`
+		with("etag_checked", starlark.Bool(etagChecked)).with("target", starlark.String(target)).with("other", starlark.String(other)).with("raw_put", rawWriter(t, c)).mustRun(staleSave + `
 client = lxd.Client()
 n = client.networks.get(bridge)
 if n.forwards.all() != [] or n.forwards.exists(listen):
@@ -410,9 +419,7 @@ if f.dirty or len(f.ports) != 2 or f.description != "second":
 # Another writer changes the forward. LXD 5.0 and Incus 6.0 send an ETag
 # for forwards but do not check If-Match on them: where the server does,
 # the stale save is a Conflict, else it overwrites.
-raw_put("/1.0/networks/%s/forwards/%s" % (bridge, listen), '{"description": "theirs"}')
-f.description = "mine"
-r = catch(f.save)
+r = stale_save(f, "/1.0/networks/%s/forwards/%s" % (bridge, listen))
 if etag_checked and (not r.error or r.error.kind != "Conflict"):
     fail("stale save: %s" % r)
 if not etag_checked and (r.error or f.description != "mine" or f.dirty):
@@ -496,7 +503,7 @@ func testNetworkZones(t *testing.T, socket string) {
 	cleanupPath(t, c, zonePath)
 	cleanupPath(t, c, recPath)
 
-	newScript(t, socket).with("zone", starlark.String(zone)).with("www", starlark.String(www)).with("raw_put", rawWriter(t, c)).mustRun(`
+	newScript(t, socket).with("zone", starlark.String(zone)).with("www", starlark.String(www)).with("raw_put", rawWriter(t, c)).mustRun(staleSave + `
 client = lxd.Client()
 z = client.network_zones.create(zone, description="first", config={"user.team": "net"})
 if (z.name, z.description, z.config, z.used_by) != (zone, "first", {"user.team": "net"}, []) or z.dirty:
@@ -513,9 +520,7 @@ z.description = "second"
 z.save()
 if z.dirty or z.description != "second" or z.config != {"user.team": "net", "user.env": "test"}:
     fail("after save: %s" % z.to_dict())
-raw_put("/1.0/network-zones/" + zone, '{"description": "theirs"}')
-z.description = "mine"
-r = catch(z.save)
+r = stale_save(z, "/1.0/network-zones/" + zone)
 if not r.error or r.error.kind != "Conflict":
     fail("stale zone save: %s" % r)
 z.sync()
@@ -545,9 +550,7 @@ if not rec.dirty:
 rec.save()
 if rec.dirty or len(rec.entries) != 2 or rec.entries[0]["ttl"] != 60:
     fail("after save: %s" % rec.to_dict())
-raw_put("/1.0/network-zones/%s/records/%s" % (zone, www), '{"description": "theirs"}')
-rec.description = "mine"
-r = catch(rec.save)
+r = stale_save(rec, "/1.0/network-zones/%s/records/%s" % (zone, www))
 if not r.error or r.error.kind != "Conflict":
     fail("stale record save: %s" % r)
 rec.rollback()

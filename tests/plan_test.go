@@ -33,31 +33,41 @@ func writesSince(p *countingProxy, n int) []string {
 	return out
 }
 
-// planStarts: the plan tests run one at a time (holdHostLinks, which the
-// bridge tests hold too). Each makes a profile and starts an instance
-// using it; when two such starts meet, LXD 5.0.2 and Incus 6.0.4 sometimes
-// hang both instances' pre-start hooks (lxc.log: "Failed to run
-// lxc.hook.pre-start", 30 s each) and fail both starts after 90 s, seen
-// on the test bed with the plan tests alone and run in parallel.
-//
-// cleanupStack deletes, when the test ends, whatever of a test's stack is
+// planTest begins a plan test on srv: a REST client and a unique stack
+// name made from prefix. The plan tests run one at a time (holdHostLinks,
+// which the bridge tests hold too). Each makes a profile and starts an
+// instance using it; when two such starts meet, LXD 5.0.2 and Incus 6.0.4
+// sometimes hang both instances' pre-start hooks (lxc.log: "Failed to run
+// lxc.hook.pre-start", 30 s each) and fail both starts after 90 s, seen on
+// the test bed with the plan tests alone and run in parallel.
+func planTest(t *testing.T, srv server, prefix string) (*rest.Client, string) {
+	holdHostLinks(t)
+	return restClient(t, srv.Socket), uniqueName(prefix)
+}
+
+// stackObjects names what a test's stack may leave on the server.
+type stackObjects struct {
+	instances, volumes, profiles, networks, projects []string
+}
+
+// cleanupStack deletes, when the test ends, whatever of the objects is
 // left, dependants first: instances, volumes of the default pool,
 // profiles, networks, projects.
-func cleanupStack(t *testing.T, c *rest.Client, instances, volumes, profiles, networks, projects []string) {
+func cleanupStack(t *testing.T, c *rest.Client, left stackObjects) {
 	t.Cleanup(func() {
-		for _, n := range instances {
+		for _, n := range left.instances {
 			deleteInstance(c, n)
 		}
-		for _, n := range volumes {
+		for _, n := range left.volumes {
 			deletePath(c, rest.Path("storage-pools", "default", "volumes", "custom", n))
 		}
-		for _, n := range profiles {
+		for _, n := range left.profiles {
 			deletePath(c, rest.Path("profiles", n))
 		}
-		for _, n := range networks {
+		for _, n := range left.networks {
 			deletePath(c, rest.Path("networks", n))
 		}
-		for _, n := range projects {
+		for _, n := range left.projects {
 			deletePath(c, rest.Path("projects", n))
 		}
 	})
@@ -70,16 +80,23 @@ func objectConfig(t *testing.T, c *rest.Client, path string) map[string]any {
 	return cfg
 }
 
+// goldenPlan is the plan text kept in testdata/plans/file, with the stack
+// name NAME replaced by name. The expected plans live there, not in the
+// tests, because several specs share sections (network, profile).
+func goldenPlan(t *testing.T, file, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "plans", file))
+	require.NoError(t, err)
+	return strings.ReplaceAll(string(b), "NAME", name)
+}
+
 func TestPlanApplyFromNothing(t *testing.T) { parallelOnEachServer(t, testPlanApplyFromNothing) }
 
 func testPlanApplyFromNothing(t *testing.T, srv server) {
-	socket := srv.Socket
-	holdHostLinks(t) // it makes and removes a bridge: see hostLinks
-	c := restClient(t, socket)
-	name := uniqueName("pl") // also the bridge's name: at most 15 characters
+	c, name := planTest(t, srv, "pl") // also the bridge's name: at most 15 characters
 	i1, i2 := name+"-1", name+"-2"
-	cleanupStack(t, c, []string{i1, i2}, []string{name}, []string{name}, []string{name}, nil)
-	proxy := newCountingProxy(t, socket)
+	cleanupStack(t, c, stackObjects{instances: []string{i1, i2}, volumes: []string{name}, profiles: []string{name}, networks: []string{name}})
+	proxy := newCountingProxy(t, srv.Socket)
 	s := newScript(t, proxy.Socket).with("NAME", starlark.String(name))
 	specs := `
 c = lxd.Client()
@@ -99,35 +116,7 @@ print(p)
 print(bool(p), len(p.changes), p.changes[0].action, p.changes[0].kind, p.changes[0].name)
 `)
 	assert.Empty(t, writesSince(proxy, n), "a plan only reads")
-	want := strings.ReplaceAll(`plan: 5 to create
-+ network NAME
-    config.ipv4.address: "none"
-    config.ipv6.address: "none"
-    config.user.lxdstar.stack: "NAME"
-+ profile NAME
-    config.limits.memory: "128MB"
-    config.user.lxdstar.stack: "NAME"
-    devices.eth0: {"name": "eth0", "network": "NAME", "type": "nic"}
-+ volume default/NAME
-    config.user.lxdstar.stack: "NAME"
-    config.user.role: "data"
-    type: "custom"
-+ instance NAME-1
-    config.user.lxdstar.stack: "NAME"
-    devices.data: {"path": "/data", "pool": "default", "source": "NAME", "type": "disk"}
-    profiles: ["default", "NAME"]
-    source: {"alias": "busybox", "type": "image"}
-    status: "Running"
-    type: "container"
-+ instance NAME-2
-    config.user.lxdstar.stack: "NAME"
-    profiles: ["default", "NAME"]
-    source: {"alias": "busybox", "type": "image"}
-    status: "Stopped"
-    type: "container"
-True 5 create network NAME
-`, "NAME", name)
-	assert.Equal(t, want, out)
+	assert.Equal(t, goldenPlan(t, "from-nothing.txt", name)+"True 5 create network "+name+"\n", out)
 
 	s.mustRun(specs + `c.plan(specs, stack = NAME).apply()`)
 	for _, path := range []string{rest.Path("networks", name), rest.Path("profiles", name),
@@ -157,13 +146,10 @@ print(bool(p), p.changes)
 func TestPlanRepairsDrift(t *testing.T) { parallelOnEachServer(t, testPlanRepairsDrift) }
 
 func testPlanRepairsDrift(t *testing.T, srv server) {
-	holdHostLinks(t) // see planStarts
-	socket := srv.Socket
-	c := restClient(t, socket)
-	name := uniqueName("drift")
+	c, name := planTest(t, srv, "drift")
 	inst := name + "-1"
-	cleanupStack(t, c, []string{inst}, nil, []string{name}, nil, nil)
-	s := newScript(t, socket).with("NAME", starlark.String(name))
+	cleanupStack(t, c, stackObjects{instances: []string{inst}, profiles: []string{name}})
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name))
 	src := `
 c = lxd.Client()
 specs = [
@@ -224,13 +210,10 @@ func TestPlanUpdatesInPlaceWithoutRestart(t *testing.T) {
 }
 
 func testPlanUpdatesInPlaceWithoutRestart(t *testing.T, srv server) {
-	holdHostLinks(t) // see planStarts
-	socket := srv.Socket
-	c := restClient(t, socket)
-	name := uniqueName("inplace")
+	c, name := planTest(t, srv, "inplace")
 	inst, extra := name+"-1", name+"-x"
-	cleanupStack(t, c, []string{inst}, nil, []string{name, extra}, nil, nil)
-	proxy := newCountingProxy(t, socket)
+	cleanupStack(t, c, stackObjects{instances: []string{inst}, profiles: []string{name, extra}})
+	proxy := newCountingProxy(t, srv.Socket)
 	s := newScript(t, proxy.Socket).with("NAME", starlark.String(name))
 	s.mustRun(`
 c = lxd.Client()
@@ -283,12 +266,9 @@ print(p)
 func TestPlanPruneAndTeardown(t *testing.T) { parallelOnEachServer(t, testPlanPruneAndTeardown) }
 
 func testPlanPruneAndTeardown(t *testing.T, srv server) {
-	holdHostLinks(t) // see planStarts
-	socket := srv.Socket
-	c := restClient(t, socket)
-	name := uniqueName("prune")
+	c, name := planTest(t, srv, "prune")
 	a, b, foreign, other, inst := name+"-a", name+"-b", name+"-f", name+"-o", name+"-1"
-	cleanupStack(t, c, []string{inst}, []string{name}, []string{a, b, foreign, other}, nil, nil)
+	cleanupStack(t, c, stackObjects{instances: []string{inst}, volumes: []string{name}, profiles: []string{a, b, foreign, other}})
 	// Not the stack's: an unmarked profile, and one of another stack.
 	ctx := context.Background()
 	_, err := c.Do(ctx, &rest.Request{Method: "POST", Path: rest.Path("profiles"), Body: map[string]any{"name": foreign}})
@@ -297,7 +277,7 @@ func testPlanPruneAndTeardown(t *testing.T, srv server) {
 		Body: map[string]any{"name": other, "config": map[string]any{"user.lxdstar.stack": name + "-other"}}})
 	require.NoError(t, err)
 
-	s := newScript(t, socket).with("NAME", starlark.String(name))
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name))
 	s.mustRun(`
 c = lxd.Client()
 c.apply([
@@ -341,13 +321,10 @@ p.apply()
 func TestPlanPruneOrder(t *testing.T) { parallelOnEachServer(t, testPlanPruneOrder) }
 
 func testPlanPruneOrder(t *testing.T, srv server) {
-	holdHostLinks(t) // see planStarts
-	socket := srv.Socket
-	c := restClient(t, socket)
-	name := uniqueName("porder")
+	c, name := planTest(t, srv, "porder")
 	inst := name + "-1"
-	cleanupStack(t, c, []string{inst}, []string{name}, []string{name}, nil, nil)
-	s := newScript(t, socket).with("NAME", starlark.String(name))
+	cleanupStack(t, c, stackObjects{instances: []string{inst}, volumes: []string{name}, profiles: []string{name}})
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name))
 	out := s.mustRun(`
 c = lxd.Client()
 c.apply([
@@ -371,13 +348,10 @@ p.apply()
 func TestApplyFailureMidway(t *testing.T) { parallelOnEachServer(t, testApplyFailureMidway) }
 
 func testApplyFailureMidway(t *testing.T, srv server) {
-	holdHostLinks(t) // see planStarts
-	socket := srv.Socket
-	c := restClient(t, socket)
-	name := uniqueName("fail")
+	c, name := planTest(t, srv, "fail")
 	inst := name + "-1"
-	cleanupStack(t, c, []string{inst}, []string{name}, []string{name}, nil, []string{name})
-	s := newScript(t, socket).with("NAME", starlark.String(name))
+	cleanupStack(t, c, stackObjects{instances: []string{inst}, volumes: []string{name}, profiles: []string{name}, projects: []string{name}})
+	s := newScript(t, srv.Socket).with("NAME", starlark.String(name))
 	_, err := s.run(`
 c = lxd.Client()
 c.apply([
@@ -428,13 +402,10 @@ func rawState(t *testing.T, c *rest.Client, paths ...string) string {
 func TestDryRunChangesNothing(t *testing.T) { parallelOnEachServer(t, testDryRunChangesNothing) }
 
 func testDryRunChangesNothing(t *testing.T, srv server) {
-	holdHostLinks(t) // see planStarts
-	socket := srv.Socket
-	c := restClient(t, socket)
-	name := uniqueName("dry")
+	c, name := planTest(t, srv, "dry")
 	inst, newInst := name+"-1", name+"-2"
-	createInstance(t, socket, inst, false)
-	cleanupStack(t, c, []string{newInst}, nil, []string{name, name + "-never"}, nil, nil)
+	createInstance(t, srv.Socket, inst, false)
+	cleanupStack(t, c, stackObjects{instances: []string{newInst}, profiles: []string{name, name + "-never"}})
 	_, err := c.Do(context.Background(), &rest.Request{Method: "POST", Path: rest.Path("profiles"),
 		Body: map[string]any{"name": name, "config": map[string]any{"limits.memory": "64MB"}}})
 	require.NoError(t, err)
@@ -457,7 +428,7 @@ print("read:", c.profiles.get("NAME").config["limits.memory"])
 c.instances.get("NAME-1").start(wait = True)
 print("not reached")
 `, "NAME", name)), 0o644))
-	proxy := newCountingProxy(t, socket)
+	proxy := newCountingProxy(t, srv.Socket)
 	cmd := exec.Command(lxdstarBinary(t), "--dry-run", "--endpoint", proxy.Socket, script)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -493,12 +464,9 @@ read: 64MB
 func TestStackExample(t *testing.T) { parallelOnEachServer(t, testStackExample) }
 
 func testStackExample(t *testing.T, srv server) {
-	socket := srv.Socket
-	holdHostLinks(t) // it makes and removes a bridge: see hostLinks
-	c := restClient(t, socket)
-	name := uniqueName("st") // the bridge's name too: at most 15 characters
-	cleanupStack(t, c, []string{name + "-front", name + "-spare"}, nil, []string{name}, []string{name}, nil)
-	proxy := newCountingProxy(t, socket)
+	c, name := planTest(t, srv, "st") // the bridge's name too: at most 15 characters
+	cleanupStack(t, c, stackObjects{instances: []string{name + "-front", name + "-spare"}, profiles: []string{name}, networks: []string{name}})
+	proxy := newCountingProxy(t, srv.Socket)
 	run := func(args ...string) string {
 		t.Helper()
 		// A server that never answers fails the test (with the requests
@@ -514,9 +482,8 @@ func testStackExample(t *testing.T, srv server) {
 		return string(out)
 	}
 	const script = "../scripts/examples/stack.star"
-	planOf := func(name string) string {
-		return strings.ReplaceAll(stackPlan, "NAME", name)
-	}
+	// What stack.star plans for the stack NAME on a server without it.
+	planOf := func(name string) string { return goldenPlan(t, "stack.txt", name) }
 	plan := planOf(name)
 	readme, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
@@ -539,30 +506,3 @@ func testStackExample(t *testing.T, srv server) {
 		assert.False(t, serverExists(t, c, p), "%s torn down", p)
 	}
 }
-
-// stackPlan is what stack.star plans for the stack NAME on a server
-// without it.
-const stackPlan = `plan: 4 to create
-+ network NAME
-    config.ipv4.address: "none"
-    config.ipv6.address: "none"
-    config.user.lxdstar.stack: "NAME"
-+ profile NAME
-    config.limits.memory: "128MB"
-    config.user.lxdstar.stack: "NAME"
-    devices.eth0: {"name": "eth0", "network": "NAME", "type": "nic"}
-+ instance NAME-front
-    config.user.lxdstar.stack: "NAME"
-    config.user.role: "front"
-    profiles: ["default", "NAME"]
-    source: {"alias": "busybox", "type": "image"}
-    status: "Running"
-    type: "container"
-+ instance NAME-spare
-    config.user.lxdstar.stack: "NAME"
-    config.user.role: "spare"
-    profiles: ["default", "NAME"]
-    source: {"alias": "busybox", "type": "image"}
-    status: "Stopped"
-    type: "container"
-`

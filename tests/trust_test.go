@@ -24,7 +24,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"os"
 	"os/exec"
@@ -38,6 +37,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.starlark.net/starlark"
 
+	"github.com/lxdstar/lxdstar/internal/syncbuf"
 	"github.com/lxdstar/lxdstar/lxdmod"
 	"github.com/lxdstar/lxdstar/lxdmod/rest"
 )
@@ -425,11 +425,11 @@ func TestAuthenticateWithTrustPassword(t *testing.T) {
 	cert := newTestCert(t, t.TempDir(), "client")
 	cert.untrustLater(t, mainSocket)
 	wrong := "not-the-password-" + uniqueName("pw")
-	var trace bytes.Buffer
+	var trace syncbuf.Buffer // trace lines may come from several goroutines
 	s := newScript(t, "").with("crt", starlark.String(cert.crtFile)).with("key", starlark.String(cert.keyFile)).
 		with("wrong", starlark.String(wrong)).with("secret", starlark.String(trustPassword())).
 		with("endpoint", starlark.String(mainHTTPS))
-	s.cfg.Trace = &syncWriter{w: &trace}
+	s.cfg.Trace = &trace
 	out := s.mustRun(`
 c = lxd.Client(endpoint=endpoint, cert=(crt, key), verify="/var/lib/lxd/server.crt")
 if c.trusted:
@@ -475,27 +475,6 @@ lxd.Client(endpoint=endpoint, cert=(crt, key), verify=False).authenticate(wrong)
 	if serverExists(t, restClient(t, mainSocket), rest.Path("certificates", cert.fingerprint)) {
 		t.Fatal("the certificate is still trusted")
 	}
-}
-
-// syncWriter serialises writes (trace lines may come from several
-// goroutines).
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-// String returns what was written so far, for a writer that can say it
-// (strings.Builder, bytes.Buffer): read while writes may still come.
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.(fmt.Stringer).String()
 }
 
 // A trust token (lxc config trust add) works as the secret too.
@@ -785,21 +764,26 @@ remotes:
 		t.Fatal(err)
 	}
 	home := t.TempDir() // nothing under ~/.config: only the variables count
+	// Scripts get reaches(remote, url, server): the remote connects,
+	// trusted, to url, is the server named and lists instances.
 	run := func(t *testing.T, env map[string]string, src string) {
 		s := newScript(t, "")
 		s.cfg = lxdmod.Config{Getenv: func(k string) string { return env[k] }}
-		s.mustRun(src)
+		s.mustRun(`
+def reaches(remote, url, server):
+    c = lxd.Client(remote=remote)
+    if repr(c) != "<Client %s>" % url or not c.trusted:
+        fail("%s: %s trusted=%s" % (remote, repr(c), c.trusted))
+    if c.host_info["environment"]["server"] != server:
+        fail("%s is not %s: %s" % (remote, server, c.host_info["environment"]["server"]))
+    if type(c.instances.all()) != "list":
+        fail("%s: cannot list" % remote)
+` + src)
 	}
 
 	t.Run("lxd", func(t *testing.T) {
 		run(t, map[string]string{"LXD_CONF": lxc, "INCUS_CONF": incus, "HOME": home}, `
-c = lxd.Client(remote="lxdmain")
-if repr(c) != "<Client https://127.0.0.1:8443>" or not c.trusted:
-    fail("lxdmain: %s trusted=%s" % (repr(c), c.trusted))
-if c.host_info["environment"]["server"] != "lxd":
-    fail("not LXD: %s" % c.host_info["environment"]["server"])
-if type(c.instances.all()) != "list":
-    fail("cannot list")
+reaches("lxdmain", "https://127.0.0.1:8443", "lxd")
 
 # An https endpoint without cert= takes incus's client certificate when
 # lxc has none.
@@ -834,13 +818,7 @@ if not c.trusted:
 			t.Skipf("no Incus daemon at %s", incusSocket)
 		}
 		run(t, map[string]string{"LXD_CONF": lxc, "INCUS_CONF": incus, "HOME": home}, `
-c = lxd.Client(remote="incusd")
-if repr(c) != "<Client https://127.0.0.1:8446>" or not c.trusted:
-    fail("incusd: %s trusted=%s" % (repr(c), c.trusted))
-if c.host_info["environment"]["server"] != "incus":
-    fail("not Incus: %s" % c.host_info["environment"]["server"])
-if type(c.instances.all()) != "list":
-    fail("cannot list")
+reaches("incusd", "https://127.0.0.1:8446", "incus")
 `)
 		// Socket discovery through INCUS_DIR reaches the Incus daemon.
 		run(t, map[string]string{"INCUS_DIR": "/var/lib/incus", "LXD_DIR": "/nonexistent"}, `

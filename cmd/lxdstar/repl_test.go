@@ -78,6 +78,22 @@ func (tm *term) typeText(text string) {
 	tm.tmux("send-keys", "-t", "main", "-l", text)
 }
 
+// enter types each line and presses Enter after it.
+func (tm *term) enter(lines ...string) {
+	for _, line := range lines {
+		if line != "" {
+			tm.typeText(line)
+		}
+		tm.keys("Enter")
+	}
+}
+
+// tab types text and presses Tab, to complete it.
+func (tm *term) tab(text string) {
+	tm.typeText(text)
+	tm.keys("Tab")
+}
+
 // waitFor polls the screen until ok holds, failing at the deadline.
 func (tm *term) waitFor(what string, within time.Duration, ok func(screen string) bool) string {
 	tm.t.Helper()
@@ -92,6 +108,25 @@ func (tm *term) waitFor(what string, within time.Duration, ok func(screen string
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitText waits until text appears on the screen.
+func (tm *term) waitText(text string, within time.Duration) {
+	tm.t.Helper()
+	tm.waitFor(fmt.Sprintf("%q", text), within, func(s string) bool { return strings.Contains(s, text) })
+}
+
+// waitExit waits until the binary has exited with status.
+func (tm *term) waitExit(status int) {
+	tm.t.Helper()
+	tm.waitText(fmt.Sprintf("EXIT=%d", status), 5*time.Second)
+}
+
+// waitLine waits until the screen's last line reads line (a prompt and
+// what is typed after it).
+func (tm *term) waitLine(line string) {
+	tm.t.Helper()
+	tm.waitFor(fmt.Sprintf("the line %q", line), 5*time.Second, func(s string) bool { return lastLine(s) == line })
 }
 
 var promptLine = regexp.MustCompile(`(?m)^>>>( |$)`)
@@ -118,8 +153,7 @@ func (tm *term) waitPrompt(n int) string {
 func (tm *term) run(line string) string {
 	tm.t.Helper()
 	before := prompts(tm.screen())
-	tm.typeText(line)
-	tm.keys("Enter")
+	tm.enter(line)
 	s := tm.waitPrompt(before)
 	i := strings.LastIndex(s, ">>> "+line)
 	if i < 0 {
@@ -210,25 +244,22 @@ func container(t *testing.T, c *rest.Client, start bool, config map[string]any) 
 
 func TestREPLBasics(t *testing.T) {
 	tm := startTerm(t, t.TempDir(), "--endpoint", "/nonexistent/lxd.socket")
-	if out := tm.run("x = 6 * 7"); out != "" {
-		t.Errorf("assignment printed %q", out)
-	}
-	if out := tm.run("x"); out != "42" {
-		t.Errorf("x printed %q", out)
-	}
-	if out := tm.run("_ + 1"); out != "43" {
-		t.Errorf("_ + 1 printed %q", out)
-	}
-	if out := tm.run(`"s" * 2`); out != `"ss"` {
-		t.Errorf("a string printed %q (want its repr)", out)
+	// In order: _ is the last value printed.
+	for _, tc := range []struct{ line, want string }{
+		{"x = 6 * 7", ""}, // an assignment prints nothing
+		{"x", "42"},
+		{"_ + 1", "43"},
+		{`"s" * 2`, `"ss"`}, // a string prints as its repr
+	} {
+		if out := tm.run(tc.line); out != tc.want {
+			t.Errorf("%s printed %q, want %q", tc.line, out, tc.want)
+		}
 	}
 	// A multi-line statement ends on a blank line.
 	before := prompts(tm.screen())
-	tm.typeText("def f(n):")
-	tm.keys("Enter")
-	tm.waitFor("the ... prompt", 5*time.Second, func(s string) bool { return lastLine(s) == "..." })
-	tm.typeText("    return n * 2")
-	tm.keys("Enter", "Enter")
+	tm.enter("def f(n):")
+	tm.waitLine("...")
+	tm.enter("    return n * 2", "")
 	tm.waitPrompt(before)
 	if out := tm.run("f(x)"); out != "84" {
 		t.Errorf("f(x) printed %q", out)
@@ -248,18 +279,16 @@ func TestREPLBasics(t *testing.T) {
 	if out := tm.run("x + 1"); out != "43" {
 		t.Errorf("after Ctrl-C at the prompt: %q", out)
 	}
-	tm.typeText("for i in range(3):")
-	tm.keys("Enter")
-	tm.waitFor("the ... prompt", 5*time.Second, func(s string) bool { return lastLine(s) == "..." })
+	tm.enter("for i in range(3):")
+	tm.waitLine("...")
 	before = prompts(tm.screen())
 	tm.keys("C-c")
 	tm.waitPrompt(before)
 	if out := tm.run("help()"); !strings.Contains(out, "client") || !strings.Contains(out, "read_file") || !strings.Contains(out, "exit() or Ctrl-D") {
 		t.Errorf("help() printed %q", out)
 	}
-	tm.typeText("exit(3)")
-	tm.keys("Enter")
-	tm.waitFor("EXIT=3", 5*time.Second, func(s string) bool { return strings.Contains(s, "EXIT=3") })
+	tm.enter("exit(3)")
+	tm.waitExit(3)
 }
 
 func TestREPLForLoopOverInstances(t *testing.T) {
@@ -267,17 +296,14 @@ func TestREPLForLoopOverInstances(t *testing.T) {
 	name := container(t, c, false, nil)
 	tm := startTerm(t, t.TempDir())
 	before := prompts(tm.screen())
-	tm.typeText("for inst in client.instances.all():")
-	tm.keys("Enter")
-	tm.typeText("    print('found', inst.name, inst.status)")
-	tm.keys("Enter", "Enter")
+	tm.enter("for inst in client.instances.all():", "    print('found', inst.name, inst.status)", "")
 	s := tm.waitPrompt(before)
 	if !strings.Contains(s, "found "+name+" Stopped") {
 		t.Errorf("the loop did not list %s:\n%s", name, s)
 	}
 	// Ctrl-D leaves with status 0.
 	tm.keys("C-d")
-	tm.waitFor("EXIT=0", 5*time.Second, func(s string) bool { return strings.Contains(s, "EXIT=0") })
+	tm.waitExit(0)
 }
 
 // countingLXD is the fake LXD of internal/fakelxd, whose requests the
@@ -306,20 +332,17 @@ func TestREPLCompletesAttributes(t *testing.T) {
 	tm := startTerm(t, t.TempDir(), "--endpoint", fake.socket)
 
 	// client is not connected yet: completion comes from the registry.
-	tm.typeText("client.inst")
-	tm.keys("Tab")
-	tm.waitFor("client.instances", 5*time.Second, func(s string) bool { return lastLine(s) == ">>> client.instances" })
-	tm.typeText(".")
-	tm.keys("Tab")
+	tm.tab("client.inst")
+	tm.waitLine(">>> client.instances")
+	tm.tab(".")
 	s := tm.waitFor("the manager's methods", 5*time.Second, func(s string) bool {
 		return regexp.MustCompile(`all\s+create\s+create_from_backup\s+exists\s+get`).MatchString(s)
 	})
 	if strings.Contains(s, "Traceback") {
 		t.Errorf("completion failed:\n%s", s)
 	}
-	tm.typeText("g")
-	tm.keys("Tab")
-	tm.waitFor("client.instances.get", 5*time.Second, func(s string) bool { return lastLine(s) == ">>> client.instances.get" })
+	tm.tab("g")
+	tm.waitLine(">>> client.instances.get")
 	tm.keys("C-u") // clear the line
 	if reqs := fake.requests(); len(reqs) > 0 {
 		t.Errorf("completion talked to LXD: %q", reqs)
@@ -331,17 +354,14 @@ func TestREPLCompletesAttributes(t *testing.T) {
 		t.Errorf("client.trusted printed %q", out)
 	}
 	n := len(fake.requests())
-	tm.typeText("client.res")
-	tm.keys("Tab")
-	tm.waitFor("client.resources", 5*time.Second, func(s string) bool { return lastLine(s) == ">>> client.resources" })
-	tm.typeText(".")
-	tm.keys("Tab")
+	tm.tab("client.res")
+	tm.waitLine(">>> client.resources")
+	tm.tab(".")
 	tm.typeText("x")
-	tm.waitFor("the typed x", 5*time.Second, func(s string) bool { return lastLine(s) == ">>> client.resources.x" })
+	tm.waitLine(">>> client.resources.x")
 	tm.keys("C-u")
-	tm.typeText("client.virtual_machines.ex")
-	tm.keys("Tab")
-	tm.waitFor("exists", 5*time.Second, func(s string) bool { return lastLine(s) == ">>> client.virtual_machines.exists" })
+	tm.tab("client.virtual_machines.ex")
+	tm.waitLine(">>> client.virtual_machines.exists")
 	tm.keys("C-u")
 	if reqs := fake.requests(); len(reqs) != n {
 		t.Errorf("completion sent %q", reqs[n:])
@@ -378,9 +398,8 @@ func TestREPLCtrlCInterrupts(t *testing.T) {
 
 	// started runs a statement and waits until it has begun.
 	started := func(stmt, marker string) {
-		tm.typeText(stmt)
-		tm.keys("Enter")
-		tm.waitFor(marker, 10*time.Second, func(s string) bool { return strings.Contains(s, marker) })
+		tm.enter(stmt)
+		tm.waitText(marker, 10*time.Second)
 		time.Sleep(200 * time.Millisecond) // well inside the statement
 	}
 	check := func() {
@@ -392,10 +411,7 @@ func TestREPLCtrlCInterrupts(t *testing.T) {
 
 	t.Run("loop", func(t *testing.T) {
 		before := prompts(tm.screen())
-		for _, line := range []string{"def spin():", "    print('loop-started')", "    while True: pass", ""} {
-			tm.typeText(line)
-			tm.keys("Enter")
-		}
+		tm.enter("def spin():", "    print('loop-started')", "    while True: pass", "")
 		tm.waitPrompt(before)
 		started("spin()", "loop-started")
 		tm.interrupt("cancelled")
@@ -423,7 +439,7 @@ func TestREPLHistorySurvivesRestart(t *testing.T) {
 	tm := startTerm(t, home, "--endpoint", "/nonexistent/lxd.socket")
 	tm.run("hist_probe = 12345")
 	tm.keys("C-d")
-	tm.waitFor("EXIT=0", 5*time.Second, func(s string) bool { return strings.Contains(s, "EXIT=0") })
+	tm.waitExit(0)
 
 	path := filepath.Join(home, ".lxdstar_history")
 	data, err := os.ReadFile(path)
@@ -436,9 +452,7 @@ func TestREPLHistorySurvivesRestart(t *testing.T) {
 
 	tm = startTerm(t, home, "--endpoint", "/nonexistent/lxd.socket")
 	tm.keys("Up")
-	tm.waitFor("the previous session's line", 5*time.Second, func(s string) bool {
-		return lastLine(s) == ">>> hist_probe = 12345"
-	})
+	tm.waitLine(">>> hist_probe = 12345") // the previous session's line
 }
 
 func TestREPLInspectKeepsScriptGlobals(t *testing.T) {

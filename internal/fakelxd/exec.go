@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,12 +103,7 @@ func DefaultExec(x *Exec) int {
 		}
 		return 0
 	case "env":
-		keys := make([]string, 0, len(x.Environment))
-		for k := range x.Environment {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x.Environment)) {
 			fmt.Fprintf(x.Stdout, "%s=%s\n", k, x.Environment[k])
 		}
 		return 0

@@ -128,7 +128,12 @@ func TestEnvelopeAndServerInfo(t *testing.T) {
 	env := r.meta()["environment"].(map[string]any)
 	assert.Equal(t, "lxd", env["server"])
 	assert.Equal(t, "5.0.2", env["server_version"])
-	assert.Contains(t, r.meta()["api_extensions"], "instances")
+	// LXD 5.0.2's list (internal/fakelxd/lxd50-extensions.txt), whole and in order.
+	exts := r.meta()["api_extensions"].([]any)
+	assert.Len(t, exts, 318)
+	assert.Equal(t, "storage_zfs_remove_snapshots", exts[0])
+	assert.Equal(t, "cpu_hotplug", exts[len(exts)-1])
+	assert.Contains(t, exts, "instances")
 
 	r = c.do("GET", "/1.0/nothing", nil)
 	assert.Equal(t, 404, r.status)

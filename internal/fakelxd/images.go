@@ -155,7 +155,7 @@ func (q *query) createImage() {
 				segs = []string{"instances", inst, "snapshots", snap}
 			}
 			if s.store.get(project, segs) == nil {
-				return nil, fmt.Errorf("Instance not found")
+				return nil, errInstanceNotFound
 			}
 		}
 		if s.store.get(project, []string{"images", fp}) != nil {

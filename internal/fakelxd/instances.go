@@ -2,6 +2,7 @@ package fakelxd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -297,24 +298,39 @@ func (q *query) putInstance(e *entry) {
 		q.object(q.segs, e)
 		return
 	}
-	s := q.s
-	project, segs := e.project, e.segs
-	q.async(q.start(opSpec{description: "Restoring snapshot", resources: resourcesOf(instanceKind, e.path),
+	q.changeInstance("Restoring snapshot", e, func(inst *entry) error {
+		sn := q.s.store.get(inst.project, append(append([]string(nil), inst.segs...), "snapshots", snap))
+		if sn == nil {
+			return errInstanceNotFound
+		}
+		for _, f := range []string{"architecture", "config", "devices", "ephemeral", "profiles"} {
+			if v, ok := sn.obj[f]; ok {
+				inst.obj[f] = cloneAny(v)
+			}
+		}
+		q.s.lifecycleLocked("instance-restored", inst.url(), inst.project)
+		return nil
+	})
+}
+
+// errInstanceNotFound is how LXD fails an operation whose instance has
+// gone by the time it runs.
+var errInstanceNotFound = errors.New("Instance not found")
+
+// changeInstance answers with an operation that, once it may run, applies
+// change to instance e under the Server's lock; it fails as LXD does when
+// the instance has gone meanwhile.
+func (q *query) changeInstance(description string, e *entry, change func(inst *entry) error) {
+	s, project, segs := q.s, e.project, e.segs
+	q.async(q.start(opSpec{description: description, resources: resourcesOf(instanceKind, e.path),
 		run: func(context.Context) (Object, error) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			inst := s.store.get(project, segs)
-			sn := s.store.get(project, append(append([]string(nil), segs...), "snapshots", snap))
-			if inst == nil || sn == nil {
-				return nil, fmt.Errorf("Instance not found")
+			if inst == nil {
+				return nil, errInstanceNotFound
 			}
-			for _, f := range []string{"architecture", "config", "devices", "ephemeral", "profiles"} {
-				if v, ok := sn.obj[f]; ok {
-					inst.obj[f] = cloneAny(v)
-				}
-			}
-			s.lifecycleLocked("instance-restored", inst.url(), project)
-			return nil, nil
+			return nil, change(inst)
 		}}))
 }
 
@@ -347,30 +363,22 @@ func (q *query) instanceState(e *entry) {
 			q.fail(http.StatusBadRequest, fmt.Sprintf("Unknown action: '%s'", body.Action))
 			return
 		}
-		project, segs := e.project, e.segs
-		q.async(q.start(opSpec{description: a.description, resources: resourcesOf(instanceKind, e.path),
-			run: func(context.Context) (Object, error) {
-				s.mu.Lock()
-				defer s.mu.Unlock()
-				inst := s.store.get(project, segs)
-				if inst == nil {
-					return nil, fmt.Errorf("Instance not found")
-				}
-				status, _ := inst.obj["status"].(string)
-				if msg, refused := a.refuse[status]; refused {
-					return nil, fmt.Errorf("%s", msg)
-				}
-				inst.obj["status"] = a.to
-				cfg, _ := inst.obj["config"].(map[string]any)
-				if cfg != nil && a.power != "" {
-					cfg["volatile.last_state.power"] = a.power
-				}
-				if a.to == "Running" {
-					inst.obj["last_used_at"] = time.Now().UTC().Format(time.RFC3339Nano)
-				}
-				s.lifecycleLocked(a.event, inst.url(), project)
-				return nil, nil
-			}}))
+		q.changeInstance(a.description, e, func(inst *entry) error {
+			status, _ := inst.obj["status"].(string)
+			if msg, refused := a.refuse[status]; refused {
+				return errors.New(msg)
+			}
+			inst.obj["status"] = a.to
+			cfg, _ := inst.obj["config"].(map[string]any)
+			if cfg != nil && a.power != "" {
+				cfg["volatile.last_state.power"] = a.power
+			}
+			if a.to == "Running" {
+				inst.obj["last_used_at"] = time.Now().UTC().Format(time.RFC3339Nano)
+			}
+			s.lifecycleLocked(a.event, inst.url(), inst.project)
+			return nil
+		})
 	default:
 		q.fail(http.StatusMethodNotAllowed, "method not allowed")
 	}
@@ -485,8 +493,8 @@ func (q *query) createSnapshot(inst *entry) {
 		return
 	}
 	s := q.s
-	project, isegs := inst.project, inst.segs
-	parent := append(append([]string(nil), isegs...), "snapshots")
+	project := inst.project
+	parent := append(append([]string(nil), inst.segs...), "snapshots")
 	s.mu.Lock()
 	if body.Name == "" {
 		body.Name = fmt.Sprintf("snap%d", len(s.store.children(project, parent, false)))
@@ -495,26 +503,19 @@ func (q *query) createSnapshot(inst *entry) {
 	if body.ExpiresAt == "" {
 		body.ExpiresAt = zeroTime
 	}
-	q.async(q.start(opSpec{description: snapshotKind.async["create"], resources: resourcesOf(instanceKind, inst.path),
-		run: func(context.Context) (Object, error) {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			ie := s.store.get(project, isegs)
-			if ie == nil {
-				return nil, fmt.Errorf("Instance not found")
-			}
-			segs := append(append([]string(nil), parent...), body.Name)
-			if s.store.get(project, segs) != nil {
-				return nil, fmt.Errorf("Failed creating instance snapshot record %q: Add snapshot info to the database: "+
-					"This \"instances_snapshots\" entry already exists", body.Name)
-			}
-			obj := Object{"expires_at": body.ExpiresAt, "created_at": time.Now().UTC().Format(time.RFC3339Nano),
-				"last_used_at": zeroTime, "name": body.Name, "stateful": body.Stateful, "size": float64(-1)}
-			for _, f := range []string{"architecture", "config", "devices", "ephemeral", "profiles"} {
-				obj[f] = cloneAny(ie.obj[f])
-			}
-			e := s.store.put(project, segs, obj)
-			s.lifecycleLocked("instance-snapshot-created", e.url(), project)
-			return nil, nil
-		}}))
+	q.changeInstance(snapshotKind.async["create"], inst, func(ie *entry) error {
+		segs := append(append([]string(nil), parent...), body.Name)
+		if s.store.get(project, segs) != nil {
+			return fmt.Errorf("Failed creating instance snapshot record %q: Add snapshot info to the database: "+
+				"This \"instances_snapshots\" entry already exists", body.Name)
+		}
+		obj := Object{"expires_at": body.ExpiresAt, "created_at": time.Now().UTC().Format(time.RFC3339Nano),
+			"last_used_at": zeroTime, "name": body.Name, "stateful": body.Stateful, "size": float64(-1)}
+		for _, f := range []string{"architecture", "config", "devices", "ephemeral", "profiles"} {
+			obj[f] = cloneAny(ie.obj[f])
+		}
+		e := s.store.put(project, segs, obj)
+		s.lifecycleLocked("instance-snapshot-created", e.url(), project)
+		return nil
+	})
 }

@@ -149,7 +149,7 @@ func newServer(cfg Config) *Server {
 		}
 	}
 	if cfg.Extensions == nil {
-		cfg.Extensions = lxd50Extensions
+		cfg.Extensions = lxd50Extensions()
 	}
 	if cfg.ForgetAfter == 0 {
 		cfg.ForgetAfter = 5 * time.Second

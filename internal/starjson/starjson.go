@@ -8,9 +8,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -121,78 +122,74 @@ func (p *jsonParser) literal(word string) error {
 }
 
 func (p *jsonParser) object(depth int) (starlark.Value, error) {
-	p.pos++ // {
 	d := starlark.NewDict(8)
-	p.space()
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
-		p.pos++
-		return d, nil
-	}
-	for {
-		p.space()
+	err := p.members('}', "object", func() error {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return nil, p.errorf("expected an object key")
+			return p.errorf("expected an object key")
 		}
 		key, err := p.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return nil, p.errorf("expected ':'")
+			return p.errorf("expected ':'")
 		}
 		p.pos++
 		p.space()
 		v, err := p.value(depth + 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := d.SetKey(starlark.String(key), v); err != nil {
-			return nil, err
-		}
-		p.space()
-		if p.pos >= len(p.data) {
-			return nil, p.errorf("unterminated object")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case '}':
-			p.pos++
-			return d, nil
-		default:
-			return nil, p.errorf("expected ',' or '}'")
-		}
+		return d.SetKey(starlark.String(key), v)
+	})
+	if err != nil {
+		return nil, err
 	}
+	return d, nil
 }
 
 func (p *jsonParser) array(depth int) (starlark.Value, error) {
-	p.pos++ // [
 	var elems []starlark.Value
+	err := p.members(']', "array", func() error {
+		v, err := p.value(depth + 1)
+		elems = append(elems, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return starlark.NewList(elems), nil
+}
+
+// members reads the members of the object or array whose opening bracket
+// is at p.pos, up to its closing bracket close: member reads one (from its
+// first non-space byte), and a ',' or close must follow each. what names
+// the value in errors.
+func (p *jsonParser) members(close byte, what string, member func() error) error {
+	p.pos++ // the opening bracket
 	p.space()
-	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+	if p.pos < len(p.data) && p.data[p.pos] == close {
 		p.pos++
-		return starlark.NewList(elems), nil
+		return nil
 	}
 	for {
 		p.space()
-		v, err := p.value(depth + 1)
-		if err != nil {
-			return nil, err
+		if err := member(); err != nil {
+			return err
 		}
-		elems = append(elems, v)
 		p.space()
 		if p.pos >= len(p.data) {
-			return nil, p.errorf("unterminated array")
+			return p.errorf("unterminated %s", what)
 		}
 		switch p.data[p.pos] {
 		case ',':
 			p.pos++
-		case ']':
+		case close:
 			p.pos++
-			return starlark.NewList(elems), nil
+			return nil
 		default:
-			return nil, p.errorf("expected ',' or ']'")
+			return p.errorf("expected ',' or '%c'", close)
 		}
 	}
 }
@@ -412,13 +409,13 @@ func FromGo(v any) starlark.Value {
 		return starlark.NewList(elems)
 	case map[string][]string:
 		d := starlark.NewDict(len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			_ = d.SetKey(starlark.String(k), FromGo(x[k]))
 		}
 		return d
 	case map[string]any:
 		d := starlark.NewDict(len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			_ = d.SetKey(starlark.String(k), FromGo(x[k]))
 		}
 		return d
@@ -428,15 +425,6 @@ func FromGo(v any) starlark.Value {
 
 // Unsendable is the Canonical form of every value that cannot be sent.
 const Unsendable = "\x00unsendable"
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // Canonical renders a value as JSON with sorted keys: two values with the
 // same canonical form are the same to LXD (dirty tracking compares these).

@@ -18,19 +18,17 @@ func Set(thread *starlark.Thread, ctx context.Context) {
 // From returns the context attached to thread, or context.Background when the
 // host attached none (e.g. a test calling a builtin directly).
 func From(thread *starlark.Thread) context.Context {
-	if ctx := local(thread, key); ctx != nil {
-		return ctx
-	}
-	return context.Background()
+	return local(thread, key, context.Background())
 }
 
-// local returns the context stored on thread under key, or nil.
-func local(thread *starlark.Thread, key string) context.Context {
-	if thread == nil {
-		return nil
+// local returns the context stored on thread under key, or otherwise.
+func local(thread *starlark.Thread, key string, otherwise context.Context) context.Context {
+	if thread != nil {
+		if ctx, ok := thread.Local(key).(context.Context); ok {
+			return ctx
+		}
 	}
-	ctx, _ := thread.Local(key).(context.Context)
-	return ctx
+	return otherwise
 }
 
 const sessionKey = "lxdstar.session"
@@ -45,8 +43,5 @@ func SetSession(thread *starlark.Thread, ctx context.Context) {
 
 // Session returns the session context, or From(thread) when none was set.
 func Session(thread *starlark.Thread) context.Context {
-	if ctx := local(thread, sessionKey); ctx != nil {
-		return ctx
-	}
-	return From(thread)
+	return local(thread, sessionKey, From(thread))
 }

@@ -12,9 +12,10 @@ package rest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -159,12 +160,7 @@ func LoadCLIConfig(d ConfigDir) (*CLIConfig, error) {
 
 // RemoteNames lists the remotes, sorted.
 func (c *CLIConfig) RemoteNames() []string {
-	names := make([]string, 0, len(c.Remotes))
-	for n := range c.Remotes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(c.Remotes))
 }
 
 // describe names the configuration and its remotes, for errors.

@@ -30,11 +30,18 @@ remotes:
 aliases: {}
 `
 
-func TestParseCLIConfigAsWritten(t *testing.T) {
-	cfg, err := ParseCLIConfig([]byte(lxcWritten))
+// parse parses src, failing the test if it is refused.
+func parse(t *testing.T, src string) *CLIConfig {
+	t.Helper()
+	cfg, err := ParseCLIConfig([]byte(src))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%q: %v", src, err)
 	}
+	return cfg
+}
+
+func TestParseCLIConfigAsWritten(t *testing.T) {
+	cfg := parse(t, lxcWritten)
 	want := &CLIConfig{
 		DefaultRemote: "local",
 		Remotes: map[string]CLIRemote{
@@ -64,10 +71,7 @@ func TestParseCLIConfigQuotingAndComments(t *testing.T) {
 		"    ls: list -c ns   # trailing comment\n" +
 		"    'it''s': \"x#y\"\n" +
 		"    hash: a#b\n"
-	cfg, err := ParseCLIConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := parse(t, src)
 	if cfg.DefaultRemote != "my remote" {
 		t.Errorf("default-remote = %q", cfg.DefaultRemote)
 	}
@@ -96,10 +100,7 @@ func TestParseCLIConfigFullYAML(t *testing.T) {
 		"aliases:\n" +
 		"  x: |\n    text\n" +
 		"  y: >-\n    folded\n    line\n"
-	cfg, err := ParseCLIConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := parse(t, src)
 	tls := CLIRemote{Addr: "https://a:8443", AuthType: "tls"}
 	if cfg.Remotes["a"] != tls || cfg.Remotes["b"] != tls {
 		t.Errorf("remotes = %+v", cfg.Remotes)
@@ -135,11 +136,7 @@ func TestParseCLIConfigErrors(t *testing.T) {
 
 func TestParseCLIConfigEmptyAndUnknownKeys(t *testing.T) {
 	for _, src := range []string{"", "\n# only a comment\n", "---\n", "other: {x: [1, 2, {y: z}]}\nlist:\n- a\n-\n- 'b'\n"} {
-		cfg, err := ParseCLIConfig([]byte(src))
-		if err != nil {
-			t.Fatalf("%q: %v", src, err)
-		}
-		if len(cfg.Remotes) != 0 || cfg.DefaultRemote != "" {
+		if cfg := parse(t, src); len(cfg.Remotes) != 0 || cfg.DefaultRemote != "" {
 			t.Fatalf("%q: got %+v", src, cfg)
 		}
 	}

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 )
 
 // ImageUpload describes POST /1.0/images with the image files as the body.
@@ -52,12 +53,7 @@ func ImageUploadRequest(u ImageUpload) *Request {
 	}
 	// One header value per property, key=value URL-encoded as both
 	// servers parse it (url.ParseQuery of each value).
-	keys := make([]string, 0, len(u.Properties))
-	for k := range u.Properties {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(u.Properties)) {
 		h.Add("X-LXD-properties", url.Values{k: {u.Properties[k]}}.Encode())
 	}
 	req := &Request{Method: "POST", Path: Path("images"), Header: h, NoTimeout: true, Body: u.Rootfs, Label: "image"}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
+	"sync/atomic"
 )
 
 // The servers the client speaks to: LXD and Incus, its community fork. Their
@@ -77,21 +77,16 @@ func ParseServerInfo(meta json.RawMessage) (ServerInfo, error) {
 // identity is the server kind the client has learnt, shared by the copies
 // WithProject and WithTransfers make (they talk to the same server).
 type identity struct {
-	mu   sync.Mutex
-	kind string // "" until GET /1.0 answered
+	kind atomic.Value // string; none until GET /1.0 answered
 }
 
+// get returns the kind, "" until it is known.
 func (id *identity) get() string {
-	id.mu.Lock()
-	defer id.mu.Unlock()
-	return id.kind
+	kind, _ := id.kind.Load().(string)
+	return kind
 }
 
-func (id *identity) set(kind string) {
-	id.mu.Lock()
-	id.kind = kind
-	id.mu.Unlock()
-}
+func (id *identity) set(kind string) { id.kind.Store(kind) }
 
 // Server is GET /1.0: the server's description (ParseServerInfo reads it).
 // It also teaches the client which server it talks to (see ServerKind).
